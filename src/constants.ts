@@ -1,0 +1,57 @@
+/**
+ * Protocol identifiers, the spec's limits and this package's defaults, in one place.
+ *
+ * Times on the wire are seconds (the spec's unit); times in options are documented per option.
+ */
+
+/** The rendezvous protocol id (libp2p/specs rendezvous/README.md) */
+export const PROTOCOL = '/rendezvous/1.0.0'
+
+/** Spec: a registration without a TTL lives 2 hours */
+export const DEFAULT_TTL_SECONDS = 2 * 60 * 60
+
+/** Spec recommendation: rendezvous points should not accept TTLs under 2 hours */
+export const MIN_TTL_SECONDS = 2 * 60 * 60
+
+/** Spec: the TTL may be at most 72 hours */
+export const MAX_TTL_SECONDS = 72 * 60 * 60
+
+/** Spec recommendation: namespaces are at most 255 bytes (counted here in UTF-8 bytes, as Rust and Go do) */
+export const MAX_NAMESPACE_LENGTH = 255
+
+/** Spec recommendation: at most 1000 registrations per peer */
+export const MAX_REGISTRATIONS_PER_PEER = 1000
+
+/** Not in the spec: a bound on the whole store so that one server cannot be filled without limit */
+export const MAX_REGISTRATIONS_TOTAL = 1_000_000
+
+/** Spec recommendation: at most 1000 registrations returned per DISCOVER */
+export const MAX_DISCOVER_LIMIT = 1000
+
+/**
+ * The largest request a server reads. A REGISTER carries one signed peer record: an Ed25519 record with a
+ * handful of addresses is ~200 bytes and an RSA-2048 one ~600, so 16 KiB leaves room for many addresses
+ * while keeping a hostile frame small.
+ */
+export const MAX_REQUEST_SIZE = 16 * 1024
+
+/**
+ * The largest DISCOVER_RESPONSE a server writes and a client reads: 1000 registrations of ~1 KiB fit.
+ * Rust caps messages at 1 MiB too, so a Rust client can read every page a server of ours sends.
+ */
+export const MAX_RESPONSE_SIZE = 1024 * 1024
+
+/** How long one request/response exchange may take, either side */
+export const DEFAULT_TIMEOUT_MS = 10_000
+
+/** The cookie's cursor takes the first 8 bytes, which also makes it parse as a Rust cookie */
+export const COOKIE_CURSOR_LENGTH = 8
+
+/** Every cookie we issue is at least this long (the Rust client rejects shorter ones) */
+export const MIN_COOKIE_LENGTH = 8
+
+/** Cookies we accept are at most this long; anything larger is not ours */
+export const MAX_COOKIE_LENGTH = 1024
+
+/** A client drops a discovered registration whose TTL claims more than the spec allows */
+export const MAX_DISCOVERED_TTL_SECONDS = MAX_TTL_SECONDS

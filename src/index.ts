@@ -1,0 +1,15 @@
+/**
+ * @packageDocumentation
+ *
+ * Rendezvous for js-libp2p v3: a client and a server of the libp2p rendezvous protocol (`/rendezvous/1.0.0`),
+ * and a peer discovery module that registers the node where it can serve, discovers the peers it needs and
+ * dials them until its connection quotas are filled.
+ */
+
+export { PROTOCOL } from './constants.ts'
+export { RendezvousError, InvalidResponseError, InvalidPeerRecordError, InvalidCookieError, InvalidNamespaceError, NoAddressesError, NoRendezvousPointsError, STATUS_CODES } from './errors.ts'
+export type { ResponseStatus } from './errors.ts'
+export { Message } from './pb/rendezvous.ts'
+export type { RendezvousServerInit } from './server/options.ts'
+export type { RegistrationStore, StoredRegistration, RegisterInput, RegisterLimits, RegisterOutcome, DiscoverQuery, DiscoverPage, StoreStats } from './server/store/registration-store.ts'
+export type { RendezvousClient, RendezvousClientInit, RendezvousPoint, RegisterOptions, DiscoverOptions, DiscoverResult, DiscoveredRegistration } from './client/types.ts'

@@ -1,0 +1,44 @@
+import { MAX_NAMESPACE_LENGTH } from '../constants.ts'
+import { InvalidNamespaceError } from '../errors.ts'
+
+const encoder = new TextEncoder()
+
+/** Namespaces are counted in UTF-8 bytes, the unit Rust and Go servers use, so a name we accept they accept too */
+export function namespaceByteLength (ns: string): number {
+  return encoder.encode(ns).byteLength
+}
+
+/**
+ * C0 controls, DEL, C1 controls, and U+FFFD, which is what a protobuf string decoder leaves where the sender
+ * put bytes that are not UTF-8: a namespace with any of them cannot be typed, logged or compared safely.
+ */
+// eslint-disable-next-line no-control-regex
+const FORBIDDEN = /[\u0000-\u001f\u007f-\u009f\ufffd]/u
+
+/** Why a namespace is not acceptable, or `undefined` when it is */
+export function namespaceProblem (ns: string, maxLength: number = MAX_NAMESPACE_LENGTH): string | undefined {
+  if (ns.length === 0) {
+    return 'namespace is empty'
+  }
+
+  const length = namespaceByteLength(ns)
+
+  if (length > maxLength) {
+    return `namespace is ${length} bytes, more than the ${maxLength} allowed`
+  }
+
+  if (FORBIDDEN.test(ns)) {
+    return 'namespace contains control characters or bytes that are not UTF-8'
+  }
+
+  return undefined
+}
+
+/** Throws an {@link InvalidNamespaceError} when the namespace is not acceptable */
+export function validateNamespace (ns: string, maxLength: number = MAX_NAMESPACE_LENGTH): void {
+  const problem = namespaceProblem(ns, maxLength)
+
+  if (problem != null) {
+    throw new InvalidNamespaceError(problem)
+  }
+}

@@ -1,0 +1,36 @@
+import type { RegistrationStore } from './store/registration-store.ts'
+
+export interface RendezvousServerInit {
+  /** Where registrations live. Default: a new in-memory store (`new MemoryRegistrationStore()`) */
+  store?: RegistrationStore
+  /** Shortest TTL accepted, in seconds. Default: 7200 (2 h, the spec's recommendation) */
+  minTtl?: number
+  /** Longest TTL accepted, in seconds. Default: 259200 (72 h, the spec's maximum) */
+  maxTtl?: number
+  /** TTL given to a REGISTER without one, in seconds; must lie within [minTtl, maxTtl]. Default: 7200 (2 h, the spec) */
+  defaultTtl?: number
+  /** Longest namespace accepted, in UTF-8 bytes. Default: 255 (the spec) */
+  maxNamespaceLength?: number
+  /** Live registrations one peer may hold; refreshing one of them is always allowed. Default: 1000 (the spec) */
+  maxRegistrationsPerPeer?: number
+  /** Live registrations the server holds in all; beyond it REGISTER gets E_UNAVAILABLE. Default: 1000000 */
+  maxRegistrationsTotal?: number
+  /** Most registrations in one DISCOVER_RESPONSE; also used when a DISCOVER asks for none or 0. Default: 1000 (the spec) */
+  maxDiscoverLimit?: number
+  /** Largest request read, in bytes; a larger frame is refused before it is read. Default: 16384 */
+  maxRequestSize?: number
+  /** Largest DISCOVER_RESPONSE written, in bytes; a page is cut short to fit. Default: 1048576 */
+  maxResponseSize?: number
+  /** Streams served at once per connection. Default: 32 */
+  maxInboundStreams?: number
+  /** Requests being processed at once, all peers together; beyond it requests get E_UNAVAILABLE. Default: 256 */
+  maxConcurrentRequests?: number
+  /** Time allowed to read a request, handle it and write the reply, in ms. Default: 10000 */
+  timeout?: number
+  /** How often expired registrations are removed from the store, in ms. Default: 60000 */
+  sweepInterval?: number
+  /** Serve requests that arrive over limited (relayed) connections. Default: true */
+  runOnLimitedConnection?: boolean
+  /** Protocol ids to serve. Default: `['/rendezvous/1.0.0']` */
+  protocols?: string[]
+}

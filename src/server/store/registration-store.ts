@@ -1,0 +1,100 @@
+/**
+ * Where a rendezvous point keeps registrations. The server validates requests; the store keeps them and
+ * enforces the limits that must hold atomically (per peer, in total), which for a shared database means
+ * across every server of the fleet.
+ */
+
+/** A registration as the store keeps it */
+export interface StoredRegistration {
+  /** The registrant's peer id, base58btc (`peerId.toString()`) */
+  peerId: string
+  namespace: string
+  /** The signed peer record envelope, exactly as the registrant sent it */
+  signedPeerRecord: Uint8Array
+  /** The record's own sequence number, to refuse replays of older records */
+  recordSeq: bigint
+  /** Milliseconds since the epoch at which the registration expires */
+  expiresAt: number
+  /**
+   * The store's sequence number for this write: strictly increasing over every REGISTER the store (or the
+   * fleet sharing it) accepts, refreshes included. Cookies are positions in this sequence.
+   */
+  seq: bigint
+}
+
+export interface RegisterInput {
+  peerId: string
+  namespace: string
+  signedPeerRecord: Uint8Array
+  recordSeq: bigint
+  /** Milliseconds since the epoch */
+  expiresAt: number
+}
+
+export interface RegisterLimits {
+  /** Most live registrations one peer may hold; replacing one of its own never counts as a new one */
+  maxRegistrationsPerPeer: number
+  /** Most live registrations the store holds in all */
+  maxRegistrationsTotal: number
+}
+
+export type RegisterOutcome =
+  | { ok: true, seq: bigint }
+  /** The peer already holds `maxRegistrationsPerPeer` other registrations */
+  | { ok: false, reason: 'peer-limit' }
+  /** The store is full */
+  | { ok: false, reason: 'total-limit' }
+  /** The peer holds a registration in this namespace with a newer record (a replay) */
+  | { ok: false, reason: 'stale-record' }
+
+export interface DiscoverQuery {
+  /** `undefined` asks for every namespace */
+  namespace?: string
+  /** Return only registrations with `seq` above this (0n: from the start) */
+  afterSeq: bigint
+  /** At most this many registrations */
+  limit: number
+  /** Milliseconds since the epoch: registrations expiring at or before it are never returned */
+  now: number
+}
+
+export interface DiscoverPage {
+  /** In ascending `seq` order */
+  registrations: StoredRegistration[]
+}
+
+export interface StoreStats {
+  registrations: number
+  namespaces: number
+}
+
+export interface RegistrationStore {
+  /** Opens connections, creates or migrates the schema. Called by the server's `start()` */
+  start?(): Promise<void>
+  /** Closes connections. Called by the server's `stop()` */
+  stop?(): Promise<void>
+
+  /**
+   * Adds or replaces the registration of (peerId, namespace) and gives it the next `seq`, so that cookie holders
+   * see it again. Enforces the limits and refuses a record older than the one it replaces.
+   */
+  register(input: RegisterInput, limits: RegisterLimits, now: number): Promise<RegisterOutcome>
+
+  /** Removes the registration of (peerId, namespace); a no-op when there is none */
+  unregister(peerId: string, namespace: string): Promise<void>
+
+  /** Live registrations after a position, in `seq` order, at most `limit` of them */
+  discover(query: DiscoverQuery): Promise<DiscoverPage>
+
+  /** Deletes registrations that expired at or before `now`; returns how many. Safe to run on several servers at once */
+  removeExpired(now: number): Promise<number>
+
+  /**
+   * A secret shared by every server on this store, to authenticate cookies. A memory store makes one at random;
+   * a shared database keeps one, so that a cookie issued by one server is honoured by the others.
+   */
+  getCookieSecret(): Promise<Uint8Array>
+
+  /** Counts of live registrations and namespaces, for metrics */
+  stats(now: number): Promise<StoreStats>
+}
