@@ -58,7 +58,7 @@ function sameBytes (a: Uint8Array, b: Uint8Array): boolean {
 }
 
 /** Issues the cookie for `cursor` in `namespace` (`undefined`: a DISCOVER over all namespaces) */
-export function encodeCookie (secret: Uint8Array, namespace: string | undefined, cursor: bigint): Uint8Array {
+export function encodeCookie (secret: Uint8Array, namespace: string | undefined, cursor: bigint): Uint8Array<ArrayBuffer> {
   const position = cursorBytes(cursor)
   const tail = uint8ArrayFromString(VERSION + uint8ArrayToString(mac(secret, namespace, position), 'base64url'))
   const cookie = new Uint8Array(COOKIE_LENGTH)

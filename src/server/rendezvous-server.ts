@@ -1,0 +1,229 @@
+import { serviceCapabilities } from '@libp2p/interface'
+import { pbStream } from '@libp2p/utils'
+import { RendezvousError } from '../errors.ts'
+import { Message } from '../pb/rendezvous.ts'
+import { resolveServerConfig } from './config.ts'
+import { handleDiscover } from './handle-discover.ts'
+import { handleRegister } from './handle-register.ts'
+import { handleUnregister } from './handle-unregister.ts'
+import { ServerMetrics } from './server-metrics.ts'
+import type { ServerConfig } from './config.ts'
+import type { RendezvousServerInit } from './options.ts'
+import type { RequestContext } from './request-context.ts'
+import type { RequestKind } from './server-metrics.ts'
+import type { RegistrationStore } from './store/registration-store.ts'
+import type { ComponentLogger, Connection, Logger, Metrics, PeerId, Startable, Stream } from '@libp2p/interface'
+import type { Registrar } from '@libp2p/interface-internal'
+
+const { MessageType, ResponseStatus } = Message
+
+export interface RendezvousServerComponents {
+  registrar: Registrar
+  logger: ComponentLogger
+  metrics?: Metrics
+}
+
+/** What a request turned into: the reply to write (none for UNREGISTER) and how to count it */
+interface Outcome {
+  kind: RequestKind
+  status: string
+  reply?: Message
+}
+
+/**
+ * A rendezvous point: serves REGISTER, UNREGISTER and DISCOVER, one request per stream, from a
+ * {@link RegistrationStore}, and sweeps expired registrations out of the store on an interval.
+ */
+export class RendezvousServer implements Startable {
+  readonly [Symbol.toStringTag] = 'libp2p-rendezvous-server'
+  readonly [serviceCapabilities]: string[] = ['@libp2p/rendezvous-server']
+
+  readonly config: ServerConfig
+  readonly store: RegistrationStore
+  private readonly components: RendezvousServerComponents
+  private readonly log: Logger
+  private readonly metrics: ServerMetrics
+  private readonly inFlight = new Set<Promise<void>>()
+  private cookieSecret?: Uint8Array
+  private sweepTimer?: ReturnType<typeof setTimeout>
+  private sweeping?: Promise<void>
+  private started = false
+
+  constructor (components: RendezvousServerComponents, init: RendezvousServerInit & { store: RegistrationStore }) {
+    this.components = components
+    this.config = resolveServerConfig(init)
+    this.store = init.store
+    this.log = components.logger.forComponent('libp2p:rendezvous:server')
+    this.metrics = new ServerMetrics(components.metrics, this.store)
+    this.onStream = this.onStream.bind(this)
+  }
+
+  isStarted (): boolean {
+    return this.started
+  }
+
+  async start (): Promise<void> {
+    if (this.started) {
+      return
+    }
+
+    await this.store.start?.()
+    this.cookieSecret = await this.store.getCookieSecret()
+
+    for (const protocol of this.config.protocols) {
+      await this.components.registrar.handle(protocol, this.onStream, {
+        maxInboundStreams: this.config.maxInboundStreams,
+        maxOutboundStreams: 1,
+        runOnLimitedConnection: this.config.runOnLimitedConnection
+      })
+    }
+
+    this.started = true
+    this.scheduleSweep()
+    this.log('serving %s', this.config.protocols.join(', '))
+  }
+
+  /** Stops accepting streams, lets the requests in flight finish (each is bounded by `timeout`), then closes the store */
+  async stop (): Promise<void> {
+    if (!this.started) {
+      return
+    }
+
+    this.started = false
+    clearTimeout(this.sweepTimer)
+
+    for (const protocol of this.config.protocols) {
+      await this.components.registrar.unhandle(protocol)
+    }
+
+    await Promise.allSettled([...this.inFlight, this.sweeping])
+    await this.store.stop?.()
+    this.log('stopped')
+  }
+
+  /** Removes expired registrations now; the server also does this every `sweepInterval` ms */
+  async sweep (): Promise<number> {
+    try {
+      const removed = await this.store.removeExpired(Date.now())
+      this.metrics.sweptExpired(removed)
+
+      if (removed > 0) {
+        this.log('removed %d expired registrations', removed)
+      }
+
+      return removed
+    } catch (err) {
+      this.metrics.storeError()
+      this.log.error('could not remove expired registrations - %e', err)
+      return 0
+    }
+  }
+
+  private scheduleSweep (): void {
+    this.sweepTimer = setTimeout(() => {
+      this.sweeping = this.sweep().then(() => {
+        if (this.started) {
+          this.scheduleSweep()
+        }
+      })
+    }, this.config.sweepInterval)
+  }
+
+  private onStream (stream: Stream, connection: Connection): void {
+    // tracked so that stop() can let it finish; it never rejects
+    const request = this.serve(stream, connection.remotePeer).finally(() => {
+      this.inFlight.delete(request)
+    })
+    this.inFlight.add(request)
+  }
+
+  /** One request, one reply, then close. Whatever goes wrong ends in an abort of this stream, never in a throw */
+  private async serve (stream: Stream, remotePeer: PeerId): Promise<void> {
+    const started = performance.now()
+    const signal = AbortSignal.timeout(this.config.timeout)
+    let outcome: Outcome = { kind: 'invalid', status: 'aborted' }
+
+    try {
+      const messages = pbStream(stream, {
+        maxDataLength: this.config.maxRequestSize,
+        maxBufferSize: this.config.maxRequestSize * 2
+      }).pb(Message)
+      const request = await messages.read({ signal })
+      outcome = await this.answer(request, remotePeer)
+
+      if (outcome.reply != null) {
+        await messages.write(outcome.reply, { signal })
+      }
+
+      await stream.close({ signal })
+    } catch (err: any) {
+      this.log('aborting stream from %p - %e', remotePeer, err)
+      stream.abort(err)
+    } finally {
+      this.metrics.request(outcome.kind, outcome.status, (performance.now() - started) / 1000)
+    }
+  }
+
+  private async answer (request: Message, remotePeer: PeerId): Promise<Outcome> {
+    // proto3 encoders omit zero values, so an absent type is REGISTER (= 0)
+    const type = request.type ?? MessageType.REGISTER
+
+    if (type === MessageType.UNREGISTER) {
+      await this.withContext(remotePeer, async ctx => { await handleUnregister(request.unregister, ctx) })
+        .catch(err => { this.log('unregister from %p failed - %e', remotePeer, err) })
+      return { kind: 'unregister', status: ResponseStatus.OK }
+    }
+
+    if (type === MessageType.REGISTER) {
+      const registerResponse = await this.respond(remotePeer, async ctx => handleRegister(request.register, ctx))
+      return { kind: 'register', status: registerResponse.status ?? ResponseStatus.OK, reply: { type: MessageType.REGISTER_RESPONSE, registerResponse } }
+    }
+
+    if (type === MessageType.DISCOVER) {
+      const discoverResponse = await this.respond(remotePeer, async ctx => handleDiscover(request.discover, ctx))
+      return { kind: 'discover', status: discoverResponse.status ?? ResponseStatus.OK, reply: { type: MessageType.DISCOVER_RESPONSE, discoverResponse } }
+    }
+
+    // a response type sent as a request: there is no reply type for it, so the stream is simply closed
+    this.log('%p sent a %s as a request', remotePeer, type)
+    return { kind: 'invalid', status: String(type) }
+  }
+
+  /**
+   * Runs a handler and turns its failure into a response: a {@link RendezvousError} carries its own status,
+   * anything else is the store failing (E_INTERNAL_ERROR, details only in the log).
+   */
+  private async respond <R extends { status?: Message.ResponseStatus, statusText?: string }> (remotePeer: PeerId, handler: (ctx: RequestContext) => Promise<R>): Promise<R> {
+    try {
+      return await this.withContext(remotePeer, handler)
+    } catch (err: any) {
+      if (err instanceof RendezvousError) {
+        this.log('refused request from %p: %s %s', remotePeer, err.status, err.message)
+        return { status: err.status, statusText: err.message } as unknown as R
+      }
+
+      this.metrics.storeError()
+      this.log.error('request from %p failed - %e', remotePeer, err)
+      return { status: ResponseStatus.E_INTERNAL_ERROR, statusText: 'internal error' } as unknown as R
+    }
+  }
+
+  private async withContext <R> (remotePeer: PeerId, handler: (ctx: RequestContext) => Promise<R>): Promise<R> {
+    if (this.inFlight.size > this.config.maxConcurrentRequests) {
+      throw new RendezvousError(ResponseStatus.E_UNAVAILABLE, 'rendezvous point is busy, retry later')
+    }
+
+    if (this.cookieSecret == null) {
+      throw new RendezvousError(ResponseStatus.E_UNAVAILABLE, 'rendezvous point is not started')
+    }
+
+    return handler({
+      config: this.config,
+      store: this.store,
+      cookieSecret: this.cookieSecret,
+      remotePeer,
+      now: Date.now(),
+      log: this.log
+    })
+  }
+}

@@ -1,0 +1,15 @@
+import type { ServerConfig } from './config.ts'
+import type { RegistrationStore } from './store/registration-store.ts'
+import type { Logger, PeerId } from '@libp2p/interface'
+
+/** What a request handler needs besides the request itself */
+export interface RequestContext {
+  config: ServerConfig
+  store: RegistrationStore
+  cookieSecret: Uint8Array
+  /** The peer at the other end of the connection: the only peer it may register */
+  remotePeer: PeerId
+  /** Milliseconds since the epoch, taken once per request */
+  now: number
+  log: Logger
+}
