@@ -27,12 +27,21 @@ export interface BrowserBundle {
 
 const NODE_BUILTINS = new Set(builtinModules.flatMap(name => [name, `node:${name}`]))
 
+export interface BundleOptions {
+  /** Minify the output. Default: false */
+  minify?: boolean
+  /** Bundle this TypeScript source instead of the entry file (imports resolve from the repository root) */
+  contents?: string
+}
+
 /** Bundles `entry` (a path relative to the repository root) as one browser ES module */
-export async function bundleForBrowser (entry: string, options: { minify?: boolean } = {}): Promise<BrowserBundle> {
+export async function bundleForBrowser (entry: string, options: BundleOptions = {}): Promise<BrowserBundle> {
   const started = performance.now()
   const result = await build({
     absWorkingDir: ROOT,
-    entryPoints: [entry],
+    ...(options.contents == null
+      ? { entryPoints: [entry] }
+      : { stdin: { contents: options.contents, resolveDir: ROOT, sourcefile: entry, loader: 'ts' } }),
     bundle: true,
     platform: 'browser',
     format: 'esm',
