@@ -13,6 +13,10 @@ export interface RendezvousClientInit {
   runOnLimitedConnection?: boolean
   /** Protocol id to speak. Default: `/rendezvous/1.0.0` */
   protocol?: string
+  /** Discover cookies kept, one per (point, namespace); the least recently used is forgotten first. Default: 1024 */
+  maxCookies?: number
+  /** Most DISCOVER requests one `discoverAll` walk sends before it stops, against points that never run dry. Default: 100 */
+  maxDiscoverPages?: number
 }
 
 export interface RegisterOptions extends AbortOptions {

@@ -1,0 +1,325 @@
+/**
+ * The rendezvous client: REGISTER, UNREGISTER and DISCOVER against any rendezvous point, written to be tolerant
+ * of every server the survey lists (Rust, Go, Nim, legacy JS and Python, canvas) while sending only what all of
+ * them accept.
+ *
+ * Zero values are never sent (`ttl = 0` and `limit = 0` mean different things to different servers), and "all
+ * namespaces" is an absent `ns`. A missing `type` or `status` in a reply reads as its zero value (proto3 peers
+ * omit zero enums). One cookie is kept per (point, namespace); it is dropped and the query retried once without
+ * it on E_INVALID_COOKIE, as E_INVALID_TTL is retried once without a TTL. Every discovered registration is
+ * verified on its own and a bad one dropped, never the whole response. TTLs from the wire are clamped before
+ * anyone builds a timer from them.
+ */
+import { InvalidParametersError, serviceCapabilities } from '@libp2p/interface'
+import { DEFAULT_TIMEOUT_MS, DEFAULT_TTL_SECONDS, MAX_RESPONSE_SIZE, MAX_TTL_SECONDS, PROTOCOL } from '../constants.ts'
+import { InvalidResponseError, NoAddressesError, RendezvousError } from '../errors.ts'
+import { Message } from '../pb/rendezvous.ts'
+import { validateNamespace } from '../protocol/namespace.ts'
+import { sealPeerRecord } from '../protocol/peer-record.ts'
+import { CookieJar, DEFAULT_MAX_COOKIES } from './cookie-jar.ts'
+import { exchange, send } from './exchange.ts'
+import { ClientMetrics } from './metrics.ts'
+import { resolvePoint } from './point.ts'
+import { verifyRegistrations } from './verify.ts'
+import type { ExchangeOptions } from './exchange.ts'
+import type { RequestKind } from './metrics.ts'
+import type { ResolvedPoint } from './point.ts'
+import type { DiscoveredRegistration, DiscoverOptions, DiscoverResult, RegisterOptions, RendezvousClient, RendezvousClientInit, RendezvousPoint } from './types.ts'
+import type { AbortOptions, ComponentLogger, Logger, Metrics, PeerId, PrivateKey } from '@libp2p/interface'
+import type { AddressManager, ConnectionManager } from '@libp2p/interface-internal'
+
+export interface RendezvousClientComponents {
+  peerId: PeerId
+  privateKey: PrivateKey
+  addressManager: AddressManager
+  connectionManager: ConnectionManager
+  logger: ComponentLogger
+  metrics?: Metrics
+}
+
+/** Default for {@link RendezvousClientInit.maxDiscoverPages} */
+export const DEFAULT_MAX_DISCOVER_PAGES = 100
+
+const { MessageType, ResponseStatus } = Message
+
+/** protons types its bytes fields as backed by an ArrayBuffer; copy only what is not (e.g. a SharedArrayBuffer view) */
+function plainBytes (bytes: Uint8Array): Uint8Array<ArrayBuffer> {
+  return bytes.buffer instanceof ArrayBuffer ? bytes as Uint8Array<ArrayBuffer> : new Uint8Array(bytes)
+}
+
+function hasStatus (err: unknown, status: Message.ResponseStatus): err is RendezvousError {
+  return err instanceof RendezvousError && err.status === status
+}
+
+/** A positive whole number, or `undefined`; anything else is the caller's mistake */
+function checkPositiveInteger (name: string, value: number | undefined): number | undefined {
+  if (value == null) {
+    return undefined
+  }
+
+  if (!Number.isSafeInteger(value) || value <= 0) {
+    throw new InvalidParametersError(`${name} must be a positive whole number, got ${value}`)
+  }
+
+  return value
+}
+
+export class DefaultRendezvousClient implements RendezvousClient {
+  readonly [Symbol.toStringTag] = '@libp2p/rendezvous-client'
+  readonly [serviceCapabilities]: string[] = ['@libp2p/rendezvous-client']
+
+  private readonly components: RendezvousClientComponents
+  private readonly log: Logger
+  private readonly timeout: number
+  private readonly maxResponseSize: number
+  private readonly runOnLimitedConnection: boolean
+  private readonly protocol: string
+  private readonly maxDiscoverPages: number
+  private readonly cookies: CookieJar
+  private readonly metrics: ClientMetrics
+
+  constructor (components: RendezvousClientComponents, init: RendezvousClientInit = {}) {
+    this.components = components
+    this.log = components.logger.forComponent('libp2p:rendezvous:client')
+    this.timeout = init.timeout ?? DEFAULT_TIMEOUT_MS
+    this.maxResponseSize = init.maxResponseSize ?? MAX_RESPONSE_SIZE
+    this.runOnLimitedConnection = init.runOnLimitedConnection ?? true
+    this.protocol = init.protocol ?? PROTOCOL
+    this.maxDiscoverPages = init.maxDiscoverPages ?? DEFAULT_MAX_DISCOVER_PAGES
+    this.cookies = new CookieJar(init.maxCookies ?? DEFAULT_MAX_COOKIES)
+    this.metrics = new ClientMetrics(components.metrics)
+  }
+
+  async register (point: RendezvousPoint, namespace: string, options: RegisterOptions = {}): Promise<number> {
+    validateNamespace(namespace)
+    const ttl = checkPositiveInteger('ttl', options.ttl)
+    const resolved = resolvePoint(point)
+    const multiaddrs = options.multiaddrs ?? this.components.addressManager.getAddresses()
+
+    if (multiaddrs.length === 0) {
+      throw new NoAddressesError('this node has no addresses to register: listen on or announce one first')
+    }
+
+    const signedPeerRecord = await sealPeerRecord(this.components.privateKey, this.components.peerId, multiaddrs)
+
+    try {
+      return await this.registerOnce(resolved, namespace, signedPeerRecord, ttl, options)
+    } catch (err) {
+      // the point's TTL bounds differ from what was asked (Rust and Nim refuse < 2 h, nwaku wants 60 s):
+      // its default is always acceptable to it
+      if (ttl != null && hasStatus(err, ResponseStatus.E_INVALID_TTL)) {
+        this.log('%s refused ttl %d for "%s", registering again with its default', resolved.id, ttl, namespace)
+        return this.registerOnce(resolved, namespace, signedPeerRecord, undefined, options)
+      }
+
+      throw err
+    }
+  }
+
+  private async registerOnce (point: ResolvedPoint, namespace: string, signedPeerRecord: Uint8Array, ttl: number | undefined, options: AbortOptions): Promise<number> {
+    const request: Message = {
+      type: MessageType.REGISTER,
+      register: {
+        ns: namespace,
+        signedPeerRecord: plainBytes(signedPeerRecord),
+        ...(ttl == null ? {} : { ttl: BigInt(ttl) })
+      }
+    }
+
+    const reply = await this.request('register', point, request, MessageType.REGISTER_RESPONSE, options)
+    const response = reply.registerResponse ?? {}
+    const status = response.status ?? ResponseStatus.OK
+    this.metrics.count('register', status)
+
+    if (status !== ResponseStatus.OK) {
+      throw new RendezvousError(status, `${point.id} refused to register "${namespace}": ${status}${response.statusText != null && response.statusText !== '' ? ` (${response.statusText})` : ''}`)
+    }
+
+    // proto3 peers omit a 0 ttl, and a u64 can claim centuries: rely only on [1, MAX_TTL_SECONDS]
+    if (response.ttl == null || response.ttl <= 0n) {
+      return ttl ?? DEFAULT_TTL_SECONDS
+    }
+
+    return response.ttl > BigInt(MAX_TTL_SECONDS) ? MAX_TTL_SECONDS : Number(response.ttl)
+  }
+
+  async unregister (point: RendezvousPoint, namespace: string, options: AbortOptions = {}): Promise<void> {
+    validateNamespace(namespace)
+    const resolved = resolvePoint(point)
+
+    // `id` is deprecated by the spec, which servers ignore, but legacy JS and Python servers ignore an
+    // UNREGISTER without it
+    const request: Message = {
+      type: MessageType.UNREGISTER,
+      unregister: {
+        ns: namespace,
+        id: this.components.peerId.toMultihash().bytes
+      }
+    }
+
+    try {
+      await send(this.components.connectionManager, resolved, request, this.exchangeOptions(options))
+      this.metrics.count('unregister', 'sent')
+    } catch (err) {
+      this.metrics.count('unregister', 'error')
+      throw err
+    }
+  }
+
+  async discover (point: RendezvousPoint, namespace?: string, options: DiscoverOptions = {}): Promise<DiscoverResult> {
+    if (namespace != null) {
+      validateNamespace(namespace)
+    }
+
+    const limit = checkPositiveInteger('limit', options.limit === 0 ? undefined : options.limit)
+    const resolved = resolvePoint(point)
+    let cookie = options.cookie === undefined ? this.cookies.get(resolved.id, namespace) : options.cookie ?? undefined
+
+    if (cookie?.byteLength === 0) {
+      cookie = undefined
+    }
+
+    let response: Message.DiscoverResponse
+
+    try {
+      response = await this.discoverOnce(resolved, namespace, limit, cookie, options)
+    } catch (err) {
+      // the cookie expired, belongs to another namespace or to a server that forgot it: start over
+      if (cookie != null && hasStatus(err, ResponseStatus.E_INVALID_COOKIE)) {
+        this.log('%s refused the cookie for %s, discovering from the start', resolved.id, namespace ?? 'all namespaces')
+        this.cookies.delete(resolved.id, namespace)
+        response = await this.discoverOnce(resolved, namespace, limit, undefined, options)
+      } else {
+        throw err
+      }
+    }
+
+    const { registrations, dropped } = await verifyRegistrations(response.registrations ?? [], namespace, this.log, resolved.id)
+    const result: DiscoverResult = { registrations, dropped }
+
+    if (response.cookie != null && response.cookie.byteLength > 0) {
+      this.cookies.set(resolved.id, namespace, response.cookie)
+      result.cookie = response.cookie
+    }
+
+    this.log.trace('discovered %d registrations (%d dropped) in %s at %s', registrations.length, dropped, namespace ?? 'all namespaces', resolved.id)
+
+    return result
+  }
+
+  private async discoverOnce (point: ResolvedPoint, namespace: string | undefined, limit: number | undefined, cookie: Uint8Array | undefined, options: AbortOptions): Promise<Message.DiscoverResponse> {
+    const request: Message = {
+      type: MessageType.DISCOVER,
+      discover: {
+        ...(namespace == null ? {} : { ns: namespace }),
+        ...(limit == null ? {} : { limit: BigInt(limit) }),
+        ...(cookie == null ? {} : { cookie: plainBytes(cookie) })
+      }
+    }
+
+    const reply = await this.request('discover', point, request, MessageType.DISCOVER_RESPONSE, options)
+    const response = reply.discoverResponse ?? { registrations: [] }
+    const status = response.status ?? ResponseStatus.OK
+    this.metrics.count('discover', status)
+
+    // Nim answers E_INVALID_NAMESPACE for a namespace nobody registered in; ours was checked locally, so
+    // this means "nothing there"
+    if (status === ResponseStatus.E_INVALID_NAMESPACE && namespace != null) {
+      this.log('%s answered E_INVALID_NAMESPACE for "%s", read as an empty result', point.id, namespace)
+      return { registrations: [] }
+    }
+
+    if (status !== ResponseStatus.OK) {
+      throw new RendezvousError(status, `${point.id} refused to discover ${namespace == null ? 'all namespaces' : `"${namespace}"`}: ${status}${response.statusText != null && response.statusText !== '' ? ` (${response.statusText})` : ''}`)
+    }
+
+    return response
+  }
+
+  async * discoverAll (point: RendezvousPoint, namespace?: string, options: DiscoverOptions = {}): AsyncGenerator<DiscoveredRegistration> {
+    const limit = options.limit === 0 ? undefined : options.limit
+    // a re-registration is new to a cookie and may show up twice in one walk; some servers (offset pagination,
+    // canvas) also repeat entries: yield each record once
+    const seen = new Set<string>()
+    let cookie = options.cookie
+
+    for (let page = 0; page < this.maxDiscoverPages; page++) {
+      options.signal?.throwIfAborted()
+
+      const result = await this.discover(point, namespace, { ...options, limit, cookie })
+      let fresh = 0
+
+      for (const registration of result.registrations) {
+        const key = `${registration.peerId.toString()}\u0000${registration.namespace}\u0000${registration.seqNumber}`
+
+        if (seen.has(key)) {
+          continue
+        }
+
+        seen.add(key)
+        fresh++
+        yield registration
+        options.signal?.throwIfAborted()
+      }
+
+      const received = result.registrations.length + result.dropped
+
+      if (received === 0 || result.cookie == null || (limit != null && received < limit)) {
+        return
+      }
+
+      // a full page of records already yielded: the point is not advancing, asking again gives the same
+      if (fresh === 0 && result.dropped === 0) {
+        this.log('%s repeats records already seen, stopping the walk', String(point))
+        return
+      }
+
+      cookie = result.cookie
+    }
+
+    this.log('stopped discovering %s after %d pages', namespace ?? 'all namespaces', this.maxDiscoverPages)
+  }
+
+  resetCookies (point: RendezvousPoint, namespace?: string): void {
+    const { id } = resolvePoint(point)
+
+    if (namespace == null) {
+      this.cookies.deletePoint(id)
+    } else {
+      this.cookies.delete(id, namespace)
+    }
+  }
+
+  /** One request and its reply, which must be of `expected` type */
+  private async request (kind: RequestKind, point: ResolvedPoint, request: Message, expected: Message.MessageType, options: AbortOptions): Promise<Message> {
+    let reply: Message
+
+    try {
+      reply = await exchange(this.components.connectionManager, point, request, this.exchangeOptions(options))
+    } catch (err) {
+      this.metrics.count(kind, 'error')
+      throw err
+    }
+
+    // a missing type is REGISTER (0), as proto3 peers omit zero enums, and so wrong here too
+    const type = reply.type ?? MessageType.REGISTER
+
+    if (type !== expected) {
+      this.metrics.count(kind, 'error')
+      throw new InvalidResponseError(`${point.id} answered ${request.type} with ${type} instead of ${expected}`)
+    }
+
+    return reply
+  }
+
+  private exchangeOptions (options: AbortOptions): ExchangeOptions {
+    return {
+      protocol: this.protocol,
+      timeout: this.timeout,
+      maxResponseSize: this.maxResponseSize,
+      runOnLimitedConnection: this.runOnLimitedConnection,
+      signal: options.signal,
+      log: this.log
+    }
+  }
+}
