@@ -83,6 +83,8 @@ export async function handleRegister (request: Message.Register | undefined, ctx
         throw new RendezvousError(ResponseStatus.E_UNAVAILABLE, 'rendezvous point is full')
       case 'stale-record':
         throw new RendezvousError(ResponseStatus.E_INVALID_SIGNED_PEER_RECORD, 'peer record is older than the one already registered')
+      default:
+        throw new Error(`store refused the registration for an unknown reason: ${JSON.stringify(outcome)}`)
     }
   }
 

@@ -1,0 +1,56 @@
+import { expect } from 'aegir/chai'
+import fc from 'fast-check'
+import { InvalidCookieError } from '../../src/errors.ts'
+import { COOKIE_LENGTH, decodeCookie, encodeCookie } from '../../src/protocol/cookie.ts'
+
+const secret = fc.uint8Array({ minLength: 16, maxLength: 32 })
+const cursor = fc.bigInt({ min: 0n, max: 0xffff_ffff_ffff_ffffn })
+const namespace = fc.option(fc.string({ minLength: 1, maxLength: 64 }), { nil: undefined })
+
+describe('cookies', () => {
+  it('round-trips the cursor for the namespace and secret it was issued with', () => {
+    fc.assert(fc.property(secret, namespace, cursor, (key, ns, position) => {
+      expect(decodeCookie(key, ns, encodeCookie(key, ns, position))).to.equal(position)
+    }))
+  })
+
+  it('are at least 8 bytes, start with the cursor and end in ASCII, so a Rust client can parse them', () => {
+    fc.assert(fc.property(secret, namespace, cursor, (key, ns, position) => {
+      const cookie = encodeCookie(key, ns, position)
+      expect(cookie.byteLength).to.equal(COOKIE_LENGTH).and.to.be.at.least(8)
+      expect(new DataView(cookie.buffer).getBigUint64(0)).to.equal(position)
+      expect([...cookie.subarray(8)].every(byte => byte < 0x80)).to.be.true()
+    }))
+  })
+
+  it('refuses a cookie with any single bit flipped', () => {
+    fc.assert(fc.property(secret, namespace, cursor, fc.nat(), fc.integer({ min: 0, max: 7 }), (key, ns, position, index, bit) => {
+      const cookie = encodeCookie(key, ns, position)
+      cookie[index % cookie.byteLength] ^= 1 << bit
+      expect(() => decodeCookie(key, ns, cookie)).to.throw(InvalidCookieError)
+    }))
+  })
+
+  it('refuses a cookie used on another namespace, or on all namespaces', () => {
+    fc.assert(fc.property(secret, fc.string({ minLength: 1 }), fc.string({ minLength: 1 }), cursor, (key, a, b, position) => {
+      fc.pre(a !== b)
+      expect(() => decodeCookie(key, b, encodeCookie(key, a, position))).to.throw(InvalidCookieError)
+      expect(() => decodeCookie(key, undefined, encodeCookie(key, a, position))).to.throw(InvalidCookieError)
+      expect(() => decodeCookie(key, a, encodeCookie(key, undefined, position))).to.throw(InvalidCookieError)
+    }))
+  })
+
+  it('refuses a cookie issued under another secret (a server outside the fleet)', () => {
+    fc.assert(fc.property(secret, secret, namespace, cursor, (key, other, ns, position) => {
+      fc.pre(key.toString() !== other.toString())
+      expect(() => decodeCookie(other, ns, encodeCookie(key, ns, position))).to.throw(InvalidCookieError)
+    }))
+  })
+
+  it('refuses bytes of any other length', () => {
+    fc.assert(fc.property(fc.uint8Array({ maxLength: 100 }), (bytes) => {
+      fc.pre(bytes.byteLength !== COOKIE_LENGTH)
+      expect(() => decodeCookie(new Uint8Array(32), 'ns', bytes)).to.throw(InvalidCookieError)
+    }))
+  })
+})

@@ -1,0 +1,53 @@
+/**
+ * What the PostgreSQL tests share: the database they run on, a schema of their own per suite, and a clear skip
+ * when no database was given.
+ *
+ * The database comes from `RENDEZVOUS_TEST_POSTGRES_URL` (`.ci/run` starts PostgreSQL and sets it). Without it,
+ * the suites that need it are skipped with a message saying so: they never pass without having run.
+ */
+import postgres from 'postgres'
+
+/** The test database's connection string, when one was given */
+export const POSTGRES_URL: string | undefined = process.env.RENDEZVOUS_TEST_POSTGRES_URL === '' ? undefined : process.env.RENDEZVOUS_TEST_POSTGRES_URL
+
+/** Call from a `before` hook (a `function`, not an arrow): skips the suite, saying why, when there is no database */
+export function skipWithoutPostgres (context: Mocha.Context, suite: string): void {
+  if (POSTGRES_URL == null) {
+    // eslint-disable-next-line no-console
+    console.log(`      SKIPPED ${suite}: set RENDEZVOUS_TEST_POSTGRES_URL to a PostgreSQL database (e.g. postgres://rendezvous:rendezvous@127.0.0.1:5432/rendezvous_test; .ci/run does) to run it`)
+    context.skip()
+  }
+}
+
+/** A schema name no other run uses, so suites (and engineers) sharing the database never see each other's rows */
+export function uniqueSchema (label: string): string {
+  return `rdv_test_${label}_${process.pid}_${Math.random().toString(36).slice(2, 8)}`
+}
+
+/** Runs `fn` on a short-lived connection to the test database */
+export async function withDatabase <T> (fn: (sql: postgres.Sql) => Promise<T>): Promise<T> {
+  if (POSTGRES_URL == null) {
+    throw new Error('RENDEZVOUS_TEST_POSTGRES_URL is not set')
+  }
+
+  const sql = postgres(POSTGRES_URL, { max: 1, onnotice: () => {} })
+  try {
+    return await fn(sql)
+  } finally {
+    await sql.end({ timeout: 1 })
+  }
+}
+
+/** Removes a schema and everything in it */
+export async function dropSchema (schema: string): Promise<void> {
+  await withDatabase(async sql => sql`DROP SCHEMA IF EXISTS ${sql(schema)} CASCADE`)
+}
+
+/** Empties the store's tables in `schema` (an empty store, as the contract suite wants at the start of each test) */
+export async function emptySchema (schema: string): Promise<void> {
+  await withDatabase(async sql => sql.begin(async tx => {
+    await tx`TRUNCATE ${tx(schema)}.rendezvous_registrations`
+    // TRUNCATE fires no DELETE trigger, so the row counter is reset by hand
+    await tx`UPDATE ${tx(schema)}.rendezvous_counters SET value = 0 WHERE name = 'registrations'`
+  }))
+}

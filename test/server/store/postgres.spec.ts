@@ -1,0 +1,239 @@
+import { expect } from 'aegir/chai'
+import { MIGRATIONS, SCHEMA_VERSION } from '../../../src/server/store/postgres-schema.ts'
+import { PostgresRegistrationStore } from '../../../src/server/store/postgres-store.ts'
+import { storeContractTests } from './contract.ts'
+import { dropSchema, emptySchema, POSTGRES_URL, skipWithoutPostgres, uniqueSchema, withDatabase } from './postgres-test-database.ts'
+import type { RegisterLimits, RegistrationStore } from '../../../src/server/store/registration-store.ts'
+
+const ROOMY: RegisterLimits = { maxRegistrationsPerPeer: 1000, maxRegistrationsTotal: 1_000_000 }
+const LONG = 60 * 60 * 1000
+
+function record (text: string): Uint8Array {
+  return new TextEncoder().encode(text)
+}
+
+describe('PostgresRegistrationStore on PostgreSQL', function () {
+  // the first connection and the migration take a moment on a shared 2-core machine
+  this.timeout(30_000)
+
+  const schema = uniqueSchema('contract')
+
+  before(async function () {
+    skipWithoutPostgres(this, 'PostgresRegistrationStore on PostgreSQL')
+    // create the schema once; each test then starts from empty tables
+    const store = new PostgresRegistrationStore({ url: POSTGRES_URL ?? '', schema })
+    await store.start()
+    await store.stop()
+  })
+
+  after(async () => {
+    if (POSTGRES_URL != null) {
+      await dropSchema(schema)
+    }
+  })
+
+  storeContractTests('PostgresRegistrationStore', {
+    create: async () => {
+      await emptySchema(schema)
+      const store = new PostgresRegistrationStore({ url: POSTGRES_URL ?? '', schema })
+      await store.start()
+      return store
+    },
+    destroy: async (store: RegistrationStore) => {
+      await store.stop?.()
+    }
+  })
+})
+
+describe('PostgresRegistrationStore', function () {
+  this.timeout(30_000)
+
+  const schemas: string[] = []
+  const stores: PostgresRegistrationStore[] = []
+
+  before(function () {
+    skipWithoutPostgres(this, 'PostgresRegistrationStore')
+  })
+
+  afterEach(async () => {
+    await Promise.all(stores.splice(0).map(async store => store.stop()))
+    await Promise.all(schemas.splice(0).map(dropSchema))
+  })
+
+  /** A started store on a schema of its own (or on the given one, to make a fleet) */
+  async function started (schema = uniqueSchema('store')): Promise<PostgresRegistrationStore> {
+    if (!schemas.includes(schema)) {
+      schemas.push(schema)
+    }
+    const store = new PostgresRegistrationStore({ url: POSTGRES_URL ?? '', schema })
+    stores.push(store)
+    await store.start()
+    return store
+  }
+
+  it('creates its schema on first start and records the schema version', async () => {
+    const store = await started()
+
+    const version = await withDatabase(async sql => sql`SELECT version FROM ${sql(store.schema)}.rendezvous_schema_version`)
+    expect(version).to.deep.equal([{ version: SCHEMA_VERSION }])
+    expect(SCHEMA_VERSION).to.equal(MIGRATIONS.length)
+  })
+
+  it('lets several servers start at once on a new schema, migrating it once', async () => {
+    const schema = uniqueSchema('race')
+    const fleet = await Promise.all([1, 2, 3, 4].map(async () => started(schema)))
+
+    const secrets = await Promise.all(fleet.map(async store => store.getCookieSecret()))
+    for (const secret of secrets) {
+      expect(secret).to.equalBytes(secrets[0])
+    }
+
+    const [rows] = await withDatabase(async sql => sql`SELECT count(*)::int AS n FROM ${sql(schema)}.rendezvous_schema_version`)
+    expect(rows.n).to.equal(1)
+  })
+
+  it('keeps registrations and the cookie secret across a restart', async () => {
+    const schema = uniqueSchema('restart')
+    const first = await started(schema)
+    const secret = await first.getCookieSecret()
+    const outcome = await first.register({ peerId: 'peer-a', namespace: 'ns', signedPeerRecord: record('a'), recordSeq: 1n, expiresAt: Date.now() + LONG }, ROOMY, Date.now())
+    await first.stop()
+
+    const second = await started(schema)
+    expect(await second.getCookieSecret()).to.equalBytes(secret)
+    const page = await second.discover({ namespace: 'ns', afterSeq: 0n, limit: 10, now: Date.now() })
+    expect(page.registrations.map(r => r.seq)).to.deep.equal([outcome.ok ? outcome.seq : -1n])
+
+    // the sequence carries on above what the first server gave out
+    const next = await second.register({ peerId: 'peer-b', namespace: 'ns', signedPeerRecord: record('b'), recordSeq: 1n, expiresAt: Date.now() + LONG }, ROOMY, Date.now())
+    expect(next.ok && outcome.ok && next.seq > outcome.seq).to.be.true()
+  })
+
+  it('refuses to start on a schema a newer release migrated, saying so', async () => {
+    const store = await started()
+    await store.stop()
+    await withDatabase(async sql => sql`UPDATE ${sql(store.schema)}.rendezvous_schema_version SET version = ${SCHEMA_VERSION + 1}`)
+
+    const again = new PostgresRegistrationStore({ url: POSTGRES_URL ?? '', schema: store.schema })
+    await expect(again.start()).to.eventually.be.rejectedWith(/version 2 but this server knows versions up to 1/)
+  })
+
+  it('rejects start with the connection error when the database is unreachable', async () => {
+    // port 1 on loopback: nothing listens there, so the refusal is immediate
+    const store = new PostgresRegistrationStore({ url: 'postgres://nobody:nothing@127.0.0.1:1/none', connectTimeout: 2 })
+    await expect(store.start()).to.eventually.be.rejected.with.property('code', 'ECONNREFUSED')
+    await expect(store.discover({ afterSeq: 0n, limit: 1, now: 0 })).to.eventually.be.rejectedWith(/not started/)
+  })
+
+  it('refuses a bad schema name and a missing url when constructed', () => {
+    expect(() => new PostgresRegistrationStore({ url: POSTGRES_URL ?? '', schema: 'x; DROP TABLE y' })).to.throw(/plain identifier/)
+    expect(() => new PostgresRegistrationStore({ url: '' })).to.throw(/connection url/)
+  })
+
+  it('refuses malformed registrations with an error naming the field, and stores nothing', async () => {
+    const store = await started()
+    const good = { peerId: 'peer-a', namespace: 'ns', signedPeerRecord: record('a'), recordSeq: 1n, expiresAt: Date.now() + LONG }
+
+    await expect(store.register({ ...good, peerId: '' }, ROOMY, Date.now())).to.eventually.be.rejectedWith(/peerId/)
+    await expect(store.register({ ...good, namespace: '' }, ROOMY, Date.now())).to.eventually.be.rejectedWith(/namespace/)
+    await expect(store.register({ ...good, recordSeq: 1n << 64n }, ROOMY, Date.now())).to.eventually.be.rejectedWith(/recordSeq/)
+    await expect(store.register({ ...good, expiresAt: NaN }, ROOMY, Date.now())).to.eventually.be.rejectedWith(/expiresAt/)
+    // @ts-expect-error a record that is not bytes
+    await expect(store.register({ ...good, signedPeerRecord: 'a' }, ROOMY, Date.now())).to.eventually.be.rejectedWith(/signedPeerRecord/)
+    expect(await store.stats(Date.now())).to.deep.equal({ registrations: 0, namespaces: 0 })
+  })
+
+  it('stores the largest uint64 record seq and compares record seqs numerically', async () => {
+    const store = await started()
+    const now = Date.now()
+    const input = { peerId: 'peer-a', namespace: 'ns', signedPeerRecord: record('a'), expiresAt: now + LONG }
+
+    expect((await store.register({ ...input, recordSeq: 9n }, ROOMY, now)).ok).to.be.true()
+    // as text, "10" sorts below "9"
+    expect((await store.register({ ...input, recordSeq: 10n }, ROOMY, now)).ok).to.be.true()
+    expect((await store.register({ ...input, recordSeq: 0xffff_ffff_ffff_ffffn }, ROOMY, now)).ok).to.be.true()
+    expect(await store.register({ ...input, recordSeq: 0xffff_ffff_ffff_fffen }, ROOMY, now)).to.deep.equal({ ok: false, reason: 'stale-record' })
+
+    const page = await store.discover({ afterSeq: 0n, limit: 10, now })
+    expect(page.registrations[0].recordSeq).to.equal(0xffff_ffff_ffff_ffffn)
+  })
+
+  it('never lets a cursor pass a registration that commits later, while two stores write at once', async () => {
+    // A reader that pages with a cursor while writers commit must end up having seen every registration: if a
+    // lower seq could commit after a higher one was read, a cookie would skip it for good.
+    const schema = uniqueSchema('order')
+    const [a, b, reader] = await Promise.all([started(schema), started(schema), started(schema)])
+    const now = Date.now()
+    const total = 160
+    let writing = true
+
+    const writers = (async () => {
+      await Promise.all(Array.from({ length: total }, async (_, i) => {
+        const store = i % 2 === 0 ? a : b
+        const outcome = await store.register({ peerId: `peer-${i}`, namespace: 'ns', signedPeerRecord: record(`${i}`), recordSeq: 1n, expiresAt: now + LONG }, ROOMY, now)
+        expect(outcome.ok).to.be.true()
+      }))
+      writing = false
+    })()
+
+    const seen = new Set<string>()
+    let cursor = 0n
+    let pages = 0
+    while (true) {
+      const done = !writing
+      const page = await reader.discover({ namespace: 'ns', afterSeq: cursor, limit: 7, now })
+      pages++
+      for (const registration of page.registrations) {
+        expect(registration.seq > cursor).to.be.true()
+        seen.add(registration.peerId)
+        cursor = registration.seq
+      }
+      // stop only after a read that began once every writer had finished found nothing more
+      if (done && page.registrations.length === 0) {
+        break
+      }
+    }
+    await writers
+
+    expect(seen.size).to.equal(total)
+    expect(pages).to.be.greaterThan(2)
+  })
+
+  it('counts namespaces by their live registrations only, with many namespaces', async () => {
+    const store = await started()
+    const now = Date.now()
+
+    for (let i = 0; i < 50; i++) {
+      await store.register({ peerId: `peer-${i}`, namespace: `ns-${i % 10}`, signedPeerRecord: record(`${i}`), recordSeq: 1n, expiresAt: now + (i < 20 ? 10 : LONG) }, ROOMY, now)
+    }
+
+    expect(await store.stats(now)).to.deep.equal({ registrations: 50, namespaces: 10 })
+    // peers 0..19 expire at now + 10: namespaces ns-0..ns-9 keep peers 20..49
+    expect(await store.stats(now + 10)).to.deep.equal({ registrations: 30, namespaces: 10 })
+    expect(await store.removeExpired(now + 10)).to.equal(20)
+    expect(await store.stats(now + 10)).to.deep.equal({ registrations: 30, namespaces: 10 })
+  })
+
+  it('sweeps in batches and splits the work between concurrent sweepers', async () => {
+    const schema = uniqueSchema('sweep')
+    const first = await started(schema)
+    await first.stop()
+    const sweepers = [1, 2, 3].map(() => {
+      const store = new PostgresRegistrationStore({ url: POSTGRES_URL ?? '', schema, sweepBatchSize: 7 })
+      stores.push(store)
+      return store
+    })
+    await Promise.all(sweepers.map(async store => store.start()))
+    const now = Date.now()
+
+    await withDatabase(async sql => sql`
+      INSERT INTO ${sql(schema)}.rendezvous_registrations (peer_id, namespace, signed_peer_record, record_seq, expires_at, seq)
+      SELECT 'peer-' || i, 'ns', '\\x01'::bytea, 1, ${now}::bigint + 1 + (i % 2), nextval(${`${schema}.rendezvous_registration_seq`}::regclass)
+      FROM generate_series(1, 200) AS i`)
+    expect(await sweepers[0].stats(now)).to.deep.equal({ registrations: 200, namespaces: 1 })
+
+    const counts = await Promise.all(sweepers.map(async store => store.removeExpired(now + 2)))
+    expect(counts.reduce((x, y) => x + y, 0)).to.equal(200)
+    expect(await sweepers[0].stats(now)).to.deep.equal({ registrations: 0, namespaces: 0 })
+  })
+})
