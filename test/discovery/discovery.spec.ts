@@ -1,0 +1,67 @@
+import { expect } from 'aegir/chai'
+import { TAG_NAMES } from '../../src/discovery/index.ts'
+import { createPeer, createPoint, stopAll, waitFor } from './fixtures.ts'
+import type { PeerNode, PointNode } from './fixtures.ts'
+import type { PeerInfo } from '@libp2p/interface'
+
+describe('rendezvous discovery module', () => {
+  let point: PointNode
+  let peers: PeerNode[]
+
+  beforeEach(async () => {
+    point = await createPoint()
+    peers = []
+  })
+
+  afterEach(async () => {
+    await stopAll(peers)
+    await stopAll([point])
+  })
+
+  it('connects two peers of the same dapp, announces them, stores certified addresses and tags them', async () => {
+    const a = await createPeer({ points: [point], discovery: { dapp: 'slate' }, pubsub: false })
+    peers.push(a)
+    const events: PeerInfo[] = []
+    a.services.rendezvous.addEventListener('peer', (evt) => events.push(evt.detail))
+    const b = await createPeer({ points: [point], discovery: { dapp: 'slate' }, pubsub: false })
+    peers.push(b)
+
+    expect(await waitFor(() => a.getPeers().some(p => p.equals(b.peerId)), 5000)).to.be.true()
+    expect(await waitFor(() => events.some(e => e.id.equals(b.peerId)), 5000)).to.be.true()
+
+    const stored = await a.peerStore.get(b.peerId)
+    expect(stored.addresses.some(addr => addr.isCertified)).to.be.true()
+    expect(events.some(e => e.id.equals(a.peerId))).to.be.false('never announces itself')
+
+    expect(await waitFor(async () => (await a.peerStore.get(b.peerId)).tags.has(TAG_NAMES.dapp) ||
+      (await b.peerStore.get(a.peerId)).tags.has(TAG_NAMES.dapp), 3000)).to.be.true()
+    const pointTags = (await a.peerStore.get(point.peerId)).tags
+    expect(pointTags.get(TAG_NAMES.point)?.value).to.equal(100)
+  })
+
+  it('exposes register, discover and a status view when registered as a service', async () => {
+    const a = await createPeer({ points: [point], pubsub: false })
+    const b = await createPeer({ points: [point], pubsub: false })
+    peers.push(a, b)
+
+    const results = await a.services.rendezvous.register('manual-ns')
+    expect(results).to.have.lengthOf(1)
+    expect(results[0].ttl).to.be.greaterThan(0)
+
+    const found = await b.services.rendezvous.discover('manual-ns')
+    expect(found.map(r => r.peerId.toString())).to.deep.equal([a.peerId.toString()])
+
+    const status = a.services.rendezvous.status
+    expect(status.started).to.be.true()
+    expect(status.namespaces.map(s => s.ns)).to.include('manual-ns')
+    expect(status.scheduler.registrations.find(r => r.ns === 'manual-ns')?.registered).to.be.true()
+    expect(status.scheduler.points[0].id).to.equal(point.peerId.toString())
+
+    await a.services.rendezvous.unregister('manual-ns')
+    expect(await waitFor(async () => (await b.services.rendezvous.discover('manual-ns')).length === 0, 3000)).to.be.true()
+  })
+
+  it('refuses a rendezvous point address without a peer id, with a clear error', async () => {
+    await expect(createPeer({ points: ['/memory/nowhere'], pubsub: false })).to.eventually.be.rejectedWith(/\/p2p\/<peer id>/)
+  })
+})

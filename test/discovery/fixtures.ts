@@ -1,0 +1,112 @@
+/**
+ * Real nodes for discovery tests: rendezvous points running the real server, and peers running the real
+ * discovery module, all on @libp2p/memory (no IP, so no inbound rate limit), with short intervals so that a
+ * whole network settles in seconds.
+ */
+import { circuitRelayServer, circuitRelayTransport } from '@libp2p/circuit-relay-v2'
+import { gossipsub } from '@libp2p/gossipsub'
+import { memory } from '@libp2p/memory'
+import delay from 'delay'
+import { rendezvousDiscovery } from '../../src/discovery/index.ts'
+import { rendezvousServer } from '../../src/server/index.ts'
+import { createMemoryNode, memoryAddress } from '../fixtures/memory-node.ts'
+import type { RendezvousDiscovery, RendezvousDiscoveryInit } from '../../src/discovery/index.ts'
+import type { RendezvousServer, RendezvousServerInit } from '../../src/server/index.ts'
+import type { GossipSub } from '@libp2p/gossipsub'
+import type { Libp2p } from '@libp2p/interface'
+import type { Multiaddr } from '@multiformats/multiaddr'
+
+export type PointNode = Libp2p<{ identify: unknown, rendezvous: RendezvousServer }>
+export type PeerNode = Libp2p<{ identify: unknown, rendezvous: RendezvousDiscovery, pubsub: GossipSub }>
+
+/** Fast settings: what a test network needs to settle in seconds, not minutes */
+export const FAST: RendezvousDiscoveryInit = {
+  ttl: 3,
+  pollInterval: 100,
+  discoverInterval: 200,
+  maxDiscoverInterval: 1000,
+  satisfiedDiscoverInterval: 2000,
+  countGrace: 2000,
+  dialTimeout: 3000,
+  pointBackoff: { initial: 100, max: 1000 },
+  peerBackoff: { initial: 300, max: 2000 },
+  stopTimeout: 500
+}
+
+/** A rendezvous point that accepts the short TTLs tests use */
+export async function createPoint (init: RendezvousServerInit = {}): Promise<PointNode> {
+  return createMemoryNode({
+    services: { rendezvous: rendezvousServer({ minTtl: 1, maxTtl: 60, defaultTtl: 3, sweepInterval: 500, ...init }) }
+  } as any, 'point') as any
+}
+
+export interface PeerOptions {
+  points: Array<PointNode | Multiaddr | string>
+  discovery?: RendezvousDiscoveryInit
+  /** Run gossipsub under `pubsub`. Default: true */
+  pubsub?: boolean
+  /** Run a circuit relay server. Default: false */
+  relayServer?: boolean
+  /** Add circuitRelayTransport. Default: false */
+  relayTransport?: boolean
+  maxConnections?: number
+  /** Extra listen addresses (e.g. `/p2p-circuit`) */
+  listen?: string[]
+}
+
+export function pointAddress (point: PointNode | Multiaddr | string): Multiaddr | string {
+  if (typeof point === 'string' || !('services' in point)) {
+    return point
+  }
+
+  return point.getMultiaddrs()[0]
+}
+
+/** A peer running the discovery module under `services.rendezvous` */
+export async function createPeer (options: PeerOptions): Promise<PeerNode> {
+  const services: Record<string, any> = {
+    rendezvous: rendezvousDiscovery({ relay: 'never', ...FAST, ...options.discovery, points: options.points.map(pointAddress) })
+  }
+
+  if (options.pubsub !== false) {
+    // emitSelf off and floodPublish defaults: only the mesh matters here
+    services.pubsub = gossipsub({ allowPublishToZeroTopicPeers: true })
+  }
+
+  if (options.relayServer === true) {
+    services.relay = circuitRelayServer({ reservations: { maxReservations: 64 } })
+  }
+
+  return createMemoryNode({
+    addresses: { listen: [memoryAddress('peer'), ...(options.listen ?? [])] },
+    transports: options.relayTransport === true ? [memory(), circuitRelayTransport()] : [memory()],
+    connectionManager: options.maxConnections == null ? undefined : { maxConnections: options.maxConnections },
+    services
+  } as any, 'peer') as any
+}
+
+/** Polls `check` until it is true or `timeout` ms pass; returns the last result */
+export async function waitFor (check: () => boolean | Promise<boolean>, timeout: number, interval: number = 50): Promise<boolean> {
+  const deadline = Date.now() + timeout
+
+  while (Date.now() < deadline) {
+    if (await check()) {
+      return true
+    }
+
+    await delay(interval)
+  }
+
+  return check()
+}
+
+/** Stops nodes in parallel, ignoring those already stopped */
+export async function stopAll (nodes: Array<{ stop(): Promise<void> } | undefined>): Promise<void> {
+  await Promise.allSettled(nodes.map(async node => node?.stop()))
+}
+
+/** Connected peers of `node` that gossipsub lists as subscribed to `topic` */
+export function connectedTopicPeers (node: PeerNode, topic: string): number {
+  const connected = new Set(node.getPeers().map(p => p.toString()))
+  return node.services.pubsub.getSubscribers(topic).filter(p => connected.has(p.toString())).length
+}
