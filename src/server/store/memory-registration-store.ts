@@ -31,30 +31,43 @@ const COOKIE_SECRET_LENGTH = 32
 
 /** The registrations of one namespace, in `seq` order */
 class NamespaceRegistrations extends SeqIndex<Registration> {
-  constructor (readonly namespace: string) {
+  readonly namespace: string
+
+  constructor (namespace: string) {
     super()
+    this.namespace = namespace
   }
 }
 
 /** The registrations of one peer, by namespace */
 class PeerRegistrations {
+  readonly peerId: string
   readonly byNamespace = new Map<string, Registration>()
 
-  constructor (readonly peerId: string) {}
+  constructor (peerId: string) {
+    this.peerId = peerId
+  }
 }
 
 /** One registration; referenced from its peer, its namespace index, the global index and the expiry heap */
 class Registration {
+  // plain fields rather than constructor parameter properties, which Node's type stripping cannot run
+  readonly seq: number
+  readonly peer: PeerRegistrations
+  readonly namespace: NamespaceRegistrations
+  readonly signedPeerRecord: Uint8Array
+  readonly recordSeq: bigint
+  readonly expiresAt: number
   heapSlot = -1
 
-  constructor (
-    readonly seq: number,
-    readonly peer: PeerRegistrations,
-    readonly namespace: NamespaceRegistrations,
-    readonly signedPeerRecord: Uint8Array,
-    readonly recordSeq: bigint,
-    readonly expiresAt: number
-  ) {}
+  constructor (seq: number, peer: PeerRegistrations, namespace: NamespaceRegistrations, signedPeerRecord: Uint8Array, recordSeq: bigint, expiresAt: number) {
+    this.seq = seq
+    this.peer = peer
+    this.namespace = namespace
+    this.signedPeerRecord = signedPeerRecord
+    this.recordSeq = recordSeq
+    this.expiresAt = expiresAt
+  }
 
   toStored (): StoredRegistration {
     return {
