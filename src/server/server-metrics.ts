@@ -29,7 +29,7 @@ export class ServerMetrics {
       buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]
     })
     this.expired = metrics.registerCounter('libp2p_rendezvous_server_expired_registrations_total', {
-      help: 'Registrations removed by the expiry sweep'
+      help: 'Expired registrations removed by the periodic sweep (a store may also drop expired ones as it reads, uncounted here)'
     })
     this.storeErrors = metrics.registerCounter('libp2p_rendezvous_server_store_errors_total', {
       help: 'Store operations that failed (answered E_INTERNAL_ERROR)'
