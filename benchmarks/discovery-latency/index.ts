@@ -1,0 +1,234 @@
+/**
+ * Discovery latency, every method side by side in one run: for each transport and size, each method runs in its
+ * own child process (so CPU and peak memory are its own), one after another, interleaved so that a change in
+ * the machine's load hits every method alike. Prints tables, writes JSON and an SVG chart.
+ *
+ * npx node benchmarks/discovery-latency/index.ts [--quick] [--methods a,b] [--sizes 10,50] [--transports memory,tcp]
+ */
+import { existsSync } from 'node:fs'
+import { mkdir, writeFile } from 'node:fs/promises'
+import { cpus, loadavg } from 'node:os'
+import { fileURLToPath } from 'node:url'
+import { parseArgs, runChild } from '../lib/child.ts'
+import { print, progress } from '../lib/print.ts'
+import { fmtMs, summarize } from '../lib/stats.ts'
+import { renderDistributionChart } from '../lib/svg.ts'
+import { formatTable } from '../lib/table.ts'
+import type { RunOneResult } from './run-one.ts'
+import type { TransportName } from '../lib/nodes.ts'
+import type { LatencySummary } from '../lib/stats.ts'
+
+/** Every method, in table order. A method module that is missing is reported and skipped */
+export const METHODS = [
+  'handshake-floor',
+  'hub-only',
+  'rendezvous',
+  'pubsub-peer-discovery',
+  'pubsub-peer-discovery-1s',
+  'kad-dht'
+]
+
+interface Plan {
+  scenarios: Array<{ transport: TransportName, nodes: number }>
+  boundMs: number
+  freshnessBoundMs: number
+  relayCount: number
+  relayBoundMs: number
+}
+
+const QUICK: Plan = {
+  scenarios: [{ transport: 'memory', nodes: 10 }],
+  boundMs: 20_000,
+  freshnessBoundMs: 12_000,
+  relayCount: 3,
+  relayBoundMs: 10_000
+}
+
+const FULL: Plan = {
+  scenarios: [
+    { transport: 'memory', nodes: 10 },
+    { transport: 'memory', nodes: 50 },
+    { transport: 'memory', nodes: 100 },
+    { transport: 'tcp', nodes: 10 },
+    { transport: 'tcp', nodes: 50 }
+  ],
+  boundMs: 60_000,
+  freshnessBoundMs: 25_000,
+  relayCount: 10,
+  relayBoundMs: 20_000
+}
+
+export interface ScenarioSummary {
+  method: string
+  label: string
+  transport: TransportName
+  nodes: number
+  infra: LatencySummary
+  firstPeer: LatencySummary
+  quota: LatencySummary
+  never: number
+  cpuMs: number
+  peakRssMiB: number
+  freshness?: { observers: number, found: LatencySummary }
+  relay?: { reservation: LatencySummary, never: number }
+  notes: string[]
+}
+
+function summarizeRun (run: RunOneResult): ScenarioSummary {
+  const nodes = run.result.nodes
+  const values = (pick: (n: typeof nodes[number]) => number | null): number[] => nodes.map(pick).filter((v): v is number => v != null)
+  const quota = values(n => n.quotaMs)
+  return {
+    method: run.method,
+    label: run.label,
+    transport: run.env.transport,
+    nodes: run.env.nodes,
+    infra: summarize(values(n => n.infraMs)),
+    firstPeer: summarize(values(n => n.firstPeerMs)),
+    quota: summarize(quota),
+    never: nodes.length - quota.length,
+    cpuMs: run.resources.cpuMs,
+    peakRssMiB: run.resources.peakRssMiB,
+    freshness: run.result.freshness == null ? undefined : { observers: run.result.freshness.observers, found: summarize(run.result.freshness.foundMs) },
+    relay: run.relay == null
+      ? undefined
+      : {
+          reservation: summarize(run.relay.reservationMs.filter((v): v is number => v != null)),
+          never: run.relay.reservationMs.filter(v => v == null).length
+        },
+    notes: run.result.notes ?? []
+  }
+}
+
+const here = fileURLToPath(new URL('.', import.meta.url))
+const args = parseArgs(process.argv.slice(2))
+const quick = args.has('quick')
+const plan = { ...(quick ? QUICK : FULL) }
+if (args.has('sizes') || args.has('transports')) {
+  const sizes = (args.get('sizes') ?? '10').split(',').map(Number)
+  const transports = (args.get('transports') ?? 'memory').split(',') as TransportName[]
+  plan.scenarios = transports.flatMap(transport => sizes.map(nodes => ({ transport, nodes })))
+}
+if (args.has('bound')) {
+  plan.boundMs = Number(args.get('bound'))
+}
+const methods = args.get('methods')?.split(',') ?? METHODS
+const outName = args.get('out') ?? (quick ? 'quick/discovery-latency' : 'discovery-latency')
+
+const startedAt = new Date()
+const loadBefore = loadavg()
+const runs: RunOneResult[] = []
+const failures: Array<{ method: string, transport: string, nodes: number, error: string }> = []
+
+const available = methods.filter(method => {
+  if (existsSync(`${here}methods/${method}.ts`)) {
+    return true
+  }
+  progress(`method ${method} is not there (methods/${method}.ts): skipped`)
+  return false
+})
+
+for (const scenario of plan.scenarios) {
+  for (const method of available) {
+    const childArgs = [
+      '--method', method,
+      '--transport', scenario.transport,
+      '--nodes', String(scenario.nodes),
+      '--bound', String(plan.boundMs),
+      '--freshness', '--freshness-bound', String(plan.freshnessBoundMs),
+      '--relay', String(plan.relayCount), '--relay-bound', String(plan.relayBoundMs)
+    ]
+    const limit = plan.boundMs + plan.freshnessBoundMs + plan.relayBoundMs + 60_000
+    const outcome = await runChild<RunOneResult>(`${here}run-one.ts`, childArgs, limit)
+    if (outcome.result != null) {
+      runs.push(outcome.result)
+    } else {
+      progress(`${method} (${scenario.nodes} on ${scenario.transport}) gave no result: ${outcome.error}`)
+      failures.push({ method, ...scenario, error: outcome.error ?? 'unknown' })
+    }
+  }
+}
+
+const summaries = runs.map(summarizeRun)
+const loadAfter = loadavg()
+
+for (const scenario of plan.scenarios) {
+  const rows = summaries.filter(s => s.transport === scenario.transport && s.nodes === scenario.nodes)
+  if (rows.length === 0) {
+    continue
+  }
+  print()
+  print(`### ${scenario.nodes} nodes on ${scenario.transport}: time to 6 connected topic peers (ms)`)
+  print()
+  print(formatTable(
+    ['method', 'to infra p50', 'first peer p50', 'quota p50', 'p95', 'max', 'never', 'CPU s', 'peak RSS MiB', 'fresh p50', 'fresh found'],
+    rows.map(s => [
+      s.label,
+      fmtMs(s.infra.p50),
+      fmtMs(s.firstPeer.p50),
+      fmtMs(s.quota.p50),
+      fmtMs(s.quota.p95),
+      fmtMs(s.quota.max),
+      `${s.never}/${s.nodes}`,
+      (s.cpuMs / 1000).toFixed(1),
+      s.peakRssMiB.toFixed(0),
+      s.freshness == null ? '-' : fmtMs(s.freshness.found.p50),
+      s.freshness == null || s.freshness.observers === 0 ? '-' : `${s.freshness.found.count}/${s.freshness.observers}`
+    ])
+  ))
+}
+
+const relayRows = summaries.filter(s => s.relay != null)
+if (relayRows.length > 0) {
+  print()
+  print('### Relay: time until a node with no listen address holds a reservation and advertises a circuit address (ms, TCP)')
+  print()
+  print(formatTable(
+    ['method', 'scenario', 'p50', 'p95', 'max', 'never'],
+    relayRows.map(s => [s.label, `${s.nodes} on ${s.transport}`, fmtMs(s.relay?.reservation.p50), fmtMs(s.relay?.reservation.p95), fmtMs(s.relay?.reservation.max), `${s.relay?.never}/${(s.relay?.never ?? 0) + (s.relay?.reservation.count ?? 0)}`])
+  ))
+}
+
+for (const failure of failures) {
+  print(`\n${failure.method} at ${failure.nodes} nodes on ${failure.transport}: no result (${failure.error})`)
+}
+
+const meta = {
+  startedAt: startedAt.toISOString(),
+  finishedAt: new Date().toISOString(),
+  node: process.version,
+  cpus: cpus().length,
+  cpuModel: cpus()[0]?.model,
+  loadavgBefore: loadBefore,
+  loadavgAfter: loadAfter,
+  quick,
+  plan,
+  methods
+}
+
+const resultsDir = new URL('../results/', import.meta.url)
+const jsonPath = new URL(`${outName}.json`, resultsDir)
+const svgPath = new URL(`${outName}.svg`, resultsDir)
+await mkdir(new URL('.', jsonPath), { recursive: true })
+await writeFile(jsonPath, JSON.stringify({ meta, summaries, failures, runs }, null, 2))
+
+const svg = renderDistributionChart({
+  title: 'Time from start to 6 connected peers subscribed to the topic',
+  subtitle: `one dot per node; black bar = median, whisker to p95; log scale; ${process.version}, ${cpus().length} cores, load ${loadBefore[0].toFixed(1)}; ${startedAt.toISOString().slice(0, 16)}Z`,
+  minMs: 1,
+  maxMs: plan.boundMs,
+  panels: plan.scenarios.map(scenario => ({
+    title: `${scenario.nodes} nodes, ${scenario.transport}`,
+    rows: runs
+      .filter(run => run.env.transport === scenario.transport && run.env.nodes === scenario.nodes)
+      .map(run => ({
+        label: run.label,
+        values: run.result.nodes.map(n => n.quotaMs).filter((v): v is number => v != null),
+        missing: run.result.nodes.filter(n => n.quotaMs == null).length
+      }))
+  })).filter(panel => panel.rows.length > 0)
+})
+await writeFile(svgPath, svg)
+
+print()
+print(`wrote ${fileURLToPath(jsonPath)} and ${fileURLToPath(svgPath)}`)

@@ -1,0 +1,35 @@
+/**
+ * Every benchmark, one after another: `npm run bench` (full, bounded, about half an hour on 2 cores) or
+ * `npm run bench:quick` (under two minutes; CI runs it to prove the benchmarks still work).
+ *
+ * Benchmarks never fail on speed: the exit code is non-zero only when a benchmark could not run at all.
+ */
+import { spawn } from 'node:child_process'
+import { existsSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
+import { print } from './lib/print.ts'
+
+const SUITES = ['discovery-latency/index.ts', 'server/index.ts']
+
+const here = fileURLToPath(new URL('.', import.meta.url))
+const args = process.argv.slice(2)
+let failed = 0
+
+for (const suite of SUITES) {
+  const script = `${here}${suite}`
+  if (!existsSync(script)) {
+    print(`${suite}: not there, skipped`)
+    continue
+  }
+
+  print(`\n## ${suite} ${args.join(' ')}\n`)
+  const code = await new Promise<number | null>(resolve => {
+    spawn(process.execPath, [script, ...args], { stdio: 'inherit' }).on('close', resolve)
+  })
+  if (code !== 0) {
+    print(`${suite} exited with ${code}`)
+    failed++
+  }
+}
+
+process.exitCode = failed === 0 ? 0 : 1

@@ -1,0 +1,48 @@
+/**
+ * CPU and memory of the current process over a measured phase: CPU time from `process.cpuUsage()` (user +
+ * system, so it can exceed wall time on several cores), peak resident set size sampled on a timer.
+ */
+
+export interface ResourceUsage {
+  /** CPU time used during the phase, in ms */
+  cpuMs: number
+  /** Wall time of the phase, in ms */
+  wallMs: number
+  /** Resident set size when the phase began, in MiB */
+  startRssMiB: number
+  /** Highest resident set size sampled during the phase, in MiB */
+  peakRssMiB: number
+}
+
+const MiB = 1024 * 1024
+
+export class ResourceMeter {
+  private readonly cpuStart = process.cpuUsage()
+  private readonly wallStart = performance.now()
+  private readonly startRss = process.memoryUsage.rss()
+  private peakRss = this.startRss
+  private readonly timer: ReturnType<typeof setInterval>
+
+  /** Starts measuring at once; samples RSS every `sampleIntervalMs` (default 100) */
+  constructor (sampleIntervalMs = 100) {
+    this.timer = setInterval(() => { this.sample() }, sampleIntervalMs)
+    this.timer.unref()
+  }
+
+  /** Takes one RSS sample now (also call it at moments likely to be a peak) */
+  sample (): void {
+    this.peakRss = Math.max(this.peakRss, process.memoryUsage.rss())
+  }
+
+  stop (): ResourceUsage {
+    this.sample()
+    clearInterval(this.timer)
+    const cpu = process.cpuUsage(this.cpuStart)
+    return {
+      cpuMs: (cpu.user + cpu.system) / 1000,
+      wallMs: performance.now() - this.wallStart,
+      startRssMiB: this.startRss / MiB,
+      peakRssMiB: this.peakRss / MiB
+    }
+  }
+}
