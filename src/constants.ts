@@ -55,3 +55,6 @@ export const MAX_COOKIE_LENGTH = 1024
 
 /** A client drops a discovered registration whose TTL claims more than the spec allows */
 export const MAX_DISCOVERED_TTL_SECONDS = MAX_TTL_SECONDS
+
+/** The namespace relays register under and nodes that need a relay discover (the convention of Go and Rust nodes) */
+export const RELAY_NAMESPACE = '/libp2p/relay'

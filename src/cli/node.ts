@@ -1,0 +1,78 @@
+/**
+ * Builds the server's libp2p node from the command's configuration: TCP and WebSockets transports, noise, yamux,
+ * identify, the rendezvous server on the chosen store, optionally a circuit relay server, and Prometheus metrics
+ * in a registry of its own (so that several nodes in one process, as in tests, do not share counters).
+ */
+import { circuitRelayServer } from '@libp2p/circuit-relay-v2'
+import { identify } from '@libp2p/identify'
+import { noise } from '@libp2p/noise'
+import { prometheusMetrics } from '@libp2p/prometheus-metrics'
+import { tcp } from '@libp2p/tcp'
+import { webSockets } from '@libp2p/websockets'
+import { yamux } from '@libp2p/yamux'
+import { createLibp2p } from 'libp2p'
+import { Registry } from 'prom-client'
+import { rendezvousServer } from '../server/index.ts'
+import { MemoryRegistrationStore } from '../server/store/memory-registration-store.ts'
+import { PostgresRegistrationStore } from '../server/store/postgres-store.ts'
+import type { CliConfig, StoreChoice } from './options.ts'
+import type { RendezvousServer } from '../server/rendezvous-server.ts'
+import type { RegistrationStore } from '../server/store/registration-store.ts'
+import type { CircuitRelayService } from '@libp2p/circuit-relay-v2'
+import type { Identify } from '@libp2p/identify'
+import type { Libp2p, PrivateKey } from '@libp2p/interface'
+
+export interface RendezvousServices extends Record<string, unknown> {
+  identify: Identify
+  rendezvous: RendezvousServer
+  relay?: CircuitRelayService
+}
+
+export interface RendezvousNode {
+  node: Libp2p<RendezvousServices>
+  store: RegistrationStore
+  /** Every metric of the node, for the /metrics endpoint */
+  registry: Registry
+}
+
+export function createStore (choice: StoreChoice): RegistrationStore {
+  if (choice.kind === 'memory') {
+    return new MemoryRegistrationStore()
+  }
+
+  return new PostgresRegistrationStore({ url: choice.url, schema: choice.schema, maxConnections: choice.maxConnections })
+}
+
+/** A node, not yet started: `node.start()` opens the store, then listens */
+export async function createRendezvousNode (config: CliConfig, privateKey: PrivateKey): Promise<RendezvousNode> {
+  const store = createStore(config.store)
+  const registry = new Registry()
+  const services: Record<string, (components: any) => unknown> = {
+    identify: identify(),
+    rendezvous: rendezvousServer({ ...config.server, store })
+  }
+
+  if (config.relay) {
+    services.relay = circuitRelayServer({ reservations: { maxReservations: config.relayMaxReservations } })
+  }
+
+  const node = await createLibp2p({
+    privateKey,
+    start: false,
+    addresses: {
+      listen: config.listen,
+      announce: config.announce
+    },
+    transports: [tcp(), webSockets()],
+    connectionEncrypters: [noise()],
+    streamMuxers: [yamux()],
+    connectionManager: {
+      maxConnections: config.maxConnections,
+      inboundConnectionThreshold: config.inboundConnectionThreshold
+    },
+    metrics: prometheusMetrics({ registry }),
+    services
+  })
+
+  return { node: node as unknown as Libp2p<RendezvousServices>, store, registry }
+}

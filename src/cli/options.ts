@@ -1,0 +1,490 @@
+/**
+ * The `rendezvous-server` options: one table that drives the command-line flags, the environment variables, the
+ * config file keys and `--help`, so the four never disagree.
+ *
+ * Precedence, highest first: flags, environment (`RENDEZVOUS_*`), the JSON config file (`--config`), defaults.
+ */
+import { parseArgs } from 'node:util'
+import { multiaddr } from '@multiformats/multiaddr'
+import { DEFAULT_TIMEOUT_MS, DEFAULT_TTL_SECONDS, MAX_DISCOVER_LIMIT, MAX_NAMESPACE_LENGTH, MAX_REGISTRATIONS_PER_PEER, MAX_REGISTRATIONS_TOTAL, MAX_REQUEST_SIZE, MAX_RESPONSE_SIZE, MAX_TTL_SECONDS, MIN_TTL_SECONDS, PROTOCOL } from '../constants.ts'
+import { resolveServerConfig } from '../server/config.ts'
+import type { ParseArgsConfig } from 'node:util'
+
+/** `flag`: a switch on the command line (`--relay`), true/false in the environment and the config file */
+export type OptionKind = 'string' | 'list' | 'integer' | 'boolean' | 'flag'
+
+export interface OptionSpec {
+  /** The flag without its dashes; the config file key is its camelCase, the env var its UPPER_SNAKE with `RENDEZVOUS_` */
+  flag: string
+  kind: OptionKind
+  /** What `--help` prints after the flag, e.g. `<multiaddr>` */
+  value?: string
+  help: string
+  /** The default as `--help` prints it; omitted when there is none */
+  defaultText?: string
+  /** Which part of the program the option belongs to, for the grouping in `--help` */
+  group: 'network' | 'identity' | 'store' | 'limits' | 'relay' | 'operations'
+}
+
+/** Server limits: flag -> RendezvousServerInit key */
+export const SERVER_LIMIT_OPTIONS = {
+  'min-ttl': 'minTtl',
+  'max-ttl': 'maxTtl',
+  'default-ttl': 'defaultTtl',
+  'max-namespace-length': 'maxNamespaceLength',
+  'max-registrations-per-peer': 'maxRegistrationsPerPeer',
+  'max-registrations-total': 'maxRegistrationsTotal',
+  'max-discover-limit': 'maxDiscoverLimit',
+  'max-request-size': 'maxRequestSize',
+  'max-response-size': 'maxResponseSize',
+  'max-inbound-streams': 'maxInboundStreams',
+  'max-concurrent-requests': 'maxConcurrentRequests',
+  timeout: 'timeout',
+  'sweep-interval': 'sweepInterval'
+} as const
+
+export const DEFAULT_LISTEN = ['/ip4/0.0.0.0/tcp/4001', '/ip4/0.0.0.0/tcp/4002/ws']
+export const DEFAULT_IDENTITY_FILE = 'rendezvous-identity.key'
+export const LOG_LEVELS = ['silent', 'error', 'info', 'debug', 'trace'] as const
+export type LogLevel = typeof LOG_LEVELS[number]
+
+export const OPTIONS: OptionSpec[] = [
+  { flag: 'listen', kind: 'list', value: '<multiaddr>', group: 'network', defaultText: DEFAULT_LISTEN.join(','), help: 'Address to listen on, TCP (/tcp/N) or WebSockets (/tcp/N/ws, for browsers). Repeat the flag or separate with commas' },
+  { flag: 'announce', kind: 'list', value: '<multiaddr>', group: 'network', help: 'Address to tell peers instead of the listen addresses, e.g. /dns4/rdv.example.com/tcp/443/wss behind a TLS proxy. Repeatable' },
+  { flag: 'max-connections', kind: 'integer', value: '<n>', group: 'network', defaultText: '1000', help: 'Most open connections; past it libp2p prunes the least valuable' },
+  { flag: 'inbound-connection-threshold', kind: 'integer', value: '<n>', group: 'network', defaultText: '5', help: 'Inbound connections accepted per second from one IP address (raise it when many clients share a NAT)' },
+  { flag: 'identity', kind: 'string', value: '<file>', group: 'identity', defaultText: DEFAULT_IDENTITY_FILE, help: 'Private key file: created (Ed25519, mode 0600) on first start, reused after, so the peer id stays the same' },
+  { flag: 'store', kind: 'string', value: 'memory|<url>', group: 'store', defaultText: 'memory', help: 'Where registrations live: "memory" (lost on restart) or a postgres://user:password@host:5432/db URL, which several servers can share' },
+  { flag: 'postgres-schema', kind: 'string', value: '<name>', group: 'store', defaultText: 'public', help: 'PostgreSQL schema for the tables; servers on the same schema form one fleet' },
+  { flag: 'postgres-max-connections', kind: 'integer', value: '<n>', group: 'store', defaultText: '10', help: 'Most connections this server opens to PostgreSQL' },
+  { flag: 'min-ttl', kind: 'integer', value: '<s>', group: 'limits', defaultText: String(MIN_TTL_SECONDS), help: 'Shortest registration TTL accepted, in seconds' },
+  { flag: 'max-ttl', kind: 'integer', value: '<s>', group: 'limits', defaultText: String(MAX_TTL_SECONDS), help: 'Longest registration TTL accepted, in seconds' },
+  { flag: 'default-ttl', kind: 'integer', value: '<s>', group: 'limits', defaultText: String(DEFAULT_TTL_SECONDS), help: 'TTL of a registration that asks for none, in seconds (within min..max)' },
+  { flag: 'max-namespace-length', kind: 'integer', value: '<bytes>', group: 'limits', defaultText: String(MAX_NAMESPACE_LENGTH), help: 'Longest namespace, in UTF-8 bytes' },
+  { flag: 'max-registrations-per-peer', kind: 'integer', value: '<n>', group: 'limits', defaultText: String(MAX_REGISTRATIONS_PER_PEER), help: 'Live registrations one peer may hold (across the fleet on PostgreSQL)' },
+  { flag: 'max-registrations-total', kind: 'integer', value: '<n>', group: 'limits', defaultText: String(MAX_REGISTRATIONS_TOTAL), help: 'Live registrations held in all; past it REGISTER gets E_UNAVAILABLE' },
+  { flag: 'max-discover-limit', kind: 'integer', value: '<n>', group: 'limits', defaultText: String(MAX_DISCOVER_LIMIT), help: 'Most registrations in one DISCOVER response' },
+  { flag: 'max-request-size', kind: 'integer', value: '<bytes>', group: 'limits', defaultText: String(MAX_REQUEST_SIZE), help: 'Largest request read' },
+  { flag: 'max-response-size', kind: 'integer', value: '<bytes>', group: 'limits', defaultText: String(MAX_RESPONSE_SIZE), help: 'Largest DISCOVER response written' },
+  { flag: 'max-inbound-streams', kind: 'integer', value: '<n>', group: 'limits', defaultText: '32', help: 'Rendezvous streams served at once per connection' },
+  { flag: 'max-concurrent-requests', kind: 'integer', value: '<n>', group: 'limits', defaultText: '256', help: 'Requests processed at once, all peers together; past it requests get E_UNAVAILABLE' },
+  { flag: 'timeout', kind: 'integer', value: '<ms>', group: 'limits', defaultText: String(DEFAULT_TIMEOUT_MS), help: 'Time allowed to read a request, handle it and reply, in milliseconds' },
+  { flag: 'sweep-interval', kind: 'integer', value: '<ms>', group: 'limits', defaultText: '60000', help: 'How often expired registrations are removed, in milliseconds' },
+  { flag: 'run-on-limited-connection', kind: 'boolean', value: 'true|false', group: 'limits', defaultText: 'true', help: 'Serve requests that arrive over relayed (limited) connections' },
+  { flag: 'protocol', kind: 'list', value: '<id>', group: 'limits', defaultText: PROTOCOL, help: 'Protocol id to serve. Repeatable' },
+  { flag: 'relay', kind: 'flag', group: 'relay', defaultText: 'false', help: 'Also run a circuit relay v2 server, and register this server under the "/libp2p/relay" namespace so browsers find it' },
+  { flag: 'relay-max-reservations', kind: 'integer', value: '<n>', group: 'relay', defaultText: '128', help: 'Most relay reservations held at once' },
+  { flag: 'metrics', kind: 'string', value: '[host:]port', group: 'operations', help: 'Serve Prometheus metrics at http://host:port/metrics (host defaults to 127.0.0.1). Off when not set' },
+  { flag: 'log-level', kind: 'string', value: LOG_LEVELS.join('|'), group: 'operations', defaultText: 'error', help: 'How much to log to stderr (a DEBUG environment variable, when set, wins)' },
+  { flag: 'config', kind: 'string', value: '<file>', group: 'operations', help: 'JSON file of options, keys in camelCase (e.g. {"listen": ["/ip4/0.0.0.0/tcp/4001"], "maxTtl": 86400}); flags and env vars override it' }
+]
+
+/** What the command was asked to do */
+export type CliRequest =
+  | { action: 'help' }
+  | { action: 'version' }
+  | { action: 'run', config: CliConfig }
+
+export interface MetricsAddress {
+  host: string
+  port: number
+}
+
+export type StoreChoice =
+  | { kind: 'memory' }
+  | { kind: 'postgres', url: string, schema: string, maxConnections: number }
+
+/** Every option with its value, defaults applied, checked */
+export interface CliConfig {
+  listen: string[]
+  announce: string[]
+  maxConnections: number
+  inboundConnectionThreshold: number
+  identityFile: string
+  store: StoreChoice
+  /** Only the server options that were set; the server applies its own defaults to the rest */
+  server: {
+    minTtl?: number
+    maxTtl?: number
+    defaultTtl?: number
+    maxNamespaceLength?: number
+    maxRegistrationsPerPeer?: number
+    maxRegistrationsTotal?: number
+    maxDiscoverLimit?: number
+    maxRequestSize?: number
+    maxResponseSize?: number
+    maxInboundStreams?: number
+    maxConcurrentRequests?: number
+    timeout?: number
+    sweepInterval?: number
+    runOnLimitedConnection?: boolean
+    protocols?: string[]
+  }
+  relay: boolean
+  relayMaxReservations: number
+  metrics?: MetricsAddress
+  logLevel: LogLevel
+}
+
+/** Bad flags, env vars or config file: the command prints the message and exits with status 2 */
+export class UsageError extends Error {
+  static name = 'UsageError'
+  name = 'UsageError'
+}
+
+export function camelCase (flag: string): string {
+  return flag.replace(/-([a-z])/g, (_, letter: string) => letter.toUpperCase())
+}
+
+export function kebabCase (key: string): string {
+  return key.replace(/[A-Z]/g, letter => `-${letter.toLowerCase()}`)
+}
+
+export function envName (flag: string): string {
+  return `RENDEZVOUS_${flag.replace(/-/g, '_').toUpperCase()}`
+}
+
+/** Hides the password of a connection URL, for printing */
+export function redactUrl (url: string): string {
+  return url.replace(/^([a-z]+:\/\/[^:/@]*):[^@]*@/i, '$1:***@')
+}
+
+type RawValue = string | string[] | number | boolean
+
+interface Source {
+  /** How the message names where a value came from */
+  describe(flag: string): string
+  values: Map<string, RawValue>
+}
+
+function toList (value: RawValue, where: string): string[] {
+  let items: unknown[] | undefined
+  if (Array.isArray(value)) {
+    items = value
+  } else if (typeof value === 'string') {
+    items = [value]
+  }
+
+  if (items == null || items.some(item => typeof item !== 'string')) {
+    throw new UsageError(`${where} must be a list of strings`)
+  }
+
+  return (items as string[]).flatMap(item => item.split(',')).map(item => item.trim()).filter(item => item !== '')
+}
+
+function toMultiaddrs (value: RawValue, where: string): string[] {
+  return toList(value, where).map(text => {
+    try {
+      return multiaddr(text).toString()
+    } catch (err: any) {
+      throw new UsageError(`${where}: "${text}" is not a multiaddr (${err.message})`)
+    }
+  })
+}
+
+function toInteger (value: RawValue, where: string): number {
+  const text = String(value).trim()
+  let n = NaN
+  if (typeof value === 'number') {
+    n = value
+  } else if (/^\d+$/.test(text)) {
+    n = Number(text)
+  }
+
+  if (!Number.isSafeInteger(n) || n < 1) {
+    throw new UsageError(`${where} must be a positive integer, got "${String(value)}"`)
+  }
+
+  return n
+}
+
+function toBoolean (value: RawValue, where: string): boolean {
+  if (typeof value === 'boolean') {
+    return value
+  }
+
+  const text = String(value).trim().toLowerCase()
+
+  if (['true', '1', 'yes', 'on'].includes(text)) {
+    return true
+  }
+  if (['false', '0', 'no', 'off'].includes(text)) {
+    return false
+  }
+
+  throw new UsageError(`${where} must be true or false, got "${String(value)}"`)
+}
+
+function toStringValue (value: RawValue, where: string): string {
+  if (typeof value !== 'string' || value.trim() === '') {
+    throw new UsageError(`${where} must be a non-empty string`)
+  }
+  return value.trim()
+}
+
+export function parseMetricsAddress (value: string, where = '--metrics'): MetricsAddress {
+  const match = /^(?:(\[[0-9a-f:.]+\]|[^:\s]+):)?(\d+)$/i.exec(value.trim())
+  const port = match == null ? NaN : Number(match[2])
+
+  if (match == null || !Number.isSafeInteger(port) || port > 65535) {
+    throw new UsageError(`${where} must be [host:]port, e.g. 127.0.0.1:9464 or 9464, got "${value}"`)
+  }
+
+  return { host: (match[1] ?? '127.0.0.1').replace(/^\[(.*)\]$/, '$1'), port }
+}
+
+/** The options in effect: flags over env over config file over defaults */
+function merge (sources: Source[]): Map<string, { value: RawValue, where: string }> {
+  const merged = new Map<string, { value: RawValue, where: string }>()
+
+  // lowest precedence first, so that later sources overwrite
+  for (const source of sources) {
+    for (const [flag, value] of source.values) {
+      merged.set(flag, { value, where: source.describe(flag) })
+    }
+  }
+
+  return merged
+}
+
+function configFileSource (path: string, text: string): Source {
+  let parsed: unknown
+  try {
+    parsed = JSON.parse(text)
+  } catch (err: any) {
+    throw new UsageError(`config file ${path} is not valid JSON: ${err.message}`)
+  }
+
+  if (parsed == null || typeof parsed !== 'object' || Array.isArray(parsed)) {
+    throw new UsageError(`config file ${path} must hold a JSON object of options`)
+  }
+
+  const byKey = new Map(OPTIONS.filter(spec => spec.flag !== 'config').map(spec => [camelCase(spec.flag), spec.flag]))
+  const values = new Map<string, RawValue>()
+
+  for (const [key, value] of Object.entries(parsed)) {
+    const flag = byKey.get(key)
+
+    if (flag == null) {
+      throw new UsageError(`config file ${path} has an unknown option "${key}" (known: ${[...byKey.keys()].join(', ')})`)
+    }
+
+    values.set(flag, value as RawValue)
+  }
+
+  return { values, describe: flag => `"${camelCase(flag)}" in ${path}` }
+}
+
+function envSource (env: Record<string, string | undefined>): Source {
+  const values = new Map<string, RawValue>()
+
+  for (const spec of OPTIONS) {
+    const value = env[envName(spec.flag)]
+
+    if (value != null && value !== '') {
+      values.set(spec.flag, value)
+    }
+  }
+
+  return { values, describe: flag => `environment variable ${envName(flag)}` }
+}
+
+function flagSource (argv: string[]): { source: Source, help: boolean, version: boolean } {
+  const options: ParseArgsConfig['options'] = {
+    help: { type: 'boolean', short: 'h' },
+    version: { type: 'boolean', short: 'v' }
+  }
+
+  for (const spec of OPTIONS) {
+    options[spec.flag] = spec.kind === 'flag'
+      ? { type: 'boolean' }
+      : { type: 'string', multiple: spec.kind === 'list' }
+  }
+
+  let parsed: ReturnType<typeof parseArgs>
+  try {
+    parsed = parseArgs({ args: argv, options, strict: true, allowPositionals: false })
+  } catch (err: any) {
+    // node's messages name the option at fault ("Unknown option '--foo'", "Option '--listen <value>' argument missing")
+    throw new UsageError(err.message)
+  }
+
+  const values = new Map<string, RawValue>()
+
+  for (const [flag, value] of Object.entries(parsed.values)) {
+    if (flag !== 'help' && flag !== 'version' && value !== undefined) {
+      values.set(flag, value as RawValue)
+    }
+  }
+
+  return {
+    source: { values, describe: flag => `--${flag}` },
+    help: parsed.values.help === true,
+    version: parsed.values.version === true
+  }
+}
+
+type Getter = <T> (flag: string, convert: (value: RawValue, where: string) => T) => T | undefined
+
+/** The config file (named by a flag or env var), then the environment, then the flags: lowest precedence first */
+function collectSources (flags: Source, environment: Source, readFile: (path: string) => string): Source[] {
+  const configPath = flags.values.get('config') ?? environment.values.get('config')
+
+  if (configPath == null) {
+    return [environment, flags]
+  }
+
+  const path = toStringValue(configPath, flags.values.has('config') ? '--config' : envName('config'))
+  let text: string
+  try {
+    text = readFile(path)
+  } catch (err: any) {
+    throw new UsageError(`cannot read config file ${path}: ${err.message}`)
+  }
+
+  return [configFileSource(path, text), environment, flags]
+}
+
+function serverOptions (get: Getter): CliConfig['server'] {
+  const server: CliConfig['server'] = {}
+
+  for (const [flag, key] of Object.entries(SERVER_LIMIT_OPTIONS)) {
+    server[key] = get(flag, toInteger)
+  }
+  server.runOnLimitedConnection = get('run-on-limited-connection', toBoolean)
+  server.protocols = get('protocol', toList)
+
+  const set = Object.fromEntries(Object.entries(server).filter(([, value]) => value !== undefined))
+
+  try {
+    // the server would refuse these at start; a bad combination (min-ttl above max-ttl, ...) is a usage error
+    resolveServerConfig(set)
+  } catch (err: any) {
+    const flagOf = new Map<string, string>(Object.entries(SERVER_LIMIT_OPTIONS).map(([flag, key]) => [key, flag]))
+    throw new UsageError(String(err.message)
+      .replace(/rendezvous server option /g, '')
+      .replace(/\b[a-z][A-Za-z]+\b/g, word => flagOf.has(word) ? `--${flagOf.get(word)}` : word))
+  }
+
+  return set
+}
+
+function storeChoice (get: Getter, where: string): StoreChoice {
+  const text = get('store', toStringValue) ?? 'memory'
+
+  if (text === 'memory') {
+    return { kind: 'memory' }
+  }
+
+  if (/^postgres(ql)?:\/\//i.test(text)) {
+    return {
+      kind: 'postgres',
+      url: text,
+      schema: get('postgres-schema', toStringValue) ?? 'public',
+      maxConnections: get('postgres-max-connections', toInteger) ?? 10
+    }
+  }
+
+  throw new UsageError(`${where} must be "memory" or a postgres:// URL, got "${redactUrl(text)}"`)
+}
+
+/**
+ * Turns argv (without the node and script paths), the environment and the config file into what to do.
+ * `readFile` reads the config file; it is the only I/O, injected so that parsing stays a pure function.
+ * Throws a {@link UsageError} with a message that names the flag, env var or config key at fault.
+ */
+export function parseCli (argv: string[], env: Record<string, string | undefined>, readFile: (path: string) => string): CliRequest {
+  const flags = flagSource(argv)
+
+  if (flags.help) {
+    return { action: 'help' }
+  }
+  if (flags.version) {
+    return { action: 'version' }
+  }
+
+  const options = merge(collectSources(flags.source, envSource(env), readFile))
+  const where = (flag: string): string => options.get(flag)?.where ?? `--${flag}`
+  const get: Getter = (flag, convert) => {
+    const entry = options.get(flag)
+    return entry == null ? undefined : convert(entry.value, entry.where)
+  }
+
+  const listen = get('listen', toMultiaddrs) ?? DEFAULT_LISTEN
+  if (listen.length === 0) {
+    throw new UsageError(`${where('listen')} needs at least one address`)
+  }
+
+  const logLevel = get('log-level', toStringValue) ?? 'error'
+  if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) {
+    throw new UsageError(`${where('log-level')} must be one of ${LOG_LEVELS.join(', ')}, got "${logLevel}"`)
+  }
+
+  const metrics = options.get('metrics')
+
+  return {
+    action: 'run',
+    config: {
+      listen,
+      announce: get('announce', toMultiaddrs) ?? [],
+      maxConnections: get('max-connections', toInteger) ?? 1000,
+      inboundConnectionThreshold: get('inbound-connection-threshold', toInteger) ?? 5,
+      identityFile: get('identity', toStringValue) ?? DEFAULT_IDENTITY_FILE,
+      store: storeChoice(get, where('store')),
+      server: serverOptions(get),
+      relay: get('relay', toBoolean) ?? false,
+      relayMaxReservations: get('relay-max-reservations', toInteger) ?? 128,
+      metrics: metrics == null ? undefined : parseMetricsAddress(String(metrics.value), metrics.where),
+      logLevel: logLevel as LogLevel
+    }
+  }
+}
+
+const GROUP_TITLES: Record<OptionSpec['group'], string> = {
+  network: 'Network',
+  identity: 'Identity',
+  store: 'Store',
+  limits: 'Rendezvous limits',
+  relay: 'Circuit relay',
+  operations: 'Operations'
+}
+
+/** The `--help` text: every option with its env var and default */
+export function helpText (): string {
+  const lines = [
+    'Usage: rendezvous-server [options]',
+    '',
+    'Runs a libp2p rendezvous point (/rendezvous/1.0.0). Prints its peer id and dialable addresses, then serves',
+    'until SIGINT or SIGTERM. Every option can also be set by an environment variable (shown under it) or a JSON',
+    'config file (--config); flags win over the environment, which wins over the file.',
+    ''
+  ]
+
+  for (const group of Object.keys(GROUP_TITLES) as Array<OptionSpec['group']>) {
+    lines.push(`${GROUP_TITLES[group]}:`)
+
+    for (const spec of OPTIONS.filter(option => option.group === group)) {
+      lines.push(`  --${spec.flag}${spec.value == null ? '' : ` ${spec.value}`}`)
+      lines.push(`      ${spec.help}`)
+      lines.push(`      env ${envName(spec.flag)}${spec.defaultText == null ? '' : `, default ${spec.defaultText}`}`)
+    }
+
+    lines.push('')
+  }
+
+  lines.push(
+    'Other:',
+    '  -h, --help       Show this text',
+    '  -v, --version    Show the version',
+    '',
+    'Exit status: 0 after a clean stop, 1 when the server could not start (e.g. the database is unreachable or',
+    'a port is taken), 2 for bad options.',
+    '',
+    'Examples:',
+    '  rendezvous-server --identity /var/lib/rendezvous/identity.key --listen /ip4/0.0.0.0/tcp/4001 --metrics 9464',
+    '  RENDEZVOUS_STORE=postgres://rendezvous:secret@db:5432/rendezvous rendezvous-server --relay',
+    ''
+  )
+
+  return lines.join('\n')
+}

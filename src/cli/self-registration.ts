@@ -1,0 +1,101 @@
+/**
+ * A server that also runs a circuit relay registers itself under the relay namespace, so that nodes needing a
+ * relay (browsers above all) find it by asking the rendezvous point they already use.
+ *
+ * A node cannot dial itself, so the registration goes straight into the server's own store, as the server would
+ * write it after checking a REGISTER: a record signed with the node's key, the server's default TTL and limits.
+ * It is refreshed at half the TTL and whenever the node's addresses change, and removed on stop.
+ */
+import { sealPeerRecord } from '../protocol/peer-record.ts'
+import type { ServerConfig } from '../server/config.ts'
+import type { RegistrationStore } from '../server/store/registration-store.ts'
+import type { Libp2p, Logger, PrivateKey } from '@libp2p/interface'
+
+export interface SelfRegistrationInit {
+  node: Libp2p
+  /** The node's private key, to sign its record */
+  privateKey: PrivateKey
+  store: RegistrationStore
+  /** The running server's configuration: TTL and limits */
+  config: ServerConfig
+  namespace: string
+  log: Logger
+}
+
+export class SelfRegistration {
+  private readonly init: SelfRegistrationInit
+  private timer?: ReturnType<typeof setTimeout>
+  private running = false
+  /** The registration in progress, so that stop() waits for it and updates never overlap */
+  private pending: Promise<void> = Promise.resolve()
+
+  constructor (init: SelfRegistrationInit) {
+    this.init = init
+    this.onAddressesChanged = this.onAddressesChanged.bind(this)
+  }
+
+  /** Registers now; resolves once the first registration is in the store (rejects if the store refused it) */
+  async start (): Promise<void> {
+    this.running = true
+    this.init.node.addEventListener('self:peer:update', this.onAddressesChanged)
+    await this.register()
+  }
+
+  async stop (): Promise<void> {
+    this.running = false
+    clearTimeout(this.timer)
+    this.init.node.removeEventListener('self:peer:update', this.onAddressesChanged)
+    await this.pending.catch(() => {})
+
+    try {
+      await this.init.store.unregister(this.init.node.peerId.toString(), this.init.namespace)
+    } catch (err) {
+      this.init.log.error('could not remove the registration under %s - %e', this.init.namespace, err)
+    }
+  }
+
+  private onAddressesChanged (): void {
+    this.register().catch(err => {
+      this.init.log.error('could not refresh the registration under %s - %e', this.init.namespace, err)
+    })
+  }
+
+  private async register (): Promise<void> {
+    const run = this.pending.catch(() => {}).then(async () => { await this.registerNow() })
+    this.pending = run
+    return run
+  }
+
+  private async registerNow (): Promise<void> {
+    if (!this.running) {
+      return
+    }
+
+    const { node, store, config, namespace } = this.init
+    const now = Date.now()
+    const multiaddrs = node.getMultiaddrs()
+    const signedPeerRecord = await sealPeerRecord(this.init.privateKey, node.peerId, multiaddrs, BigInt(now))
+    const outcome = await store.register({
+      peerId: node.peerId.toString(),
+      namespace,
+      signedPeerRecord,
+      recordSeq: BigInt(now),
+      expiresAt: now + config.defaultTtl * 1000
+    }, {
+      maxRegistrationsPerPeer: config.maxRegistrationsPerPeer,
+      maxRegistrationsTotal: config.maxRegistrationsTotal
+    }, now)
+
+    if (!outcome.ok) {
+      throw new Error(`the store refused this server's own registration under ${namespace}: ${outcome.reason}`)
+    }
+
+    this.init.log('registered under %s with %d addresses, refreshing in %d s', namespace, multiaddrs.length, config.defaultTtl / 2)
+    clearTimeout(this.timer)
+
+    if (this.running) {
+      this.timer = setTimeout(this.onAddressesChanged, config.defaultTtl * 500)
+      this.timer.unref?.()
+    }
+  }
+}
