@@ -1,0 +1,185 @@
+import { expect } from 'aegir/chai'
+import { DEFAULT_IDENTITY_FILE, DEFAULT_LISTEN, envName, helpText, OPTIONS, parseCli, parseMetricsAddress, redactUrl, UsageError } from '../../src/cli/options.ts'
+import type { CliConfig } from '../../src/cli/options.ts'
+
+/** A config file reader over an in-memory set of files */
+function files (contents: Record<string, string> = {}): (path: string) => string {
+  return (path) => {
+    if (contents[path] == null) {
+      throw new Error(`ENOENT: no such file, open '${path}'`)
+    }
+    return contents[path]
+  }
+}
+
+function run (argv: string[], env: Record<string, string> = {}, read = files()): CliConfig {
+  const request = parseCli(argv, env, read)
+
+  if (request.action !== 'run') {
+    throw new Error(`expected to run, got ${request.action}`)
+  }
+
+  return request.config
+}
+
+function usageError (argv: string[], env: Record<string, string> = {}, read = files()): string {
+  try {
+    parseCli(argv, env, read)
+  } catch (err: any) {
+    expect(err).to.be.an.instanceOf(UsageError)
+    return err.message
+  }
+
+  throw new Error(`expected ${JSON.stringify(argv)} to be refused`)
+}
+
+describe('rendezvous-server options', () => {
+  it('runs with defaults when given nothing: TCP and WebSockets listeners, memory store, no metrics', () => {
+    const config = run([])
+
+    expect(config.listen).to.deep.equal(DEFAULT_LISTEN)
+    expect(config.listen.some(ma => ma.endsWith('/ws'))).to.be.true()
+    expect(config.announce).to.deep.equal([])
+    expect(config.identityFile).to.equal(DEFAULT_IDENTITY_FILE)
+    expect(config.store).to.deep.equal({ kind: 'memory' })
+    expect(config.server).to.deep.equal({})
+    expect(config.relay).to.be.false()
+    expect(config.metrics).to.be.undefined()
+    expect(config.logLevel).to.equal('error')
+  })
+
+  it('takes repeated and comma-separated list flags, in both --flag value and --flag=value forms', () => {
+    const config = run(['--listen', '/ip4/127.0.0.1/tcp/1', '--listen=/ip4/127.0.0.1/tcp/2/ws,/ip6/::1/tcp/3', '--announce', '/dns4/rdv.example.com/tcp/443/wss'])
+
+    expect(config.listen).to.deep.equal(['/ip4/127.0.0.1/tcp/1', '/ip4/127.0.0.1/tcp/2/ws', '/ip6/::1/tcp/3'])
+    expect(config.announce).to.deep.equal(['/dns4/rdv.example.com/tcp/443/wss'])
+  })
+
+  it('maps every server limit flag to its server option', () => {
+    const config = run([
+      '--min-ttl', '60', '--max-ttl', '600', '--default-ttl', '120', '--max-namespace-length', '64',
+      '--max-registrations-per-peer', '5', '--max-registrations-total', '100', '--max-discover-limit', '50',
+      '--max-request-size', '4096', '--max-response-size', '65536', '--max-inbound-streams', '4',
+      '--max-concurrent-requests', '16', '--timeout', '2000', '--sweep-interval', '1000',
+      '--run-on-limited-connection', 'false', '--protocol', '/rendezvous/1.0.0', '--protocol', '/test/rendezvous/1.0.0'
+    ])
+
+    expect(config.server).to.deep.equal({
+      minTtl: 60,
+      maxTtl: 600,
+      defaultTtl: 120,
+      maxNamespaceLength: 64,
+      maxRegistrationsPerPeer: 5,
+      maxRegistrationsTotal: 100,
+      maxDiscoverLimit: 50,
+      maxRequestSize: 4096,
+      maxResponseSize: 65536,
+      maxInboundStreams: 4,
+      maxConcurrentRequests: 16,
+      timeout: 2000,
+      sweepInterval: 1000,
+      runOnLimitedConnection: false,
+      protocols: ['/rendezvous/1.0.0', '/test/rendezvous/1.0.0']
+    })
+  })
+
+  it('reads a postgres store with its schema and pool size', () => {
+    const config = run(['--store', 'postgres://rdv:secret@db:5432/rendezvous', '--postgres-schema', 'fleet_a', '--postgres-max-connections', '4'])
+
+    expect(config.store).to.deep.equal({ kind: 'postgres', url: 'postgres://rdv:secret@db:5432/rendezvous', schema: 'fleet_a', maxConnections: 4 })
+    expect(run(['--store', 'postgresql://db/rendezvous']).store).to.include({ kind: 'postgres', schema: 'public', maxConnections: 10 })
+  })
+
+  it('takes every option from a RENDEZVOUS_* environment variable', () => {
+    const config = run([], {
+      RENDEZVOUS_LISTEN: '/ip4/127.0.0.1/tcp/7,/ip4/127.0.0.1/tcp/8/ws',
+      RENDEZVOUS_STORE: 'postgres://db/rendezvous',
+      RENDEZVOUS_MAX_TTL: '9000',
+      RENDEZVOUS_RELAY: 'true',
+      RENDEZVOUS_METRICS: '0.0.0.0:9464',
+      RENDEZVOUS_LOG_LEVEL: 'debug',
+      RENDEZVOUS_IDENTITY: '/var/lib/rdv/key'
+    })
+
+    expect(config.listen).to.deep.equal(['/ip4/127.0.0.1/tcp/7', '/ip4/127.0.0.1/tcp/8/ws'])
+    expect(config.store.kind).to.equal('postgres')
+    expect(config.server.maxTtl).to.equal(9000)
+    expect(config.relay).to.be.true()
+    expect(config.metrics).to.deep.equal({ host: '0.0.0.0', port: 9464 })
+    expect(config.logLevel).to.equal('debug')
+    expect(config.identityFile).to.equal('/var/lib/rdv/key')
+  })
+
+  it('names an environment variable for every option and documents each in --help', () => {
+    const help = helpText()
+
+    for (const option of OPTIONS) {
+      expect(envName(option.flag)).to.match(/^RENDEZVOUS_[A-Z_]+$/)
+      expect(help).to.include(`--${option.flag}`)
+      expect(help).to.include(envName(option.flag))
+    }
+    expect(parseCli(['--help'], {}, files())).to.deep.equal({ action: 'help' })
+    expect(parseCli(['--max-ttl', '5', '-h'], {}, files()).action).to.equal('help')
+    expect(parseCli(['--version'], {}, files()).action).to.equal('version')
+  })
+
+  it('reads a JSON config file and lets the environment and then flags override it', () => {
+    const read = files({ '/etc/rdv.json': JSON.stringify({ maxTtl: 1000, minTtl: 100, listen: ['/ip4/127.0.0.1/tcp/1'], relay: true, store: 'postgres://file/db' }) })
+
+    const fromFile = run(['--config', '/etc/rdv.json'], {}, read)
+    expect(fromFile.server).to.include({ maxTtl: 1000, minTtl: 100 })
+    expect(fromFile.listen).to.deep.equal(['/ip4/127.0.0.1/tcp/1'])
+    expect(fromFile.relay).to.be.true()
+
+    const overridden = run(['--config', '/etc/rdv.json', '--max-ttl', '3000'], { RENDEZVOUS_MAX_TTL: '2000', RENDEZVOUS_STORE: 'memory' }, read)
+    expect(overridden.server.maxTtl).to.equal(3000)
+    expect(overridden.store).to.deep.equal({ kind: 'memory' })
+    expect(run([], { RENDEZVOUS_MAX_TTL: '2000', RENDEZVOUS_CONFIG: '/etc/rdv.json' }, read).server.maxTtl).to.equal(2000)
+  })
+
+  it('refuses unknown flags, missing values and stray arguments with a message naming them', () => {
+    expect(usageError(['--bogus'])).to.include('--bogus')
+    expect(usageError(['--listen'])).to.include('--listen')
+    expect(usageError(['serve'])).to.include('serve')
+    expect(usageError(['--relay=yes'])).to.include('--relay')
+  })
+
+  it('refuses values of the wrong kind, saying which flag, variable or config key holds them', () => {
+    expect(usageError(['--max-ttl', 'soon'])).to.equal('--max-ttl must be a positive integer, got "soon"')
+    expect(usageError(['--timeout', '0'])).to.include('--timeout')
+    expect(usageError(['--timeout', '1.5'])).to.include('--timeout')
+    expect(usageError([], { RENDEZVOUS_MAX_CONNECTIONS: '-3' })).to.include('RENDEZVOUS_MAX_CONNECTIONS')
+    expect(usageError([], { RENDEZVOUS_RELAY: 'maybe' })).to.include('RENDEZVOUS_RELAY must be true or false')
+    expect(usageError(['--config', 'c.json'], {}, files({ 'c.json': '{"maxTtl": "long"}' }))).to.include('"maxTtl" in c.json')
+    expect(usageError(['--listen', '/ip4/not-an-ip/tcp/1'])).to.include('is not a multiaddr')
+    expect(usageError(['--store', 'mysql://db'])).to.include('must be "memory" or a postgres:// URL')
+    expect(usageError(['--log-level', 'loud'])).to.include('silent, error, info, debug, trace')
+    expect(usageError(['--metrics', 'localhost'])).to.include('[host:]port')
+  })
+
+  it('refuses server limits that cannot work together, in terms of the flags', () => {
+    expect(usageError(['--min-ttl', '600', '--max-ttl', '60'])).to.equal('--min-ttl (600) is above --max-ttl (60)')
+    expect(usageError(['--default-ttl', '10'])).to.include('--default-ttl (10) is outside')
+  })
+
+  it('refuses a config file that is missing, not JSON, not an object, or has an unknown key', () => {
+    expect(usageError(['--config', 'gone.json'])).to.include('cannot read config file gone.json')
+    expect(usageError(['--config', 'c.json'], {}, files({ 'c.json': '{ nope' }))).to.include('is not valid JSON')
+    expect(usageError(['--config', 'c.json'], {}, files({ 'c.json': '[1]' }))).to.include('must hold a JSON object')
+    expect(usageError(['--config', 'c.json'], {}, files({ 'c.json': '{"maxTTL": 5}' }))).to.include('unknown option "maxTTL"')
+  })
+
+  it('parses metrics addresses with and without a host, IPv6 included', () => {
+    expect(parseMetricsAddress('9464')).to.deep.equal({ host: '127.0.0.1', port: 9464 })
+    expect(parseMetricsAddress('0.0.0.0:9464')).to.deep.equal({ host: '0.0.0.0', port: 9464 })
+    expect(parseMetricsAddress('[::1]:0')).to.deep.equal({ host: '::1', port: 0 })
+    expect(() => parseMetricsAddress('70000')).to.throw(UsageError)
+    expect(() => parseMetricsAddress('host:')).to.throw(UsageError)
+  })
+
+  it('hides the password of a store URL when printing it', () => {
+    expect(redactUrl('postgres://rdv:s3cret@db:5432/x')).to.equal('postgres://rdv:***@db:5432/x')
+    expect(redactUrl('postgres://db:5432/x')).to.equal('postgres://db:5432/x')
+    expect(usageError(['--store', 'pg://rdv:s3cret@db/x'])).to.not.include('s3cret')
+  })
+})
