@@ -22,6 +22,8 @@ export interface NodePeerOptions {
   relay?: boolean
   /** Listen on WebSockets at 127.0.0.1. Default: true */
   listen?: boolean
+  /** Run gossipsub (usable on relayed connections). Default: true */
+  pubsub?: boolean
   /** Extra services (e.g. the rendezvous server) */
   services?: ServiceFactoryMap
 }
@@ -33,7 +35,7 @@ export async function startNodePeer (options: NodePeerOptions = {}): Promise<Nod
   const services: ServiceFactoryMap = {
     identify: identify(),
     ping: ping(),
-    pubsub: gossipsub({ runOnLimitedConnection: true, allowPublishToZeroTopicPeers: true }),
+    ...(options.pubsub === false ? {} : { pubsub: gossipsub({ runOnLimitedConnection: true, allowPublishToZeroTopicPeers: true }) }),
     ...options.services
   }
   if (options.relay === true) {
