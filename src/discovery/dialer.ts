@@ -12,8 +12,8 @@
 import PQueue from 'p-queue'
 import { Backoff } from './backoff.ts'
 import { DIAL_PRIORITY, TAG_NAMES } from './options.ts'
-import type { NamespaceKind, NamespaceSpec, ResolvedOptions } from './options.ts'
 import type { PubSubLike } from './node-state.ts'
+import type { NamespaceKind, NamespaceSpec, ResolvedOptions } from './options.ts'
 import type { ComponentLogger, Logger, PeerId, PeerStore, Libp2pEvents, TypedEventTarget } from '@libp2p/interface'
 import type { ConnectionManager } from '@libp2p/interface-internal'
 

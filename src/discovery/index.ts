@@ -5,8 +5,8 @@
  *
  * ```ts
  * const node = await createLibp2p({
- *   peerDiscovery: [rendezvousDiscovery({ points: ['/dns4/rdv.example.com/tcp/443/wss/p2p/12D3…'], dapp: 'slate' })],
- *   services: { identify: identify(), pubsub: gossipsub() }
+ * peerDiscovery: [rendezvousDiscovery({ points: ['/dns4/rdv.example.com/tcp/443/wss/p2p/12D3…'], dapp: 'slate' })],
+ * services: { identify: identify(), pubsub: gossipsub() }
  * })
  * ```
  *
@@ -125,6 +125,8 @@ export class RendezvousDiscovery extends TypedEventEmitter<PeerDiscoveryEvents> 
   private relayListenFailed = false
   private relayListening = false
   private readonly invalidReported = new Set<string>()
+  /** The newest record sequence number seen per peer, so a record seen again (another point, a re-query) is not re-verified and re-announced */
+  private readonly seenSeq = new Map<string, bigint>()
 
   constructor (components: RendezvousDiscoveryComponents, init: RendezvousDiscoveryInit = {}) {
     super()
@@ -211,6 +213,7 @@ export class RendezvousDiscovery extends TypedEventEmitter<PeerDiscoveryEvents> 
     await Promise.allSettled(this.points.map(async point => this.tagPoint(point, false)))
     this.specs = []
     this.state = undefined
+    this.seenSeq.clear()
   }
 
   get status (): RendezvousDiscoveryStatus {
@@ -404,6 +407,19 @@ export class RendezvousDiscovery extends TypedEventEmitter<PeerDiscoveryEvents> 
         continue
       }
 
+      const key = registration.peerId.toString()
+      const seen = this.seenSeq.get(key)
+      const wanted = this.specs.some(spec => spec.ns === ns && spec.discover)
+
+      if (seen != null && seen >= registration.seqNumber) {
+        // already stored and announced: only the candidate's expiry moves
+        if (wanted && this.dialer.addCandidate(ns, registration.peerId, registration.ttl)) {
+          fresh++
+        }
+
+        continue
+      }
+
       try {
         // false only means the store has this record or a newer one already
         await this.components.peerStore.consumePeerRecord(registration.signedPeerRecord, { expectedPeer: registration.peerId })
@@ -417,13 +433,16 @@ export class RendezvousDiscovery extends TypedEventEmitter<PeerDiscoveryEvents> 
         break
       }
 
+      if (this.seenSeq.size >= MAX_SEEN_PEERS) {
+        this.seenSeq.clear()
+      }
+
+      this.seenSeq.set(key, registration.seqNumber)
       this.metrics.peer()
       this.safeDispatchEvent('peer', { detail: { id: registration.peerId, multiaddrs: registration.multiaddrs } })
 
-      if (this.specs.some(spec => spec.ns === ns && spec.discover)) {
-        if (this.dialer.addCandidate(ns, registration.peerId, registration.ttl)) {
-          fresh++
-        }
+      if (wanted && this.dialer.addCandidate(ns, registration.peerId, registration.ttl)) {
+        fresh++
       }
     }
 
@@ -438,6 +457,9 @@ export class RendezvousDiscovery extends TypedEventEmitter<PeerDiscoveryEvents> 
       .catch((err: any) => { this.log('could not tag rendezvous point %s - %e', point.id, err) })
   }
 }
+
+/** Bound on the per-peer record sequence cache; past it the cache starts over */
+const MAX_SEEN_PEERS = 10_000
 
 function stripPeerId (ma: Multiaddr): Multiaddr | undefined {
   const stripped = ma.decapsulateCode(CODE_P2P)
@@ -467,4 +489,3 @@ function mergeManual (specs: NamespaceSpec[]): NamespaceSpec[] {
 export function rendezvousDiscovery (init: RendezvousDiscoveryInit = {}): (components: RendezvousDiscoveryComponents) => RendezvousDiscovery {
   return (components) => new RendezvousDiscovery(components, init)
 }
-

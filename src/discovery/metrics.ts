@@ -3,12 +3,12 @@
  *
  * - `libp2p_rendezvous_discovery_registrations`: registrations held now (all points, all namespaces);
  * - `libp2p_rendezvous_discovery_requests_total{type_outcome}`: REGISTER / UNREGISTER / DISCOVER sent by the
- *   scheduler, `ok` or `error`;
+ * scheduler, `ok` or `error`;
  * - `libp2p_rendezvous_discovery_peers_total`: verified peers discovered (non-self, record accepted);
  * - `libp2p_rendezvous_discovery_dials_total{kind_outcome}`: dials by namespace kind and outcome
- *   (`success`, `failure`, `skipped`);
+ * (`success`, `failure`, `skipped`);
  * - `libp2p_rendezvous_discovery_quota{kind_state}`: for each kind, connected peers counted (`connected`) and
- *   peers wanted (`wanted`), summed over its namespaces; their ratio is the quota fill.
+ * peers wanted (`wanted`), summed over its namespaces; their ratio is the quota fill.
  */
 import type { DialOutcome, DialerStatus } from './dialer.ts'
 import type { NamespaceKind } from './options.ts'

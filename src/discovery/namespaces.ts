@@ -10,7 +10,7 @@ import type { NamespaceSpec, NodeState, ResolvedOptions } from './options.ts'
  * The default rules:
  * - each subscribed topic T: register and discover `floodsub:T`, quota `quotas.topic`;
  * - a node that runs a relay server registers under `/libp2p/relay`; a node that needs relays discovers it,
- *   quota `quotas.relay` (a relay that also needs relays does both);
+ * quota `quotas.relay` (a relay that also needs relays does both);
  * - `dapp: id`: register and discover `/dapp/<id>`, quota `quotas.dapp`;
  * - each user namespace as given (register and discover default to true, quota to `quotas.namespace`).
  */

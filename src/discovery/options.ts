@@ -243,6 +243,21 @@ function tagValue (name: string, value: number | undefined, fallback: number): n
   return v
 }
 
+function resolveBackoff (name: string, value: { initial?: number, max?: number } | undefined, initial: number, max: number): { initial: number, max: number } {
+  const first = nonNegative(`${name}.initial`, value?.initial, initial)
+  return { initial: first, max: Math.max(first, nonNegative(`${name}.max`, value?.max, max)) }
+}
+
+function resolveTags (tags: TagInit = {}): Required<TagInit> {
+  return {
+    topic: tagValue('topic', tags.topic, 60),
+    relay: tagValue('relay', tags.relay, 80),
+    dapp: tagValue('dapp', tags.dapp, 60),
+    namespace: tagValue('namespace', tags.namespace, 50),
+    point: tagValue('point', tags.point, 100)
+  }
+}
+
 /** Fills in defaults and rejects values that cannot work, with a message naming the option */
 export function resolveOptions (init: RendezvousDiscoveryInit = {}): ResolvedOptions {
   const relay = init.relay ?? 'auto'
@@ -252,8 +267,6 @@ export function resolveOptions (init: RendezvousDiscoveryInit = {}): ResolvedOpt
   }
 
   const discoverInterval = nonNegative('discoverInterval', init.discoverInterval, 5000)
-  const pointInitial = nonNegative('pointBackoff.initial', init.pointBackoff?.initial, 1000)
-  const peerInitial = nonNegative('peerBackoff.initial', init.peerBackoff?.initial, 5000)
 
   return {
     points: init.points ?? [],
@@ -268,13 +281,7 @@ export function resolveOptions (init: RendezvousDiscoveryInit = {}): ResolvedOpt
       dapp: nonNegative('quotas.dapp', init.quotas?.dapp, 4),
       namespace: nonNegative('quotas.namespace', init.quotas?.namespace, 4)
     },
-    tags: {
-      topic: tagValue('topic', init.tags?.topic, 60),
-      relay: tagValue('relay', init.tags?.relay, 80),
-      dapp: tagValue('dapp', init.tags?.dapp, 60),
-      namespace: tagValue('namespace', init.tags?.namespace, 50),
-      point: tagValue('point', init.tags?.point, 100)
-    },
+    tags: resolveTags(init.tags),
     ttl: init.ttl == null ? undefined : nonNegative('ttl', init.ttl, 0),
     refreshMargin: nonNegative('refreshMargin', init.refreshMargin, 30_000),
     discoverInterval,
@@ -282,8 +289,8 @@ export function resolveOptions (init: RendezvousDiscoveryInit = {}): ResolvedOpt
     satisfiedDiscoverInterval: nonNegative('satisfiedDiscoverInterval', init.satisfiedDiscoverInterval, 600_000),
     discoverLimit: Math.max(1, nonNegative('discoverLimit', init.discoverLimit, 100)),
     pollInterval: Math.max(10, nonNegative('pollInterval', init.pollInterval, 1000)),
-    pointBackoff: { initial: pointInitial, max: Math.max(pointInitial, nonNegative('pointBackoff.max', init.pointBackoff?.max, 300_000)) },
-    peerBackoff: { initial: peerInitial, max: Math.max(peerInitial, nonNegative('peerBackoff.max', init.peerBackoff?.max, 600_000)) },
+    pointBackoff: resolveBackoff('pointBackoff', init.pointBackoff, 1000, 300_000),
+    peerBackoff: resolveBackoff('peerBackoff', init.peerBackoff, 5000, 600_000),
     maxParallelDials: Math.max(1, nonNegative('maxParallelDials', init.maxParallelDials, 4)),
     maxQueuedDials: Math.max(1, nonNegative('maxQueuedDials', init.maxQueuedDials, 32)),
     dialTimeout: nonNegative('dialTimeout', init.dialTimeout, 10_000),

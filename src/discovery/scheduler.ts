@@ -2,25 +2,25 @@
  * The scheduler: when to talk to which rendezvous point about which namespace.
  *
  * - Registrations: each (point, namespace) registers at once, is refreshed before its granted TTL runs out (with
- *   jitter), registers again at once when the node's addresses change or the point comes back after being down,
- *   and is unregistered when the namespace is dropped or the module stops.
+ * jitter), registers again at once when the node's addresses change or the point comes back after being down,
+ * and is unregistered when the namespace is dropped or the module stops.
  * - Discovery: each (point, namespace) queries at once, then with cookies every `discoverInterval` while the
- *   quota is unmet, doubling the delay up to `maxDiscoverInterval` while nothing new arrives, and every
- *   `satisfiedDiscoverInterval` once the quota is met. A quota that becomes unmet pulls the next query forward.
+ * quota is unmet, doubling the delay up to `maxDiscoverInterval` while nothing new arrives, and every
+ * `satisfiedDiscoverInterval` once the quota is met. A quota that becomes unmet pulls the next query forward.
  * - Points: each has its own backoff (exponential with jitter); work at a point in backoff waits for the point,
- *   and never holds up work at other points.
+ * and never holds up work at other points.
  *
  * Every timer lives in one {@link Timers}, and every request gets the signal of the AbortController made in
  * `start()`, so `stop()` leaves nothing running.
  */
 import { CODE_P2P } from '@multiformats/multiaddr'
+import { peerIdOfMultiaddr } from '../client/point.ts'
 import { InvalidNamespaceError, NoAddressesError, RendezvousError } from '../errors.ts'
 import { Message } from '../pb/rendezvous.ts'
-import { peerIdOfMultiaddr } from '../client/point.ts'
 import { backoffDelay, jitter } from './backoff.ts'
 import { Timers } from './timers.ts'
 import type { NamespaceSpec, ResolvedOptions } from './options.ts'
-import type { DiscoveredRegistration, RendezvousClient } from '../client/types.ts'
+import type { DiscoveredRegistration, DiscoverResult, RendezvousClient } from '../client/types.ts'
 import type { ComponentLogger, Libp2pEvents, Logger, PeerId, TypedEventTarget } from '@libp2p/interface'
 import type { AddressManager } from '@libp2p/interface-internal'
 import type { Multiaddr } from '@multiformats/multiaddr'
@@ -473,30 +473,9 @@ export class Scheduler {
       d.received += result.registrations.length
       const fresh = await this.hooks.onRegistrations(d.ns, result.registrations)
 
-      if (!this.isActiveDiscovery(d)) {
-        return
+      if (this.isActiveDiscovery(d)) {
+        this.scheduleDiscovery(d, this.nextQueryDelay(d, fresh, result))
       }
-
-      const fullPage = result.registrations.length + result.dropped >= this.options.discoverLimit && result.cookie != null
-
-      if (fresh > 0) {
-        d.interval = this.options.discoverInterval
-      } else {
-        d.interval = Math.min(d.interval * 2, this.options.maxDiscoverInterval)
-      }
-
-      let next: number
-
-      if (fullPage) {
-        // the point holds more: read the next page at once
-        next = 0
-      } else if (this.hooks.deficit(d.ns) > 0) {
-        next = jitter(d.interval)
-      } else {
-        next = jitter(this.options.satisfiedDiscoverInterval)
-      }
-
-      this.scheduleDiscovery(d, next)
     } catch (err: any) {
       if (signal.aborted) {
         return
@@ -526,6 +505,24 @@ export class Scheduler {
     } finally {
       d.running = false
     }
+  }
+
+  /**
+   * After a query: at once when the page was full (the point holds more), else the short interval while new peers
+   * arrive, doubling while nothing new does, and the long interval once the quota is met.
+   */
+  private nextQueryDelay (d: Discovery, fresh: number, result: DiscoverResult): number {
+    d.interval = fresh > 0 ? this.options.discoverInterval : Math.min(d.interval * 2, this.options.maxDiscoverInterval)
+
+    if (result.registrations.length + result.dropped >= this.options.discoverLimit && result.cookie != null) {
+      return 0
+    }
+
+    if (this.hooks.deficit(d.ns) > 0) {
+      return jitter(d.interval)
+    }
+
+    return jitter(this.options.satisfiedDiscoverInterval)
   }
 
   /** Refresh at the TTL minus the margin (at most a quarter of the TTL) minus up to 10% of the TTL at random */

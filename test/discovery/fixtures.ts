@@ -1,11 +1,12 @@
 /**
  * Real nodes for discovery tests: rendezvous points running the real server, and peers running the real
- * discovery module, all on @libp2p/memory (no IP, so no inbound rate limit), with short intervals so that a
+ * discovery module, all on `@libp2p/memory` (no IP, so no inbound rate limit), with short intervals so that a
  * whole network settles in seconds.
  */
 import { circuitRelayServer, circuitRelayTransport } from '@libp2p/circuit-relay-v2'
 import { gossipsub } from '@libp2p/gossipsub'
 import { memory } from '@libp2p/memory'
+import { tcp } from '@libp2p/tcp'
 import delay from 'delay'
 import { rendezvousDiscovery } from '../../src/discovery/index.ts'
 import { rendezvousServer } from '../../src/server/index.ts'
@@ -21,9 +22,10 @@ export type PeerNode = Libp2p<{ identify: unknown, rendezvous: RendezvousDiscove
 
 /** Fast settings: what a test network needs to settle in seconds, not minutes */
 export const FAST: RendezvousDiscoveryInit = {
-  ttl: 3,
-  pollInterval: 100,
-  discoverInterval: 200,
+  // long enough that a test sees no refresh unless it asks for one: refreshes re-announce every peer to everyone
+  ttl: 20,
+  pollInterval: 250,
+  discoverInterval: 250,
   maxDiscoverInterval: 1000,
   satisfiedDiscoverInterval: 2000,
   countGrace: 2000,
@@ -50,7 +52,9 @@ export interface PeerOptions {
   /** Add circuitRelayTransport. Default: false */
   relayTransport?: boolean
   maxConnections?: number
-  /** Extra listen addresses (e.g. `/p2p-circuit`) */
+  /** Add the TCP transport (circuit addresses over memory trip libp2p's address manager: relay over TCP) */
+  tcp?: boolean
+  /** Listen addresses. Default: one fresh memory address */
   listen?: string[]
 }
 
@@ -78,9 +82,17 @@ export async function createPeer (options: PeerOptions): Promise<PeerNode> {
   }
 
   return createMemoryNode({
-    addresses: { listen: [memoryAddress('peer'), ...(options.listen ?? [])] },
-    transports: options.relayTransport === true ? [memory(), circuitRelayTransport()] : [memory()],
-    connectionManager: options.maxConnections == null ? undefined : { maxConnections: options.maxConnections },
+    addresses: { listen: options.listen ?? [memoryAddress('peer')] },
+    transports: [
+      memory(),
+      ...(options.tcp === true ? [tcp()] : []),
+      ...(options.relayTransport === true ? [circuitRelayTransport()] : [])
+    ],
+    connectionManager: {
+      // loopback TCP is rate limited per host by default
+      inboundConnectionThreshold: 1000,
+      ...(options.maxConnections == null ? {} : { maxConnections: options.maxConnections })
+    },
     services
   } as any, 'peer') as any
 }
@@ -101,7 +113,7 @@ export async function waitFor (check: () => boolean | Promise<boolean>, timeout:
 }
 
 /** Stops nodes in parallel, ignoring those already stopped */
-export async function stopAll (nodes: Array<{ stop(): Promise<void> } | undefined>): Promise<void> {
+export async function stopAll (nodes: Array<{ stop(): void | Promise<void> } | undefined>): Promise<void> {
   await Promise.allSettled(nodes.map(async node => node?.stop()))
 }
 

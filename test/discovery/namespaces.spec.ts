@@ -1,5 +1,5 @@
-import { expect } from 'aegir/chai'
 import { multiaddr } from '@multiformats/multiaddr'
+import { expect } from 'aegir/chai'
 import { defaultNamespaces, deriveNamespaces, normalizeNamespaces, sameNamespaces } from '../../src/discovery/namespaces.ts'
 import { isPublicAddress } from '../../src/discovery/node-state.ts'
 import { resolveOptions } from '../../src/discovery/options.ts'
