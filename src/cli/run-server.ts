@@ -1,0 +1,122 @@
+/**
+ * Starting and stopping the server the command describes: identity, node, metrics endpoint, relay registration.
+ * Kept apart from main.ts so that `--help` and bad options answer without loading libp2p, and so that tests can
+ * run a server in-process exactly as the command does.
+ */
+import { logger as createLogger } from '@libp2p/logger'
+import { RELAY_NAMESPACE } from '../constants.ts'
+import { loadOrCreateIdentity } from './identity.ts'
+import { startMetricsServer } from './metrics-server.ts'
+import { createRendezvousNode } from './node.ts'
+import { redactUrl } from './options.ts'
+import { SelfRegistration } from './self-registration.ts'
+import type { MetricsServer } from './metrics-server.ts'
+import type { RendezvousNode } from './node.ts'
+import type { CliConfig } from './options.ts'
+
+/** A started server */
+export interface RunningServer {
+  peerId: string
+  /** Dialable addresses, each ending in /p2p/<peerId> */
+  multiaddrs: string[]
+  /** The Prometheus endpoint, when metrics are on */
+  metricsUrl?: string
+  rendezvous: RendezvousNode
+  /** Stops accepting, lets requests in flight finish, closes the store and the metrics endpoint */
+  stop(): Promise<void>
+}
+
+/** Thrown when the server could not start; the command exits with status 1 */
+export class StartupError extends Error {
+  static name = 'StartupError'
+  name = 'StartupError'
+}
+
+function describeStore (config: CliConfig): string {
+  return config.store.kind === 'memory'
+    ? 'memory'
+    : `${redactUrl(config.store.url)} (schema ${config.store.schema})`
+}
+
+/** Starts everything the configuration asks for; on failure, stops what had started and throws a {@link StartupError} */
+export async function runServer (config: CliConfig, io: { stderr(line: string): void }): Promise<RunningServer> {
+  const log = createLogger('libp2p:rendezvous:cli')
+
+  let identity
+  try {
+    identity = await loadOrCreateIdentity(config.identityFile)
+  } catch (err: any) {
+    throw new StartupError(`cannot use identity file ${config.identityFile}: ${err.message}`)
+  }
+
+  if (identity.warning != null) {
+    io.stderr(`rendezvous-server: warning: ${identity.warning}`)
+  }
+
+  const rendezvous = await createRendezvousNode(config, identity.privateKey)
+  const { node } = rendezvous
+  let metrics: MetricsServer | undefined
+  let selfRegistration: SelfRegistration | undefined
+
+  const stop = async (): Promise<void> => {
+    // the relay registration first (it writes to the store), then the endpoint, then the node, which stops the
+    // rendezvous service: it stops accepting streams, lets requests in flight finish, and closes the store
+    await selfRegistration?.stop()
+    await metrics?.close()
+    await node.stop()
+  }
+
+  try {
+    await node.start()
+
+    if (config.metrics != null) {
+      metrics = await startMetricsServer(rendezvous.registry, config.metrics, err => { log.error('metrics endpoint - %e', err) })
+    }
+
+    if (config.relay) {
+      selfRegistration = new SelfRegistration({
+        node,
+        privateKey: identity.privateKey,
+        store: rendezvous.store,
+        config: node.services.rendezvous.config,
+        namespace: RELAY_NAMESPACE,
+        log
+      })
+      await selfRegistration.start()
+    }
+  } catch (err: any) {
+    await stop().catch(stopErr => { log.error('could not stop after a failed start - %e', stopErr) })
+    const cause = err.code != null && !String(err.message).includes(err.code) ? `${err.message} (${err.code})` : err.message
+    throw new StartupError(`could not start: ${cause}`)
+  }
+
+  return {
+    peerId: node.peerId.toString(),
+    multiaddrs: node.getMultiaddrs().map(ma => ma.toString()),
+    metricsUrl: metrics?.url,
+    rendezvous,
+    stop
+  }
+}
+
+/** The lines printed once the server is up; the last is one JSON object */
+export function startupLines (server: RunningServer, config: CliConfig, version: string): string[] {
+  return [
+    `rendezvous-server ${version}`,
+    `peer id: ${server.peerId}`,
+    `store: ${describeStore(config)}`,
+    ...(server.metricsUrl == null ? [] : [`metrics: ${server.metricsUrl}`]),
+    ...(config.relay ? [`circuit relay: on, registered under ${RELAY_NAMESPACE}`] : []),
+    'listening on:',
+    ...server.multiaddrs,
+    JSON.stringify({
+      event: 'listening',
+      version,
+      peerId: server.peerId,
+      multiaddrs: server.multiaddrs,
+      metrics: server.metricsUrl ?? null,
+      store: describeStore(config),
+      relay: config.relay
+    })
+  ]
+}
