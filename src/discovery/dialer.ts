@@ -107,6 +107,8 @@ export class DialerPolicy {
   private readonly met = new Map<string, boolean>()
   /** Peers with a dial queued or running */
   private readonly dialing = new Set<string>()
+  /** Dials inside `openConnection` now */
+  private activeDials = 0
   private queue?: PQueue
   private controller?: AbortController
   private reconcileQueued = false
@@ -153,6 +155,7 @@ export class DialerPolicy {
     this.kept.clear()
     this.pending.clear()
     this.dialing.clear()
+    this.activeDials = 0
     this.met.clear()
     this.candidates.clear()
     this.backoff.clear()
@@ -210,6 +213,12 @@ export class DialerPolicy {
     return isNew
   }
 
+  /** Connected peers that count towards `ns` */
+  connectedCount (ns: string): number {
+    const spec = this.specs.find(s => s.ns === ns)
+    return spec == null ? 0 : this.countedPeers(spec, this.connectedPeers()).length
+  }
+
   /** How many more connected peers `ns` wants, counting pending dials; 0 or less when met */
   deficit (ns: string): number {
     const spec = this.specs.find(s => s.ns === ns)
@@ -246,7 +255,7 @@ export class DialerPolicy {
 
     const connected = this.connectedPeers()
     const keep = new Map<string, { peerId: PeerId, tags: Set<string> }>()
-    let budget = this.connectionLimit() - connected.size - this.dialing.size
+    let budget = this.connectionLimit() - this.components.connectionManager.getConnections().length - this.dialing.size
     const specs = [...this.specs].sort((a, b) => DIAL_PRIORITY[b.kind] - DIAL_PRIORITY[a.kind])
 
     for (const spec of specs) {
@@ -461,18 +470,25 @@ export class DialerPolicy {
         return 'skipped'
       }
 
-      // the budget may have shrunk while the dial waited (inbound connections arrived)
-      if (connections.length >= this.connectionLimit()) {
+      // the budget may have shrunk while the dial waited (inbound connections arrived); dials running in
+      // parallel have not opened their connection yet, so count them too
+      if (connections.length + this.activeDials >= this.connectionLimit()) {
         this.log('not dialing %p for %s: at the connection limit', peerId, spec.ns)
         return 'skipped'
       }
 
       this.log('dialing %p for %s', peerId, spec.ns)
-      await this.components.connectionManager.openConnection(peerId, {
-        signal: AbortSignal.any([signal, AbortSignal.timeout(this.options.dialTimeout)]),
-        // the connection manager's default priority is 50; libp2p.dial() uses 75
-        priority: 40 + DIAL_PRIORITY[spec.kind] * 10
-      })
+      this.activeDials++
+
+      try {
+        await this.components.connectionManager.openConnection(peerId, {
+          signal: AbortSignal.any([signal, AbortSignal.timeout(this.options.dialTimeout)]),
+          // the connection manager's default priority is 50; libp2p.dial() uses 75
+          priority: 40 + DIAL_PRIORITY[spec.kind] * 10
+        })
+      } finally {
+        this.activeDials--
+      }
 
       return 'success'
     }, { priority: DIAL_PRIORITY[spec.kind] })

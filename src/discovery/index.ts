@@ -22,7 +22,7 @@ import { DialerPolicy } from './dialer.ts'
 import { DiscoveryMetrics } from './metrics.ts'
 import { deriveNamespaces, sameNamespaces } from './namespaces.ts'
 import { isPubSubLike, readNodeState } from './node-state.ts'
-import { TAG_NAMES, resolveOptions } from './options.ts'
+import { RELAY_NAMESPACE, TAG_NAMES, resolveOptions } from './options.ts'
 import { Scheduler, parsePoints } from './scheduler.ts'
 import type { DialerStatus } from './dialer.ts'
 import type { PubSubLike } from './node-state.ts'
@@ -358,8 +358,9 @@ export class RendezvousDiscovery extends TypedEventEmitter<PeerDiscoveryEvents> 
   }
 
   /**
-   * While relays are needed, listen on `/p2p-circuit` once per wanted relay: each such listener is one
-   * reservation the circuit relay transport makes on a relay it connects to.
+   * While relays are needed, listen on `/p2p-circuit` once per relay kept (up to the relay quota): each such
+   * listener is one reservation the circuit relay transport makes. Slots are added only as relays are connected,
+   * because while the transport has more slots than relays it dials every peer anyone discovers, looking for one.
    */
   private ensureRelayListeners (state: NodeState): void {
     if (!this.options.relayListen || !state.needsRelay || this.options.quotas.relay === 0 || this.relayListenFailed || this.relayListening) {
@@ -368,7 +369,8 @@ export class RendezvousDiscovery extends TypedEventEmitter<PeerDiscoveryEvents> 
 
     const configured = this.components.addressManager.getListenAddrs()
       .filter(ma => ma.toString() === '/p2p-circuit').length
-    const missing = this.options.quotas.relay - configured - this.relayListenersAdded
+    const wanted = Math.min(this.options.quotas.relay, this.dialer.connectedCount(RELAY_NAMESPACE))
+    const missing = wanted - configured - this.relayListenersAdded
 
     if (missing <= 0) {
       return
@@ -380,7 +382,7 @@ export class RendezvousDiscovery extends TypedEventEmitter<PeerDiscoveryEvents> 
     this.components.transportManager.listen(addrs)
       .then(() => {
         this.relayListenersAdded += missing
-        this.log('listening on /p2p-circuit ×%d to reserve relay slots', missing)
+        this.log('listening on /p2p-circuit x%d to reserve relay slots', missing)
       }, (err: any) => {
         // no circuit relay transport: relays are still dialed, but no reservation is made
         this.relayListenFailed = true

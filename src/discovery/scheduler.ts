@@ -608,8 +608,9 @@ export class Scheduler {
 
     for (const reg of this.registrations.values()) {
       if (reg.addressKey !== key) {
-        // a registration the point refused is not retried early: its backoff is about the request, not the address
-        void this.runRegistration(reg, reg.failures === 0)
+        // at once, even if this registration was waiting out a refusal: new addresses make a new request. A point
+        // in backoff is still left alone
+        void this.runRegistration(reg)
       }
     }
   }

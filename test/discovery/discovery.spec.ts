@@ -61,6 +61,22 @@ describe('rendezvous discovery module', () => {
     expect(await waitFor(async () => (await b.services.rendezvous.discover('manual-ns')).length === 0, 3000)).to.be.true()
   })
 
+  it('refills a quota when a kept peer goes away', async () => {
+    // three peers that register but never dial, and one that wants two of them
+    const others = await Promise.all([1, 2, 3].map(async () => createPeer({ points: [point], pubsub: false, discovery: { dapp: 'refill', quotas: { dapp: 0 } } })))
+    peers.push(...others)
+    const node = await createPeer({ points: [point], pubsub: false, discovery: { dapp: 'refill', quotas: { dapp: 2 } } })
+    peers.push(node)
+    const connectedOthers = (): PeerNode[] => others.filter(o => o.status === 'started' && node.getPeers().some(p => p.equals(o.peerId)))
+
+    expect(await waitFor(() => connectedOthers().length === 2, 5000)).to.be.true()
+    const gone = connectedOthers()[0]
+    await gone.stop()
+
+    expect(await waitFor(() => connectedOthers().length === 2, 5000)).to.be.true('a third peer took its place')
+    expect(connectedOthers()).to.not.include(gone)
+  })
+
   it('refuses a rendezvous point address without a peer id, with a clear error', async () => {
     await expect(createPeer({ points: ['/memory/nowhere'], pubsub: false })).to.eventually.be.rejectedWith(/\/p2p\/<peer id>/)
   })
