@@ -74,9 +74,8 @@ describe('browser nodes through rendezvous (Chromium end to end)', function () {
     browser = await launchChromium()
   })
 
-  beforeEach(async () => {
+  beforeEach(() => {
     timer = new StepTimer()
-    network = await startNetwork()
   })
 
   afterEach(async function () {
@@ -105,7 +104,7 @@ describe('browser nodes through rendezvous (Chromium end to end)', function () {
   })
 
   it('finds a relay through rendezvous, advertises its circuit address, and a Node.js peer dials it, exchanging a gossipsub message and a ping', async () => {
-    const net = requireNetwork()
+    const net = await setUpNetwork(2)
     const page = await openPage('A')
     const browserId = await timer.step('start the browser node', async () => page.start(pageConfig([TOPIC])))
 
@@ -162,7 +161,7 @@ describe('browser nodes through rendezvous (Chromium end to end)', function () {
   })
 
   it('two browser pages of the same dapp find each other and join the same gossipsub topic through the relay', async () => {
-    const net = requireNetwork()
+    const net = await setUpNetwork(2)
     const [pageA, pageB] = await Promise.all([openPage('A'), openPage('B')])
     const [idA, idB] = await timer.step('start both browser nodes', async () => Promise.all([
       pageA.start(pageConfig([TOPIC])),
@@ -195,19 +194,20 @@ describe('browser nodes through rendezvous (Chromium end to end)', function () {
   })
 
   it('moves to the second relay when its relay goes away, and advertises the new circuit address', async () => {
-    const net = requireNetwork()
+    const net = await setUpNetwork(1)
     const page = await openPage('A')
     const browserId = await timer.step('start the browser node (one relay wanted)', async () =>
       page.start({ ...pageConfig([]), discovery: { quotas: { relay: 1 } } }))
 
-    const first = await timer.step('hold a reservation on the first relay', async () =>
+    const first = await timer.step('hold a reservation on the only relay', async () =>
       page.waitForState('a /p2p-circuit address', state => state.relays.length === 1 ? state.relays[0] : undefined, 20_000))
-    const firstRelay = net.relays.find(relay => relay.peerId.toString() === first)
-    const secondRelay = net.relays.find(relay => relay.peerId.toString() !== first)
-    if (firstRelay == null || secondRelay == null) {
-      throw new Error(`the page's relay ${first} is not one of the test relays`)
-    }
+    const firstRelay = net.relays[0]
+    expect(first).to.equal(firstRelay.peerId.toString())
     await waitForCircuitRegistration(net, dappNamespace(DAPP), browserId, first)
+
+    // a second relay appears while the page's relay quota (1) is met: the page has no reason to dial it yet
+    const secondRelay = await timer.step('a second relay registers under /libp2p/relay', async () => addRelay(net))
+    expect((await page.state()).connections.some(c => c.peer === secondRelay.peerId.toString()), 'the page is not connected to the second relay yet').to.be.false()
 
     await timer.step('the first relay goes away', async () => firstRelay.stop())
 
@@ -231,6 +231,11 @@ describe('browser nodes through rendezvous (Chromium end to end)', function () {
     return network
   }
 
+  async function setUpNetwork (relays: number): Promise<Network> {
+    network = await timer.step(`start the Node.js side (rendezvous point, ${relays} relay(s), a peer)`, async () => startNetwork(relays))
+    return network
+  }
+
   function pageConfig (topics: string[]): PageConfig {
     return { points: [requireNetwork().pointAddr], dapp: DAPP, topics, debug: DEBUG }
   }
@@ -245,24 +250,32 @@ describe('browser nodes through rendezvous (Chromium end to end)', function () {
   }
 })
 
-/** A rendezvous point, two relays that register under `/libp2p/relay` with the plugin, and a Node.js peer */
-async function startNetwork (): Promise<Network> {
+/** A rendezvous point, `relays` relays that register under `/libp2p/relay` with the plugin, and a Node.js peer */
+async function startNetwork (relays: number): Promise<Network> {
   const point = await startNodePeer({ pubsub: false, services: { rendezvous: rendezvousServer() } })
   const pointAddr = wsAddress(point)
-  const relays = await Promise.all([0, 1].map(async () => startNodePeer({
+  const peer = await startNodePeer({ listen: false, services: { client: rendezvousClient() } }) as Network['peer']
+  const network: Network = { point, pointAddr, relays: [], peer }
+  for (let i = 0; i < relays; i++) {
+    await addRelay(network)
+  }
+  return network
+}
+
+/** Starts one more relay and waits until the point lists it under `/libp2p/relay` */
+async function addRelay (net: Network): Promise<NodePeer> {
+  const relay = await startNodePeer({
     relay: true,
     pubsub: false,
-    services: { rendezvous: rendezvousDiscovery({ points: [pointAddr], relay: 'never' }) }
-  })))
-  const peer = await startNodePeer({ listen: false, services: { client: rendezvousClient() } }) as Network['peer']
-  const network = { point, pointAddr, relays, peer }
-
-  // the relays must be findable before a page asks
-  await pollUntil('both relays registered under /libp2p/relay', async () => {
-    const { registrations } = await peer.services.client.discover(multiaddr(pointAddr), RELAY_NAMESPACE, { cookie: null })
-    return registrations.length === 2
+    // `never`: a relay on loopback has no public address, but it does not need a relay itself
+    services: { rendezvous: rendezvousDiscovery({ points: [net.pointAddr], relay: 'never' }) }
+  })
+  net.relays.push(relay)
+  await pollUntil(`relay ${relay.peerId} registered under ${RELAY_NAMESPACE}`, async () => {
+    const { registrations } = await net.peer.services.client.discover(multiaddr(net.pointAddr), RELAY_NAMESPACE, { cookie: null })
+    return registrations.some(r => r.peerId.equals(relay.peerId))
   }, { timeout: 10_000, interval: 100 })
-  return network
+  return relay
 }
 
 /**
