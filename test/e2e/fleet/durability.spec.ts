@@ -64,9 +64,9 @@ describe('rendezvous-server on PostgreSQL, killed with SIGKILL', function () {
     expect(acknowledged.size).to.equal(15)
 
     // then a stream of registrations from every client, with the server killed in the middle of it
-    let stopped = false
+    const killed = new AbortController()
     const streams = clients.map(async client => {
-      for (let n = 5; !stopped; n++) {
+      for (let n = 5; !killed.signal.aborted; n++) {
         try {
           await register(client, first.tcp, `durable/${n}`)
         } catch {
@@ -78,7 +78,7 @@ describe('rendezvous-server on PostgreSQL, killed with SIGKILL', function () {
     await new Promise(resolve => setTimeout(resolve, 500))
     const beforeKill = acknowledged.size
     const exit = await first.stop('SIGKILL')
-    stopped = true
+    killed.abort()
     await Promise.all(streams)
 
     expect(exit.signal).to.equal('SIGKILL')
