@@ -1,8 +1,13 @@
+import { gossipsub } from '@libp2p/gossipsub'
+import { prometheusMetrics } from '@libp2p/prometheus-metrics'
 import { expect } from 'aegir/chai'
-import { TAG_NAMES } from '../../src/discovery/index.ts'
-import { createPeer, createPoint, stopAll, waitFor } from './fixtures.ts'
+import { Registry } from 'prom-client'
+import { TAG_NAMES, rendezvousDiscovery } from '../../src/discovery/index.ts'
+import { createMemoryNode } from '../fixtures/memory-node.ts'
+import { FAST, createPeer, createPoint, pointAddress, stopAll, waitFor } from './fixtures.ts'
 import type { PeerNode, PointNode } from './fixtures.ts'
-import type { PeerInfo } from '@libp2p/interface'
+import type { GossipSub } from '@libp2p/gossipsub'
+import type { Libp2p, PeerId, PeerInfo } from '@libp2p/interface'
 
 describe('rendezvous discovery module', () => {
   let point: PointNode
@@ -75,6 +80,50 @@ describe('rendezvous discovery module', () => {
 
     expect(await waitFor(() => connectedOthers().length === 2, 5000)).to.be.true('a third peer took its place')
     expect(connectedOthers()).to.not.include(gone)
+  })
+
+  it('works as a peerDiscovery module next to gossipsub, finding topic peers from the node\'s subscriptions', async () => {
+    const plain = async (): Promise<Libp2p<{ pubsub: GossipSub }>> => createMemoryNode({
+      peerDiscovery: [rendezvousDiscovery({ ...FAST, relay: 'never', points: [pointAddress(point)] })],
+      services: { pubsub: gossipsub() }
+    }) as any
+    const a = await plain()
+    const b = await plain()
+    peers.push(a as any, b as any)
+    const discovered: string[] = []
+    a.addEventListener('peer:discovery', (evt) => discovered.push(evt.detail.id.toString()))
+
+    a.services.pubsub.subscribe('plain')
+    b.services.pubsub.subscribe('plain')
+
+    expect(await waitFor(() => a.services.pubsub.getSubscribers('plain').some(p => p.equals(b.peerId)), 8000)).to.be.true()
+    expect(discovered).to.include(b.peerId.toString())
+  })
+
+  it('reports registrations, dials and quota fill in the node\'s metrics', async () => {
+    const registry = new Registry()
+    const node = await createMemoryNode({
+      metrics: prometheusMetrics({ registry, collectDefaultMetrics: false }),
+      services: { rendezvous: rendezvousDiscovery({ ...FAST, relay: 'never', dapp: 'metered', points: [pointAddress(point)] }) }
+    }) as any
+    // the other peer never dials, so the connection is the metered node's dial
+    const other = await createPeer({ points: [point], pubsub: false, discovery: { dapp: 'metered', quotas: { dapp: 0 } } })
+    peers.push(node, other)
+
+    expect(await waitFor(() => node.getPeers().some((p: PeerId) => p.equals(other.peerId)), 5000)).to.be.true()
+
+    const value = async (name: string): Promise<Record<string, number>> => {
+      const metric = await registry.getSingleMetric(name)?.get()
+      return Object.fromEntries((metric?.values ?? []).map(v => [Object.values(v.labels).join('') ?? '', v.value]))
+    }
+
+    expect(await waitFor(async () => (await value('libp2p_rendezvous_discovery_registrations'))[''] === 1, 3000)).to.be.true()
+    expect((await value('libp2p_rendezvous_discovery_dials_total')).dapp_success).to.be.at.least(1)
+    expect((await value('libp2p_rendezvous_discovery_requests_total')).register_ok).to.be.at.least(1)
+    expect((await value('libp2p_rendezvous_discovery_peers_total'))['']).to.be.at.least(1)
+    const quota = await value('libp2p_rendezvous_discovery_quota')
+    expect(quota.dapp_wanted).to.equal(4)
+    expect(quota.dapp_connected).to.equal(1)
   })
 
   it('refuses a rendezvous point address without a peer id, with a clear error', async () => {

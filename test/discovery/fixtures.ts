@@ -14,7 +14,7 @@ import { createMemoryNode, memoryAddress } from '../fixtures/memory-node.ts'
 import type { RendezvousDiscovery, RendezvousDiscoveryInit } from '../../src/discovery/index.ts'
 import type { RendezvousServer, RendezvousServerInit } from '../../src/server/index.ts'
 import type { GossipSub } from '@libp2p/gossipsub'
-import type { Libp2p } from '@libp2p/interface'
+import type { Libp2p, PrivateKey } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
 
 export type PointNode = Libp2p<{ identify: unknown, rendezvous: RendezvousServer }>
@@ -36,8 +36,10 @@ export const FAST: RendezvousDiscoveryInit = {
 }
 
 /** A rendezvous point that accepts the short TTLs tests use */
-export async function createPoint (init: RendezvousServerInit = {}): Promise<PointNode> {
+export async function createPoint (init: RendezvousServerInit = {}, node: { privateKey?: PrivateKey, listen?: string[] } = {}): Promise<PointNode> {
   return createMemoryNode({
+    ...(node.privateKey == null ? {} : { privateKey: node.privateKey }),
+    ...(node.listen == null ? {} : { addresses: { listen: node.listen } }),
     services: { rendezvous: rendezvousServer({ minTtl: 1, maxTtl: 60, defaultTtl: 3, sweepInterval: 500, ...init }) }
   } as any, 'point') as any
 }

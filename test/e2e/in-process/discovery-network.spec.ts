@@ -2,6 +2,7 @@
  * Whole networks in one process: a real rendezvous server and real libp2p nodes (gossipsub, circuit relay) on
  * `@libp2p/memory` (the relay on TCP 127.0.0.1), each running the discovery module with short intervals.
  */
+import { generateKeyPair } from '@libp2p/crypto/keys'
 import { start, stop } from '@libp2p/interface'
 import { multiaddr } from '@multiformats/multiaddr'
 import { Circuit } from '@multiformats/multiaddr-matcher'
@@ -206,6 +207,23 @@ describe('in-process rendezvous networks', function () {
     expect(deadState?.down).to.be.true()
     expect(status.points.find(p => p.id === live.peerId.toString())?.down).to.be.false()
     expect(status.registrations.some(r => r.point === live.peerId.toString() && r.registered)).to.be.true()
+  })
+
+  it('registers again at a point that comes back after a restart with an empty store', async () => {
+    const privateKey = await generateKeyPair('Ed25519')
+    const listen = [memoryAddress('restarting')]
+    const first = await createPoint({}, { privateKey, listen })
+    const ns = '/dapp/restart'
+    const a = await peer({ points: [first], pubsub: false, discovery: { dapp: 'restart', ttl: 30 } })
+    expect(await registered(a, ns)).to.be.true()
+    await first.stop()
+
+    // same identity, same address, nothing stored; with a 30 s TTL no refresh is due for a long while
+    const second = await createPoint({}, { privateKey, listen })
+    points.push(second)
+    const b = await peer({ points: [second], pubsub: false })
+
+    expect(await waitFor(async () => (await b.services.rendezvous.discover(ns)).some(r => r.peerId.equals(a.peerId)), 10_000, 250)).to.be.true()
   })
 
   it('registers again when the node\'s addresses change, and others see the new address', async () => {
