@@ -7,6 +7,7 @@
 import { spawn } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
+import { NODE_FLAGS } from './lib/child.ts'
 import { print } from './lib/print.ts'
 
 const SUITES = ['discovery-latency/index.ts', 'server/index.ts']
@@ -24,7 +25,7 @@ for (const suite of SUITES) {
 
   print(`\n## ${suite} ${args.join(' ')}\n`)
   const code = await new Promise<number | null>(resolve => {
-    spawn(process.execPath, [script, ...args], { stdio: 'inherit' }).on('close', resolve)
+    spawn(process.execPath, [...NODE_FLAGS, script, ...args], { stdio: 'inherit' }).on('close', resolve)
   })
   if (code !== 0) {
     print(`${suite} exited with ${code}`)

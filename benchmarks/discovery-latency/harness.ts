@@ -6,7 +6,7 @@
 import { createBenchNode, stopAll } from '../lib/nodes.ts'
 import { debug } from '../lib/print.ts'
 import type { BenchEnv, FreshnessResult, MethodResult, NodeTiming, RelayResult } from './types.ts'
-import type { BenchNode, BenchNodeInit } from '../lib/nodes.ts'
+import type { BenchNode, BenchNodeInit, TransportName } from '../lib/nodes.ts'
 import type { PeerId } from '@libp2p/interface'
 
 /** How often the watcher looks at every node, in ms: the resolution of every timing */
@@ -229,7 +229,7 @@ async function measureFreshness (env: BenchEnv, spec: SwarmSpec, infra: Infrastr
  * made (`confirmObservedAddr` -> `getNetConfig`: "was not an IPv4, IPv6, DNS... address"), which takes the
  * process down. Methods must build their relays with {@link RELAY_TRANSPORT}.
  */
-export const RELAY_TRANSPORT = 'tcp'
+export const RELAY_TRANSPORT: TransportName = 'tcp'
 
 export async function runRelayNodes (env: BenchEnv, count: number, boundMs: number, nodeInit: (i: number) => Omit<BenchNodeInit, 'transport' | 'listen' | 'relayReservations'>, afterStart?: (node: BenchNode) => void): Promise<RelayResult> {
   const nodes: BenchNode[] = []

@@ -9,7 +9,7 @@ import { existsSync } from 'node:fs'
 import { mkdir, writeFile } from 'node:fs/promises'
 import { cpus, loadavg } from 'node:os'
 import { fileURLToPath } from 'node:url'
-import { parseArgs, runChild } from '../lib/child.ts'
+import { NODE_FLAGS, parseArgs, runChild } from '../lib/child.ts'
 import { print, progress } from '../lib/print.ts'
 import { fmtMs, summarize } from '../lib/stats.ts'
 import { renderDistributionChart } from '../lib/svg.ts'
@@ -23,6 +23,7 @@ export const METHODS = [
   'handshake-floor',
   'hub-only',
   'rendezvous',
+  'rendezvous-1s',
   'pubsub-peer-discovery',
   'pubsub-peer-discovery-1s',
   'kad-dht'
@@ -139,7 +140,7 @@ for (const scenario of plan.scenarios) {
       '--relay', String(plan.relayCount), '--relay-bound', String(plan.relayBoundMs)
     ]
     const limit = plan.boundMs + plan.freshnessBoundMs + plan.relayBoundMs + 60_000
-    const outcome = await runChild<RunOneResult>(`${here}run-one.ts`, childArgs, limit)
+    const outcome = await runChild<RunOneResult>(`${here}run-one.ts`, childArgs, limit, NODE_FLAGS)
     if (outcome.result != null) {
       runs.push(outcome.result)
     } else {

@@ -5,6 +5,13 @@
  */
 import { spawn } from 'node:child_process'
 
+/**
+ * Flags for every child: the package's generated protobuf code (protons) uses TypeScript enums and namespaces,
+ * which Node's default type stripping refuses, so code that imports `src/` needs the transform mode (as aegir's
+ * test runner uses)
+ */
+export const NODE_FLAGS = ['--experimental-transform-types', '--no-warnings=ExperimentalWarning']
+
 export interface ChildOutcome<T> {
   result?: T
   /** Why there is no result: a crash, a non-zero exit or the time limit */

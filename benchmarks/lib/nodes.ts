@@ -12,7 +12,7 @@ import { yamux } from '@libp2p/yamux'
 import { createLibp2p } from 'libp2p'
 import type { GossipSub } from '@libp2p/gossipsub'
 import type { Identify } from '@libp2p/identify'
-import type { Libp2p, PeerDiscovery } from '@libp2p/interface'
+import type { Libp2p, PeerDiscovery, PrivateKey } from '@libp2p/interface'
 import type { Libp2pOptions } from 'libp2p'
 
 export type TransportName = 'memory' | 'tcp'
@@ -43,6 +43,8 @@ export interface BenchNodeInit {
   connectionManager?: Libp2pOptions['connectionManager']
   /** Create the node started (default false, so that a harness can start many at the same instant) */
   start?: boolean
+  /** The node's key (default: a new Ed25519 key) */
+  privateKey?: PrivateKey
 }
 
 let memoryAddressCounter = 0
@@ -75,6 +77,7 @@ export async function createBenchNode (init: BenchNodeInit): Promise<BenchNode> 
 
   const options: Libp2pOptions<BaseServices> = {
     start: init.start ?? false,
+    privateKey: init.privateKey,
     addresses: { listen },
     transports,
     connectionEncrypters: [noise()],

@@ -1,0 +1,70 @@
+/**
+ * Filling a store directly through its API (not the wire): the registrations a server of that size would hold.
+ * A `target` namespace holds `targetSize` registrations, the rest are spread over `namespaces` others, so a
+ * DISCOVER of the target asks for the same page whatever the store's size: flat latency is the goal.
+ */
+import { generateKeyPair } from '@libp2p/crypto/keys'
+import { peerIdFromPrivateKey } from '@libp2p/peer-id'
+import { multiaddr } from '@multiformats/multiaddr'
+import { sealPeerRecord } from '../../src/protocol/peer-record.ts'
+import type { RegistrationStore } from '../../src/server/store/registration-store.ts'
+
+export const TARGET_NAMESPACE = 'bench/target'
+export const TARGET_SIZE = 100
+
+export interface FillInit {
+  count: number
+  /** Namespaces the non-target registrations are spread over. Default 1000 */
+  namespaces?: number
+  /** Registrations written at once (a database store gains from a few in flight). Default 1 */
+  concurrency?: number
+}
+
+export interface FillResult {
+  count: number
+  ms: number
+  /** Registrations written per second */
+  perSecond: number
+}
+
+/** A peer-id-like string for registration `i`: the store keys on it, no one dials it */
+function fakePeerId (i: number): string {
+  return `12D3KooWBench${i.toString(36).padStart(40, '0')}`
+}
+
+/** One real envelope (~150 bytes, one address) that every filled registration carries a copy of */
+export async function sampleEnvelope (): Promise<Uint8Array> {
+  const key = await generateKeyPair('Ed25519')
+  return sealPeerRecord(key, peerIdFromPrivateKey(key), [multiaddr('/ip4/127.0.0.1/tcp/4001')])
+}
+
+export async function fillStore (store: RegistrationStore, init: FillInit): Promise<FillResult> {
+  const envelope = await sampleEnvelope()
+  const namespaces = init.namespaces ?? 1000
+  const concurrency = init.concurrency ?? 1
+  const limits = { maxRegistrationsPerPeer: 1000, maxRegistrationsTotal: Number.MAX_SAFE_INTEGER }
+  const expiresAt = Date.now() + 24 * 60 * 60 * 1000
+  const started = performance.now()
+  let next = 0
+
+  const worker = async (): Promise<void> => {
+    while (next < init.count) {
+      const i = next++
+      const outcome = await store.register({
+        peerId: fakePeerId(i),
+        namespace: i < TARGET_SIZE ? TARGET_NAMESPACE : `bench/ns-${i % namespaces}`,
+        // a copy each, so that memory per registration counts the record as a real server holds it
+        signedPeerRecord: envelope.slice(),
+        recordSeq: 1n,
+        expiresAt
+      }, limits, Date.now())
+      if (!outcome.ok) {
+        throw new Error(`fill: registration ${i} refused: ${outcome.reason}`)
+      }
+    }
+  }
+
+  await Promise.all(Array.from({ length: concurrency }, worker))
+  const ms = performance.now() - started
+  return { count: init.count, ms, perSecond: init.count / (ms / 1000) }
+}
