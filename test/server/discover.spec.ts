@@ -170,7 +170,7 @@ describe('server: DISCOVER response size', () => {
       }
 
       const seen = new Set<string>()
-      let cookie: Uint8Array | undefined
+      let cookie: Uint8Array<ArrayBuffer> | undefined
       let pages = 0
 
       while (pages < 10) {
