@@ -166,7 +166,9 @@ export class DialerPolicy {
 
   /** The namespaces now wanted; candidates, pending dials and kept peers of dropped ones are forgotten */
   setNamespaces (specs: NamespaceSpec[]): void {
-    this.specs = specs.filter(spec => spec.discover || this.kept.has(spec.ns))
+    // only namespaces discovered have candidates to dial and peers to keep; the tags of the others go at the
+    // next reconcile
+    this.specs = specs.filter(spec => spec.discover)
     const wanted = new Set(this.specs.map(spec => spec.ns))
 
     for (const map of [this.candidates, this.pending, this.kept, this.met]) {

@@ -205,7 +205,11 @@ export class Scheduler {
     this.components.events.removeEventListener('peer:connect', this.onPeerConnect)
     this.components.events.removeEventListener('peer:disconnect', this.onPeerDisconnect)
 
-    const registered = [...this.registrations.values()].filter(reg => reg.ttl != null || reg.current != null)
+    // a point backing off after failures would most likely not hear the UNREGISTER either: do not wait for it
+    const now = Date.now()
+    const registered = [...this.registrations.values()]
+      .filter(reg => reg.ttl != null || reg.current != null)
+      .filter(reg => !(reg.point.down && reg.point.backoffUntil > now))
     this.registrations.clear()
     this.discoveries.clear()
 
