@@ -74,6 +74,9 @@ export interface DialerStatus {
   backedOff: number
 }
 
+/** Longest wait for the last page of a discovery before dialing from what came, in ms */
+const PAGING_HOLD = 5000
+
 /** Most candidates remembered per namespace; the oldest go first */
 const MAX_CANDIDATES_PER_NAMESPACE = 1000
 
@@ -107,6 +110,8 @@ export class DialerPolicy {
   private readonly met = new Map<string, boolean>()
   /** Peers with a dial queued or running */
   private readonly dialing = new Set<string>()
+  /** ns -> until when dialing waits for the rest of a paged discovery (ms since epoch) */
+  private readonly paging = new Map<string, number>()
   /** Dials inside `openConnection` now */
   private activeDials = 0
   private queue?: PQueue
@@ -157,6 +162,7 @@ export class DialerPolicy {
     this.dialing.clear()
     this.activeDials = 0
     this.met.clear()
+    this.paging.clear()
     this.candidates.clear()
     this.backoff.clear()
 
@@ -171,7 +177,7 @@ export class DialerPolicy {
     this.specs = specs.filter(spec => spec.discover)
     const wanted = new Set(this.specs.map(spec => spec.ns))
 
-    for (const map of [this.candidates, this.pending, this.kept, this.met]) {
+    for (const map of [this.candidates, this.pending, this.kept, this.met, this.paging]) {
       for (const ns of map.keys()) {
         if (!wanted.has(ns)) {
           map.delete(ns)
@@ -213,6 +219,19 @@ export class DialerPolicy {
 
     this.scheduleReconcile()
     return isNew
+  }
+
+  /**
+   * While a point pages through a long list for `ns`, candidates are counted but not dialed, so that the choice is
+   * made among all of them rather than among the first page, which every node would get alike. Bounded by
+   * `PAGING_HOLD` in case the last page never comes.
+   */
+  setPaging (ns: string, paging: boolean): void {
+    if (paging) {
+      this.paging.set(ns, Date.now() + PAGING_HOLD)
+    } else if (this.paging.delete(ns)) {
+      this.scheduleReconcile()
+    }
   }
 
   /** Connected peers that count towards `ns` */
@@ -283,7 +302,7 @@ export class DialerPolicy {
         this.hooks.onQuotaUnmet?.(spec.ns)
       }
 
-      if (deficit <= 0 || !spec.discover) {
+      if (deficit <= 0 || !spec.discover || (this.paging.get(spec.ns) ?? 0) > Date.now()) {
         continue
       }
 

@@ -153,6 +153,7 @@ export class RendezvousDiscovery extends TypedEventEmitter<PeerDiscoveryEvents> 
     this.scheduler = new Scheduler(components, this.client, this.points, this.options, {
       deficit: (ns) => this.dialer.deficit(ns),
       onRegistrations: async (ns, registrations) => this.onRegistrations(ns, registrations),
+      onPaging: (ns, paging) => { this.dialer.setPaging(ns, paging) },
       onPointUp: (point) => { this.tagPoint(point, true) },
       onRequest: (type, outcome) => { this.metrics.request(type, outcome) }
     })

@@ -38,6 +38,11 @@ export interface SchedulerHooks {
   deficit(ns: string): number
   /** Verified registrations from a query; resolves to how many peers were new to the namespace */
   onRegistrations(ns: string, registrations: DiscoveredRegistration[]): Promise<number>
+  /**
+   * A point returned a full page for `ns` and the next page is being fetched (`true`), or the last page came
+   * (`false`): dialing from a partial view would send everyone to the peers listed first
+   */
+  onPaging?(ns: string, paging: boolean): void
   /** A rendezvous point answered after having failed or been disconnected */
   onPointUp?(point: RendezvousPointState): void
   /** Each finished request, for metrics */
@@ -519,8 +524,11 @@ export class Scheduler {
     d.interval = fresh > 0 ? this.options.discoverInterval : Math.min(d.interval * 2, this.options.maxDiscoverInterval)
 
     if (result.registrations.length + result.dropped >= this.options.discoverLimit && result.cookie != null) {
+      this.hooks.onPaging?.(d.ns, true)
       return 0
     }
+
+    this.hooks.onPaging?.(d.ns, false)
 
     if (this.hooks.deficit(d.ns) > 0) {
       return jitter(d.interval)

@@ -1,0 +1,100 @@
+import { generateKeyPair } from '@libp2p/crypto/keys'
+import { peerIdFromPrivateKey } from '@libp2p/peer-id'
+import { multiaddr } from '@multiformats/multiaddr'
+import { expect } from 'aegir/chai'
+import delay from 'delay'
+import { DialerPolicy } from '../../src/discovery/dialer.ts'
+import { TAG_NAMES, resolveOptions } from '../../src/discovery/options.ts'
+import { createMemoryNode } from '../fixtures/memory-node.ts'
+import { stopAll, waitFor } from './fixtures.ts'
+import type { NamespaceSpec } from '../../src/discovery/options.ts'
+import type { Libp2p } from '@libp2p/interface'
+
+const spec: NamespaceSpec = { ns: 'dialer-test', kind: 'user', register: false, discover: true, quota: 1 }
+
+describe('dialer policy', () => {
+  let nodes: Libp2p[]
+  let dialer: DialerPolicy | undefined
+
+  beforeEach(() => {
+    nodes = []
+  })
+
+  afterEach(async () => {
+    await dialer?.stop()
+    dialer = undefined
+    await stopAll(nodes)
+  })
+
+  async function setup (count: number, init = {}): Promise<{ host: Libp2p, others: Libp2p[], outcomes: string[] }> {
+    const host = await createMemoryNode({}, 'host')
+    const others = await Promise.all(Array.from({ length: count }, async () => createMemoryNode({}, 'other')))
+    nodes.push(host, ...others)
+
+    for (const other of others) {
+      await host.peerStore.merge(other.peerId, { multiaddrs: other.getMultiaddrs() })
+    }
+
+    const outcomes: string[] = []
+    dialer = new DialerPolicy((host as any).components, { ...resolveOptions({ peerBackoff: { initial: 60_000, max: 60_000 }, ...init }) }, {
+      onDial: (kind, outcome) => outcomes.push(`${kind}:${outcome}`)
+    })
+    dialer.start()
+    dialer.setNamespaces([spec])
+    return { host, others, outcomes }
+  }
+
+  it('dials a candidate up to the quota and tags the peer it keeps, removing the tag when the namespace goes', async () => {
+    const { host, others } = await setup(3)
+    others.forEach(o => dialer?.addCandidate(spec.ns, o.peerId, 60))
+
+    expect(await waitFor(() => host.getPeers().length === 1, 3000)).to.be.true()
+    await delay(200)
+    expect(host.getPeers()).to.have.lengthOf(1, 'one peer: the quota')
+    const kept = host.getPeers()[0]
+    expect(await waitFor(async () => (await host.peerStore.get(kept)).tags.get(TAG_NAMES.user)?.value === 50, 2000)).to.be.true()
+    expect(dialer?.deficit(spec.ns)).to.equal(0)
+
+    dialer?.setNamespaces([])
+    dialer?.reconcile()
+    expect(await waitFor(async () => !(await host.peerStore.get(kept)).tags.has(TAG_NAMES.user), 2000)).to.be.true()
+  })
+
+  it('holds dials while a discovery is still paging, then picks among all candidates', async () => {
+    const { host, others } = await setup(2)
+    dialer?.setPaging(spec.ns, true)
+    others.forEach(o => dialer?.addCandidate(spec.ns, o.peerId, 60))
+    dialer?.reconcile()
+    await delay(300)
+    expect(host.getPeers()).to.have.lengthOf(0)
+
+    dialer?.setPaging(spec.ns, false)
+    expect(await waitFor(() => host.getPeers().length === 1, 3000)).to.be.true()
+  })
+
+  it('never dials itself, and backs off a peer whose dial failed', async () => {
+    const { host, outcomes } = await setup(0, { connectionHeadroom: 0 })
+    const ghostKey = await generateKeyPair('Ed25519')
+    const ghost = peerIdFromPrivateKey(ghostKey)
+    await host.peerStore.merge(ghost, { multiaddrs: [multiaddr('/memory/nobody-listens-here')] })
+
+    expect(dialer?.addCandidate(spec.ns, host.peerId, 60)).to.be.false()
+    dialer?.addCandidate(spec.ns, ghost, 60)
+
+    expect(await waitFor(() => outcomes.includes('user:failure'), 3000)).to.be.true()
+    dialer?.reconcile()
+    await delay(300)
+    expect(outcomes.filter(o => o === 'user:failure')).to.have.lengthOf(1, 'not dialed again while backed off')
+    expect(dialer?.status().backedOff).to.equal(1)
+  })
+
+  it('dials nothing when the connection budget is spent', async () => {
+    const { host, others } = await setup(2, { connectionHeadroom: 300 })
+    others.forEach(o => dialer?.addCandidate(spec.ns, o.peerId, 60))
+    dialer?.reconcile()
+    await delay(300)
+
+    expect(host.getPeers()).to.have.lengthOf(0)
+    expect(dialer?.status().connectionLimit).to.equal(0)
+  })
+})
