@@ -8,7 +8,7 @@ import { readdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { expect } from 'aegir/chai'
 import { bundleForBrowser, nodeBuiltinImports, ROOT } from './harness/bundle.ts'
-import { chromiumMissing, launchChromium } from './harness/chromium.ts'
+import { chromiumMissing, sharedChromium } from './harness/chromium.ts'
 import { startPageServer } from './harness/page-server.ts'
 import { withTimeout } from './harness/poll.ts'
 
@@ -60,9 +60,9 @@ describe('browser bundle', function () {
       '/': { type: 'text/html', body: '<!doctype html><html><head><link rel="icon" href="data:,"></head><body></body></html>' },
       '/index.js': { type: 'text/javascript', body: bundle.code }
     })
-    const browser = await launchChromium()
+    const browser = await sharedChromium()
+    const page = await browser.newPage()
     try {
-      const page = await browser.newPage()
       const errors: string[] = []
       page.on('pageerror', err => { errors.push(err.message) })
       await page.goto(server.url)
@@ -76,7 +76,7 @@ describe('browser bundle', function () {
       expect(errors).to.deep.equal([])
       expect(browserExports).to.deep.equal(nodeExports)
     } finally {
-      await browser.close()
+      await page.context().close()
       await server.close()
     }
   })

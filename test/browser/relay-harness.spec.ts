@@ -6,7 +6,7 @@
 
 import { expect } from 'aegir/chai'
 import { bundleForBrowser } from './harness/bundle.ts'
-import { chromiumMissing, launchChromium } from './harness/chromium.ts'
+import { chromiumMissing, sharedChromium } from './harness/chromium.ts'
 import { startNodePeer, wsAddress } from './harness/node-peers.ts'
 import { pageHtml, startPageServer } from './harness/page-server.ts'
 import { pollUntil } from './harness/poll.ts'
@@ -35,7 +35,7 @@ describe('browser harness (Chromium, no rendezvous)', function () {
       '/': { type: 'text/html', body: pageHtml('relay harness') },
       '/bundle.js': { type: 'text/javascript', body: bundle.code }
     })
-    browser = await launchChromium()
+    browser = await sharedChromium()
   })
 
   afterEach(async function () {
@@ -48,7 +48,6 @@ describe('browser harness (Chromium, no rendezvous)', function () {
   })
 
   after(async () => {
-    await browser?.close()
     await server?.close()
   })
 

@@ -19,7 +19,7 @@ import { dappNamespace, rendezvousDiscovery, topicNamespace, RELAY_NAMESPACE } f
 import { rendezvousServer } from '../../src/server/index.ts'
 import { pingOverConnection } from './fixtures/ping-connection.ts'
 import { cachedBundle } from './harness/bundle.ts'
-import { chromiumMissing, launchChromium } from './harness/chromium.ts'
+import { chromiumMissing, sharedChromium } from './harness/chromium.ts'
 import { startNodePeer, wsAddress } from './harness/node-peers.ts'
 import { pageHtml, startPageServer } from './harness/page-server.ts'
 import { pollUntil } from './harness/poll.ts'
@@ -71,7 +71,7 @@ describe('browser nodes through rendezvous (Chromium end to end)', function () {
       '/': { type: 'text/html', body: pageHtml('rendezvous e2e') },
       '/bundle.js': { type: 'text/javascript', body: bundle.code }
     })
-    browser = await launchChromium()
+    browser = await sharedChromium()
   })
 
   beforeEach(() => {
@@ -99,7 +99,6 @@ describe('browser nodes through rendezvous (Chromium end to end)', function () {
       // eslint-disable-next-line no-console
       console.log(`BROWSER_E2E_REPORT ${JSON.stringify(reports)}`)
     }
-    await browser?.close()
     await server?.close()
   })
 

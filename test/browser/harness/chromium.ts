@@ -42,3 +42,30 @@ export async function launchChromium (timeout = 20_000): Promise<Browser> {
     timeout
   }), timeout + 1000)
 }
+
+let shared: Promise<Browser> | undefined
+
+/**
+ * One Chromium for every browser spec of the run (each page still gets its own context): launching costs seconds
+ * on a busy machine. It is closed by the root `after` hook below, once all specs are done.
+ */
+export async function sharedChromium (): Promise<Browser> {
+  if (shared == null) {
+    shared = launchChromium()
+    shared.catch(() => { shared = undefined })
+  }
+  return shared
+}
+
+export async function closeSharedChromium (): Promise<void> {
+  const browser = shared
+  shared = undefined
+  if (browser != null) {
+    await (await browser.catch(() => undefined))?.close()
+  }
+}
+
+// a root hook: this module is loaded by the spec files, while mocha collects them
+if (typeof after === 'function') {
+  after(closeSharedChromium)
+}
