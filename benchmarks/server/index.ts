@@ -43,9 +43,9 @@ interface Plan {
 const QUICK: Plan = {
   clients: 4,
   concurrency: 16,
-  loadMs: 2000,
+  loadMs: 1500,
   throughputFill: 200,
-  scaleSizes: { memory: [1000, 10_000], postgres: [1000], canvas: [1000] },
+  scaleSizes: { memory: [2000], postgres: [], canvas: [] },
   scaleRequests: 100,
   signatureMs: 500
 }
