@@ -20,7 +20,8 @@ export class TestPage {
     this.label = label
     this.context = context
     this.page = page
-    page.on('console', message => { this.log(`${message.type()}: ${message.text()}`) })
+    // the `debug` logger styles its lines with %c and colour arguments: drop them
+    page.on('console', message => { this.log(`${message.type()}: ${message.text().replace(/%c/g, '').replace(/ ?color: (#[0-9A-Fa-f]+|inherit)/g, '')}`) })
     page.on('pageerror', err => { this.log(`pageerror: ${err.stack ?? err.message}`) })
     page.on('crash', () => { this.log('page crashed') })
   }
