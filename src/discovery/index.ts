@@ -133,7 +133,9 @@ export class RendezvousDiscovery extends TypedEventEmitter<PeerDiscoveryEvents> 
     this.components = components
     this.options = resolveOptions(init)
     this.log = components.logger.forComponent('libp2p:rendezvous:discovery')
+    // a node that is also a rendezvous point may list itself with the others: it cannot dial itself
     this.points = parsePoints(this.options.points.map(p => typeof p === 'string' ? multiaddr(p) : p))
+      .filter(point => !point.peerId.equals(components.peerId))
 
     if (init.dapp != null) {
       validateNamespace(`/dapp/${init.dapp}`)

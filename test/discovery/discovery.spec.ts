@@ -1,9 +1,12 @@
+import { generateKeyPair } from '@libp2p/crypto/keys'
 import { gossipsub } from '@libp2p/gossipsub'
+import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { prometheusMetrics } from '@libp2p/prometheus-metrics'
 import { expect } from 'aegir/chai'
 import { Registry } from 'prom-client'
 import { TAG_NAMES, rendezvousDiscovery } from '../../src/discovery/index.ts'
-import { createMemoryNode } from '../fixtures/memory-node.ts'
+import { rendezvousServer } from '../../src/server/index.ts'
+import { createMemoryNode, memoryAddress } from '../fixtures/memory-node.ts'
 import { FAST, createPeer, createPoint, pointAddress, stopAll, waitFor } from './fixtures.ts'
 import type { PeerNode, PointNode } from './fixtures.ts'
 import type { GossipSub } from '@libp2p/gossipsub'
@@ -124,6 +127,25 @@ describe('rendezvous discovery module', () => {
     const quota = await value('libp2p_rendezvous_discovery_quota')
     expect(quota.dapp_wanted).to.equal(4)
     expect(quota.dapp_connected).to.equal(1)
+  })
+
+  it('leaves itself out of its rendezvous points when the node is one of them', async () => {
+    const privateKey = await generateKeyPair('Ed25519')
+    const self = peerIdFromPrivateKey(privateKey)
+    const listen = memoryAddress('self-point')
+    const node = await createMemoryNode({
+      privateKey,
+      addresses: { listen: [listen] },
+      services: {
+        server: rendezvousServer(),
+        rendezvous: rendezvousDiscovery({ ...FAST, relay: 'never', dapp: 'self', points: [`${listen}/p2p/${self.toString()}`, pointAddress(point)] })
+      }
+    }) as any
+    peers.push(node)
+
+    const status = node.services.rendezvous.status
+    expect(status.scheduler.points.map((p: { id: string }) => p.id)).to.deep.equal([point.peerId.toString()])
+    expect(await waitFor(() => node.services.rendezvous.status.scheduler.registrations.some((r: { registered: boolean }) => r.registered), 3000)).to.be.true()
   })
 
   it('refuses a rendezvous point address without a peer id, with a clear error', async () => {
