@@ -13,7 +13,7 @@
  * Registered under `services` instead (`services: { rendezvous: rendezvousDiscovery(…) }`) it is the same
  * discovery module, and `node.services.rendezvous` also offers `register`, `unregister`, `discover` and `status`.
  */
-import { TypedEventEmitter, peerDiscoverySymbol, serviceCapabilities, serviceDependencies } from '@libp2p/interface'
+import { NotStartedError, TypedEventEmitter, peerDiscoverySymbol, serviceCapabilities, serviceDependencies } from '@libp2p/interface'
 import { CODE_P2P, multiaddr } from '@multiformats/multiaddr'
 import { DefaultRendezvousClient } from '../client/rendezvous-client.ts'
 import { NoRendezvousPointsError } from '../errors.ts'
@@ -22,7 +22,7 @@ import { DialerPolicy } from './dialer.ts'
 import { DiscoveryMetrics } from './metrics.ts'
 import { deriveNamespaces, sameNamespaces } from './namespaces.ts'
 import { isPubSubLike, readNodeState } from './node-state.ts'
-import { RELAY_NAMESPACE, TAG_NAMES, resolveOptions } from './options.ts'
+import { RELAY_NAMESPACE, TAG_NAMES, dappNamespace, resolveOptions } from './options.ts'
 import { Scheduler, parsePoints } from './scheduler.ts'
 import type { DialerStatus } from './dialer.ts'
 import type { PubSubLike } from './node-state.ts'
@@ -138,7 +138,7 @@ export class RendezvousDiscovery extends TypedEventEmitter<PeerDiscoveryEvents> 
       .filter(point => !point.peerId.equals(components.peerId))
 
     if (init.dapp != null) {
-      validateNamespace(`/dapp/${init.dapp}`)
+      validateNamespace(dappNamespace(init.dapp))
     }
 
     if (typeof init.client === 'function') {
@@ -156,7 +156,7 @@ export class RendezvousDiscovery extends TypedEventEmitter<PeerDiscoveryEvents> 
       deficit: (ns) => this.dialer.deficit(ns),
       onRegistrations: async (ns, registrations) => this.onRegistrations(ns, registrations),
       onPaging: (ns, paging) => { this.dialer.setPaging(ns, paging) },
-      onPointUp: (point) => { this.tagPoint(point, true) },
+      onPointUp: (point) => { void this.tagPoint(point, true) },
       onRequest: (type, outcome) => { this.metrics.request(type, outcome) }
     })
     this.metrics = new DiscoveryMetrics(components.metrics, () => this.scheduler.status(), () => this.dialer.status())
@@ -176,7 +176,7 @@ export class RendezvousDiscovery extends TypedEventEmitter<PeerDiscoveryEvents> 
     this.scheduler.start()
 
     for (const point of this.points) {
-      this.tagPoint(point, true)
+      void this.tagPoint(point, true)
     }
   }
 
@@ -239,7 +239,7 @@ export class RendezvousDiscovery extends TypedEventEmitter<PeerDiscoveryEvents> 
     validateNamespace(ns)
 
     if (!this.started) {
-      throw new Error('rendezvous discovery is not started')
+      throw new NotStartedError('rendezvous discovery is not started')
     }
 
     if (this.points.length === 0) {
@@ -268,7 +268,7 @@ export class RendezvousDiscovery extends TypedEventEmitter<PeerDiscoveryEvents> 
     validateNamespace(ns)
 
     if (!this.started) {
-      throw new Error('rendezvous discovery is not started')
+      throw new NotStartedError('rendezvous discovery is not started')
     }
 
     const now = Date.now()
@@ -454,12 +454,16 @@ export class RendezvousDiscovery extends TypedEventEmitter<PeerDiscoveryEvents> 
     return fresh
   }
 
-  private tagPoint (point: RendezvousPointState, keep: boolean): void {
+  /** Stores the point's address and (un)tags it `keep-alive-rendezvous`; never rejects */
+  private async tagPoint (point: RendezvousPointState, keep: boolean): Promise<void> {
     const addr = stripPeerId(point.multiaddr)
     const tags = this.options.keepAlivePoints ? { [TAG_NAMES.point]: keep ? { value: this.options.tags.point } : undefined } : {}
 
-    this.components.peerStore.merge(point.peerId, keep ? { multiaddrs: addr == null ? [] : [addr], tags } : { tags })
-      .catch((err: any) => { this.log('could not tag rendezvous point %s - %e', point.id, err) })
+    try {
+      await this.components.peerStore.merge(point.peerId, keep ? { multiaddrs: addr == null ? [] : [addr], tags } : { tags })
+    } catch (err: any) {
+      this.log('could not tag rendezvous point %s - %e', point.id, err)
+    }
   }
 }
 
