@@ -110,6 +110,9 @@ describe('browser nodes through rendezvous (Chromium end to end)', function () {
     const circuit = await timer.step('discover a relay through rendezvous and hold a reservation', async () =>
       page.waitForState('a /p2p-circuit address through one of the relays', state => circuitThrough(state, net.relays), 20_000))
     expect(circuit).to.match(new RegExp(`/p2p-circuit/p2p/${browserId}$`))
+    // and the relay holds the reservation on its side
+    const relay = net.relays.find(r => circuit.includes(`/p2p/${r.peerId}/p2p-circuit`))
+    expect([...(relay?.services.relay.reservations.keys() ?? [])].map(String)).to.include(browserId)
 
     const [dappRecord, topicRecord] = await timer.step('register the circuit address under the dapp and topic namespaces', async () => Promise.all([
       waitForCircuitRegistration(net, dappNamespace(DAPP), browserId),
