@@ -100,7 +100,7 @@ export class DialerPolicy {
   private specs: NamespaceSpec[] = []
   /** ns -> peer -> candidate */
   private readonly candidates = new Map<string, Map<string, Candidate>>()
-  /** ns -> peer -> counts as pending until (ms since epoch; Infinity while the dial runs) */
+  /** ns -> peer -> counts as pending until (ms since epoch; Infinity while the dial waits in the queue) */
   private readonly pending = new Map<string, Map<string, number>>()
   /** ns -> peers kept (tagged) for it at the last reconcile */
   private readonly kept = new Map<string, Set<string>>()
@@ -420,10 +420,10 @@ export class DialerPolicy {
     const now = Date.now()
 
     for (const [key, until] of pending) {
-      const dialInFlight = until === Infinity
-      const waiting = until > now && connected.has(key)
+      // queued (Infinity), dialing, or connected and waiting for pubsub, each within its deadline
+      const stillPending = until > now && (until === Infinity || this.dialing.has(key) || connected.has(key))
 
-      if ((counted?.has(key) ?? false) || (!dialInFlight && !waiting)) {
+      if ((counted?.has(key) ?? false) || !stillPending) {
         pending.delete(key)
         continue
       }
@@ -500,6 +500,8 @@ export class DialerPolicy {
 
       this.log('dialing %p for %s', peerId, spec.ns)
       this.activeDials++
+      // a dial that never settles must not hold its place in the quota for ever
+      this.pending.get(spec.ns)?.set(key, Date.now() + this.options.dialTimeout + this.options.countGrace)
 
       try {
         await this.components.connectionManager.openConnection(peerId, {

@@ -28,7 +28,8 @@ export const FAST: RendezvousDiscoveryInit = {
   discoverInterval: 250,
   maxDiscoverInterval: 1000,
   satisfiedDiscoverInterval: 2000,
-  countGrace: 2000,
+  // on a loaded machine pubsub may take seconds to learn a new peer's subscriptions: do not dial a replacement early
+  countGrace: 5000,
   dialTimeout: 3000,
   pointBackoff: { initial: 100, max: 1000 },
   peerBackoff: { initial: 300, max: 2000 },

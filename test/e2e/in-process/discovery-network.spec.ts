@@ -68,7 +68,7 @@ describe('in-process rendezvous networks', function () {
   }
 
   it('brings 30 nodes on one topic to 6 connected topic peers each', async function () {
-    this.timeout(60_000)
+    this.timeout(70_000)
     const point = await createPoint()
     points.push(point)
     const topic = 'thirty'
@@ -76,13 +76,17 @@ describe('in-process rendezvous networks', function () {
     const nodes = await Promise.all(Array.from({ length: 30 }, async () => peer({ points: [point] })))
     nodes.forEach(node => { node.services.pubsub.subscribe(topic) })
 
-    const reached = await waitFor(() => nodes.every(node => connectedTopicPeers(node, topic) >= 6), 30_000, 200)
+    const reached = await waitFor(() => nodes.every(node => connectedTopicPeers(node, topic) >= 6), 45_000, 200)
     const counts = nodes.map(node => connectedTopicPeers(node, topic))
-    expect(reached).to.be.true(`connected topic peers per node: ${counts.join(',')}`)
+    const short = nodes.filter(node => connectedTopicPeers(node, topic) < 6)
+      .map(node => `${node.getPeers().length} connections, ${JSON.stringify(node.services.rendezvous.status.dialer)}`)
+    expect(reached).to.be.true(`connected topic peers per node: ${counts.join(',')}; short of quota: ${short.join(' | ')}`)
 
-    // the dialer dialed only what the quota asked: no node is connected to the whole network
-    const connections = nodes.map(node => node.getPeers().length)
-    expect(Math.max(...connections)).to.be.lessThan(31, `connections per node: ${connections.join(',')}`)
+    // the dialers dialed about what the quotas asked: one connection per node to the point and at most six more
+    // each (a little slack for a peer re-dialed in place of one whose subscriptions came late), far from the
+    // 465 + 30 of a full mesh
+    const edges = nodes.reduce((sum, node) => sum + node.getPeers().length, 0 + point.getPeers().length) / 2
+    expect(edges).to.be.at.most(30 + 30 * 6 + 30, `connections per node: ${nodes.map(node => node.getPeers().length).join(',')}`)
 
     const quota = nodes[0].services.rendezvous.status.dialer.quotas.find(q => q.ns === `floodsub:${topic}`)
     expect(quota?.quota).to.equal(6)
