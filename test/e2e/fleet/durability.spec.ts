@@ -75,7 +75,10 @@ describe('rendezvous-server on PostgreSQL, killed with SIGKILL', function () {
         }
       }
     })
-    await new Promise(resolve => setTimeout(resolve, 500))
+    // kill once the stream is well under way (at least three more acknowledgements per client), never later than 10 s
+    for (let waited = 0; acknowledged.size < 24 && waited < 10_000; waited += 50) {
+      await new Promise(resolve => setTimeout(resolve, 50))
+    }
     const beforeKill = acknowledged.size
     const exit = await first.stop('SIGKILL')
     killed.abort()
