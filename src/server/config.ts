@@ -33,7 +33,8 @@ function positiveInteger (name: string, value: number): void {
 
 /**
  * Applies the defaults and refuses option sets that cannot work, at construction rather than on the first
- * request. When only `minTtl` is lowered (as tests and short-lived networks do), the default TTL follows it down.
+ * request. Without an explicit `defaultTtl`, the spec's 2 h is clamped into [minTtl, maxTtl], so lowering `maxTtl`
+ * below 2 h (as tests and short-lived networks do) brings the default down with it.
  */
 export function resolveServerConfig (init: RendezvousServerInit = {}): ServerConfig {
   const defined = Object.fromEntries(Object.entries(init).filter(([key, value]) => value !== undefined && key !== 'store'))
