@@ -1,0 +1,310 @@
+/**
+ * Fuzzing the rendezvous server through real streams: every frame goes on its own libp2p stream (noise + yamux
+ * over `@libp2p/memory`) to a real server, from several connections at once, while an honest client keeps using
+ * the same server.
+ *
+ * Frames come from three sources: fast-check arbitraries of the whole Message (every field, any value, any
+ * type), a mutation fuzzer over valid encoded requests (bit flips, truncation, inserted and deleted bytes,
+ * duplicated fields, wrong wire types, unknown fields, lying length prefixes, several frames at once) and plain
+ * random bytes. The seed is printed; `STRESS_SEED=<n>` replays a run, `STRESS_FUZZ_FRAMES=<n>` changes its size.
+ */
+import { expect } from 'aegir/chai'
+import fc from 'fast-check'
+import { PROTOCOL } from '../../src/constants.ts'
+import { Message } from '../../src/pb/rendezvous.ts'
+import { sealPeerRecord } from '../../src/protocol/peer-record.ts'
+import { BODY_MUTATIONS, FRAMINGS, Random, decodeReply, expectationOf, frame } from './fixtures/frames.ts'
+import { NodeSet, eventually, openRendezvousStreams, yieldToEventLoop } from './fixtures/nodes.ts'
+import { CrashWatch, PeakMemory, mb, readMemory, report } from './fixtures/process.ts'
+import type { Expectation } from './fixtures/frames.ts'
+import type { ClientNode, ServerNode } from './fixtures/nodes.ts'
+import type { Libp2p } from '@libp2p/interface'
+
+const { MessageType, ResponseStatus } = Message
+
+const FRAMES = Number(process.env.STRESS_FUZZ_FRAMES ?? 10_000)
+const SEED = Number(process.env.STRESS_SEED ?? Math.floor(Math.random() * 2 ** 31))
+/** The server's timeout: a stream the fuzzer leaves half-sent must be ended by then */
+const SERVER_TIMEOUT = 500
+/** What a loaded, shared 2-core machine may add to it before a stream counts as left open */
+const SLACK = 5000
+const CONNECTIONS = 8
+const STREAMS_PER_CONNECTION = 12
+
+interface FuzzFrame {
+  bytes: Uint8Array
+  /** Leave our side open after writing, so that only the server's timeout can end a short frame */
+  keepOpen: boolean
+  /** Write in this many pieces */
+  pieces: number
+  source: string
+}
+
+interface FrameResult {
+  reply: Uint8Array
+  /** The stream ended (the server closed or reset it) within the allowed time */
+  ended: boolean
+  ms: number
+  dialError?: string
+}
+
+/** Writes one frame on a fresh stream and reads whatever comes back until the server ends the stream */
+async function sendFrame (node: Libp2p<any>, server: ServerNode, fuzz: FuzzFrame): Promise<FrameResult> {
+  const started = performance.now()
+  let stream
+
+  try {
+    stream = await node.dialProtocol(server.getMultiaddrs(), PROTOCOL, { signal: AbortSignal.timeout(SLACK), negotiateFully: false })
+  } catch (err: any) {
+    return { reply: new Uint8Array(), ended: true, ms: performance.now() - started, dialError: `${err.name}: ${err.message}` }
+  }
+
+  const chunks: Uint8Array[] = []
+  const reading = (async () => {
+    try {
+      for await (const chunk of stream) {
+        chunks.push(chunk.subarray())
+      }
+    } catch {
+      // a reset ends the read with an error: that is one of the ways the server may end a bad stream
+    }
+  })()
+
+  try {
+    const step = Math.max(1, Math.ceil(fuzz.bytes.byteLength / fuzz.pieces))
+
+    for (let offset = 0; offset < fuzz.bytes.byteLength; offset += step) {
+      stream.send(fuzz.bytes.subarray(offset, offset + step))
+    }
+
+    if (!fuzz.keepOpen) {
+      await stream.close({ signal: AbortSignal.timeout(SERVER_TIMEOUT + SLACK) })
+    }
+  } catch {
+    // the server may reset before we are done writing (an oversized prefix): the read below tells the rest
+  }
+
+  let timer: ReturnType<typeof setTimeout> | undefined
+  const ended = await Promise.race([
+    reading.then(() => true),
+    new Promise<boolean>(resolve => { timer = setTimeout(() => { resolve(false) }, SERVER_TIMEOUT + SLACK) })
+  ])
+  clearTimeout(timer)
+
+  // our side too, now that the server has had its say (or failed to)
+  if (ended) {
+    await stream.close({ signal: AbortSignal.timeout(SLACK) }).catch(() => {})
+  } else {
+    stream.abort(new Error('fuzzer: the server left this stream open'))
+  }
+
+  const reply = new Uint8Array(chunks.reduce((n, c) => n + c.byteLength, 0))
+  chunks.reduce((offset, c) => { reply.set(c, offset); return offset + c.byteLength }, 0)
+
+  return { reply, ended, ms: performance.now() - started }
+}
+
+/** Why a result does not meet its expectation, or undefined when it does */
+function problemWith (expected: Expectation, result: FrameResult): string | undefined {
+  if (result.dialError != null) {
+    return `could not open a stream: ${result.dialError}`
+  }
+
+  if (!result.ended) {
+    return `the server left the stream open for more than ${SERVER_TIMEOUT + SLACK} ms`
+  }
+
+  if (expected.reply === 'none') {
+    return result.reply.byteLength === 0 ? undefined : `expected no reply (${expected.why}) but got ${result.reply.byteLength} bytes`
+  }
+
+  const reply = decodeReply(result.reply)
+
+  if (reply == null) {
+    return `expected a ${expected.reply} response, got ${result.reply.byteLength} bytes that do not decode`
+  }
+
+  if (expected.reply === 'register') {
+    return reply.type === MessageType.REGISTER_RESPONSE && reply.registerResponse?.status != null ? undefined : `expected a REGISTER_RESPONSE with a status, got ${JSON.stringify(reply, (_, v) => typeof v === 'bigint' ? v.toString() : v)}`
+  }
+
+  return reply.type === MessageType.DISCOVER_RESPONSE && reply.discoverResponse?.status != null ? undefined : `expected a DISCOVER_RESPONSE with a status, got type ${reply.type}`
+}
+
+function hex (bytes: Uint8Array, max = 64): string {
+  return Buffer.from(bytes.subarray(0, max)).toString('hex') + (bytes.byteLength > max ? '…' : '')
+}
+
+/** Arbitrary Messages: any type, any field, any value, including values no honest peer sends */
+function messageArbitrary (validRecord: Uint8Array<ArrayBuffer>, validCookie: Uint8Array<ArrayBuffer>): fc.Arbitrary<Message> {
+  const bytes = fc.uint8Array({ maxLength: 80 }) as fc.Arbitrary<Uint8Array<ArrayBuffer>>
+  const ns = fc.oneof(
+    fc.string({ maxLength: 40 }),
+    fc.string({ unit: 'binary', maxLength: 40 }),
+    fc.constantFrom('fuzz', 'honest', '', 'x'.repeat(255), 'x'.repeat(256), 'é'.repeat(128), 'a\u0000b', 'a\u202eb')
+  )
+  const u64 = fc.oneof(fc.bigInt({ min: 0n, max: 2n ** 64n - 1n }), fc.constantFrom(0n, 1n, 7200n, 2n ** 63n, 2n ** 64n - 1n))
+  const status = fc.constantFrom(...Object.values(ResponseStatus).filter(v => typeof v === 'string'))
+  const register = fc.record({ ns, signedPeerRecord: fc.oneof(bytes, fc.constant(validRecord)), ttl: u64 }, { requiredKeys: [] })
+
+  return fc.record({
+    type: fc.constantFrom(...Object.values(MessageType).filter(v => typeof v === 'string')),
+    register,
+    registerResponse: fc.record({ status, statusText: fc.string({ maxLength: 20 }), ttl: u64 }, { requiredKeys: [] }),
+    unregister: fc.record({ ns, id: bytes }, { requiredKeys: [] }),
+    discover: fc.record({ ns, limit: u64, cookie: fc.oneof(bytes, fc.constant(validCookie)) }, { requiredKeys: [] }),
+    discoverResponse: fc.record({ registrations: fc.array(register, { maxLength: 3 }), cookie: bytes, status, statusText: fc.string({ maxLength: 20 }) }, { requiredKeys: ['registrations'] })
+  }, { requiredKeys: [] }) as fc.Arbitrary<Message>
+}
+
+describe('stress: fuzzing the server through real streams', function () {
+  this.timeout(300_000)
+  const nodes = new NodeSet()
+  const crashes = new CrashWatch()
+
+  before(() => { crashes.start() })
+  after(() => { crashes.stop() })
+  afterEach(async () => { await nodes.stopAll() })
+
+  it(`survives ${FRAMES} random and mutated frames on ${CONNECTIONS} connections, answers every well-framed request and keeps serving an honest client`, async () => {
+    const server = await nodes.server({ timeout: SERVER_TIMEOUT, maxInboundStreams: 64 })
+    const maxRequestSize = server.services.rendezvous.config.maxRequestSize
+    const fuzzers = await nodes.clients(CONNECTIONS)
+    const honest: ClientNode = await nodes.client({ timeout: 10_000 })
+    const point = server.getMultiaddrs()[0]
+    const rnd = new Random(SEED)
+    report('fuzz seed (STRESS_SEED)', SEED)
+
+    // valid material for the seeds: a real signed record and a real cookie
+    const fuzzerKey = (fuzzers[0] as any).components.privateKey
+    const validRecord = await sealPeerRecord(fuzzerKey, fuzzers[0].peerId, fuzzers[0].getMultiaddrs()) as Uint8Array<ArrayBuffer>
+    const validCookie = (await honest.services.rendezvous.discover(point, 'fuzz')).cookie as Uint8Array<ArrayBuffer>
+    expect(validCookie).to.exist()
+
+    const seeds: Message[] = [
+      { type: MessageType.REGISTER, register: { ns: 'fuzz', signedPeerRecord: validRecord, ttl: 7200n } },
+      { register: { ns: 'fuzz', signedPeerRecord: validRecord } },
+      { type: MessageType.DISCOVER, discover: { ns: 'fuzz', limit: 10n, cookie: validCookie } },
+      { type: MessageType.DISCOVER, discover: {} },
+      { type: MessageType.UNREGISTER, unregister: { ns: 'fuzz', id: fuzzers[0].peerId.toMultihash().bytes as Uint8Array<ArrayBuffer> } },
+      { type: MessageType.REGISTER_RESPONSE, registerResponse: { status: ResponseStatus.OK, ttl: 7200n } },
+      { type: MessageType.DISCOVER_RESPONSE, discoverResponse: { registrations: [{ ns: 'fuzz', signedPeerRecord: validRecord, ttl: 10n }], cookie: validCookie, status: ResponseStatus.OK } }
+    ].map(m => m as Message)
+    const seedBodies = seeds.map(m => Message.encode(m))
+
+    const frames: FuzzFrame[] = []
+    const arbitraryCount = Math.floor(FRAMES * 0.3)
+    const randomCount = Math.floor(FRAMES * 0.1)
+
+    for (const message of fc.sample(messageArbitrary(validRecord, validCookie), { seed: SEED, numRuns: arbitraryCount })) {
+      frames.push({ bytes: frame(Message.encode(message)), keepOpen: rnd.chance(0.03), pieces: 1 + rnd.int(3), source: 'arbitrary' })
+    }
+
+    for (let i = 0; i < randomCount; i++) {
+      frames.push({ bytes: rnd.bytes(1 + rnd.int(300)), keepOpen: rnd.chance(0.03), pieces: 1, source: 'random' })
+    }
+
+    const mutationNames = Object.keys(BODY_MUTATIONS)
+    const framingNames = Object.keys(FRAMINGS)
+
+    while (frames.length < FRAMES) {
+      let body: Uint8Array = rnd.pick(seedBodies)
+      const applied: string[] = []
+
+      for (let n = rnd.int(4); n > 0; n--) {
+        const name = rnd.pick(mutationNames)
+        body = BODY_MUTATIONS[name](body, rnd)
+        applied.push(name)
+      }
+
+      const framing = rnd.chance(0.6) ? 'honest' : rnd.pick(framingNames)
+      frames.push({
+        bytes: FRAMINGS[framing](body, rnd, maxRequestSize),
+        keepOpen: rnd.chance(0.03),
+        pieces: 1 + rnd.int(3),
+        source: `mutation(${applied.join('+') || 'none'}, ${framing})`
+      })
+    }
+
+    // the honest client: register and discover itself, over and over, for as long as the fuzzing lasts
+    const fuzzing = { on: true }
+    let honestRounds = 0
+    const honestProblems: string[] = []
+    const honestLoop = (async () => {
+      while (fuzzing.on) {
+        await yieldToEventLoop()
+
+        try {
+          await honest.services.rendezvous.register(point, 'honest')
+          const found = await honest.services.rendezvous.discover(point, 'honest', { cookie: null })
+
+          if (!found.registrations.some(r => r.peerId.equals(honest.peerId))) {
+            honestProblems.push('the honest client did not find its own registration')
+          }
+          honestRounds++
+        } catch (err: any) {
+          honestProblems.push(`${err.name}: ${err.message}`)
+          // never spin: a failure that comes back at once would starve the event loop
+          await new Promise(resolve => setTimeout(resolve, 100))
+        }
+      }
+    })()
+
+    const memoryBefore = readMemory()
+    const peak = new PeakMemory().start()
+    const problems: string[] = []
+    const outcomes = new Map<string, number>()
+    let slowest = 0
+    let next = 0
+    const started = performance.now()
+
+    const worker = async (node: Libp2p<any>): Promise<void> => {
+      while (true) {
+        await yieldToEventLoop()
+
+        if (next >= frames.length) {
+          return
+        }
+
+        const fuzz = frames[next++]
+        const expected = expectationOf(fuzz.bytes, maxRequestSize)
+        const result = await sendFrame(node, server, fuzz)
+        slowest = Math.max(slowest, result.ms)
+        const key = expected.reply === 'none' ? `no reply: ${expected.why}` : `${expected.reply} answered`
+        outcomes.set(key, (outcomes.get(key) ?? 0) + 1)
+        const problem = problemWith(expected, result)
+
+        if (problem != null) {
+          problems.push(`${problem} [${fuzz.source}${fuzz.keepOpen ? ', kept open' : ''}] ${hex(fuzz.bytes)}`)
+        }
+      }
+    }
+
+    await Promise.all(fuzzers.flatMap(node => Array.from({ length: STREAMS_PER_CONNECTION }, async () => worker(node))))
+    const seconds = (performance.now() - started) / 1000
+    peak.stop()
+    fuzzing.on = false
+    await honestLoop
+
+    // every stream the fuzzers opened has been ended on the server too
+    const drained = await eventually(() => openRendezvousStreams(server).length === 0, SERVER_TIMEOUT + SLACK)
+    const memoryAfter = readMemory()
+
+    report('frames fuzzed', frames.length)
+    report('fuzz throughput', `${(frames.length / seconds).toFixed(0)} frames/s over ${seconds.toFixed(1)} s (${CONNECTIONS} connections x ${STREAMS_PER_CONNECTION} streams)`)
+    report('fuzz outcomes', [...outcomes.entries()].sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k}: ${v}`).join('; '))
+    report('fuzz slowest stream', `${slowest.toFixed(0)} ms (server timeout ${SERVER_TIMEOUT} ms)`)
+    report('fuzz honest rounds (register + discover)', honestRounds)
+    report('fuzz memory', `heap ${mb(memoryBefore.heapUsed)} -> ${mb(memoryAfter.heapUsed)}, rss ${mb(memoryBefore.rss)} -> ${mb(memoryAfter.rss)}, peak rss ${mb(peak.rss)}`)
+
+    expect(problems, `${problems.length} frames were mishandled, e.g.:\n${problems.slice(0, 10).join('\n')}`).to.be.empty()
+    expect(drained, `${openRendezvousStreams(server).length} rendezvous streams still open on the server`).to.be.true()
+    expect(honestProblems, honestProblems.slice(0, 5).join('\n')).to.be.empty()
+    expect(honestRounds).to.be.above(0)
+    expect(crashes.errors, crashes.describe()).to.be.empty()
+    expect(memoryAfter.heapUsed - memoryBefore.heapUsed).to.be.below(200 * 1024 * 1024)
+
+    // and it still serves
+    expect(await honest.services.rendezvous.register(point, 'after-fuzzing')).to.be.above(0)
+  })
+})
