@@ -169,8 +169,8 @@ export function topicNamespace (topic: string): string {
   return `floodsub:${topic}`
 }
 
-/** The namespace of circuit relay v2 servers */
-export const RELAY_NAMESPACE = '/libp2p/relay'
+/** The namespace of circuit relay v2 servers, shared with the server's CLI */
+export { RELAY_NAMESPACE } from '../constants.ts'
 
 /** The protocol a circuit relay v2 server handles */
 export const RELAY_HOP_PROTOCOL = '/libp2p/circuit/relay/0.2.0/hop'
