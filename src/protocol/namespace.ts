@@ -9,11 +9,13 @@ export function namespaceByteLength (ns: string): number {
 }
 
 /**
- * C0 controls, DEL, C1 controls, and U+FFFD, which is what a protobuf string decoder leaves where the sender
- * put bytes that are not UTF-8: a namespace with any of them cannot be typed, logged or compared safely.
+ * C0 controls, DEL, C1 controls, U+FFFD, which is what a strict decoder leaves where the sender put bytes that
+ * are not UTF-8, and lone surrogates, which is what protons' lenient decoder makes of some of them (`0xff`) and
+ * which cannot be encoded as UTF-8 again: a namespace with any of them cannot be typed, logged, compared or sent
+ * on safely.
  */
 // eslint-disable-next-line no-control-regex
-const FORBIDDEN = /[\u0000-\u001f\u007f-\u009f\ufffd]/u
+const FORBIDDEN = /[\u0000-\u001f\u007f-\u009f\ufffd\p{Cs}]/u
 
 /** Why a namespace is not acceptable, or `undefined` when it is */
 export function namespaceProblem (ns: string, maxLength: number = MAX_NAMESPACE_LENGTH): string | undefined {

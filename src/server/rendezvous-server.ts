@@ -7,6 +7,7 @@ import { handleDiscover } from './handle-discover.ts'
 import { handleRegister } from './handle-register.ts'
 import { handleUnregister } from './handle-unregister.ts'
 import { ServerMetrics } from './server-metrics.ts'
+import { StrictRequest } from './strict-request.ts'
 import type { ServerConfig } from './config.ts'
 import type { RendezvousServerInit } from './options.ts'
 import type { RequestContext } from './request-context.ts'
@@ -147,7 +148,7 @@ export class RendezvousServer implements Startable {
       const messages = pbStream(stream, {
         maxDataLength: this.config.maxRequestSize,
         maxBufferSize: this.config.maxRequestSize * 2
-      }).pb(Message)
+      }).pb(StrictRequest)
       const request = await messages.read({ signal })
       outcome = await this.answer(request, remotePeer)
 

@@ -1,0 +1,123 @@
+/**
+ * Requests decoded with a strict reading of their namespaces.
+ *
+ * protons decodes strings as protobuf.js does, leniently: bytes that are not UTF-8 never become U+FFFD but lone
+ * surrogates (`0xff`), or other characters altogether (the overlong `0xc0 0xaf` reads as "/", a cut sequence as
+ * some unrelated letter). A namespace stored that way is either echoed back as invalid UTF-8, which strict
+ * decoders (Rust's prost, Go's protobuf) refuse, failing the whole DISCOVER_RESPONSE it is in, or is not what
+ * the sender wrote. So the namespace bytes of REGISTER, UNREGISTER and DISCOVER are checked with a fatal UTF-8
+ * decoder, and a namespace that fails is replaced with U+FFFD, which the namespace rules refuse as "bytes that
+ * are not UTF-8".
+ */
+import { Message } from '../pb/rendezvous.ts'
+import type { Uint8ArrayList } from 'uint8arraylist'
+
+const utf8 = new TextDecoder('utf-8', { fatal: true })
+
+/** `Message` fields holding a body with a namespace in its field 1: register, unregister, discover */
+const BODIES = { 2: 'register', 4: 'unregister', 5: 'discover' } as const
+const NAMESPACE_FIELD = 1
+const LENGTH_DELIMITED = 2
+
+interface Field {
+  field: number
+  wireType: number
+  /** The value of a length-delimited field */
+  value?: Uint8Array
+}
+
+function readVarint (bytes: Uint8Array, offset: number): [number, number] {
+  let value = 0
+  let scale = 1
+
+  for (let i = offset; i < bytes.byteLength && i < offset + 10; i++) {
+    value += (bytes[i] & 0x7f) * scale
+    scale *= 128
+
+    if ((bytes[i] & 0x80) === 0) {
+      return [value, i + 1]
+    }
+  }
+
+  throw new RangeError('truncated varint')
+}
+
+/** The fields of a message, in order; throws on anything protons would not have decoded either */
+function * fields (bytes: Uint8Array): Generator<Field> {
+  let offset = 0
+
+  while (offset < bytes.byteLength) {
+    const [tag, afterTag] = readVarint(bytes, offset)
+    const wireType = tag & 7
+    const field = Math.floor(tag / 8)
+
+    if (wireType === 0) {
+      offset = readVarint(bytes, afterTag)[1]
+      yield { field, wireType }
+    } else if (wireType === 1 || wireType === 5) {
+      offset = afterTag + (wireType === 1 ? 8 : 4)
+      yield { field, wireType }
+    } else if (wireType === LENGTH_DELIMITED) {
+      const [length, start] = readVarint(bytes, afterTag)
+      offset = start + length
+      yield { field, wireType, value: bytes.subarray(start, offset) }
+    } else {
+      throw new RangeError(`unexpected wire type ${wireType}`)
+    }
+  }
+}
+
+function isUtf8 (bytes: Uint8Array): boolean {
+  try {
+    utf8.decode(bytes)
+    return true
+  } catch {
+    return false
+  }
+}
+
+/** The bodies (`register`, `unregister`, `discover`) whose namespace bytes are not UTF-8 */
+function bodiesWithInvalidNamespace (bytes: Uint8Array): Set<'register' | 'unregister' | 'discover'> {
+  const invalid = new Set<'register' | 'unregister' | 'discover'>()
+
+  try {
+    for (const outer of fields(bytes)) {
+      const body = BODIES[outer.field as keyof typeof BODIES]
+
+      if (body == null || outer.value == null) {
+        continue
+      }
+
+      for (const inner of fields(outer.value)) {
+        if (inner.field === NAMESPACE_FIELD && inner.value != null && !isUtf8(inner.value)) {
+          invalid.add(body)
+        }
+      }
+    }
+  } catch {
+    // protons decoded what this cannot walk (a group, wire types 3 and 4, which no rendezvous peer sends):
+    // the namespace bytes cannot be vouched for, so none is taken
+    return new Set(Object.values(BODIES))
+  }
+
+  return invalid
+}
+
+/** `Message` for `pbStream(…).pb()`: decodes as protons does, then marks namespaces that were not UTF-8 */
+export const StrictRequest = {
+  encode: Message.encode,
+  decode (buf: Uint8Array | Uint8ArrayList): Message {
+    const message = Message.decode(buf)
+    const bytes = buf instanceof Uint8Array ? buf : buf.subarray()
+
+    for (const body of bodiesWithInvalidNamespace(bytes)) {
+      const decoded = message[body]
+
+      if (decoded != null) {
+        decoded.ns = '\ufffd'
+      }
+    }
+
+    return message
+  }
+}
