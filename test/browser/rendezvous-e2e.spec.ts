@@ -22,7 +22,7 @@ import { cachedBundle } from './harness/bundle.ts'
 import { chromiumMissing, sharedChromium } from './harness/chromium.ts'
 import { startNodePeer, wsAddress } from './harness/node-peers.ts'
 import { pageHtml, startPageServer } from './harness/page-server.ts'
-import { pollUntil } from './harness/poll.ts'
+import { pollUntil, withTimeout } from './harness/poll.ts'
 import { StepTimer } from './harness/step-timer.ts'
 import { TestPage } from './harness/test-page.ts'
 import type { PageConfig, PageState } from './fixtures/page-api.ts'
@@ -151,7 +151,7 @@ describe('browser nodes through rendezvous (Chromium end to end)', function () {
       const received = nextMessage(net.peer)
       const recipients = await page.publish(TOPIC, 'hello from the browser')
       expect(recipients).to.be.greaterThan(0)
-      expect(await withPoll('the message from the browser', received)).to.equal('hello from the browser')
+      expect(await withTimeout('the message from the browser to reach Node.js', received, 10_000)).to.equal('hello from the browser')
     })
 
     const rtts = await timer.step('ping both ways over the relayed connection', async () => Promise.all([
@@ -291,14 +291,6 @@ async function waitForCircuitRegistration (net: Network, ns: string, browserId: 
     const circuit = mine?.multiaddrs.find(ma => ma.toString().includes(relay == null ? '/p2p-circuit' : `/p2p/${relay}/p2p-circuit`))
     return circuit == null ? undefined : mine
   }, { timeout: 20_000, interval: 200, describe: () => 'not registered with such an address yet' })
-}
-
-async function withPoll <T> (what: string, promise: Promise<T>, timeout = 10_000): Promise<T> {
-  let value: T | undefined
-  let done = false
-  promise.then(v => { value = v; done = true }, () => {})
-  await pollUntil(what, () => done, { timeout })
-  return value as T
 }
 
 /** `addr` without its trailing `/p2p/<peer>`, as signed peer records hold it */
