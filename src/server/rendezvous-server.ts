@@ -45,6 +45,11 @@ export class RendezvousServer implements Startable {
   private readonly log: Logger
   private readonly metrics: ServerMetrics
   private readonly inFlight = new Set<Promise<void>>()
+  /**
+   * Requests read and being handled. `maxConcurrentRequests` bounds this, not the streams open: a stream that
+   * has sent nothing yet costs a timer and a buffer, and must not take an honest request's place.
+   */
+  private processing = 0
   private cookieSecret?: Uint8Array
   private sweepTimer?: ReturnType<typeof setTimeout>
   private sweeping?: Promise<void>
@@ -150,7 +155,13 @@ export class RendezvousServer implements Startable {
         maxBufferSize: this.config.maxRequestSize * 2
       }).pb(StrictRequest)
       const request = await messages.read({ signal })
-      outcome = await this.answer(request, remotePeer)
+      this.processing++
+
+      try {
+        outcome = await this.answer(request, remotePeer)
+      } finally {
+        this.processing--
+      }
 
       if (outcome.reply != null) {
         await messages.write(outcome.reply, { signal })
@@ -210,7 +221,7 @@ export class RendezvousServer implements Startable {
   }
 
   private async withContext <R> (remotePeer: PeerId, handler: (ctx: RequestContext) => Promise<R>): Promise<R> {
-    if (this.inFlight.size > this.config.maxConcurrentRequests) {
+    if (this.processing > this.config.maxConcurrentRequests) {
       throw new RendezvousError(ResponseStatus.E_UNAVAILABLE, 'rendezvous point is busy, retry later')
     }
 
