@@ -148,6 +148,7 @@ export class RendezvousServer implements Startable {
     const started = performance.now()
     const signal = AbortSignal.timeout(this.config.timeout)
     let outcome: Outcome = { kind: 'invalid', status: 'aborted' }
+    let answered = false
 
     try {
       const messages = pbStream(stream, {
@@ -168,12 +169,49 @@ export class RendezvousServer implements Startable {
       }
 
       await stream.close({ signal })
+      answered = true
     } catch (err: any) {
       this.log('aborting stream from %p - %e', remotePeer, err)
       stream.abort(err)
     } finally {
       this.metrics.request(outcome.kind, outcome.status, (performance.now() - started) / 1000)
     }
+
+    if (answered) {
+      await this.remoteClose(stream, signal)
+    }
+  }
+
+  /**
+   * After the reply, all that is left of the stream is the client's close. A client that reads its reply and never
+   * closes would otherwise hold the stream and its buffers until the muxer's inactivity timeout: it gets what is
+   * left of `timeout`, then a reset.
+   */
+  private async remoteClose (stream: Stream, signal: AbortSignal): Promise<void> {
+    if (stream.status !== 'open') {
+      return
+    }
+
+    if (signal.aborted) {
+      stream.abort(signal.reason)
+      return
+    }
+
+    await new Promise<void>(resolve => {
+      const done = (): void => {
+        signal.removeEventListener('abort', onAbort)
+        stream.removeEventListener('close', done)
+        resolve()
+      }
+      const onAbort = (): void => {
+        this.log('%s did not close its side of the stream within the timeout', stream.id)
+        stream.abort(signal.reason)
+        done()
+      }
+
+      stream.addEventListener('close', done)
+      signal.addEventListener('abort', onAbort)
+    })
   }
 
   private async answer (request: Message, remotePeer: PeerId): Promise<Outcome> {
