@@ -117,7 +117,7 @@ export interface RendezvousDiscoveryInit {
    * up to 10% of the TTL more is taken off at random. Default: 30000
    */
   refreshMargin?: number
-  /** Delay between discover queries of a namespace whose quota is unmet, in ms. Default: 5000 */
+  /** Delay between discover queries of a namespace whose quota is unmet, in ms. Default: 1000 */
   discoverInterval?: number
   /** While queries bring nothing new, the delay doubles up to this, in ms. Default: 120000 */
   maxDiscoverInterval?: number
@@ -266,7 +266,7 @@ export function resolveOptions (init: RendezvousDiscoveryInit = {}): ResolvedOpt
     throw new TypeError(`rendezvousDiscovery: option relay must be 'auto', 'always' or 'never', got ${String(relay)}`)
   }
 
-  const discoverInterval = nonNegative('discoverInterval', init.discoverInterval, 5000)
+  const discoverInterval = nonNegative('discoverInterval', init.discoverInterval, 1000)
 
   return {
     points: init.points ?? [],

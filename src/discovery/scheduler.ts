@@ -31,6 +31,9 @@ export interface SchedulerComponents {
   logger: ComponentLogger
 }
 
+/** Delay of the query that follows a quota becoming unmet, in ms (±50%) */
+const QUOTA_UNMET_QUERY_DELAY = 200
+
 export type SchedulerOptions = Pick<ResolvedOptions, 'ttl' | 'refreshMargin' | 'discoverInterval' | 'maxDiscoverInterval' | 'satisfiedDiscoverInterval' | 'discoverLimit' | 'pointBackoff' | 'stopTimeout'>
 
 export interface SchedulerHooks {
@@ -277,12 +280,16 @@ export class Scheduler {
     }
   }
 
-  /** A namespace's quota became unmet: query it again soon at every point, at the short interval */
+  /**
+   * A namespace's quota went from met to unmet (a kept peer or relay left): query it again at every point right
+   * away, then at the short interval. The dialer reports only the transition, so this cannot turn into a loop; the
+   * jitter spreads the queries of the many nodes that lose the same relay at the same moment.
+   */
   quotaUnmet (ns: string): void {
     for (const d of this.discoveries.values()) {
       if (d.ns === ns && !d.running) {
         d.interval = this.options.discoverInterval
-        this.timers.setEarlier(this.discoveryKey(d), jitter(this.options.discoverInterval), async () => this.runDiscovery(d))
+        this.timers.setEarlier(this.discoveryKey(d), jitter(QUOTA_UNMET_QUERY_DELAY, 0.5), async () => this.runDiscovery(d))
       }
     }
   }
