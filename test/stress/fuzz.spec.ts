@@ -227,28 +227,7 @@ describe('stress: fuzzing the server through real streams', function () {
     }
 
     // the honest client: register and discover itself, over and over, for as long as the fuzzing lasts
-    const fuzzing = { on: true }
-    let honestRounds = 0
-    const honestProblems: string[] = []
-    const honestLoop = (async () => {
-      while (fuzzing.on) {
-        await yieldToEventLoop()
-
-        try {
-          await honest.services.rendezvous.register(point, 'honest')
-          const found = await honest.services.rendezvous.discover(point, 'honest', { cookie: null })
-
-          if (!found.registrations.some(r => r.peerId.equals(honest.peerId))) {
-            honestProblems.push('the honest client did not find its own registration')
-          }
-          honestRounds++
-        } catch (err: any) {
-          honestProblems.push(`${err.name}: ${err.message}`)
-          // never spin: a failure that comes back at once would starve the event loop
-          await new Promise(resolve => setTimeout(resolve, 100))
-        }
-      }
-    })()
+    const honestLoop = nodes.honest(honest, server)
 
     const memoryBefore = readMemory()
     const peak = new PeakMemory().start()
@@ -283,8 +262,7 @@ describe('stress: fuzzing the server through real streams', function () {
     await Promise.all(fuzzers.flatMap(node => Array.from({ length: STREAMS_PER_CONNECTION }, async () => worker(node))))
     const seconds = (performance.now() - started) / 1000
     peak.stop()
-    fuzzing.on = false
-    await honestLoop
+    await honestLoop.stop()
 
     // every stream the fuzzers opened has been ended on the server too
     const drained = await eventually(() => openRendezvousStreams(server).length === 0, SERVER_TIMEOUT + SLACK)
@@ -294,13 +272,13 @@ describe('stress: fuzzing the server through real streams', function () {
     report('fuzz throughput', `${(frames.length / seconds).toFixed(0)} frames/s over ${seconds.toFixed(1)} s (${CONNECTIONS} connections x ${STREAMS_PER_CONNECTION} streams)`)
     report('fuzz outcomes', [...outcomes.entries()].sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k}: ${v}`).join('; '))
     report('fuzz slowest stream', `${slowest.toFixed(0)} ms (server timeout ${SERVER_TIMEOUT} ms)`)
-    report('fuzz honest rounds (register + discover)', honestRounds)
+    report('fuzz honest rounds (register + discover)', honestLoop.rounds)
     report('fuzz memory', `heap ${mb(memoryBefore.heapUsed)} -> ${mb(memoryAfter.heapUsed)}, rss ${mb(memoryBefore.rss)} -> ${mb(memoryAfter.rss)}, peak rss ${mb(peak.rss)}`)
 
     expect(problems, `${problems.length} frames were mishandled, e.g.:\n${problems.slice(0, 10).join('\n')}`).to.be.empty()
     expect(drained, `${openRendezvousStreams(server).length} rendezvous streams still open on the server`).to.be.true()
-    expect(honestProblems, honestProblems.slice(0, 5).join('\n')).to.be.empty()
-    expect(honestRounds).to.be.above(0)
+    expect(honestLoop.problems, honestLoop.problems.slice(0, 5).join('\n')).to.be.empty()
+    expect(honestLoop.rounds).to.be.above(0)
     expect(crashes.errors, crashes.describe()).to.be.empty()
     expect(memoryAfter.heapUsed - memoryBefore.heapUsed).to.be.below(200 * 1024 * 1024)
 
