@@ -18,6 +18,34 @@ import type { Registrar } from '@libp2p/interface-internal'
 
 const { MessageType, ResponseStatus } = Message
 
+/**
+ * Settles as `promise` does, or rejects with the signal's reason when it aborts first. A store that never answers
+ * must not hold a stream, or `stop()`, beyond the timeout.
+ */
+async function untilAborted <T> (promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  let onAbort: (() => void) | undefined
+  const aborted = new Promise<never>((_resolve, reject) => {
+    onAbort = () => { reject(signal.reason) }
+
+    if (signal.aborted) {
+      onAbort()
+    } else {
+      signal.addEventListener('abort', onAbort, { once: true })
+    }
+  })
+
+  // nobody may be listening any more when the store finally answers, or fails
+  promise.catch(() => {})
+
+  try {
+    return await Promise.race([promise, aborted])
+  } finally {
+    if (onAbort != null) {
+      signal.removeEventListener('abort', onAbort)
+    }
+  }
+}
+
 export interface RendezvousServerComponents {
   registrar: Registrar
   logger: ComponentLogger
@@ -157,12 +185,10 @@ export class RendezvousServer implements Startable {
       }).pb(StrictRequest)
       const request = await messages.read({ signal })
       this.processing++
-
-      try {
-        outcome = await this.answer(request, remotePeer)
-      } finally {
-        this.processing--
-      }
+      // counted until the store has really answered, so that a hanging store fills maxConcurrentRequests (and the
+      // point answers E_UNAVAILABLE) rather than piling up work; the stream itself is given up at the timeout
+      const handling = this.answer(request, remotePeer).finally(() => { this.processing-- })
+      outcome = await untilAborted(handling, signal)
 
       if (outcome.reply != null) {
         await messages.write(outcome.reply, { signal })
