@@ -46,6 +46,25 @@ async function untilAborted <T> (promise: Promise<T>, signal: AbortSignal): Prom
   }
 }
 
+/** The share of `timeout` a request may spend in the store; the rest is for writing a reply either way */
+const ANSWER_SHARE = 0.8
+
+/** The answer to a request the store could not handle in time: E_UNAVAILABLE, for the requests that have a reply */
+function tooLate (request: Message): Outcome {
+  const type = request.type ?? MessageType.REGISTER
+  const refusal = { status: ResponseStatus.E_UNAVAILABLE, statusText: 'rendezvous point is busy, retry later' }
+
+  if (type === MessageType.REGISTER) {
+    return { kind: 'register', status: refusal.status, reply: { type: MessageType.REGISTER_RESPONSE, registerResponse: refusal } }
+  }
+
+  if (type === MessageType.DISCOVER) {
+    return { kind: 'discover', status: refusal.status, reply: { type: MessageType.DISCOVER_RESPONSE, discoverResponse: { ...refusal, registrations: [] } } }
+  }
+
+  return { kind: type === MessageType.UNREGISTER ? 'unregister' : 'invalid', status: refusal.status }
+}
+
 export interface RendezvousServerComponents {
   registrar: Registrar
   logger: ComponentLogger
@@ -188,7 +207,18 @@ export class RendezvousServer implements Startable {
       // counted until the store has really answered, so that a hanging store fills maxConcurrentRequests (and the
       // point answers E_UNAVAILABLE) rather than piling up work; the stream itself is given up at the timeout
       const handling = this.answer(request, remotePeer).finally(() => { this.processing-- })
-      outcome = await untilAborted(handling, signal)
+      // a store that has not answered by this share of the timeout gets the request refused with E_UNAVAILABLE,
+      // in time for a client whose own timeout is as long as ours to read why rather than time out
+      const answerBy = AbortSignal.timeout(Math.max(0, Math.floor(started + this.config.timeout * ANSWER_SHARE - performance.now())))
+      outcome = await untilAborted(handling, answerBy).catch(err => {
+        if (!answerBy.aborted) {
+          throw err
+        }
+
+        this.metrics.storeError()
+        this.log.error('the store did not answer a request from %p within %d ms', remotePeer, this.config.timeout * ANSWER_SHARE)
+        return tooLate(request)
+      })
 
       if (outcome.reply != null) {
         await messages.write(outcome.reply, { signal })
