@@ -1,0 +1,268 @@
+/**
+ * Faults: a rendezvous point killed in the middle of a run and brought back empty, a point whose store answers
+ * late or never, and the PostgreSQL server under a running point crashing and restarting. Clients must back off,
+ * keep their quotas through the points that remain, come back to the point when it returns, and leak nothing;
+ * the point must fail requests with a status while its database is away and recover by itself.
+ */
+import { generateKeyPair } from '@libp2p/crypto/keys'
+import { expect } from 'aegir/chai'
+import { RendezvousError } from '../../src/errors.ts'
+import { Message } from '../../src/pb/rendezvous.ts'
+import { MemoryRegistrationStore } from '../../src/server/index.ts'
+import { PostgresRegistrationStore } from '../../src/server/store/postgres-store.ts'
+import { memoryAddress } from '../fixtures/memory-node.ts'
+import { FAST_POINT, connectedFor, createDiscoveryPeer, pointState } from './fixtures/discovery.ts'
+import { NodeSet, eventually, openRendezvousStreams } from './fixtures/nodes.ts'
+import { PostgresInstance, postgresUnavailable } from './fixtures/postgres-instance.ts'
+import { CrashWatch, report } from './fixtures/process.ts'
+import type { DiscoveryPeer } from './fixtures/discovery.ts'
+import type { ServerNode } from './fixtures/nodes.ts'
+import type { DiscoverPage, DiscoverQuery, RegisterInput, RegisterLimits, RegisterOutcome } from '../../src/server/store/registration-store.ts'
+import type { Multiaddr } from '@multiformats/multiaddr'
+
+const { ResponseStatus } = Message
+
+/** What a loaded, shared 2-core machine may add to a timeout */
+const SLACK = 5000
+const NS = 'faults'
+
+/** A store that never answers REGISTER or DISCOVER: a database that hangs */
+class HangingStore extends MemoryRegistrationStore {
+  async register (_input: RegisterInput, _limits: RegisterLimits, _now: number): Promise<RegisterOutcome> {
+    return new Promise(() => {})
+  }
+
+  async discover (_query: DiscoverQuery): Promise<DiscoverPage> {
+    return new Promise(() => {})
+  }
+}
+
+/** A store that answers, but only after `delay` ms: a database under load */
+class SlowStore extends MemoryRegistrationStore {
+  constructor (private readonly delay: number) {
+    super()
+  }
+
+  async register (input: RegisterInput, limits: RegisterLimits, now: number): Promise<RegisterOutcome> {
+    await new Promise(resolve => setTimeout(resolve, this.delay))
+    return super.register(input, limits, now)
+  }
+
+  async discover (query: DiscoverQuery): Promise<DiscoverPage> {
+    await new Promise(resolve => setTimeout(resolve, this.delay))
+    return super.discover(query)
+  }
+}
+
+/** How a request ended: OK, a wire status, or the name of the error */
+async function outcomeOf (request: Promise<unknown>): Promise<string> {
+  try {
+    await request
+    return ResponseStatus.OK
+  } catch (err: any) {
+    return err instanceof RendezvousError ? err.status : err.name
+  }
+}
+
+/** Resolves within `ms` or rejects: a stop that hangs must fail the test, not the run */
+async function within <T> (ms: number, what: string, promise: Promise<T>): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined
+  try {
+    return await Promise.race([promise, new Promise<never>((_resolve, reject) => { timer = setTimeout(() => { reject(new Error(`${what} took more than ${ms} ms`)) }, ms) })])
+  } finally {
+    clearTimeout(timer)
+  }
+}
+
+describe('stress: faults', function () {
+  this.timeout(120_000)
+  const nodes = new NodeSet()
+  const crashes = new CrashWatch()
+
+  before(() => { crashes.start() })
+  after(() => { crashes.stop() })
+
+  afterEach(async () => {
+    await within(30_000, 'stopping every node', nodes.stopAll())
+    expect(crashes.errors, crashes.describe()).to.be.empty()
+  })
+
+  async function peers (count: number, points: Array<ServerNode | Multiaddr>, quota = 3): Promise<DiscoveryPeer[]> {
+    const made: DiscoveryPeer[] = []
+    const addresses = points.map(p => 'getMultiaddrs' in p ? p.getMultiaddrs()[0] : p)
+
+    for (let i = 0; i < count; i++) {
+      made.push(nodes.add(await createDiscoveryPeer(addresses, { namespaces: [{ ns: NS, quota }] })))
+    }
+
+    return made
+  }
+
+  it('keeps every quota through the other point while one is killed, and re-registers at it when it comes back empty', async () => {
+    const keyA = await generateKeyPair('Ed25519')
+    const addressA = memoryAddress('stress-point-a')
+    let a = await nodes.server(FAST_POINT, { privateKey: keyA, listen: addressA })
+    const b = await nodes.server(FAST_POINT)
+    const idA = a.peerId.toString()
+    const pointA = a.getMultiaddrs()[0]
+    const group = await peers(6, [pointA, b])
+
+    expect(await eventually(() => group.every(p => connectedFor(p, NS) >= 3), 30_000), 'every peer met its quota').to.be.true()
+    expect(await eventually(async () => (await a.services.rendezvous.store.stats(Date.now())).registrations === 6, 10_000)).to.be.true()
+
+    // kill A: its connections drop, its store is gone
+    await nodes.stop(a)
+    const killedAt = Date.now()
+
+    expect(await eventually(() => group.every(p => pointState(p, idA)?.down === true && (pointState(p, idA)?.failures ?? 0) > 0), 10_000), 'every peer noticed A is down').to.be.true()
+    const noticedIn = Date.now() - killedAt
+
+    // a newcomer during the outage finds its peers through B alone
+    const [late] = await peers(1, [pointA, b])
+    const lateJoined = Date.now()
+    expect(await eventually(() => connectedFor(late, NS) >= 3, 20_000), 'the newcomer met its quota through B').to.be.true()
+    const lateMetIn = Date.now() - lateJoined
+
+    // stay down for more than a TTL (3 s): the registrations at B are refreshed, quotas hold
+    await new Promise(resolve => setTimeout(resolve, Math.max(0, 4000 - (Date.now() - killedAt))))
+    const outage = Date.now() - killedAt
+    const failures = group.map(p => pointState(p, idA)?.failures ?? 0)
+    expect(group.every(p => connectedFor(p, NS) >= 3), 'quotas held through the outage').to.be.true()
+    expect((await b.services.rendezvous.store.stats(Date.now())).registrations).to.equal(7)
+    // backing off: far fewer attempts than one per 100 ms (the initial backoff) over the outage
+    expect(Math.max(...failures)).to.be.below(outage / 100)
+
+    // A returns: same identity and address, nothing in its store
+    a = await nodes.server(FAST_POINT, { privateKey: keyA, listen: addressA })
+    const returned = Date.now()
+    expect(await eventually(async () => (await a.services.rendezvous.store.stats(Date.now())).registrations === 7, 20_000), 'every peer registered at A again').to.be.true()
+    const reRegisteredIn = Date.now() - returned
+
+    report('killed point', `noticed by all 6 peers in ${noticedIn} ms; a newcomer met its quota of 3 through the other point in ${lateMetIn} ms; outage ${outage} ms with at most ${Math.max(...failures)} failed attempts per peer at the dead point; all 7 re-registered at the returned point in ${reRegisteredIn} ms`)
+  })
+
+  it('times out on a point that never answers, leaves no stream open on either side, and the point still stops', async () => {
+    const timeout = 1000
+    const point = await nodes.server({ store: new HangingStore(), timeout })
+    const client = await nodes.client({ timeout: 500 })
+    const address = point.getMultiaddrs()[0]
+
+    const started = Date.now()
+    const outcomes = await Promise.all([
+      ...Array.from({ length: 10 }, async (_, i) => outcomeOf(client.services.rendezvous.register(address, `hang/${i}`))),
+      ...Array.from({ length: 10 }, async (_, i) => outcomeOf(client.services.rendezvous.discover(address, `hang/${i}`)))
+    ])
+    const elapsed = Date.now() - started
+
+    expect(outcomes).to.deep.equal(Array(20).fill('TimeoutError'))
+    expect(elapsed).to.be.below(500 + SLACK)
+    expect(await eventually(() => openRendezvousStreams(client).length === 0, SLACK), 'client streams closed').to.be.true()
+    expect(await eventually(() => openRendezvousStreams(point).length === 0, timeout + SLACK), 'server streams closed').to.be.true()
+
+    // a client that waits longer is told why: E_UNAVAILABLE once 80% of the point's timeout has gone by
+    const patient = await nodes.client({ timeout: timeout + SLACK })
+    const patientStarted = Date.now()
+    expect(await outcomeOf(patient.services.rendezvous.register(address, 'patient'))).to.equal(ResponseStatus.E_UNAVAILABLE)
+    expect(await outcomeOf(patient.services.rendezvous.discover(address, 'patient'))).to.equal(ResponseStatus.E_UNAVAILABLE)
+    const patientWaited = Date.now() - patientStarted
+
+    // the requests it could not finish do not hold its stop hostage
+    const stopping = Date.now()
+    await within(timeout + SLACK, 'stopping a point whose store hangs', nodes.stop(point))
+    report('hanging point', `20 requests timed out on the client in ${elapsed} ms (client timeout 500 ms); a patient client got E_UNAVAILABLE twice in ${patientWaited} ms (point timeout ${timeout} ms); the point stopped in ${Date.now() - stopping} ms`)
+  })
+
+  it('times out on a point that answers late without crashing it, and the scheduler meets its quota at the other point', async () => {
+    const slow = await nodes.server({ ...FAST_POINT, store: new SlowStore(1500), timeout: 3000 })
+    const good = await nodes.server(FAST_POINT)
+    const client = await nodes.client({ timeout: 500 })
+
+    // the client gives up at 500 ms; the point answers at 1500 ms into a stream that is gone
+    expect(await outcomeOf(client.services.rendezvous.register(slow.getMultiaddrs()[0], 'late'))).to.equal('TimeoutError')
+    await new Promise(resolve => setTimeout(resolve, 2000))
+    expect(await eventually(() => openRendezvousStreams(slow).length === 0, SLACK)).to.be.true()
+
+    const group = await peers(3, [slow, good], 2)
+    expect(await eventually(() => group.every(p => connectedFor(p, NS) >= 2), 20_000), 'quotas met through the good point').to.be.true()
+    expect(await eventually(() => group.every(p => (pointState(p, slow)?.failures ?? 0) > 0), 10_000), 'every peer saw the slow point time out').to.be.true()
+    expect(group.every(p => connectedFor(p, NS) >= 2), 'quotas still met').to.be.true()
+  })
+
+  describe('with a PostgreSQL store', () => {
+    let postgres: PostgresInstance | undefined
+
+    before(async function () {
+      const why = postgresUnavailable()
+
+      if (why != null) {
+        // eslint-disable-next-line no-console
+        console.log(`      skipped: ${why}`)
+        this.skip()
+      }
+
+      this.timeout(120_000)
+      postgres = await PostgresInstance.create()
+    })
+
+    after(async () => {
+      await postgres?.destroy()
+    })
+
+    it('fails requests with E_INTERNAL_ERROR or E_UNAVAILABLE while PostgreSQL is down, never crashes, and resumes by itself', async function () {
+      if (postgres == null) {
+        this.skip()
+        return
+      }
+
+      const store = new PostgresRegistrationStore({ url: postgres.url, schema: 'stress_faults', connectTimeout: 2 })
+      // the point's timeout is shorter than its clients': a store that is slow to fail still gets them a status
+      const point = await nodes.server({ ...FAST_POINT, store, timeout: 4000 })
+      const client = await nodes.client({ timeout: 10_000 })
+      const address = point.getMultiaddrs()[0]
+      const ask = async (ns: string): Promise<string[]> => Promise.all([
+        outcomeOf(client.services.rendezvous.register(address, ns)),
+        outcomeOf(client.services.rendezvous.discover(address, ns, { cookie: null }))
+      ])
+
+      expect(await ask('before')).to.deep.equal([ResponseStatus.OK, ResponseStatus.OK])
+
+      // a crash: no checkpoint, connections cut
+      await postgres.crash()
+      const down: string[] = []
+      for (let i = 0; i < 5; i++) {
+        down.push(...await ask('while-down'))
+      }
+      expect(down.every(s => s === ResponseStatus.E_INTERNAL_ERROR || s === ResponseStatus.E_UNAVAILABLE), `while down: ${down.join(', ')}`).to.be.true()
+
+      await postgres.start()
+      const startedAt = Date.now()
+      expect(await eventually(async () => (await ask('after')).every(s => s === ResponseStatus.OK), 30_000), 'service resumed').to.be.true()
+      const resumedIn = Date.now() - startedAt
+
+      // what was acknowledged before the crash is still there
+      const before = await client.services.rendezvous.discover(address, 'before', { cookie: null })
+      expect(before.registrations.map(r => r.peerId.toString())).to.deep.equal([client.peerId.toString()])
+
+      // a restart under steady traffic: only documented statuses, then OK again
+      const during: string[] = []
+      const restarting = { on: true }
+      const traffic = (async () => {
+        while (restarting.on) {
+          during.push(...await ask('during-restart'))
+        }
+      })()
+      await postgres.restart()
+      const restartedAt = Date.now()
+      expect(await eventually(async () => (await ask('after-restart')).every(s => s === ResponseStatus.OK), 30_000), 'service resumed after the restart').to.be.true()
+      const resumedAfterRestartIn = Date.now() - restartedAt
+      restarting.on = false
+      await traffic
+
+      const unexpected = during.filter(s => s !== ResponseStatus.OK && s !== ResponseStatus.E_INTERNAL_ERROR && s !== ResponseStatus.E_UNAVAILABLE)
+      report('postgresql crash', `while down: ${down.length} requests, all ${[...new Set(down)].join('/')}; OK again ${resumedIn} ms after PostgreSQL started`)
+      report('postgresql restart', `${during.length} requests during the restart: ${[...new Set(during)].join(', ')}; OK again ${resumedAfterRestartIn} ms after the restart returned`)
+      expect(unexpected, `undocumented outcomes during the restart: ${unexpected.join(', ')}`).to.be.empty()
+      expect(point.services.rendezvous.isStarted()).to.be.true()
+    })
+  })
+})
