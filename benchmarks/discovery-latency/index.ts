@@ -12,8 +12,8 @@ import { fileURLToPath } from 'node:url'
 import { NODE_FLAGS, parseArgs, runChild } from '../lib/child.ts'
 import { print, progress } from '../lib/print.ts'
 import { fmtMs, summarize } from '../lib/stats.ts'
-import { renderDistributionChart } from '../lib/svg.ts'
 import { formatTable } from '../lib/table.ts'
+import { renderLatencyChart } from './chart.ts'
 import type { RunOneResult } from './run-one.ts'
 import type { TransportName } from '../lib/nodes.ts'
 import type { LatencySummary } from '../lib/stats.ts'
@@ -220,22 +220,7 @@ const svgPath = new URL(`${outName}.svg`, resultsDir)
 await mkdir(new URL('.', jsonPath), { recursive: true })
 await writeFile(jsonPath, JSON.stringify({ meta, summaries, failures, runs }, null, 2))
 
-const svg = renderDistributionChart({
-  title: 'Time from start to 6 connected peers subscribed to the topic',
-  subtitle: `one dot per node; black bar = median, whisker to p95; log scale; ${process.version}, ${cpus().length} cores, load ${loadBefore[0].toFixed(1)}; ${startedAt.toISOString().slice(0, 16)}Z`,
-  minMs: 1,
-  maxMs: plan.boundMs,
-  panels: plan.scenarios.map(scenario => ({
-    title: `${scenario.nodes} nodes, ${scenario.transport}`,
-    rows: runs
-      .filter(run => run.env.transport === scenario.transport && run.env.nodes === scenario.nodes)
-      .map(run => ({
-        label: run.label,
-        values: run.result.nodes.map(n => n.quotaMs).filter((v): v is number => v != null),
-        missing: run.result.nodes.filter(n => n.quotaMs == null).length
-      }))
-  })).filter(panel => panel.rows.length > 0)
-})
+const svg = renderLatencyChart(runs, plan.scenarios, plan.boundMs, loadBefore[0], startedAt)
 await writeFile(svgPath, svg)
 
 print()

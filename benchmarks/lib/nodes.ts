@@ -91,7 +91,12 @@ export async function createBenchNode (init: BenchNodeInit): Promise<BenchNode> 
     },
     services: {
       identify: identify(),
-      pubsub: gossipsub({ ...init.gossipsub }),
+      pubsub: gossipsub({
+        // every node here shares one IP (127.0.0.1): gossipsub's IP colocation penalty (-5 x (peers - 10)^2) would
+        // graylist any peer with more than ~11 same-IP connections and drop its subscriptions and messages
+        scoreParams: { IPColocationFactorWeight: 0 },
+        ...init.gossipsub
+      }),
       ...init.services
     } as any
   }
