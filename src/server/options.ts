@@ -25,7 +25,7 @@ export interface RendezvousServerInit {
   maxInboundStreams?: number
   /** Requests being processed at once, all peers together; beyond it requests get E_UNAVAILABLE. Default: 256 */
   maxConcurrentRequests?: number
-  /** Time allowed to read a request, handle it and write the reply, in ms. Default: 10000 */
+  /** Time allowed to read a request, handle it and write the reply, in ms; a store that has not answered by 80% of it gets the request an E_UNAVAILABLE reply. Default: 10000 */
   timeout?: number
   /** How often expired registrations are removed from the store, in ms. Default: 60000 */
   sweepInterval?: number
