@@ -8,6 +8,7 @@ import { parseArgs } from 'node:util'
 import { multiaddr } from '@multiformats/multiaddr'
 import { DEFAULT_TIMEOUT_MS, DEFAULT_TTL_SECONDS, MAX_DISCOVER_LIMIT, MAX_NAMESPACE_LENGTH, MAX_REGISTRATIONS_PER_PEER, MAX_REGISTRATIONS_TOTAL, MAX_REQUEST_SIZE, MAX_RESPONSE_SIZE, MAX_TTL_SECONDS, MIN_TTL_SECONDS, PROTOCOL } from '../constants.ts'
 import { resolveServerConfig } from '../server/config.ts'
+import type { RendezvousServerInit } from '../server/options.ts'
 import type { ParseArgsConfig } from 'node:util'
 
 /** `flag`: a switch on the command line (`--relay`), true/false in the environment and the config file */
@@ -103,23 +104,7 @@ export interface CliConfig {
   identityFile: string
   store: StoreChoice
   /** Only the server options that were set; the server applies its own defaults to the rest */
-  server: {
-    minTtl?: number
-    maxTtl?: number
-    defaultTtl?: number
-    maxNamespaceLength?: number
-    maxRegistrationsPerPeer?: number
-    maxRegistrationsTotal?: number
-    maxDiscoverLimit?: number
-    maxRequestSize?: number
-    maxResponseSize?: number
-    maxInboundStreams?: number
-    maxConcurrentRequests?: number
-    timeout?: number
-    sweepInterval?: number
-    runOnLimitedConnection?: boolean
-    protocols?: string[]
-  }
+  server: Omit<RendezvousServerInit, 'store'>
   relay: boolean
   relayMaxReservations: number
   metrics?: MetricsAddress

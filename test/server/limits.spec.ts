@@ -2,23 +2,11 @@ import { expect } from 'aegir/chai'
 import { PROTOCOL } from '../../src/constants.ts'
 import { Message } from '../../src/pb/rendezvous.ts'
 import { MemoryRegistrationStore } from '../../src/server/index.ts'
+import { SlowStore } from '../fixtures/slow-store.ts'
 import { createClientNode, createServerNode, discover, register } from './fixtures.ts'
 import type { ClientNode, ServerNode } from './fixtures.ts'
-import type { RegisterInput, RegisterLimits, RegisterOutcome } from '../../src/server/store/registration-store.ts'
 
 const { ResponseStatus } = Message
-
-/** The memory store, answering REGISTER only after a delay: a stand-in for a slow database */
-class SlowStore extends MemoryRegistrationStore {
-  constructor (private readonly delay: number) {
-    super()
-  }
-
-  async register (input: RegisterInput, limits: RegisterLimits, now: number): Promise<RegisterOutcome> {
-    await new Promise(resolve => setTimeout(resolve, this.delay))
-    return super.register(input, limits, now)
-  }
-}
 
 describe('server: limits', () => {
   const nodes: Array<ClientNode | ServerNode> = []

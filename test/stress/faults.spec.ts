@@ -11,6 +11,7 @@ import { Message } from '../../src/pb/rendezvous.ts'
 import { MemoryRegistrationStore } from '../../src/server/index.ts'
 import { PostgresRegistrationStore } from '../../src/server/store/postgres-store.ts'
 import { memoryAddress } from '../fixtures/memory-node.ts'
+import { SlowStore } from '../fixtures/slow-store.ts'
 import { FAST_POINT, connectedFor, createDiscoveryPeer, pointState } from './fixtures/discovery.ts'
 import { NodeSet, eventually, openRendezvousStreams } from './fixtures/nodes.ts'
 import { PostgresInstance, postgresUnavailable } from './fixtures/postgres-instance.ts'
@@ -34,23 +35,6 @@ class HangingStore extends MemoryRegistrationStore {
 
   async discover (_query: DiscoverQuery): Promise<DiscoverPage> {
     return new Promise(() => {})
-  }
-}
-
-/** A store that answers, but only after `delay` ms: a database under load */
-class SlowStore extends MemoryRegistrationStore {
-  constructor (private readonly delay: number) {
-    super()
-  }
-
-  async register (input: RegisterInput, limits: RegisterLimits, now: number): Promise<RegisterOutcome> {
-    await new Promise(resolve => setTimeout(resolve, this.delay))
-    return super.register(input, limits, now)
-  }
-
-  async discover (query: DiscoverQuery): Promise<DiscoverPage> {
-    await new Promise(resolve => setTimeout(resolve, this.delay))
-    return super.discover(query)
   }
 }
 
