@@ -36,12 +36,15 @@ export const FAST: RendezvousDiscoveryInit = {
   stopTimeout: 500
 }
 
+/** Server settings for short-lived test networks: TTLs down to 1 s, expired registrations swept every 500 ms */
+export const FAST_POINT: RendezvousServerInit = { minTtl: 1, maxTtl: 60, defaultTtl: 3, sweepInterval: 500 }
+
 /** A rendezvous point that accepts the short TTLs tests use */
 export async function createPoint (init: RendezvousServerInit = {}, node: { privateKey?: PrivateKey, listen?: string[] } = {}): Promise<PointNode> {
   return createMemoryNode({
     ...(node.privateKey == null ? {} : { privateKey: node.privateKey }),
     ...(node.listen == null ? {} : { addresses: { listen: node.listen } }),
-    services: { rendezvous: rendezvousServer({ minTtl: 1, maxTtl: 60, defaultTtl: 3, sweepInterval: 500, ...init }) }
+    services: { rendezvous: rendezvousServer({ ...FAST_POINT, ...init }) }
   } as any, 'point') as any
 }
 
