@@ -1,6 +1,6 @@
 /**
  * Times the steps of an end-to-end scenario and reports them as a console table and one line of JSON
- * (`BROWSER_E2E_TIMINGS {...}`), so the figures can be read in the test output or picked out by a script.
+ * (`BROWSER_E2E_TIMINGS {...}` by default), so the figures can be read in the test output or picked out by a script.
  */
 
 /* eslint-disable no-console */
@@ -32,13 +32,13 @@ export class StepTimer {
     }
   }
 
-  /** Prints the table and the JSON line */
-  report (scenario: string): void {
+  /** Prints the table and the JSON line, which starts with `tag` */
+  report (scenario: string, tag: string = 'BROWSER_E2E_TIMINGS'): void {
     if (this.steps.length === 0) {
       return
     }
     console.log(`\n      ${scenario}: step timings`)
     console.table(this.steps.map(s => ({ step: s.step, ms: s.ms, 'at ms': s.atMs, ok: s.ok ? 'yes' : 'FAILED' })))
-    console.log(`BROWSER_E2E_TIMINGS ${JSON.stringify({ scenario, steps: this.steps })}`)
+    console.log(`${tag} ${JSON.stringify({ scenario, steps: this.steps })}`)
   }
 }
