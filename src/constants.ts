@@ -44,6 +44,15 @@ export const MAX_RESPONSE_SIZE = 1024 * 1024
 /** How long one request/response exchange may take, either side */
 export const DEFAULT_TIMEOUT_MS = 10_000
 
+/**
+ * How long a server keeps a stream open after a reply, waiting for the client's next request on it. Go's
+ * `DiscoverAsync` asks again every 120 s on one stream; a shorter wait would end its discovery after one page.
+ */
+export const STREAM_IDLE_TIMEOUT_MS = 150_000
+
+/** Requests a server answers on one stream before it closes its side: 33 hours of Go's `DiscoverAsync` polls */
+export const MAX_REQUESTS_PER_STREAM = 1000
+
 /** The cookie's cursor takes the first 8 bytes, which also makes it parse as a Rust cookie */
 export const COOKIE_CURSOR_LENGTH = 8
 

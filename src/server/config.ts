@@ -1,6 +1,7 @@
 import {
   DEFAULT_TIMEOUT_MS, DEFAULT_TTL_SECONDS, MAX_DISCOVER_LIMIT, MAX_NAMESPACE_LENGTH, MAX_REGISTRATIONS_PER_PEER,
-  MAX_REGISTRATIONS_TOTAL, MAX_REQUEST_SIZE, MAX_RESPONSE_SIZE, MAX_TTL_SECONDS, MIN_TTL_SECONDS, PROTOCOL
+  MAX_REGISTRATIONS_TOTAL, MAX_REQUEST_SIZE, MAX_REQUESTS_PER_STREAM, MAX_RESPONSE_SIZE, MAX_TTL_SECONDS, MIN_TTL_SECONDS, PROTOCOL,
+  STREAM_IDLE_TIMEOUT_MS
 } from '../constants.ts'
 import type { RendezvousServerInit } from './options.ts'
 
@@ -20,6 +21,8 @@ export const SERVER_DEFAULTS: ServerConfig = {
   maxInboundStreams: 32,
   maxConcurrentRequests: 256,
   timeout: DEFAULT_TIMEOUT_MS,
+  streamIdleTimeout: STREAM_IDLE_TIMEOUT_MS,
+  maxRequestsPerStream: MAX_REQUESTS_PER_STREAM,
   sweepInterval: 60_000,
   runOnLimitedConnection: true,
   protocols: [PROTOCOL]
@@ -45,7 +48,7 @@ export function resolveServerConfig (init: RendezvousServerInit = {}): ServerCon
   }
 
   for (const name of ['minTtl', 'maxTtl', 'defaultTtl', 'maxNamespaceLength', 'maxRegistrationsPerPeer', 'maxRegistrationsTotal',
-    'maxDiscoverLimit', 'maxRequestSize', 'maxResponseSize', 'maxInboundStreams', 'maxConcurrentRequests', 'timeout', 'sweepInterval'] as const) {
+    'maxDiscoverLimit', 'maxRequestSize', 'maxResponseSize', 'maxInboundStreams', 'maxConcurrentRequests', 'timeout', 'streamIdleTimeout', 'maxRequestsPerStream', 'sweepInterval'] as const) {
     positiveInteger(name, config[name])
   }
 

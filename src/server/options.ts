@@ -27,6 +27,13 @@ export interface RendezvousServerInit {
   maxConcurrentRequests?: number
   /** Time allowed to read a request, handle it and write the reply, in ms; a store that has not answered by 80% of it gets the request an E_UNAVAILABLE reply. Default: 10000 */
   timeout?: number
+  /**
+   * Time a stream may stay silent after a reply before the client's next request starts, in ms; then it is reset.
+   * Default: 150000 (Go's `DiscoverAsync` asks again on the same stream every 120 s)
+   */
+  streamIdleTimeout?: number
+  /** Requests answered on one stream; after the last reply the server closes its side. Default: 1000 */
+  maxRequestsPerStream?: number
   /** How often expired registrations are removed from the store, in ms. Default: 60000 */
   sweepInterval?: number
   /** Serve requests that arrive over limited (relayed) connections. Default: true */

@@ -1,11 +1,12 @@
 import { serviceCapabilities } from '@libp2p/interface'
-import { pbStream } from '@libp2p/utils'
+import { pbStream, UnexpectedEOFError } from '@libp2p/utils'
 import { RendezvousError } from '../errors.ts'
 import { Message } from '../pb/rendezvous.ts'
 import { resolveServerConfig } from './config.ts'
 import { handleDiscover } from './handle-discover.ts'
 import { handleRegister } from './handle-register.ts'
 import { handleUnregister } from './handle-unregister.ts'
+import { RequestDeadline } from './request-deadline.ts'
 import { ServerMetrics } from './server-metrics.ts'
 import { StrictRequest } from './strict-request.ts'
 import type { ServerConfig } from './config.ts'
@@ -15,6 +16,7 @@ import type { RequestKind } from './server-metrics.ts'
 import type { RegistrationStore } from './store/registration-store.ts'
 import type { ComponentLogger, Connection, Logger, Metrics, PeerId, Startable, Stream } from '@libp2p/interface'
 import type { Registrar } from '@libp2p/interface-internal'
+import type { ProtobufMessageStream } from '@libp2p/utils'
 
 const { MessageType, ResponseStatus } = Message
 
@@ -79,7 +81,7 @@ interface Outcome {
 }
 
 /**
- * A rendezvous point: serves REGISTER, UNREGISTER and DISCOVER, one request per stream, from a
+ * A rendezvous point: serves REGISTER, UNREGISTER and DISCOVER, as many requests per stream as the client sends, from a
  * {@link RegistrationStore}, and sweeps expired registrations out of the store on an interval.
  */
 export class RendezvousServer implements Startable {
@@ -190,26 +192,94 @@ export class RendezvousServer implements Startable {
     this.inFlight.add(request)
   }
 
-  /** One request, one reply, then close. Whatever goes wrong ends in an abort of this stream, never in a throw */
+  /**
+   * Requests one after another until the client closes its side: a client that sends one request and closes
+   * sees what it always saw, and one that keeps the stream (Go's `DiscoverAsync` sends a DISCOVER every two
+   * minutes on one stream) is answered each time. Each request has `timeout` to be read, handled and answered;
+   * between requests the stream may idle for `streamIdleTimeout` (see {@link RequestDeadline}). After
+   * `maxRequestsPerStream` replies the server closes its side. Whatever goes wrong ends in an abort of this
+   * stream, never in a throw.
+   */
   private async serve (stream: Stream, remotePeer: PeerId): Promise<void> {
-    const started = performance.now()
-    const signal = AbortSignal.timeout(this.config.timeout)
-    let outcome: Outcome = { kind: 'invalid', status: 'aborted' }
-    let answered = false
+    const messages = pbStream(stream, {
+      maxDataLength: this.config.maxRequestSize,
+      maxBufferSize: this.config.maxRequestSize * 2
+    }).pb(StrictRequest)
+    let deadline = new RequestDeadline(stream, this.config.timeout)
+    let closed = false
 
     try {
-      const messages = pbStream(stream, {
-        maxDataLength: this.config.maxRequestSize,
-        maxBufferSize: this.config.maxRequestSize * 2
-      }).pb(StrictRequest)
-      const request = await messages.read({ signal })
+      for (let served = 0; served < this.config.maxRequestsPerStream; served++) {
+        const request = await this.nextRequest(messages, stream, deadline, served)
+
+        if (request == null || !await this.handle(request, messages, remotePeer, deadline)) {
+          // the client is done (or sent what cannot be answered): close, nothing more will be read
+          break
+        }
+
+        if (served + 1 === this.config.maxRequestsPerStream) {
+          this.log('%p sent %d requests on one stream, closing it', remotePeer, this.config.maxRequestsPerStream)
+          break
+        }
+
+        deadline.clear()
+        deadline = RequestDeadline.afterIdle(stream, this.config.streamIdleTimeout, this.config.timeout)
+      }
+
+      await stream.close({ signal: deadline.signal })
+      closed = true
+    } catch (err: any) {
+      this.log('aborting stream from %p - %e', remotePeer, err)
+      stream.abort(err)
+    }
+
+    if (closed) {
+      await this.remoteClose(stream, deadline.signal)
+    }
+
+    deadline.clear()
+  }
+
+  /**
+   * The next request, or `undefined` when the client closed its side between requests. The first request of a
+   * stream has no such way out: a stream closed before any request is as broken as one cut mid-frame.
+   */
+  private async nextRequest (messages: ProtobufMessageStream<Message, Stream>, stream: Stream, deadline: RequestDeadline, served: number): Promise<Message | undefined> {
+    try {
+      const request = await messages.read({ signal: deadline.signal })
+      // a request read from bytes that came with the previous one starts its clock here
+      deadline.start()
+      return request
+    } catch (err) {
+      if (served > 0 && !deadline.started) {
+        if (err instanceof UnexpectedEOFError && stream.remoteWriteStatus !== 'writable') {
+          return undefined
+        }
+
+        if (deadline.signal.aborted) {
+          this.log('%s stayed idle longer than %d ms after its last reply', stream.id, this.config.streamIdleTimeout)
+        }
+      }
+
+      throw err
+    }
+  }
+
+  /**
+   * Handles one request and writes its reply (none for UNREGISTER), counting it whatever happens. Resolves to
+   * `false` when the stream should go no further: a response type sent as a request has no answer.
+   */
+  private async handle (request: Message, messages: ProtobufMessageStream<Message, Stream>, remotePeer: PeerId, deadline: RequestDeadline): Promise<boolean> {
+    let outcome: Outcome = { kind: 'invalid', status: 'aborted' }
+
+    try {
       this.processing++
       // counted until the store has really answered, so that a hanging store fills maxConcurrentRequests (and the
       // point answers E_UNAVAILABLE) rather than piling up work; the stream itself is given up at the timeout
       const handling = this.answer(request, remotePeer).finally(() => { this.processing-- })
       // a store that has not answered by this share of the timeout gets the request refused with E_UNAVAILABLE,
       // in time for a client whose own timeout is as long as ours to read why rather than time out
-      const answerBy = AbortSignal.timeout(Math.max(0, Math.floor(started + this.config.timeout * ANSWER_SHARE - performance.now())))
+      const answerBy = AbortSignal.timeout(Math.max(0, Math.floor(deadline.startedAt + this.config.timeout * ANSWER_SHARE - performance.now())))
       outcome = await untilAborted(handling, answerBy).catch(err => {
         if (!answerBy.aborted) {
           throw err
@@ -221,27 +291,19 @@ export class RendezvousServer implements Startable {
       })
 
       if (outcome.reply != null) {
-        await messages.write(outcome.reply, { signal })
+        await messages.write(outcome.reply, { signal: deadline.signal })
       }
 
-      await stream.close({ signal })
-      answered = true
-    } catch (err: any) {
-      this.log('aborting stream from %p - %e', remotePeer, err)
-      stream.abort(err)
+      return outcome.kind !== 'invalid'
     } finally {
-      this.metrics.request(outcome.kind, outcome.status, (performance.now() - started) / 1000)
-    }
-
-    if (answered) {
-      await this.remoteClose(stream, signal)
+      this.metrics.request(outcome.kind, outcome.status, (performance.now() - deadline.startedAt) / 1000)
     }
   }
 
   /**
-   * After the reply, all that is left of the stream is the client's close. A client that reads its reply and never
-   * closes would otherwise hold the stream and its buffers until the muxer's inactivity timeout: it gets what is
-   * left of `timeout`, then a reset.
+   * After the server's close, all that is left of the stream is the client's. A client that never closes would
+   * otherwise hold the stream and its buffers until the muxer's inactivity timeout: it gets what is left of the
+   * deadline, then a reset.
    */
   private async remoteClose (stream: Stream, signal: AbortSignal): Promise<void> {
     if (stream.status !== 'open') {
