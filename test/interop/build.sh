@@ -1,20 +1,27 @@
 #!/usr/bin/env bash
-# Builds every Go program of test/interop/go/cmd/ into a cache outside the clone (go's own build cache makes a
-# rebuild with nothing changed take a second). The tests look for the binaries there and skip, naming this
-# script, when they are missing.
+# Builds the peers of the interop tests from the other implementations' own libraries, into a cache outside the
+# clone so that a later run on the same machine does not rebuild from scratch (go's build cache and cargo's target
+# directory make a rebuild with nothing changed take seconds):
+#   - every Go program of test/interop/go/cmd/ (go-libp2p, waku-org/go-libp2p-rendezvous, go-libp2p-pubsub)
+#   - the Rust peer of test/interop/rust/ (rust-libp2p with libp2p-rendezvous), as rendezvous-peer-rust
+# The tests look for the binaries there and skip, naming this script, when they are missing. Prints each build's
+# time.
 #
 #   test/interop/build.sh            # binaries in ~/.cache/rendezvous-interop/bin
 #   RENDEZVOUS_INTEROP_BIN=/dir test/interop/build.sh
 set -euo pipefail
 cd "$(dirname "$0")"
 
-bin=${RENDEZVOUS_INTEROP_BIN:-$HOME/.cache/rendezvous-interop/bin}
+cache=${RENDEZVOUS_INTEROP_CACHE:-$HOME/.cache/rendezvous-interop}
+bin=${RENDEZVOUS_INTEROP_BIN:-$cache/bin}
 mkdir -p "$bin"
 
-if ! command -v go >/dev/null; then
-  echo "build.sh: no go toolchain on PATH" >&2
-  exit 1
-fi
+for tool in go cargo; do
+  if ! command -v "$tool" >/dev/null; then
+    echo "build.sh: no $tool on PATH" >&2
+    exit 1
+  fi
+done
 
 for dir in go/cmd/*/; do
   name=$(basename "$dir")
@@ -22,3 +29,9 @@ for dir in go/cmd/*/; do
   (cd go && go build -trimpath -o "$bin/$name" "./cmd/$name")
   echo "built $bin/$name ($(( $(date +%s) - started )) s)"
 done
+
+# --locked: the committed Cargo.lock is what gets built, never a newer resolution
+started=$(date +%s)
+(cd rust && CARGO_TARGET_DIR="$cache/cargo-target" cargo build --locked --quiet)
+cp "$cache/cargo-target/debug/rendezvous-peer-rust" "$bin/rendezvous-peer-rust"
+echo "built $bin/rendezvous-peer-rust ($(( $(date +%s) - started )) s)"
