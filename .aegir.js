@@ -5,6 +5,8 @@ export default {
     bundle: false
   },
   dependencyCheck: {
+    // the quick starts in examples/ import the package by its name, as a user's code does
+    ignore: ['libp2p-rendezvous-discovery'],
     productionIgnorePatterns: ['/benchmarks', '/dist', '/test', '/examples', '.aegir.js']
   }
 }

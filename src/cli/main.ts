@@ -8,6 +8,7 @@
  */
 import { readFileSync } from 'node:fs'
 import { applyLogLevel } from './log-level.ts'
+import { missingPackage, missingPackageMessage } from './missing-package.ts'
 import { helpText, parseCli, UsageError } from './options.ts'
 import { packageVersion } from './version.ts'
 import type { RunningServer } from './run-server.ts'
@@ -79,17 +80,25 @@ export async function main (argv: string[], io: CliIo = defaultIo): Promise<numb
 
   // from here on a signal means "stop"; one that arrives during start-up is acted on once start-up is done
   const signal = nextStopSignal()
-  // loaded only now: libp2p and the stores take a while to load, and --help or a bad flag need none of them
-  const { runServer, startupLines, StartupError } = await import('./run-server.ts')
+  // loaded only now: libp2p and the stores take a while to load, and --help or a bad flag need none of them (nor
+  // need they be installed: the server's packages are optional peer dependencies)
+  let running: typeof import('./run-server.ts') | undefined
   let server: RunningServer
   try {
-    server = await runServer(config, io)
+    running = await import('./run-server.ts')
+    server = await running.runServer(config, io)
   } catch (err: any) {
-    io.stderr(`rendezvous-server: ${err instanceof StartupError ? err.message : `could not start: ${err.message}`}`)
+    const missing = missingPackage(err)
+
+    if (missing != null) {
+      io.stderr(`rendezvous-server: ${await missingPackageMessage(missing)}`)
+    } else {
+      io.stderr(`rendezvous-server: ${running != null && err instanceof running.StartupError ? err.message : `could not start: ${err.message}`}`)
+    }
     return EXIT_FAILURE
   }
 
-  for (const line of startupLines(server, config, version)) {
+  for (const line of running.startupLines(server, config, version)) {
     io.stdout(line)
   }
 

@@ -14,7 +14,6 @@ import { createLibp2p } from 'libp2p'
 import { Registry } from 'prom-client'
 import { rendezvousServer } from '../server/index.ts'
 import { MemoryRegistrationStore } from '../server/store/memory-registration-store.ts'
-import { PostgresRegistrationStore } from '../server/store/postgres-store.ts'
 import type { CliConfig, StoreChoice } from './options.ts'
 import type { RendezvousServer } from '../server/rendezvous-server.ts'
 import type { RegistrationStore } from '../server/store/registration-store.ts'
@@ -35,17 +34,19 @@ export interface RendezvousNode {
   registry: Registry
 }
 
-export function createStore (choice: StoreChoice): RegistrationStore {
+export async function createStore (choice: StoreChoice): Promise<RegistrationStore> {
   if (choice.kind === 'memory') {
     return new MemoryRegistrationStore()
   }
 
+  // loaded only for a PostgreSQL store: the driver is an optional peer dependency
+  const { PostgresRegistrationStore } = await import('../server/store/postgres-store.ts')
   return new PostgresRegistrationStore({ url: choice.url, schema: choice.schema, maxConnections: choice.maxConnections })
 }
 
 /** A node, not yet started: `node.start()` opens the store, then listens */
 export async function createRendezvousNode (config: CliConfig, privateKey: PrivateKey): Promise<RendezvousNode> {
-  const store = createStore(config.store)
+  const store = await createStore(config.store)
   const registry = new Registry()
   const services: Record<string, (components: any) => unknown> = {
     identify: identify(),

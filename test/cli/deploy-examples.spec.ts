@@ -49,7 +49,7 @@ describe('deployment examples', () => {
     const unit = readFileSync(`${DEPLOY}rendezvous-server.service`, 'utf8')
     const pkg = JSON.parse(readFileSync(fileURLToPath(new URL('../../package.json', import.meta.url)), 'utf8'))
 
-    expect(containerfile).to.include(`"${pkg.bin['rendezvous-server']}"`)
+    expect(containerfile).to.include(`"node_modules/libp2p-rendezvous-discovery/${pkg.bin['rendezvous-server']}"`)
     expect(unit).to.include(`libp2p-rendezvous-discovery/${pkg.bin['rendezvous-server']}`)
 
     const variables = [...`${containerfile}\n${unit}`.matchAll(/(RENDEZVOUS_[A-Z_]+)=(\S+)/g)]

@@ -1,0 +1,315 @@
+/**
+ * The package as a user gets it: `npm pack` (which builds first), then a fresh project outside the repository that
+ * installs the tarball with the README's own install lines (the other packages come from the registry), compiles
+ * the quick starts with the README's tsconfig and runs them: the point prints its address, three nodes find each
+ * other on their topic through it, the client registers and discovers. The `rendezvous-server` command installed the
+ * same way names the packages it is missing, then runs once they are there. Along the way it prints what a user
+ * installs (packages, bytes) and what the discovery module weighs in a browser bundle, and checks that the server's
+ * code and packages stay out of both.
+ */
+import { execFile, spawn } from 'node:child_process'
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { expect } from 'aegir/chai'
+import * as esbuild from 'esbuild'
+import type { ChildProcess } from 'node:child_process'
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url))
+const QUICK_START = join(ROOT, 'examples/quick-start')
+const QUICK_START_FILES = ['tsconfig.json', 'point.ts', 'node.ts', 'client.ts']
+const PACKAGE = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8'))
+const README = readFileSync(join(ROOT, 'README.md'), 'utf8')
+/** How long any one npm command may take (a cold cache downloads a few dozen packages) */
+const NPM_TIMEOUT_MS = 240_000
+const NODES = 3
+
+// npm run sets npm_config_* for the scripts it runs; the project's own npm commands must not inherit them
+const cleanEnv = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.toLowerCase().startsWith('npm_')))
+const npmEnv = { ...cleanEnv, npm_config_audit: 'false', npm_config_fund: 'false', npm_config_update_notifier: 'false' }
+
+interface Run {
+  code: number | null
+  stdout: string
+  stderr: string
+}
+
+async function run (command: string, args: string[], cwd: string, timeout = NPM_TIMEOUT_MS): Promise<Run> {
+  return new Promise(resolve => {
+    execFile(command, args, { cwd, env: npmEnv, timeout, maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
+      const code = err == null ? 0 : err.code
+      resolve({ code: typeof code === 'number' ? code : null, stdout, stderr })
+    })
+  })
+}
+
+async function succeed (command: string, args: string[], cwd: string): Promise<string> {
+  const result = await run(command, args, cwd)
+  if (result.code !== 0) {
+    throw new Error(`${command} ${args.join(' ')} exited with ${result.code}:\n${result.stdout}\n${result.stderr}`)
+  }
+  return result.stdout
+}
+
+/** A process whose output is kept, line by line, until it ends */
+class Running {
+  readonly child: ChildProcess
+  readonly lines: string[] = []
+  readonly exited: Promise<number | null>
+  private readonly waiters = new Set<() => void>()
+
+  constructor (command: string, args: string[], cwd: string) {
+    this.child = spawn(command, args, { cwd, env: cleanEnv, stdio: ['ignore', 'pipe', 'pipe'] })
+    let pending = ''
+    const onData = (chunk: Buffer): void => {
+      pending += chunk.toString()
+      const complete = pending.split('\n')
+      pending = complete.pop() ?? ''
+      this.lines.push(...complete)
+      this.waiters.forEach(wake => { wake() })
+    }
+    this.child.stdout?.on('data', onData)
+    this.child.stderr?.on('data', onData)
+    this.exited = new Promise(resolve => this.child.once('exit', code => {
+      this.waiters.forEach(wake => { wake() })
+      resolve(code)
+    }))
+  }
+
+  /** The first line `match` accepts; rejects after `ms` or when the process ends first */
+  async line <T>(match: (line: string) => T | undefined, ms: number): Promise<T> {
+    return new Promise((resolve, reject) => {
+      const check = (): void => {
+        for (const line of this.lines) {
+          const found = match(line)
+          if (found != null) {
+            done()
+            resolve(found)
+            return
+          }
+        }
+        if (this.child.exitCode != null) {
+          done()
+          reject(new Error(`exited with ${this.child.exitCode} before the expected line:\n${this.lines.join('\n')}`))
+        }
+      }
+      const timer = setTimeout(() => {
+        done()
+        reject(new Error(`no expected line within ${ms} ms:\n${this.lines.join('\n')}`))
+      }, ms)
+      const done = (): void => {
+        clearTimeout(timer)
+        this.waiters.delete(check)
+      }
+      this.waiters.add(check)
+      check()
+    })
+  }
+
+  /** Sends `signal` and resolves with the exit code, or kills the process and rejects after `ms` */
+  async stop (signal: NodeJS.Signals, ms: number): Promise<number | null> {
+    if (this.child.exitCode != null || this.child.signalCode != null) {
+      return this.child.exitCode
+    }
+    this.child.kill(signal)
+    let timer: ReturnType<typeof setTimeout> | undefined
+    try {
+      return await Promise.race([
+        this.exited,
+        new Promise<never>((resolve, reject) => {
+          timer = setTimeout(() => {
+            this.child.kill('SIGKILL')
+            reject(new Error(`still running ${ms} ms after ${signal}:\n${this.lines.join('\n')}`))
+          }, ms)
+        })
+      ])
+    } finally {
+      clearTimeout(timer)
+    }
+  }
+}
+
+/** Every package installed under a project's node_modules (nested copies included) and their bytes on disk */
+function installed (project: string): { packages: number, bytes: number } {
+  let packages = 0
+  let bytes = 0
+  const walk = (dir: string, inModules: boolean): void => {
+    for (const entry of readdirSync(dir, { withFileTypes: true })) {
+      const path = join(dir, entry.name)
+      if (entry.isDirectory()) {
+        if (inModules && !entry.name.startsWith('.') && !entry.name.startsWith('@')) {
+          packages++
+        }
+        walk(path, entry.name === 'node_modules' || (inModules && entry.name.startsWith('@')))
+      } else if (entry.isFile()) {
+        bytes += statSync(path).size
+      }
+    }
+  }
+  walk(join(project, 'node_modules'), true)
+  return { packages, bytes }
+}
+
+/** The `$ npm …` lines of the README section `heading`, as run in a shell */
+function readmeCommands (heading: string): string[] {
+  const start = README.indexOf(`## ${heading}\n`)
+  const section = README.slice(start, README.indexOf('\n## ', start + 1))
+  return [...section.matchAll(/^\$ (npm .*)$/gm)].map(match => match[1])
+}
+
+function report (line: string): void {
+  // eslint-disable-next-line no-console
+  console.log(`      [package] ${line}`)
+}
+
+describe('the packed package in a fresh project', function () {
+  this.timeout(15 * 60_000)
+
+  let workdir: string
+  let tarball: string
+  let project: string
+  const running: Running[] = []
+
+  before(async function () {
+    this.timeout(5 * 60_000)
+    workdir = mkdtempSync(join(tmpdir(), 'rendezvous-tarball-'))
+    // prepack builds dist/ first, so the tarball holds what the sources say
+    const output = await succeed('npm', ['pack', '--json', '--pack-destination', workdir], ROOT)
+    // the build's own output comes first
+    const [packed] = JSON.parse(output.slice(output.lastIndexOf('[\n  {')))
+    tarball = join(workdir, packed.filename)
+    project = join(workdir, 'project')
+  })
+
+  after(async () => {
+    await Promise.allSettled(running.map(async process => process.stop('SIGKILL', 5_000)))
+    if (workdir != null) {
+      rmSync(workdir, { recursive: true, force: true })
+    }
+  })
+
+  it('holds the library, its docs and its licences, not the benchmarks, examples or tests', async () => {
+    const listing = await succeed('tar', ['tzf', tarball], workdir)
+    const files = listing.split('\n').filter(Boolean).map(file => file.replace(/^package\//, ''))
+
+    expect(files).to.include.members(['package.json', 'README.md', 'LICENSE', 'LICENSE-APACHE', 'LICENSE-MIT',
+      'dist/src/index.js', 'dist/src/index.d.ts', 'dist/src/cli/bin.js', 'dist/src/server/store/postgres-store.js',
+      'docs/deployment.md', 'docs/configuration.md'])
+    expect(files.filter(file => /^(dist\/(benchmarks|examples|test)|benchmarks|examples|test)\//.test(file))).to.deep.equal([])
+    expect(files.filter(file => file.endsWith('.tsbuildinfo'))).to.deep.equal([])
+    report(`tarball: ${files.length} files, ${(statSync(tarball).size / 1024).toFixed(0)} KiB`)
+  })
+
+  it('installs with the README\'s install line without the server\'s packages', async () => {
+    const [install] = readmeCommands('Install')
+    expect(install).to.match(/^npm install libp2p-rendezvous-discovery /)
+
+    mkdirSync(project)
+    await succeed('npm', ['init', '-y'], project)
+    await succeed('sh', ['-c', install.replace('libp2p-rendezvous-discovery', tarball)], project)
+
+    const optional = Object.keys(PACKAGE.peerDependenciesMeta)
+    const present = optional.filter(name => statSync(join(project, 'node_modules', name), { throwIfNoEntry: false }) != null)
+    expect(present).to.deep.equal([])
+
+    const { packages, bytes } = installed(project)
+    report(`npm install libp2p-rendezvous-discovery libp2p: ${packages} packages, ${(bytes / 1e6).toFixed(1)} MB`)
+  })
+
+  it('gives the discovery module to a browser bundle without the server or the command', async () => {
+    const bundle = await esbuild.build({
+      stdin: { contents: "export { rendezvousDiscovery } from 'libp2p-rendezvous-discovery'", resolveDir: project, loader: 'js' },
+      bundle: true,
+      minify: true,
+      platform: 'browser',
+      format: 'esm',
+      write: false,
+      metafile: true,
+      logLevel: 'silent'
+    })
+    // the files that put bytes into the bundle (the metafile lists every file read, tree-shaken ones too)
+    const inputs = Object.values(bundle.metafile.outputs).flatMap(output => Object.entries(output.inputs))
+      .filter(([, { bytesInOutput }]) => bytesInOutput > 0)
+      .map(([input]) => input)
+    const ours = inputs.filter(input => input.includes('node_modules/libp2p-rendezvous-discovery/'))
+
+    expect(ours.some(input => input.includes('/dist/src/discovery/'))).to.be.true()
+    expect(ours.filter(input => /\/dist\/src\/(server|cli)\//.test(input))).to.deep.equal([])
+    expect(inputs.filter(input => /node_modules\/(postgres|prom-client)\//.test(input))).to.deep.equal([])
+    report(`browser bundle of rendezvousDiscovery (esbuild, minified): ${(bundle.outputFiles[0].contents.byteLength / 1024).toFixed(1)} KiB`)
+  })
+
+  it('compiles the quick starts as the README gives them, with its tsconfig', async () => {
+    for (const file of QUICK_START_FILES) {
+      // the README leaves out the lint directive
+      const source = readFileSync(join(QUICK_START, file), 'utf8').replace(/^\/\* eslint-disable .*\*\/\n/m, '').trimEnd()
+      expect(README.includes(`\n${source}\n\`\`\``), `the README shows ${file} as it is in examples/quick-start`).to.be.true()
+      copyFileSync(join(QUICK_START, file), join(project, file))
+    }
+
+    const commands = readmeCommands('Quick start')
+    expect(commands[0]).to.equal('npm init -y && npm pkg set type=module')
+    for (const command of commands) {
+      await succeed('sh', ['-c', command.replace(/(npm install )libp2p-rendezvous-discovery /, `$1${tarball} `)], project)
+    }
+    expect(JSON.parse(readFileSync(join(project, 'package.json'), 'utf8')).type).to.equal('module')
+
+    await succeed('npx', ['tsc'], project)
+    const { packages, bytes } = installed(project)
+    report(`quick start project (libp2p, tcp, noise, yamux, identify, gossipsub, typescript): ${packages} packages, ${(bytes / 1e6).toFixed(1)} MB`)
+  })
+
+  it('runs them: the point prints its address, the nodes find each other, the client registers and discovers', async () => {
+    const point = new Running('node', ['dist/point.js'], project)
+    running.push(point)
+    const address = await point.line(line => /^rendezvous point: (\/ip4\/127\.0\.0\.1\/tcp\/\d+\/p2p\/\w+)$/.exec(line)?.[1], 30_000)
+
+    const nodes = Array.from({ length: NODES }, () => new Running('node', ['dist/node.js', address], project))
+    running.push(...nodes)
+    const ids = await Promise.all(nodes.map(async node => node.line(line => /^node (\w+) listening on \/ip4\/127\.0\.0\.1\/tcp\/\d+/.exec(line)?.[1], 30_000)))
+
+    // each node ends up connected to every other one on the topic
+    await Promise.all(nodes.map(async (node, index) => {
+      const others = ids.filter((_, other) => other !== index).sort().join(', ')
+      await node.line(line => line === `topic peers: ${others}` ? true : undefined, 60_000)
+    }))
+
+    const client = await run('node', ['dist/client.js', address], project, 60_000)
+    expect(client.code, client.stderr).to.equal(0)
+    expect(client.stdout).to.match(/^registered under my-app for 7200 s$/m)
+    expect(client.stdout).to.match(/^found \w+ at \/ip4\/127\.0\.0\.1\/tcp\/\d+/m)
+
+    // Ctrl-C stops them cleanly
+    for (const node of nodes) {
+      expect(await node.stop('SIGINT', 15_000)).to.equal(0)
+    }
+    expect(await point.stop('SIGINT', 15_000)).to.equal(0)
+  })
+
+  it('runs rendezvous-server once the packages it names are installed', async () => {
+    const identity = join(workdir, 'identity.key')
+    const args = ['rendezvous-server', '--listen', '/ip4/127.0.0.1/tcp/0', '--identity', identity]
+
+    const missing = await run('npx', args, project, 60_000)
+    expect(missing.code).to.equal(1)
+    const install = /: (npm install .*)$/m.exec(missing.stderr)?.[1]
+    expect(install, missing.stderr).to.be.a('string')
+    const named = install?.split(' ').slice(2) ?? []
+    expect(named).to.have.members(Object.keys(PACKAGE.peerDependencies))
+
+    await succeed('sh', ['-c', install ?? ''], project)
+
+    // the installed bin itself rather than npx, so that the signal reaches the server
+    const server = new Running(join(project, 'node_modules/.bin/rendezvous-server'), args.slice(1), project)
+    running.push(server)
+    await server.line(line => /^\/ip4\/127\.0\.0\.1\/tcp\/\d+\/p2p\/\w+$/.test(line) ? true : undefined, 60_000)
+    expect(await server.stop('SIGTERM', 30_000)).to.equal(0)
+  })
+
+  it('documents the same install line for the command as the command prints', () => {
+    const deployment = readFileSync(join(ROOT, 'docs/deployment.md'), 'utf8')
+    const line = /^\$ (npm install libp2p-rendezvous-discovery .*)$/m.exec(deployment)?.[1]
+    expect(line?.split(' ').slice(3)).to.have.members(Object.keys(PACKAGE.peerDependencies))
+  })
+})
