@@ -6,16 +6,9 @@
  * Bundled by serve.ts with esbuild; it imports the package from ../../src, unchanged.
  */
 
-import { circuitRelayTransport } from '@libp2p/circuit-relay-v2'
-import { gossipsub } from '@libp2p/gossipsub'
-import { identify } from '@libp2p/identify'
-import { noise } from '@libp2p/noise'
-import { ping } from '@libp2p/ping'
-import { webSockets } from '@libp2p/websockets'
-import { yamux } from '@libp2p/yamux'
 import { Circuit } from '@multiformats/multiaddr-matcher'
-import { createLibp2p } from 'libp2p'
 import { rendezvousDiscovery } from '../../src/discovery/index.ts'
+import { createBrowserNode } from './browser-node.ts'
 import type { RendezvousDiscoveryStatus } from '../../src/discovery/index.ts'
 
 /** What serve.ts tells the page at /config.json */
@@ -29,19 +22,8 @@ type Row = Record<string, unknown>
 
 const config: ExampleConfig = await (await fetch('/config.json')).json()
 
-const node = await createLibp2p({
-  transports: [webSockets(), circuitRelayTransport()],
-  connectionEncrypters: [noise()],
-  streamMuxers: [yamux()],
-  // libp2p refuses ws:// and private addresses in browsers by default; this demo runs everything on 127.0.0.1
-  connectionGater: { denyDialMultiaddr: () => false },
-  services: {
-    identify: identify(),
-    ping: ping(),
-    // peers of other tabs are reached through a relay, on limited connections
-    pubsub: gossipsub({ runOnLimitedConnection: true, allowPublishToZeroTopicPeers: true }),
-    rendezvous: rendezvousDiscovery({ points: config.points, dapp: config.dapp })
-  }
+const node = await createBrowserNode({
+  services: { rendezvous: rendezvousDiscovery({ points: config.points, dapp: config.dapp }) }
 })
 
 const chat: string[] = []
