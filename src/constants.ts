@@ -36,6 +36,20 @@ export const MAX_DISCOVER_LIMIT = 1000
 export const MAX_REQUEST_SIZE = 16 * 1024
 
 /**
+ * The largest signed peer record a server keeps, well below the request size: an RSA-2048 record with 40
+ * addresses is ~2.5 KiB, and go-libp2p's identify trims a node's own record to 4 KiB too. A record is held in
+ * memory (or a table) for its whole TTL and sent in every DISCOVER page that lists it, so its size bounds what
+ * the store costs.
+ */
+export const MAX_RECORD_SIZE = 4 * 1024
+
+/** The most addresses a registered peer record may list; each is a dial a discovering peer may try */
+export const MAX_RECORD_ADDRESSES = 64
+
+/** The longest delay Node and browsers take for a timer (2^31 - 1 ms, about 24.8 days); longer ones fire at once */
+export const MAX_TIMER_MS = 2 ** 31 - 1
+
+/**
  * The largest DISCOVER_RESPONSE a server writes and a client reads: 1000 registrations of ~1 KiB fit.
  * Rust caps messages at 1 MiB too, so a Rust client can read every page a server of ours sends.
  */

@@ -83,7 +83,8 @@ export class SelfRegistration {
       expiresAt: now + config.defaultTtl * 1000
     }, {
       maxRegistrationsPerPeer: config.maxRegistrationsPerPeer,
-      maxRegistrationsTotal: config.maxRegistrationsTotal
+      maxRegistrationsTotal: config.maxRegistrationsTotal,
+      maxRecordSize: config.maxRecordSize
     }, now)
 
     if (!outcome.ok) {

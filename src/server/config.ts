@@ -1,8 +1,10 @@
+import { InvalidParametersError } from '@libp2p/interface'
 import {
-  DEFAULT_TIMEOUT_MS, DEFAULT_TTL_SECONDS, MAX_DISCOVER_LIMIT, MAX_NAMESPACE_LENGTH, MAX_REGISTRATIONS_PER_PEER,
-  MAX_REGISTRATIONS_TOTAL, MAX_REQUEST_SIZE, MAX_REQUESTS_PER_STREAM, MAX_RESPONSE_SIZE, MAX_TTL_SECONDS, MIN_TTL_SECONDS, PROTOCOL,
-  STREAM_IDLE_TIMEOUT_MS
+  DEFAULT_TIMEOUT_MS, DEFAULT_TTL_SECONDS, MAX_DISCOVER_LIMIT, MAX_NAMESPACE_LENGTH, MAX_RECORD_ADDRESSES, MAX_RECORD_SIZE,
+  MAX_REGISTRATIONS_PER_PEER, MAX_REGISTRATIONS_TOTAL, MAX_REQUEST_SIZE, MAX_REQUESTS_PER_STREAM, MAX_RESPONSE_SIZE, MAX_TIMER_MS,
+  MAX_TTL_SECONDS, MIN_TTL_SECONDS, PROTOCOL, STREAM_IDLE_TIMEOUT_MS
 } from '../constants.ts'
+import { largestRecordInResponse } from './response-size.ts'
 import type { RendezvousServerInit } from './options.ts'
 
 /** Every server option with its default applied */
@@ -18,6 +20,8 @@ export const SERVER_DEFAULTS: ServerConfig = {
   maxDiscoverLimit: MAX_DISCOVER_LIMIT,
   maxRequestSize: MAX_REQUEST_SIZE,
   maxResponseSize: MAX_RESPONSE_SIZE,
+  maxRecordSize: MAX_RECORD_SIZE,
+  maxRecordAddresses: MAX_RECORD_ADDRESSES,
   maxInboundStreams: 32,
   maxConcurrentRequests: 256,
   timeout: DEFAULT_TIMEOUT_MS,
@@ -28,41 +32,105 @@ export const SERVER_DEFAULTS: ServerConfig = {
   protocols: [PROTOCOL]
 }
 
-function positiveInteger (name: string, value: number): void {
-  if (!Number.isSafeInteger(value) || value < 1) {
-    throw new RangeError(`rendezvous server option ${name} must be a positive integer, got ${value}`)
-  }
+/** The integer options, with the largest value each may take and why */
+const INTEGER_OPTIONS: Array<[keyof ServerConfig, number, string?]> = [
+  // TTLs become timers (ttl * 1000 ms) and refresh delays on both sides, and clients drop TTLs past the spec's 72 h
+  ['minTtl', MAX_TTL_SECONDS, '72 h, the spec\'s maximum TTL'],
+  ['maxTtl', MAX_TTL_SECONDS, '72 h, the spec\'s maximum TTL'],
+  ['defaultTtl', MAX_TTL_SECONDS, '72 h, the spec\'s maximum TTL'],
+  ['maxNamespaceLength', Number.MAX_SAFE_INTEGER],
+  ['maxRegistrationsPerPeer', Number.MAX_SAFE_INTEGER],
+  ['maxRegistrationsTotal', Number.MAX_SAFE_INTEGER],
+  ['maxDiscoverLimit', Number.MAX_SAFE_INTEGER],
+  ['maxRequestSize', Number.MAX_SAFE_INTEGER],
+  ['maxResponseSize', Number.MAX_SAFE_INTEGER],
+  ['maxRecordSize', Number.MAX_SAFE_INTEGER],
+  ['maxRecordAddresses', Number.MAX_SAFE_INTEGER],
+  ['maxInboundStreams', Number.MAX_SAFE_INTEGER],
+  ['maxConcurrentRequests', Number.MAX_SAFE_INTEGER],
+  // timers longer than this fire at once
+  ['maxRequestsPerStream', Number.MAX_SAFE_INTEGER],
+  ['timeout', MAX_TIMER_MS, 'the longest timer delay, about 24.8 days'],
+  ['streamIdleTimeout', MAX_TIMER_MS, 'the longest timer delay, about 24.8 days'],
+  ['sweepInterval', MAX_TIMER_MS, 'the longest timer delay, about 24.8 days']
+]
+
+function invalid (message: string): InvalidParametersError {
+  return new InvalidParametersError(`rendezvous server option ${message}`)
 }
 
 /**
  * Applies the defaults and refuses option sets that cannot work, at construction rather than on the first
- * request. Without an explicit `defaultTtl`, the spec's 2 h is clamped into [minTtl, maxTtl], so lowering `maxTtl`
- * below 2 h (as tests and short-lived networks do) brings the default down with it.
+ * request, with an `InvalidParametersError` that names the option and its value.
+ *
+ * Defaults that depend on other options follow them when they are not set: without an explicit `defaultTtl`, the
+ * spec's 2 h is clamped into [minTtl, maxTtl], so lowering `maxTtl` below 2 h (as tests and short-lived networks
+ * do) brings the default down with it; without an explicit `maxRecordSize`, 4 KiB is lowered to what a request and
+ * a response can carry.
  */
 export function resolveServerConfig (init: RendezvousServerInit = {}): ServerConfig {
   const defined = Object.fromEntries(Object.entries(init).filter(([key, value]) => value !== undefined && key !== 'store'))
   const config: ServerConfig = { ...SERVER_DEFAULTS, ...defined }
 
+  for (const [name, max, why] of INTEGER_OPTIONS) {
+    const value = config[name]
+
+    if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1) {
+      throw invalid(`${name} must be a positive integer, got ${String(value)}`)
+    }
+
+    if (value > max) {
+      throw invalid(`${name} must be at most ${max} (${why ?? ''}), got ${value}`)
+    }
+  }
+
   if (init.defaultTtl == null) {
     config.defaultTtl = Math.min(Math.max(DEFAULT_TTL_SECONDS, config.minTtl), config.maxTtl)
   }
 
-  for (const name of ['minTtl', 'maxTtl', 'defaultTtl', 'maxNamespaceLength', 'maxRegistrationsPerPeer', 'maxRegistrationsTotal',
-    'maxDiscoverLimit', 'maxRequestSize', 'maxResponseSize', 'maxInboundStreams', 'maxConcurrentRequests', 'timeout', 'streamIdleTimeout', 'maxRequestsPerStream', 'sweepInterval'] as const) {
-    positiveInteger(name, config[name])
-  }
-
   if (config.minTtl > config.maxTtl) {
-    throw new RangeError(`rendezvous server option minTtl (${config.minTtl}) is above maxTtl (${config.maxTtl})`)
+    throw invalid(`minTtl (${config.minTtl}) is above maxTtl (${config.maxTtl})`)
   }
 
   if (config.defaultTtl < config.minTtl || config.defaultTtl > config.maxTtl) {
-    throw new RangeError(`rendezvous server option defaultTtl (${config.defaultTtl}) is outside [minTtl, maxTtl] = [${config.minTtl}, ${config.maxTtl}]`)
+    throw invalid(`defaultTtl (${config.defaultTtl}) is outside [minTtl, maxTtl] = [${config.minTtl}, ${config.maxTtl}]`)
   }
 
-  if (config.protocols.length === 0) {
-    throw new RangeError('rendezvous server option protocols must name at least one protocol')
+  checkRecordSize(config, init.maxRecordSize != null)
+
+  if (!Array.isArray(config.protocols) || config.protocols.length === 0) {
+    throw invalid('protocols must name at least one protocol')
+  }
+
+  for (const protocol of config.protocols) {
+    if (typeof protocol !== 'string' || !/^\/\S+$/.test(protocol)) {
+      throw invalid(`protocols must be protocol ids that start with "/" and hold no spaces, e.g. "${PROTOCOL}", got ${JSON.stringify(protocol)}`)
+    }
+  }
+
+  if (typeof config.runOnLimitedConnection !== 'boolean') {
+    throw invalid(`runOnLimitedConnection must be true or false, got ${JSON.stringify(config.runOnLimitedConnection)}`)
   }
 
   return config
+}
+
+/**
+ * Every record the server accepts must fit in one DISCOVER_RESPONSE: one that does not is never sent, and the
+ * cookie of its namespace never passes it. And no record larger than a request can arrive.
+ */
+function checkRecordSize (config: ServerConfig, explicit: boolean): void {
+  const fitsResponse = largestRecordInResponse(config.maxResponseSize, config.maxNamespaceLength)
+
+  if (!explicit) {
+    config.maxRecordSize = Math.min(config.maxRecordSize, config.maxRequestSize, fitsResponse)
+  }
+
+  if (config.maxRecordSize < 1 || config.maxRecordSize > fitsResponse) {
+    throw invalid(`maxResponseSize (${config.maxResponseSize}) cannot carry a record of maxRecordSize (${config.maxRecordSize}) bytes in a namespace of maxNamespaceLength (${config.maxNamespaceLength}) bytes: it needs at least ${config.maxResponseSize - fitsResponse + Math.max(1, config.maxRecordSize)}`)
+  }
+
+  if (config.maxRecordSize > config.maxRequestSize) {
+    throw invalid(`maxRecordSize (${config.maxRecordSize}) is above maxRequestSize (${config.maxRequestSize}): no request could carry such a record`)
+  }
 }

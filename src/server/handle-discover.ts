@@ -2,17 +2,10 @@ import { InvalidCookieError, RendezvousError } from '../errors.ts'
 import { Message } from '../pb/rendezvous.ts'
 import { decodeCookie, encodeCookie } from '../protocol/cookie.ts'
 import { namespaceByteLength, namespaceProblem } from '../protocol/namespace.ts'
+import { REGISTRATION_OVERHEAD, RESPONSE_OVERHEAD } from './response-size.ts'
 import type { RequestContext } from './request-context.ts'
 
 const { ResponseStatus } = Message
-
-/**
- * Upper bound of the bytes a registration adds to a response besides its namespace and record: field tags,
- * length varints and a ttl varint. Summing it lets a page be cut to `maxResponseSize` without encoding it twice.
- */
-const REGISTRATION_OVERHEAD = 24
-/** Upper bound of the response's own fields: type, status, statusText, cookie */
-const RESPONSE_OVERHEAD = 128
 
 function requestedLimit (limit: bigint | undefined, ctx: RequestContext): number {
   const max = ctx.config.maxDiscoverLimit

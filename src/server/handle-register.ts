@@ -33,6 +33,11 @@ async function checkedRecord (envelope: Uint8Array | undefined, ctx: RequestCont
     throw new RendezvousError(ResponseStatus.E_INVALID_SIGNED_PEER_RECORD, 'register carries no signed peer record')
   }
 
+  if (envelope.byteLength > ctx.config.maxRecordSize) {
+    // refused before the signature check: it costs nothing, and such a record could not be kept anyway
+    throw new RendezvousError(ResponseStatus.E_INVALID_SIGNED_PEER_RECORD, `signed peer record is ${envelope.byteLength} bytes, above the ${ctx.config.maxRecordSize} this point accepts`)
+  }
+
   let record: VerifiedPeerRecord
   try {
     record = await openPeerRecord(envelope)
@@ -46,6 +51,10 @@ async function checkedRecord (envelope: Uint8Array | undefined, ctx: RequestCont
 
   if (record.multiaddrs.length === 0) {
     throw new RendezvousError(ResponseStatus.E_INVALID_SIGNED_PEER_RECORD, 'peer record lists no address to reach the peer at')
+  }
+
+  if (record.multiaddrs.length > ctx.config.maxRecordAddresses) {
+    throw new RendezvousError(ResponseStatus.E_INVALID_SIGNED_PEER_RECORD, `peer record lists ${record.multiaddrs.length} addresses, above the ${ctx.config.maxRecordAddresses} this point accepts`)
   }
 
   return record
@@ -70,7 +79,8 @@ export async function handleRegister (request: Message.Register | undefined, ctx
     expiresAt: ctx.now + ttl * 1000
   }, {
     maxRegistrationsPerPeer: ctx.config.maxRegistrationsPerPeer,
-    maxRegistrationsTotal: ctx.config.maxRegistrationsTotal
+    maxRegistrationsTotal: ctx.config.maxRegistrationsTotal,
+    maxRecordSize: ctx.config.maxRecordSize
   }, ctx.now)
 
   if (!outcome.ok) {
@@ -81,6 +91,10 @@ export async function handleRegister (request: Message.Register | undefined, ctx
       case 'total-limit':
         // 4xx: nothing wrong with the request; the point is full, so retry later or elsewhere
         throw new RendezvousError(ResponseStatus.E_UNAVAILABLE, 'rendezvous point is full')
+      case 'peer-bytes':
+        throw new RendezvousError(ResponseStatus.E_NOT_AUTHORIZED, 'peer\'s registrations already take the most memory this point gives one peer')
+      case 'total-bytes':
+        throw new RendezvousError(ResponseStatus.E_UNAVAILABLE, 'rendezvous point is full (memory budget)')
       case 'stale-record':
         throw new RendezvousError(ResponseStatus.E_INVALID_SIGNED_PEER_RECORD, 'peer record is older than the one already registered')
       default:

@@ -5,7 +5,7 @@ export interface RendezvousServerInit {
   store?: RegistrationStore
   /** Shortest TTL accepted, in seconds. Default: 7200 (2 h, the spec's recommendation) */
   minTtl?: number
-  /** Longest TTL accepted, in seconds. Default: 259200 (72 h, the spec's maximum) */
+  /** Longest TTL accepted, in seconds; at most 259200. Default: 259200 (72 h, the spec's maximum) */
   maxTtl?: number
   /** TTL given to a REGISTER without one, in seconds; must lie within [minTtl, maxTtl]. Default: 7200 (2 h, the spec) */
   defaultTtl?: number
@@ -21,23 +21,36 @@ export interface RendezvousServerInit {
   maxRequestSize?: number
   /** Largest DISCOVER_RESPONSE written, in bytes; a page is cut short to fit. Default: 1048576 */
   maxResponseSize?: number
+  /**
+   * Largest signed peer record accepted, in bytes; a larger one gets E_INVALID_SIGNED_PEER_RECORD. It must fit in
+   * a DISCOVER_RESPONSE on its own (with a namespace of `maxNamespaceLength`) and in a request. Default: 4096, or
+   * less when `maxRequestSize` or `maxResponseSize` is set too low to carry it
+   */
+  maxRecordSize?: number
+  /** Most addresses a registered peer record may list; a record with more gets E_INVALID_SIGNED_PEER_RECORD. Default: 64 */
+  maxRecordAddresses?: number
   /** Streams served at once per connection. Default: 32 */
   maxInboundStreams?: number
   /** Requests being processed at once, all peers together; beyond it requests get E_UNAVAILABLE. Default: 256 */
   maxConcurrentRequests?: number
-  /** Time allowed to read a request, handle it and write the reply, in ms; a store that has not answered by 80% of it gets the request an E_UNAVAILABLE reply. Default: 10000 */
+  /**
+   * Time allowed to read a request, handle it and write the reply, in ms, at most 2^31 - 1; a store that has not
+   * answered by 80% of it gets the request an E_UNAVAILABLE reply. A sweep of expired registrations that has not
+   * finished by then is given up (the next one goes on). Default: 10000
+   */
   timeout?: number
   /**
-   * Time a stream may stay silent after a reply before the client's next request starts, in ms; then it is reset.
+   * Time a stream may stay silent after a reply before the client's next request starts, in ms, at most 2^31 - 1;
+   * then it is reset.
    * Default: 150000 (Go's `DiscoverAsync` asks again on the same stream every 120 s)
    */
   streamIdleTimeout?: number
   /** Requests answered on one stream; after the last reply the server closes its side. Default: 1000 */
   maxRequestsPerStream?: number
-  /** How often expired registrations are removed from the store, in ms. Default: 60000 */
+  /** How often expired registrations are removed from the store, in ms, at most 2^31 - 1. Default: 60000 */
   sweepInterval?: number
   /** Serve requests that arrive over limited (relayed) connections. Default: true */
   runOnLimitedConnection?: boolean
-  /** Protocol ids to serve. Default: `['/rendezvous/1.0.0']` */
+  /** Protocol ids to serve, each starting with `/`. Default: `['/rendezvous/1.0.0']` */
   protocols?: string[]
 }

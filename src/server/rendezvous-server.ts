@@ -102,6 +102,8 @@ export class RendezvousServer implements Startable {
   private cookieSecret?: Uint8Array
   private sweepTimer?: ReturnType<typeof setTimeout>
   private sweeping?: Promise<void>
+  /** Aborted by stop(), so that a sweep in progress (or a store that never answers one) does not hold it up */
+  private stopping?: AbortController
   private started = false
 
   constructor (components: RendezvousServerComponents, init: RendezvousServerInit & { store: RegistrationStore }) {
@@ -134,6 +136,7 @@ export class RendezvousServer implements Startable {
     }
 
     this.started = true
+    this.stopping = new AbortController()
     this.scheduleSweep()
     this.log('serving %s', this.config.protocols.join(', '))
   }
@@ -146,6 +149,7 @@ export class RendezvousServer implements Startable {
 
     this.started = false
     clearTimeout(this.sweepTimer)
+    this.stopping?.abort(new Error('the rendezvous server is stopping'))
 
     for (const protocol of this.config.protocols) {
       await this.components.registrar.unhandle(protocol)
@@ -156,10 +160,18 @@ export class RendezvousServer implements Startable {
     this.log('stopped')
   }
 
-  /** Removes expired registrations now; the server also does this every `sweepInterval` ms */
+  /**
+   * Removes expired registrations now; the server also does this every `sweepInterval` ms. A sweep is given
+   * `timeout` ms and is cut short by `stop()`: a store that never answers must hold up neither `stop()` nor the
+   * sweeps after it, and what one sweep left is the next one's work. Resolves with how many it removed (0 when
+   * it was cut short or failed).
+   */
   async sweep (): Promise<number> {
+    const deadline = AbortSignal.timeout(this.config.timeout)
+    const signal = this.stopping == null ? deadline : AbortSignal.any([deadline, this.stopping.signal])
+
     try {
-      const removed = await this.store.removeExpired(Date.now())
+      const removed = await untilAborted(this.store.removeExpired(Date.now(), { signal }), signal)
       this.metrics.sweptExpired(removed)
 
       if (removed > 0) {
@@ -168,8 +180,19 @@ export class RendezvousServer implements Startable {
 
       return removed
     } catch (err) {
+      if (this.stopping?.signal.aborted === true) {
+        this.log('sweep of expired registrations cut short by stop')
+        return 0
+      }
+
       this.metrics.storeError()
-      this.log.error('could not remove expired registrations - %e', err)
+
+      if (deadline.aborted) {
+        this.log.error('the store did not finish removing expired registrations within %d ms; the next sweep goes on', this.config.timeout)
+      } else {
+        this.log.error('could not remove expired registrations - %e', err)
+      }
+
       return 0
     }
   }

@@ -166,7 +166,9 @@ describe('stress: resource exhaustion', function () {
   })
 
   it('answers REGISTERs of exactly maxRequestSize bytes, resets those one byte over, and pages their records under maxResponseSize', async () => {
-    const server = await nodes.server()
+    // records as large as a request, with hundreds of addresses: the defaults (4 KiB, 64 addresses) would refuse
+    // them before they reach the store
+    const server = await nodes.server({ maxRecordSize: 16 * 1024, maxRecordAddresses: 1000 })
     const { maxRequestSize, maxResponseSize } = server.services.rendezvous.config
     const sender = await nodes.client()
     const honest = await nodes.client({ timeout: 10_000 })

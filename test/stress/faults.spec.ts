@@ -8,17 +8,15 @@ import { generateKeyPair } from '@libp2p/crypto/keys'
 import { expect } from 'aegir/chai'
 import { RendezvousError } from '../../src/errors.ts'
 import { Message } from '../../src/pb/rendezvous.ts'
-import { MemoryRegistrationStore } from '../../src/server/index.ts'
 import { PostgresRegistrationStore } from '../../src/server/store/postgres-store.ts'
 import { memoryAddress } from '../fixtures/memory-node.ts'
-import { SlowStore } from '../fixtures/slow-store.ts'
+import { HangingStore, SlowStore } from '../fixtures/slow-store.ts'
 import { FAST_POINT, connectedFor, createDiscoveryPeer, pointState } from './fixtures/discovery.ts'
 import { NodeSet, eventually, openRendezvousStreams } from './fixtures/nodes.ts'
 import { PostgresInstance, postgresUnavailable } from './fixtures/postgres-instance.ts'
 import { CrashWatch, report } from './fixtures/process.ts'
 import type { DiscoveryPeer } from './fixtures/discovery.ts'
 import type { ServerNode } from './fixtures/nodes.ts'
-import type { DiscoverPage, DiscoverQuery, RegisterInput, RegisterLimits, RegisterOutcome } from '../../src/server/store/registration-store.ts'
 import type { Multiaddr } from '@multiformats/multiaddr'
 
 const { ResponseStatus } = Message
@@ -26,17 +24,6 @@ const { ResponseStatus } = Message
 /** What a loaded, shared 2-core machine may add to a timeout */
 const SLACK = 5000
 const NS = 'faults'
-
-/** A store that never answers REGISTER or DISCOVER: a database that hangs */
-class HangingStore extends MemoryRegistrationStore {
-  async register (_input: RegisterInput, _limits: RegisterLimits, _now: number): Promise<RegisterOutcome> {
-    return new Promise(() => {})
-  }
-
-  async discover (_query: DiscoverQuery): Promise<DiscoverPage> {
-    return new Promise(() => {})
-  }
-}
 
 /** How a request ended: OK, a wire status, or the name of the error */
 async function outcomeOf (request: Promise<unknown>): Promise<string> {

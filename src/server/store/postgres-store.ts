@@ -30,6 +30,7 @@ import { InvalidParametersError } from '@libp2p/interface'
 import { logger as createLogger } from '@libp2p/logger'
 import postgres from 'postgres'
 import { migrate } from './postgres-schema.ts'
+import { checkRegisterInput } from './registration-store.ts'
 import type { DiscoverPage, DiscoverQuery, RegisterInput, RegisterLimits, RegisterOutcome, RegistrationStore, StoredRegistration, StoreStats } from './registration-store.ts'
 import type { Logger } from '@libp2p/interface'
 import type { Sql } from 'postgres'
@@ -79,27 +80,7 @@ interface RegistrationRow {
 type Attempt = RegisterOutcome | { ok: false, reason: 'counter-full' }
 type AttemptReason = Exclude<Attempt, { ok: true }>['reason']
 
-const MAX_UINT64 = 0xffff_ffff_ffff_ffffn
 const MAX_INT64 = 0x7fff_ffff_ffff_ffffn
-
-/** Refuses input the table cannot hold faithfully, with an error that names the field */
-function checkInput (input: RegisterInput): void {
-  if (typeof input.peerId !== 'string' || input.peerId === '') {
-    throw new InvalidParametersError('register needs a non-empty peerId string')
-  }
-  if (typeof input.namespace !== 'string' || input.namespace === '') {
-    throw new InvalidParametersError('register needs a non-empty namespace string')
-  }
-  if (!(input.signedPeerRecord instanceof Uint8Array)) {
-    throw new InvalidParametersError('register needs signedPeerRecord as a Uint8Array')
-  }
-  if (typeof input.recordSeq !== 'bigint' || input.recordSeq < 0n || input.recordSeq > MAX_UINT64) {
-    throw new InvalidParametersError('register needs recordSeq as a bigint within uint64')
-  }
-  if (!Number.isSafeInteger(input.expiresAt)) {
-    throw new InvalidParametersError('register needs expiresAt as an integer number of milliseconds')
-  }
-}
 
 /** The bigint columns take whole milliseconds */
 function toMillis (now: number): number {
@@ -193,7 +174,7 @@ export class PostgresRegistrationStore implements RegistrationStore {
   }
 
   async register (input: RegisterInput, limits: RegisterLimits, now: number): Promise<RegisterOutcome> {
-    checkInput(input)
+    checkRegisterInput(input, limits)
     now = toMillis(now)
     let swept = false
 

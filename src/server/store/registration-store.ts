@@ -3,6 +3,9 @@
  * enforces the limits that must hold atomically (per peer, in total), which for a shared database means
  * across every server of the fleet.
  */
+import { InvalidParametersError } from '@libp2p/interface'
+import { MAX_RECORD_SIZE } from '../../constants.ts'
+import type { AbortOptions } from '@libp2p/interface'
 
 /** A registration as the store keeps it */
 export interface StoredRegistration {
@@ -36,6 +39,12 @@ export interface RegisterLimits {
   maxRegistrationsPerPeer: number
   /** Most live registrations the store holds in all */
   maxRegistrationsTotal: number
+  /**
+   * Largest signed peer record kept, in bytes. The server refuses larger records on the wire before they reach
+   * the store; every store refuses them again through {@link checkRegisterInput}, so no caller can fill it with
+   * records that no DISCOVER page could carry. Default: 4096 (the server's default `maxRecordSize`)
+   */
+  maxRecordSize?: number
 }
 
 export type RegisterOutcome =
@@ -44,6 +53,10 @@ export type RegisterOutcome =
   | { ok: false, reason: 'peer-limit' }
   /** The store is full */
   | { ok: false, reason: 'total-limit' }
+  /** The peer's registrations would take more than the store's byte budget for one peer */
+  | { ok: false, reason: 'peer-bytes' }
+  /** The registrations would take more than the store's byte budget in all */
+  | { ok: false, reason: 'total-bytes' }
   /** The peer holds a registration in this namespace with a newer record (a replay) */
   | { ok: false, reason: 'stale-record' }
 
@@ -86,8 +99,12 @@ export interface RegistrationStore {
   /** Live registrations after a position, in `seq` order, at most `limit` of them */
   discover(query: DiscoverQuery): Promise<DiscoverPage>
 
-  /** Deletes registrations that expired at or before `now`; returns how many. Safe to run on several servers at once */
-  removeExpired(now: number): Promise<number>
+  /**
+   * Deletes registrations that expired at or before `now`; returns how many. Safe to run on several servers at
+   * once. A store that works through them in slices stops between two slices when `options.signal` aborts, and
+   * returns what it removed by then: the rest is removed by the next call.
+   */
+  removeExpired(now: number, options?: AbortOptions): Promise<number>
 
   /**
    * A secret shared by every server on this store, to authenticate cookies. A memory store makes one at random;
@@ -97,4 +114,42 @@ export interface RegistrationStore {
 
   /** Counts of live registrations and namespaces, for metrics */
   stats(now: number): Promise<StoreStats>
+}
+
+const MAX_UINT64 = 0xffff_ffff_ffff_ffffn
+
+/**
+ * The check every store runs on a REGISTER before touching its data, so that all of them refuse the same input
+ * with the same message. Throws an `InvalidParametersError` that names the field and its value.
+ */
+export function checkRegisterInput (input: RegisterInput, limits: RegisterLimits): void {
+  if (typeof input.peerId !== 'string' || input.peerId === '') {
+    throw new InvalidParametersError(`register input peerId must be a non-empty string, got ${JSON.stringify(input.peerId)}`)
+  }
+
+  if (typeof input.namespace !== 'string' || input.namespace === '') {
+    throw new InvalidParametersError(`register input namespace must be a non-empty string, got ${JSON.stringify(input.namespace)}`)
+  }
+
+  if (!(input.signedPeerRecord instanceof Uint8Array)) {
+    throw new InvalidParametersError(`register input signedPeerRecord must be a Uint8Array, got ${typeof input.signedPeerRecord}`)
+  }
+
+  const maxRecordSize = limits.maxRecordSize ?? MAX_RECORD_SIZE
+
+  if (!Number.isSafeInteger(maxRecordSize) || maxRecordSize < 1) {
+    throw new InvalidParametersError(`register limit maxRecordSize must be a positive integer, got ${maxRecordSize}`)
+  }
+
+  if (input.signedPeerRecord.byteLength > maxRecordSize) {
+    throw new InvalidParametersError(`register input signedPeerRecord must be at most maxRecordSize (${maxRecordSize}) bytes, got ${input.signedPeerRecord.byteLength}`)
+  }
+
+  if (typeof input.recordSeq !== 'bigint' || input.recordSeq < 0n || input.recordSeq > MAX_UINT64) {
+    throw new InvalidParametersError(`register input recordSeq must be a bigint within uint64, got ${String(input.recordSeq)}`)
+  }
+
+  if (!Number.isSafeInteger(input.expiresAt)) {
+    throw new InvalidParametersError(`register input expiresAt must be an integer number of milliseconds, got ${input.expiresAt}`)
+  }
 }

@@ -285,6 +285,19 @@ export function storeContractTests (name: string, factory: StoreFactory): void {
       expect((await register('peer-d', 'ns', {}, limits)).ok).to.be.true()
     })
 
+    it('refuses a record above maxRecordSize (default 4096) with an InvalidParametersError naming it, and stores nothing', async () => {
+      const big = (size: number): RegisterInput => ({ ...input('peer-a', 'ns'), signedPeerRecord: new Uint8Array(size).fill(1) })
+
+      expect((await store.register(big(100), { ...ROOMY, maxRecordSize: 100 }, t0)).ok).to.be.true()
+      await expect(store.register(big(101), { ...ROOMY, maxRecordSize: 100 }, t0)).to.eventually.be.rejected
+        .with.property('name', 'InvalidParametersError')
+      await expect(store.register(big(101), { ...ROOMY, maxRecordSize: 100 }, t0)).to.eventually.be.rejectedWith(/maxRecordSize \(100\)/)
+      // the limit defaults to the server's default when the caller gives none
+      expect((await store.register({ ...big(4096), namespace: 'ns-2' }, ROOMY, t0)).ok).to.be.true()
+      await expect(store.register({ ...big(4097), namespace: 'ns-3' }, ROOMY, t0)).to.eventually.be.rejectedWith(/signedPeerRecord/)
+      expect((await discover(undefined)).map(r => r.signedPeerRecord.byteLength)).to.deep.equal([100, 4096])
+    })
+
     it('refuses an older record for the same (peer, namespace) with stale-record and keeps the stored one', async () => {
       const stored = await registered('peer-a', 'ns', { recordSeq: 5n, tag: 'five' })
 

@@ -1,8 +1,8 @@
 import { expect } from 'aegir/chai'
 import fc from 'fast-check'
-import { MemoryRegistrationStore } from '../../../src/server/store/memory-registration-store.ts'
+import { MemoryRegistrationStore, namespaceCost, peerCost, registrationCost } from '../../../src/server/store/memory-registration-store.ts'
 import { storeContractTests } from './contract.ts'
-import type { RegisterLimits, RegisterOutcome, StoredRegistration } from '../../../src/server/store/registration-store.ts'
+import type { RegisterInput, RegisterLimits, RegisterOutcome, StoredRegistration } from '../../../src/server/store/registration-store.ts'
 
 storeContractTests('MemoryRegistrationStore', {
   create: async () => new MemoryRegistrationStore()
@@ -280,5 +280,130 @@ describe('MemoryRegistrationStore', () => {
     // @ts-expect-error a record seq that is not a bigint
     await expect(store.register({ ...good, recordSeq: 1 }, limits, 0)).to.eventually.be.rejectedWith(/recordSeq/)
     expect(await store.stats(0)).to.deep.equal({ registrations: 0, namespaces: 0 })
+  })
+})
+
+describe('MemoryRegistrationStore: byte budgets', () => {
+  const ROOMY = { maxRegistrationsPerPeer: 1000, maxRegistrationsTotal: 1_000_000 }
+  // every peer id and namespace below has the same length, so each costs the same
+  const c = registrationCost(1000)
+  const p = peerCost('peer-a')
+  const n = namespaceCost('ns-1')
+
+  function input (peerId: string, namespace: string, size = 1000, expiresAt = 1_000_000, recordSeq = 0n): RegisterInput {
+    return { peerId, namespace, signedPeerRecord: new Uint8Array(size).fill(1), recordSeq, expiresAt }
+  }
+
+  async function namespacesOf (store: MemoryRegistrationStore, now: number): Promise<string[]> {
+    return (await store.discover({ afterSeq: 0n, limit: 100, now })).registrations.map(r => `${r.peerId}/${r.namespace}`)
+  }
+
+  it('refuses what would take one peer past maxBytesPerPeer with peer-bytes, and the store past maxBytes with total-bytes', async () => {
+    const store = new MemoryRegistrationStore({ maxBytesPerPeer: p + 2 * c, maxBytes: 2 * p + 3 * c + 2 * n })
+
+    expect((await store.register(input('peer-a', 'ns-1'), ROOMY, 0)).ok).to.be.true()
+    expect((await store.register(input('peer-a', 'ns-2'), ROOMY, 0)).ok).to.be.true()
+    expect(store.bytesUsed).to.equal(p + 2 * c + 2 * n)
+    expect(await store.register(input('peer-a', 'ns-3'), ROOMY, 0)).to.deep.equal({ ok: false, reason: 'peer-bytes' })
+
+    // a refresh is counted for what it adds: the same size fits, a larger record does not, a smaller one does
+    expect((await store.register(input('peer-a', 'ns-1', 1000, 1_000_000, 1n), ROOMY, 0)).ok).to.be.true()
+    expect(await store.register(input('peer-a', 'ns-1', 1001, 1_000_000, 2n), ROOMY, 0)).to.deep.equal({ ok: false, reason: 'peer-bytes' })
+    expect((await store.register(input('peer-a', 'ns-1', 900, 1_000_000, 3n), ROOMY, 0)).ok).to.be.true()
+    expect(store.bytesUsed).to.equal(p + 2 * c - 100 + 2 * n)
+
+    // a new peer costs its own object besides its registration
+    expect((await store.register(input('peer-b', 'ns-1'), ROOMY, 0)).ok).to.be.true()
+    expect(await store.register(input('peer-c', 'ns-1'), ROOMY, 0)).to.deep.equal({ ok: false, reason: 'total-bytes' })
+
+    // unregistering gives back the registration's bytes, and its peer's when it was the last one
+    await store.unregister('peer-b', 'ns-1')
+    expect(store.bytesUsed).to.equal(p + 2 * c - 100 + 2 * n)
+    expect((await store.register(input('peer-c', 'ns-1'), ROOMY, 0)).ok).to.be.true()
+    expect(await namespacesOf(store, 0)).to.deep.equal(['peer-a/ns-2', 'peer-a/ns-1', 'peer-c/ns-1'])
+
+    for (const [peer, ns] of [['peer-a', 'ns-1'], ['peer-a', 'ns-2'], ['peer-c', 'ns-1']]) {
+      await store.unregister(peer, ns)
+    }
+    expect(store.bytesUsed).to.equal(0)
+  })
+
+  it('removes expired registrations to make room under either budget, however many a sweep slice leaves', async () => {
+    // one registration per call is removed up front: the budgets must remove the rest themselves
+    const perPeer = new MemoryRegistrationStore({ maxBytesPerPeer: p + 2 * c, sweepSlice: 1 })
+    expect((await perPeer.register(input('peer-b', 'ns-1', 1000, 5), ROOMY, 0)).ok).to.be.true()
+    expect((await perPeer.register(input('peer-a', 'ns-1', 1000, 10), ROOMY, 0)).ok).to.be.true()
+    expect((await perPeer.register(input('peer-a', 'ns-2', 1000, 10), ROOMY, 0)).ok).to.be.true()
+    // at 20 all have expired; the up-front slice takes peer-b's, and a record twice the size needs both of peer-a's gone
+    expect((await perPeer.register(input('peer-a', 'ns-3', 2 * c - registrationCost(0)), ROOMY, 20)).ok).to.be.true()
+    expect(await namespacesOf(perPeer, 20)).to.deep.equal(['peer-a/ns-3'])
+
+    const total = new MemoryRegistrationStore({ maxBytes: 3 * p + 4 * c + 2 * n, sweepSlice: 1 })
+    expect((await total.register(input('peer-b', 'ns-1', 1000, 5), ROOMY, 0)).ok).to.be.true()
+    expect((await total.register(input('peer-c', 'ns-1', 1000, 6), ROOMY, 0)).ok).to.be.true()
+    expect((await total.register(input('peer-a', 'ns-1', 1000, 10), ROOMY, 0)).ok).to.be.true()
+    expect((await total.register(input('peer-a', 'ns-2', 1000, 10), ROOMY, 0)).ok).to.be.true()
+    expect(await total.register(input('peer-d', 'ns-3', 1000, 10), ROOMY, 0)).to.deep.equal({ ok: false, reason: 'total-bytes' })
+    expect((await total.register(input('peer-d', 'ns-3', 2 * c - registrationCost(0)), ROOMY, 20)).ok).to.be.true()
+    expect(await namespacesOf(total, 20)).to.deep.equal(['peer-d/ns-3'])
+    expect(total.bytesUsed).to.be.at.most(3 * p + 4 * c + 2 * n)
+  })
+
+  it('refuses budgets that are not positive integers, naming the option', () => {
+    expect(() => new MemoryRegistrationStore({ maxBytes: 0 })).to.throw(/maxBytes must be a positive integer, got 0/).with.property('name', 'InvalidParametersError')
+    expect(() => new MemoryRegistrationStore({ maxBytesPerPeer: 1.5 })).to.throw(/maxBytesPerPeer/)
+    expect(() => new MemoryRegistrationStore({ sweepSlice: -1 })).to.throw(/sweepSlice/)
+  })
+})
+
+describe('MemoryRegistrationStore: expiry in slices', () => {
+  const LIMITS = { maxRegistrationsPerPeer: 10, maxRegistrationsTotal: 1_000_000 }
+  const RECORD = new Uint8Array([1])
+  const each = registrationCost(1) + peerCost('peer-000')
+
+  async function fill (store: MemoryRegistrationStore, count: number, expiresAt: number, from = 0): Promise<void> {
+    for (let i = from; i < from + count; i++) {
+      const outcome = await store.register({ peerId: `peer-${String(i).padStart(3, '0')}`, namespace: 'ns', signedPeerRecord: RECORD, recordSeq: 0n, expiresAt }, LIMITS, 0)
+      expect(outcome.ok).to.be.true()
+    }
+  }
+
+  /** How many of the registrations held (one per peer, all in one namespace) */
+  function held (store: MemoryRegistrationStore): number {
+    return (store.bytesUsed - (store.bytesUsed > 0 ? namespaceCost('ns') : 0)) / each
+  }
+
+  it('removes at most a slice or two per request after a mass expiry, never returns what expired, and removes the rest in the background', async () => {
+    const store = new MemoryRegistrationStore({ sweepSlice: 10 })
+    await fill(store, 100, 10)
+    await fill(store, 1, 1000, 100)
+
+    const page = await store.discover({ namespace: 'ns', afterSeq: 0n, limit: 1000, now: 20 })
+    // one slice swept up front, one slice at most of those met while reading the page
+    expect(held(store)).to.be.at.least(101 - 20)
+    expect(page.registrations.every(r => r.expiresAt > 20)).to.be.true()
+
+    for (let turns = 0; turns < 100 && held(store) > 1; turns++) {
+      await new Promise(resolve => setImmediate(resolve))
+    }
+    expect(held(store)).to.equal(1)
+    expect((await store.discover({ namespace: 'ns', afterSeq: 0n, limit: 1000, now: 20 })).registrations.map(r => r.peerId)).to.deep.equal(['peer-100'])
+  })
+
+  it('removeExpired lets the event loop run between slices, and stops between two slices when its signal aborts', async () => {
+    const store = new MemoryRegistrationStore({ sweepSlice: 10 })
+    await fill(store, 100, 10)
+
+    let seenBetweenSlices = -1
+    setImmediate(() => { seenBetweenSlices = held(store) })
+    expect(await store.removeExpired(20)).to.equal(100)
+    expect(seenBetweenSlices).to.be.within(1, 99)
+
+    await fill(store, 100, 30)
+    const controller = new AbortController()
+    const removing = store.removeExpired(40, { signal: controller.signal })
+    controller.abort()
+    expect(await removing).to.equal(10)
+    expect(await store.removeExpired(40)).to.equal(90)
   })
 })
