@@ -2,11 +2,11 @@
  * One measurement of the memory store, run in a child process of its own (with --expose-gc) so that its memory
  * figures are its own. Prints one JSON line.
  *
- *   fill:  registers until the store refuses (its byte budget or its count limit) and reports what it holds in
- *          memory, after full garbage collections, against what the store counted
- *   sweep: registers `count` registrations that all expire at once, then measures the first DISCOVER after the
- *          expiry and the longest the event loop was blocked while the rest was removed. A slice as large as the
- *          count is how the store worked before it swept in slices: everything at once
+ * - `--case fill`: registers until the store refuses (its byte budget or its count limit) and reports what it
+ * holds in memory, after full garbage collections, against what the store counted
+ * - `--case sweep`: registers `count` registrations that all expire at once, then measures the first DISCOVER
+ * after the expiry and the longest the event loop was blocked while the rest was removed. A slice as large as the
+ * count is how the store worked before it swept in slices: everything at once
  */
 import { MemoryRegistrationStore } from '../../src/server/store/memory-registration-store.ts'
 import { parseArgs } from '../lib/child.ts'

@@ -2,10 +2,10 @@
  * The memory store's own costs, each case in a child process of its own:
  *
  * - what a full store takes in memory: filled to its default byte budget (1 GiB) with the largest records the
- *   server accepts (4 KiB) and with typical ones (150 bytes), one registration per peer and namespace and 1000
- *   per peer; heap and buffers after full garbage collections, and RSS, against what the store counted
- * - a mass expiry: 1M registrations expiring at once, the first DISCOVER after it and the longest event-loop
- *   block while the rest is removed, in slices of 1000 (now) and all at once (before slices)
+ * server accepts (4 KiB) and with typical ones (150 bytes), one registration per peer and namespace and 1000 per
+ * peer; heap and buffers after full garbage collections, and RSS, against what the store counted
+ * - a mass expiry: 1M registrations expiring at once, the first DISCOVER after it and the longest event-loop block
+ * while the rest is removed, in slices of 1000 (now) and all at once (before slices)
  *
  * npx node --experimental-transform-types benchmarks/store-memory/index.ts [--quick]
  */
