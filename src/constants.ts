@@ -67,9 +67,6 @@ export const STREAM_IDLE_TIMEOUT_MS = 150_000
 /** Requests a server answers on one stream before it closes its side: 33 hours of Go's `DiscoverAsync` polls */
 export const MAX_REQUESTS_PER_STREAM = 1000
 
-/** The cookie's cursor takes the first 8 bytes, which also makes it parse as a Rust cookie */
-export const COOKIE_CURSOR_LENGTH = 8
-
 /** Every cookie we issue is at least this long (the Rust client rejects shorter ones) */
 export const MIN_COOKIE_LENGTH = 8
 

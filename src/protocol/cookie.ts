@@ -1,47 +1,84 @@
 /**
  * Server cookies: opaque to clients, stateless on the server.
  *
- * A cookie is a position in the store's registration sequence (every REGISTER, refresh included, gets the next
- * sequence number) plus a MAC that binds the position to the namespace it was issued for and to the store's
- * secret. A server that shares the store (and so its secret) can continue a cookie another one issued; a cookie
- * from another namespace or another fleet, or one that was edited, fails the MAC.
+ * A cookie is a position in the store's registration order plus a MAC that binds the position to the namespace it
+ * was issued for and to the store's secret. A server that shares the store (and so its secret) can continue a
+ * cookie another one issued; a cookie from another namespace or another fleet, or one that was edited, fails the
+ * MAC.
  *
- * Layout (26 bytes): `cursor: uint64 big-endian (8)` ‖ ASCII `"v1"` ‖ `base64url(mac) (16)`. The tail is ASCII
- * so that a Rust client, which reads a cookie as 8 bytes of id followed by a UTF-8 namespace, accepts it.
+ * Positions are unsigned and below 2^128: the memory store counts its writes, the PostgreSQL store orders rows by
+ * (transaction id, sequence), which needs two 64-bit halves.
+ *
+ * Version 2, issued (44 bytes, ASCII throughout): `"rdv2"` ‖ `base64url(position: uint128 big-endian (16) ‖ mac (14))`,
+ * 30 bytes, so that the base64url text has no spare bits and every edit of it changes the bytes.
+ * A Rust client reads any cookie as 8 bytes of id followed by a UTF-8 namespace and hands it back byte for byte,
+ * so the format only has to be longer than 8 bytes and valid UTF-8 after them; being ASCII from the first byte
+ * also survives clients that keep cookies as text (the earlier JS client re-encoded bytes >= 0x80).
+ *
+ * Version 1, still accepted so that cookies held across an upgrade keep their place (26 bytes):
+ * `position: uint64 big-endian (8)` ‖ ASCII `"v1"` ‖ `base64url(mac) (16)`. Its positions are the same numbers
+ * (the PostgreSQL store's rows from before version 2 keep transaction id 0, so their positions are their old
+ * sequence numbers).
  */
 import { hmac } from '@noble/hashes/hmac.js'
 import { sha256 } from '@noble/hashes/sha2.js'
 import { fromString as uint8ArrayFromString } from 'uint8arrays/from-string'
 import { toString as uint8ArrayToString } from 'uint8arrays/to-string'
-import { COOKIE_CURSOR_LENGTH } from '../constants.ts'
 import { InvalidCookieError } from '../errors.ts'
 
-const VERSION = 'v1'
-const MAC_LENGTH = 12
-const MAC_TEXT_LENGTH = 16 // base64url of 12 bytes, no padding
-const DOMAIN = uint8ArrayFromString('libp2p-rendezvous-cookie/v1')
+/** Largest position a cookie can carry */
+export const MAX_COOKIE_POSITION = (1n << 128n) - 1n
+
+interface Version {
+  /** The domain separation string the MAC starts with */
+  domain: Uint8Array
+  /** Bytes of the position */
+  positionLength: number
+  /** Bytes of HMAC-SHA256 kept */
+  macLength: number
+}
+
+/** A version 1 cookie starts with its position */
+const V1_POSITION_LENGTH = 8
+const V1: Version = { domain: uint8ArrayFromString('libp2p-rendezvous-cookie/v1'), positionLength: V1_POSITION_LENGTH, macLength: 12 }
+const V2: Version = { domain: uint8ArrayFromString('libp2p-rendezvous-cookie/v2'), positionLength: 16, macLength: 14 }
+
+const V1_TAG = 'v1'
+const V1_MAC_TEXT_LENGTH = 16 // base64url of 12 bytes, no padding
+const V1_LENGTH = V1_POSITION_LENGTH + V1_TAG.length + V1_MAC_TEXT_LENGTH
+
+const V2_PREFIX = 'rdv2'
+const V2_BODY_TEXT_LENGTH = (V2.positionLength + V2.macLength) * 4 / 3 // base64url of a multiple of 3 bytes: no padding, no spare bits
 
 /** The length of every cookie this module issues */
-export const COOKIE_LENGTH = COOKIE_CURSOR_LENGTH + VERSION.length + MAC_TEXT_LENGTH
+export const COOKIE_LENGTH = V2_PREFIX.length + V2_BODY_TEXT_LENGTH
 
-function mac (secret: Uint8Array, namespace: string | undefined, cursor: Uint8Array): Uint8Array {
+function mac (version: Version, secret: Uint8Array, namespace: string | undefined, position: Uint8Array): Uint8Array {
   // 0x00 marks a cookie for "all namespaces", 0x01 one for a single namespace, so neither can pose as the other
   const scope = namespace == null ? new Uint8Array([0]) : uint8ArrayFromString(`\u0001${namespace}`)
   const h = hmac.create(sha256, secret)
-  h.update(DOMAIN)
-  h.update(cursor)
+  h.update(version.domain)
+  h.update(position)
   h.update(scope)
-  return h.digest().subarray(0, MAC_LENGTH)
+  return h.digest().subarray(0, version.macLength)
 }
 
-function cursorBytes (cursor: bigint): Uint8Array {
-  if (cursor < 0n || cursor > 0xffff_ffff_ffff_ffffn) {
-    throw new RangeError(`cookie cursor ${cursor} is outside uint64`)
+function positionBytes (position: bigint, length: number): Uint8Array {
+  const bytes = new Uint8Array(length)
+  let rest = position
+  for (let i = length - 1; i >= 0; i--) {
+    bytes[i] = Number(rest & 0xffn)
+    rest >>= 8n
   }
-
-  const bytes = new Uint8Array(COOKIE_CURSOR_LENGTH)
-  new DataView(bytes.buffer).setBigUint64(0, cursor)
   return bytes
+}
+
+function positionOf (bytes: Uint8Array): bigint {
+  let position = 0n
+  for (const byte of bytes) {
+    position = (position << 8n) | BigInt(byte)
+  }
+  return position
 }
 
 /** Constant-time comparison, so a forger learns nothing from how long a rejection took */
@@ -57,44 +94,70 @@ function sameBytes (a: Uint8Array, b: Uint8Array): boolean {
   return diff === 0
 }
 
-/** Issues the cookie for `cursor` in `namespace` (`undefined`: a DISCOVER over all namespaces) */
-export function encodeCookie (secret: Uint8Array, namespace: string | undefined, cursor: bigint): Uint8Array<ArrayBuffer> {
-  const position = cursorBytes(cursor)
-  const tail = uint8ArrayFromString(VERSION + uint8ArrayToString(mac(secret, namespace, position), 'base64url'))
+function base64url (text: Uint8Array): Uint8Array {
+  try {
+    return uint8ArrayFromString(uint8ArrayToString(text), 'base64url')
+  } catch {
+    throw new InvalidCookieError('cookie is malformed')
+  }
+}
+
+function verified (version: Version, secret: Uint8Array, namespace: string | undefined, position: Uint8Array, presented: Uint8Array): bigint {
+  if (!sameBytes(presented, mac(version, secret, namespace, position))) {
+    throw new InvalidCookieError('cookie was not issued for this namespace by this rendezvous fleet')
+  }
+
+  return positionOf(position)
+}
+
+/** Issues the cookie for `position` in `namespace` (`undefined`: a DISCOVER over all namespaces) */
+export function encodeCookie (secret: Uint8Array, namespace: string | undefined, position: bigint): Uint8Array<ArrayBuffer> {
+  if (position < 0n || position > MAX_COOKIE_POSITION) {
+    throw new RangeError(`cookie position ${position} is outside [0, 2^128)`)
+  }
+
+  const bytes = positionBytes(position, V2.positionLength)
+  const body = new Uint8Array(V2.positionLength + V2.macLength)
+  body.set(bytes, 0)
+  body.set(mac(V2, secret, namespace, bytes), V2.positionLength)
   const cookie = new Uint8Array(COOKIE_LENGTH)
-  cookie.set(position, 0)
-  cookie.set(tail, COOKIE_CURSOR_LENGTH)
+  cookie.set(uint8ArrayFromString(V2_PREFIX + uint8ArrayToString(body, 'base64url')))
   return cookie
 }
 
 /**
- * Returns the cursor of a cookie this fleet issued for `namespace`, or throws an {@link InvalidCookieError}
+ * Returns the position of a cookie this fleet issued for `namespace`, or throws an {@link InvalidCookieError}
  * when the cookie is malformed, was edited, or belongs to another namespace or another fleet.
  */
 export function decodeCookie (secret: Uint8Array, namespace: string | undefined, cookie: Uint8Array): bigint {
-  if (cookie.byteLength !== COOKIE_LENGTH) {
-    throw new InvalidCookieError(`cookie is ${cookie.byteLength} bytes, not the ${COOKIE_LENGTH} this server issues`)
+  if (cookie.byteLength === COOKIE_LENGTH && uint8ArrayToString(cookie.subarray(0, V2_PREFIX.length)) === V2_PREFIX) {
+    const body = base64url(cookie.subarray(V2_PREFIX.length))
+
+    if (body.byteLength !== V2.positionLength + V2.macLength) {
+      throw new InvalidCookieError('cookie is malformed')
+    }
+
+    return verified(V2, secret, namespace, body.subarray(0, V2.positionLength), body.subarray(V2.positionLength))
   }
 
-  const tail = cookie.subarray(COOKIE_CURSOR_LENGTH)
-  const version = uint8ArrayToString(tail.subarray(0, VERSION.length))
-
-  if (version !== VERSION) {
-    throw new InvalidCookieError('cookie has an unknown version')
+  if (cookie.byteLength === V1_LENGTH && uint8ArrayToString(cookie.subarray(V1_POSITION_LENGTH, V1_POSITION_LENGTH + V1_TAG.length)) === V1_TAG) {
+    const presented = base64url(cookie.subarray(V1_POSITION_LENGTH + V1_TAG.length))
+    return verified(V1, secret, namespace, cookie.subarray(0, V1_POSITION_LENGTH), presented)
   }
 
-  let presented: Uint8Array
-  try {
-    presented = uint8ArrayFromString(uint8ArrayToString(tail.subarray(VERSION.length)), 'base64url')
-  } catch {
-    throw new InvalidCookieError('cookie is malformed')
+  throw new InvalidCookieError(`cookie of ${cookie.byteLength} bytes is none this server issues (version 2: ${COOKIE_LENGTH} bytes starting "${V2_PREFIX}")`)
+}
+
+/** A version 1 cookie, as servers before cookie version 2 issued them; kept to test that they are still honoured */
+export function encodeCookieV1 (secret: Uint8Array, namespace: string | undefined, position: bigint): Uint8Array<ArrayBuffer> {
+  if (position < 0n || position > 0xffff_ffff_ffff_ffffn) {
+    throw new RangeError(`cookie position ${position} is outside uint64`)
   }
 
-  const position = cookie.subarray(0, COOKIE_CURSOR_LENGTH)
-
-  if (!sameBytes(presented, mac(secret, namespace, position))) {
-    throw new InvalidCookieError('cookie was not issued for this namespace by this rendezvous fleet')
-  }
-
-  return new DataView(position.buffer, position.byteOffset, position.byteLength).getBigUint64(0)
+  const bytes = positionBytes(position, V1.positionLength)
+  const tail = uint8ArrayFromString(V1_TAG + uint8ArrayToString(mac(V1, secret, namespace, bytes), 'base64url'))
+  const cookie = new Uint8Array(V1_LENGTH)
+  cookie.set(bytes, 0)
+  cookie.set(tail, V1_POSITION_LENGTH)
+  return cookie
 }

@@ -1,10 +1,11 @@
 import { expect } from 'aegir/chai'
 import fc from 'fast-check'
 import { InvalidCookieError } from '../../src/errors.ts'
-import { COOKIE_LENGTH, decodeCookie, encodeCookie } from '../../src/protocol/cookie.ts'
+import { COOKIE_LENGTH, decodeCookie, encodeCookie, encodeCookieV1, MAX_COOKIE_POSITION } from '../../src/protocol/cookie.ts'
 
 const secret = fc.uint8Array({ minLength: 16, maxLength: 32 })
-const cursor = fc.bigInt({ min: 0n, max: 0xffff_ffff_ffff_ffffn })
+const cursor = fc.bigInt({ min: 0n, max: MAX_COOKIE_POSITION })
+const cursorV1 = fc.bigInt({ min: 0n, max: 0xffff_ffff_ffff_ffffn })
 const namespace = fc.option(fc.string({ minLength: 1, maxLength: 64 }), { nil: undefined })
 
 describe('cookies', () => {
@@ -14,13 +15,35 @@ describe('cookies', () => {
     }))
   })
 
-  it('are at least 8 bytes, start with the cursor and end in ASCII, so a Rust client can parse them', () => {
+  it('are longer than 8 bytes and ASCII throughout, so a Rust client parses them and a client keeping text returns them intact', () => {
     fc.assert(fc.property(secret, namespace, cursor, (key, ns, position) => {
       const cookie = encodeCookie(key, ns, position)
-      expect(cookie.byteLength).to.equal(COOKIE_LENGTH).and.to.be.at.least(8)
-      expect(new DataView(cookie.buffer).getBigUint64(0)).to.equal(position)
-      expect([...cookie.subarray(8)].every(byte => byte < 0x80)).to.be.true()
+      expect(cookie.byteLength).to.equal(COOKIE_LENGTH).and.to.be.above(8).and.to.be.at.most(255)
+      expect([...cookie].every(byte => byte >= 0x20 && byte < 0x7f)).to.be.true()
     }))
+  })
+
+  it('honours version 1 cookies, issued before positions grew to 128 bits, at the same position', () => {
+    fc.assert(fc.property(secret, namespace, cursorV1, (key, ns, position) => {
+      const old = encodeCookieV1(key, ns, position)
+      expect(old.byteLength).to.equal(26)
+      expect(decodeCookie(key, ns, old)).to.equal(position)
+      expect(decodeCookie(key, ns, encodeCookie(key, ns, position))).to.equal(position)
+    }))
+  })
+
+  it('refuses a version 1 cookie that was edited or is used on another namespace', () => {
+    fc.assert(fc.property(secret, fc.string({ minLength: 1 }), cursorV1, fc.nat(), fc.integer({ min: 0, max: 7 }), (key, ns, position, index, bit) => {
+      const old = encodeCookieV1(key, ns, position)
+      expect(() => decodeCookie(key, `${ns}x`, old)).to.throw(InvalidCookieError)
+      old[index % old.byteLength] ^= 1 << bit
+      expect(() => decodeCookie(key, ns, old)).to.throw(InvalidCookieError)
+    }))
+  })
+
+  it('refuses to issue a cookie for a position outside [0, 2^128)', () => {
+    expect(() => encodeCookie(new Uint8Array(32), 'ns', -1n)).to.throw(RangeError)
+    expect(() => encodeCookie(new Uint8Array(32), 'ns', MAX_COOKIE_POSITION + 1n)).to.throw(RangeError)
   })
 
   it('refuses a cookie with any single bit flipped', () => {
@@ -49,7 +72,7 @@ describe('cookies', () => {
 
   it('refuses bytes of any other length', () => {
     fc.assert(fc.property(fc.uint8Array({ maxLength: 100 }), (bytes) => {
-      fc.pre(bytes.byteLength !== COOKIE_LENGTH)
+      fc.pre(bytes.byteLength !== COOKIE_LENGTH && bytes.byteLength !== 26)
       expect(() => decodeCookie(new Uint8Array(32), 'ns', bytes)).to.throw(InvalidCookieError)
     }))
   })
