@@ -75,3 +75,13 @@ export class NoRendezvousPointsError extends Error {
   static name = 'NoRendezvousPointsError'
   name = 'NoRendezvousPointsError'
 }
+
+/**
+ * The registration store cannot answer now: a lock or a statement took too long, no connection is free, or the
+ * database is unreachable. Nothing is wrong with the request, and it may succeed later: a server answers it with
+ * E_UNAVAILABLE.
+ */
+export class StoreUnavailableError extends Error {
+  static name = 'StoreUnavailableError'
+  name = 'StoreUnavailableError'
+}

@@ -72,7 +72,11 @@ export async function handleDiscover (request: Message.Discover | undefined, ctx
       // the time it has left, rounded up so that a live registration never reads as expired
       ttl: BigInt(Math.max(1, Math.ceil((registration.expiresAt - ctx.now) / 1000)))
     })
-    cursor = registration.seq
+
+    // a registration still in flight may commit below a position the store shows: the cookie waits for it
+    if (page.settledBelow == null || registration.seq < page.settledBelow) {
+      cursor = registration.seq
+    }
   }
 
   return {

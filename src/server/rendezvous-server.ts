@@ -1,6 +1,6 @@
 import { serviceCapabilities } from '@libp2p/interface'
 import { pbStream, UnexpectedEOFError } from '@libp2p/utils'
-import { RendezvousError } from '../errors.ts'
+import { RendezvousError, StoreUnavailableError } from '../errors.ts'
 import { Message } from '../pb/rendezvous.ts'
 import { resolveServerConfig } from './config.ts'
 import { handleDiscover } from './handle-discover.ts'
@@ -391,6 +391,12 @@ export class RendezvousServer implements Startable {
       if (err instanceof RendezvousError) {
         this.log('refused request from %p: %s %s', remotePeer, err.status, err.message)
         return { status: err.status, statusText: err.message } as unknown as R
+      }
+
+      if (err?.name === StoreUnavailableError.name) {
+        this.metrics.storeError()
+        this.log('the store cannot answer a request from %p now - %e', remotePeer, err)
+        return { status: ResponseStatus.E_UNAVAILABLE, statusText: 'rendezvous point is busy, retry later' } as unknown as R
       }
 
       this.metrics.storeError()

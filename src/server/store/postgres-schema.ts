@@ -23,9 +23,8 @@ export const MIGRATIONS: Migration[] = [{
   version: 1,
   description: 'registrations, their sequence and row counter, the fleet secret',
   statements: [
-    // `seq` orders every accepted REGISTER across the fleet; cookies are positions in it. The store takes the
-    // next value only while holding the fleet-wide "seq" advisory lock (see postgres-store.ts), so values commit
-    // in the order they are taken and a reader never passes a value that could still appear below it.
+    // `seq` ordered every accepted REGISTER across the fleet, taken under a fleet-wide advisory lock so that values
+    // committed in order; version 2 orders rows by (xid, seq) instead, without that lock.
     'CREATE SEQUENCE rendezvous_registration_seq AS bigint MINVALUE 1',
     `CREATE TABLE rendezvous_registrations (
       peer_id text NOT NULL,
@@ -46,8 +45,7 @@ export const MIGRATIONS: Migration[] = [{
     'CREATE INDEX rendezvous_registrations_expires_at ON rendezvous_registrations (expires_at)',
 
     // The number of rows (live or expired but not yet swept), kept exact by statement-level triggers, so the
-    // total limit is checked without counting the table. The store reads it under the "seq" lock, which every
-    // insert holds, so two servers cannot both take the last free place.
+    // total limit is checked without counting the table (one row, replaced by shards in version 2).
     `CREATE TABLE rendezvous_counters (
       name text PRIMARY KEY,
       value bigint NOT NULL
@@ -83,10 +81,7 @@ export const MIGRATIONS: Migration[] = [{
     `CREATE TRIGGER rendezvous_registrations_deleted AFTER DELETE ON rendezvous_registrations
       REFERENCING OLD TABLE AS deleted_rows FOR EACH STATEMENT EXECUTE FUNCTION rendezvous_count_deleted_rows()`,
 
-    // REGISTER in one round trip, so the fleet-wide "seq" lock is held only while the row is written and the
-    // transaction commits, never across a network round trip to the server that asked. The steps and why they are
-    // correct are explained at the top of postgres-store.ts. Each statement of a VOLATILE function takes a fresh
-    // snapshot, so what is read after a lock is taken includes everything committed before it was granted.
+    // REGISTER in one round trip under the fleet-wide "seq" lock (replaced by version 2)
     `CREATE FUNCTION rendezvous_register (
       p_peer_id text, p_namespace text, p_record bytea, p_record_seq numeric, p_expires_at bigint,
       p_max_per_peer bigint, p_max_total bigint, p_now bigint, p_peer_lock text, p_seq_lock text
@@ -149,6 +144,151 @@ export const MIGRATIONS: Migration[] = [{
       value bytea NOT NULL
     )`
   ]
+}, {
+  version: 2,
+  description: 'rows ordered by (transaction id, sequence) without the fleet-wide lock; row counter in 64 shards',
+  statements: [
+    // A row's position is (xid, seq): the id of the transaction that wrote it, then a sequence value to order the
+    // rows of one transaction. Readers never pass the oldest transaction still running (see postgres-store.ts), so
+    // writers need no lock to commit in order. Rows written before keep xid 0: their positions are their old seq,
+    // below every new one, and a version 1 cookie (which carries an old seq) continues where it was.
+    'ALTER TABLE rendezvous_registrations ADD COLUMN xid bigint NOT NULL DEFAULT 0',
+    'DROP INDEX rendezvous_registrations_seq',
+    'DROP INDEX rendezvous_registrations_namespace_seq',
+    'CREATE UNIQUE INDEX rendezvous_registrations_position ON rendezvous_registrations (xid, seq)',
+    'CREATE INDEX rendezvous_registrations_namespace_position ON rendezvous_registrations (namespace, xid, seq)',
+    // each connection takes values 32 at a time: no shared state between writers, and seq only orders one
+    // transaction's rows
+    'ALTER SEQUENCE rendezvous_registration_seq CACHE 32',
+
+    // The row count in shards, so that writers do not queue on one counter row. A REGISTER that adds a row counts
+    // it in a shard no other writer holds (SKIP LOCKED), then reads the sum; see rendezvous_register for why the
+    // total limit still holds exactly. Deletes are counted by the trigger below, in a free shard too.
+    `CREATE TABLE rendezvous_row_counts (
+      shard integer PRIMARY KEY,
+      value bigint NOT NULL
+    )`,
+    'INSERT INTO rendezvous_row_counts (shard, value) SELECT shard, 0 FROM generate_series(0, 63) AS shard',
+    "UPDATE rendezvous_row_counts SET value = (SELECT value FROM rendezvous_counters WHERE name = 'registrations') WHERE shard = 0",
+    // rows are counted by rendezvous_register itself, before it decides whether there is room
+    'DROP TRIGGER rendezvous_registrations_inserted ON rendezvous_registrations',
+    'DROP FUNCTION rendezvous_count_inserted_rows()',
+    `CREATE OR REPLACE FUNCTION rendezvous_count_deleted_rows () RETURNS trigger LANGUAGE plpgsql
+      SET search_path FROM CURRENT AS $$
+    DECLARE
+      n bigint;
+      v_shard integer;
+    BEGIN
+      SELECT count(*) INTO n FROM deleted_rows;
+      IF n > 0 THEN
+        SELECT c.shard INTO v_shard FROM rendezvous_row_counts c ORDER BY c.shard LIMIT 1 FOR UPDATE SKIP LOCKED;
+        -- every shard busy: wait for the first one rather than lose the count
+        UPDATE rendezvous_row_counts SET value = value - n WHERE shard = coalesce(v_shard, 0);
+      END IF;
+      RETURN NULL;
+    END
+    $$`,
+    'DROP TABLE rendezvous_counters',
+
+    // Dropped rather than replaced, so that a server of an older release still running on this schema fails its
+    // REGISTERs loudly instead of writing rows at positions the new order does not expect.
+    'DROP FUNCTION rendezvous_register(text, text, bytea, numeric, bigint, bigint, bigint, bigint, text, text)',
+
+    // REGISTER in one round trip, under no lock shared by the fleet:
+    // 1. the peer's advisory lock: its registrations change one at a time, so the per-peer count and the
+    //    stale-record check read a state nobody else is changing;
+    // 2. a new row is counted before it is written. Fast path: add 1 to a shard no other writer holds, then read
+    //    the sum. Each shard holds at most one uncommitted count (its row lock is held to commit), so at most
+    //    (shards - 1) counts are invisible to this writer; if the sum plus those still fits the limit, no
+    //    interleaving can pass it. Otherwise (near the limit, or every shard busy) the writer counts exactly:
+    //    the "total" advisory lock, then every shard locked in order, which waits for the counts in flight. A
+    //    writer that took a shard on the fast path must not wait for the others while holding it (two of them
+    //    would deadlock), so it gives up with SQLSTATE RZ001 and the store calls again with p_exact;
+    // 3. the row is written at (this transaction's id, the next seq) and the transaction commits.
+    // Each statement of a VOLATILE function takes a fresh snapshot, so what is read after a lock is taken includes
+    // everything committed before it was granted.
+    `CREATE FUNCTION rendezvous_register (
+      p_peer_id text, p_namespace text, p_record bytea, p_record_seq numeric, p_expires_at bigint,
+      p_max_per_peer bigint, p_max_total bigint, p_now bigint, p_peer_lock text, p_total_lock text,
+      p_first_shard integer, p_exact boolean
+    ) RETURNS TABLE (outcome text, position_xid bigint, position_seq bigint) LANGUAGE plpgsql VOLATILE
+      SET search_path FROM CURRENT AS $$
+    DECLARE
+      v_others bigint;
+      v_live_record_seq numeric;
+      v_existing boolean;
+      v_shard integer;
+      v_shards bigint;
+      v_rows bigint;
+      v_xid bigint;
+      v_seq bigint;
+    BEGIN
+      PERFORM pg_advisory_xact_lock(hashtextextended(p_peer_lock, 0));
+
+      SELECT
+        count(*) FILTER (WHERE r.namespace <> p_namespace AND r.expires_at > p_now),
+        max(r.record_seq) FILTER (WHERE r.namespace = p_namespace AND r.expires_at > p_now),
+        coalesce(bool_or(r.namespace = p_namespace), false)
+      INTO v_others, v_live_record_seq, v_existing
+      FROM rendezvous_registrations r
+      WHERE r.peer_id = p_peer_id;
+
+      IF v_live_record_seq IS NOT NULL AND v_live_record_seq > p_record_seq THEN
+        RETURN QUERY SELECT 'stale-record'::text, NULL::bigint, NULL::bigint;
+        RETURN;
+      END IF;
+
+      IF v_others >= p_max_per_peer THEN
+        RETURN QUERY SELECT 'peer-limit'::text, NULL::bigint, NULL::bigint;
+        RETURN;
+      END IF;
+
+      -- replacing a row never grows the table, so only a new row needs a free place
+      IF NOT v_existing THEN
+        IF NOT p_exact THEN
+          -- far from the limit even with a count in flight in every shard: the fast path will do
+          SELECT sum(c.value), count(*) INTO v_rows, v_shards FROM rendezvous_row_counts c;
+          IF v_rows + v_shards <= p_max_total THEN
+            SELECT c.shard INTO v_shard FROM rendezvous_row_counts c
+            ORDER BY c.shard < p_first_shard, c.shard
+            LIMIT 1 FOR UPDATE SKIP LOCKED;
+          END IF;
+        END IF;
+
+        IF v_shard IS NOT NULL THEN
+          UPDATE rendezvous_row_counts SET value = value + 1 WHERE shard = v_shard;
+          SELECT sum(c.value), count(*) INTO v_rows, v_shards FROM rendezvous_row_counts c;
+          IF v_rows + v_shards - 1 > p_max_total THEN
+            RAISE EXCEPTION USING ERRCODE = 'RZ001', MESSAGE = 'near the total limit: count exactly';
+          END IF;
+        ELSE
+          PERFORM pg_advisory_xact_lock(hashtextextended(p_total_lock, 0));
+          PERFORM 1 FROM rendezvous_row_counts c ORDER BY c.shard FOR UPDATE;
+          SELECT sum(c.value) INTO v_rows FROM rendezvous_row_counts c;
+          IF v_rows >= p_max_total THEN
+            RETURN QUERY SELECT 'counter-full'::text, NULL::bigint, NULL::bigint;
+            RETURN;
+          END IF;
+          UPDATE rendezvous_row_counts SET value = value + 1 WHERE shard = p_first_shard;
+        END IF;
+      END IF;
+
+      v_xid := pg_current_xact_id()::text::bigint;
+
+      INSERT INTO rendezvous_registrations AS r (peer_id, namespace, signed_peer_record, record_seq, expires_at, xid, seq)
+      VALUES (p_peer_id, p_namespace, p_record, p_record_seq, p_expires_at, v_xid, nextval('rendezvous_registration_seq'))
+      ON CONFLICT (peer_id, namespace) DO UPDATE SET
+        signed_peer_record = excluded.signed_peer_record,
+        record_seq = excluded.record_seq,
+        expires_at = excluded.expires_at,
+        xid = excluded.xid,
+        seq = excluded.seq
+      RETURNING r.seq INTO v_seq;
+
+      RETURN QUERY SELECT 'ok'::text, v_xid, v_seq;
+    END
+    $$`
+  ]
 }]
 
 /** The schema version this code writes and reads */
@@ -170,6 +310,10 @@ export async function migrate (sql: Sql, schema: string, log: Logger, migrations
   const latest = migrations[migrations.length - 1]?.version ?? 0
 
   return sql.begin(async tx => {
+    // a migration builds indexes over every row, and a server starting beside one that migrates waits for it: the
+    // bounds the store puts on its statements and lock waits do not apply here
+    await tx`SET LOCAL statement_timeout = 0`
+    await tx`SET LOCAL lock_timeout = 0`
     // one server at a time, per schema; a hash collision with another schema only makes one of them wait
     await tx`SELECT pg_advisory_xact_lock(hashtextextended(${`libp2p-rendezvous:migrate:${schema}`}, 0))`
     await tx`CREATE SCHEMA IF NOT EXISTS ${tx(schema)}`

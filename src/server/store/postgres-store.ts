@@ -1,39 +1,53 @@
 /**
  * A {@link RegistrationStore} on PostgreSQL, shared by a fleet of rendezvous servers.
  *
- * Servers on one database (and one schema) see the same registrations, hand out positions in the same sequence
- * (so a cookie issued by one continues on another) and share the cookie secret. Limits hold across the fleet.
+ * Servers on one database (and one schema) see the same registrations, give out positions in the same order (so a
+ * cookie issued by one continues on another) and share the cookie secret. Limits hold across the fleet.
  *
- * How REGISTER stays correct when several servers write at once, in one transaction (the `rendezvous_register`
- * function of postgres-schema.ts, so that it is one round trip and no lock waits on the network):
+ * **Order without a fleet-wide lock.** A row's position is (id of the transaction that wrote it, a sequence
+ * value), as one unsigned 128-bit number: `xid << 64 | seq`. Transactions commit in any order, so a row can become
+ * visible after a row at a higher position has been read; a cookie that had moved past it would never see it.
+ * Every transaction that could still commit such a row is running, and has an id at or above the oldest running
+ * one, `pg_snapshot_xmin(pg_current_snapshot())`, read in the same snapshot as the rows. So a DISCOVER returns
+ * what it sees, but reports that positions from `xmin << 64` on are not settled, and the cookie never moves past
+ * them (see {@link DiscoverPage.settledBelow}): a registration still in flight is returned by a later DISCOVER,
+ * never skipped. Writers take no lock but their peer's, commit in parallel and share WAL flushes.
  *
- * 1. `pg_advisory_xact_lock(peer)`: the registrations of one peer change one at a time, so the per-peer count
- * and the stale-record check read a state nobody else is changing.
- * 2. `pg_advisory_xact_lock(seq)`, fleet-wide, taken last and held only for the write and the commit: the row
- * counter is read, the next `seq` taken and the row written under it. PostgreSQL makes a committed
- * transaction visible before it releases its locks, so sequence values become visible in the order they were
- * taken. Without it, a writer holding seq 10 could commit after one holding seq 11, and a reader that saw 11
- * would hand out a cookie past 10, which that cookie's holder would then never see. The price is that inserts
- * into one database commit one after the other (a commit's WAL flush each): hundreds to thousands per second,
- * well above the ~140/s a million registrations refreshed every two hours need.
- * 3. The total limit reads a row counter kept exact by triggers (see postgres-schema.ts) instead of counting the
- * table. The counter includes expired rows the sweep has not yet removed; when it says "full", the store
- * sweeps and tries once more before refusing.
+ * The price: a write transaction that stays open anywhere in the PostgreSQL cluster (transaction ids are
+ * cluster-wide) keeps newer registrations from being settled until it ends; they are still returned, again on
+ * each DISCOVER from an older cookie. `idle_in_transaction_session_timeout` bounds our own sessions; set it for
+ * the other users of the cluster too.
  *
- * Deleting (UNREGISTER, the sweep) takes no advisory lock. Sweeps on several servers split the expired rows
+ * **REGISTER** is one round trip to the `rendezvous_register` function (postgres-schema.ts explains its steps):
+ * the peer's advisory lock for the per-peer limit and the stale-record check, a row count kept in 64 shards for
+ * the total limit (counted exactly, one writer at a time, only near the limit), then the upsert. The count
+ * includes expired rows the sweep has not yet removed; when it says "full", the store sweeps and tries once more.
+ *
+ * **Deleting** (UNREGISTER, the sweep) takes no advisory lock. Sweeps on several servers split the expired rows
  * between them (`FOR UPDATE SKIP LOCKED`) and delete in batches, so no transaction holds many locks for long.
  *
- * Node-only (it opens TCP connections to the database): import it from server code, never from a browser bundle.
+ * **Bounded waits.** Every session has a `statement_timeout`, a `lock_timeout` and an
+ * `idle_in_transaction_session_timeout`, and each pool refuses queries beyond a queue bound: a held lock or a
+ * stalled database makes calls fail with {@link StoreUnavailableError} (E_UNAVAILABLE on the wire) instead of
+ * queueing every request of the fleet. DISCOVER and stats run on a pool of their own, so they never wait behind
+ * REGISTERs for a connection.
+ *
+ * **Time** is the database's: expiry times are stored, compared and swept on its clock, so servers whose clocks
+ * disagree still agree on when a registration expires (see {@link DatabaseClock}).
+ *
+ * Needs PostgreSQL 13 or newer (`pg_current_xact_id`). Node-only (it opens TCP connections to the database):
+ * import it from server code, never from a browser bundle.
  */
-import { randomBytes } from 'node:crypto'
+import { randomBytes, randomInt } from 'node:crypto'
 import { InvalidParametersError } from '@libp2p/interface'
 import { logger as createLogger } from '@libp2p/logger'
 import postgres from 'postgres'
+import { DatabaseClock } from './postgres-clock.ts'
+import { Pool } from './postgres-pool.ts'
 import { migrate } from './postgres-schema.ts'
 import { checkRegisterInput } from './registration-store.ts'
 import type { DiscoverPage, DiscoverQuery, RegisterInput, RegisterLimits, RegisterOutcome, RegistrationStore, StoredRegistration, StoreStats } from './registration-store.ts'
 import type { Logger } from '@libp2p/interface'
-import type { Sql } from 'postgres'
 
 export interface PostgresRegistrationStoreInit {
   /** Connection string, e.g. `postgres://user:password@host:5432/database` (libpq syntax, `?sslmode=…` accepted) */
@@ -44,15 +58,35 @@ export interface PostgresRegistrationStoreInit {
    * Default: `public`
    */
   schema?: string
-  /** Most connections this server opens to the database. Default: 10 */
+  /** Most connections this server opens for REGISTER, UNREGISTER and the sweep. Default: 10 */
   maxConnections?: number
+  /** Most connections this server opens for DISCOVER and stats, besides `maxConnections`. Default: 5 */
+  maxReadConnections?: number
+  /**
+   * Most queries that wait for a free connection, per pool; beyond it a call fails at once with
+   * `StoreUnavailableError` (E_UNAVAILABLE) rather than queue behind a stalled database. Default: 100
+   */
+  maxWaiting?: number
   /** Time allowed to open a connection, in seconds. Default: 10 */
   connectTimeout?: number
+  /** Longest a statement may run (`statement_timeout`), in ms. Default: 5000 */
+  statementTimeout?: number
+  /** Longest a statement may wait for a lock (`lock_timeout`), in ms. Default: 2000 */
+  lockTimeout?: number
+  /** Longest a session may sit idle inside a transaction (`idle_in_transaction_session_timeout`), in ms. Default: 10000 */
+  idleInTransactionTimeout?: number
   /**
-   * PostgreSQL settings for this server's sessions, e.g. `{ statement_timeout: '5s' }`. `synchronous_commit: 'off'`
-   * lifts the bound that the commit's WAL flush puts on REGISTER throughput (see the top of this file), at the cost
-   * of losing the registrations of the last few hundred ms if PostgreSQL itself crashes (never when a rendezvous
-   * server does). `search_path` is always the schema. Default: none
+   * The clock that the times given to the store (`now`, `expiresAt`) are read from; the store moves them onto
+   * the database's clock. Default: `Date.now`, the clock the server uses
+   */
+  clock?(): number
+  /** How often the offset between `clock` and the database's clock is measured again, in ms. Default: 60000 */
+  clockCheckInterval?: number
+  /**
+   * PostgreSQL settings for this server's sessions, e.g. `{ work_mem: '8MB' }`. `synchronous_commit: 'off'`
+   * saves a REGISTER the wait for its commit's WAL flush, at the cost of losing the registrations of the last
+   * few hundred ms if PostgreSQL itself crashes (never when a rendezvous server does). `search_path` is always the
+   * schema, and the timeouts are the options above. Default: none
    */
   sessionSettings?: Record<string, string>
   /** Registrations deleted per transaction by the expiry sweep. Default: 10000 */
@@ -63,10 +97,16 @@ export interface PostgresRegistrationStoreInit {
 
 /** What a transaction-level PostgreSQL error code means for a retry: deadlock detected, serialization failure */
 const RETRYABLE_CODES = new Set(['40P01', '40001'])
+/** Raised by rendezvous_register when its fast path finds the total limit near: call again with p_exact */
+const COUNT_EXACTLY = 'RZ001'
 const MAX_ATTEMPTS = 3
+/** Shards of the row count; migration 2 creates this many rows */
+const ROW_COUNT_SHARDS = 64
 const COOKIE_SECRET_NAME = 'cookie'
 const COOKIE_SECRET_LENGTH = 32
 const SCHEMA_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/
+/** Offsets between the clocks smaller than this are jitter, not a change */
+const CLOCK_TOLERANCE_MS = 250
 
 interface RegistrationRow {
   peer_id: string
@@ -74,13 +114,23 @@ interface RegistrationRow {
   signed_peer_record: Uint8Array
   record_seq: string
   expires_at: string
+  xid: string
   seq: string
+  horizon: string
 }
 
 type Attempt = RegisterOutcome | { ok: false, reason: 'counter-full' }
 type AttemptReason = Exclude<Attempt, { ok: true }>['reason']
 
 const MAX_INT64 = 0x7fff_ffff_ffff_ffffn
+
+/** A 64-bit half of a position */
+const MAX_UINT64 = 0xffff_ffff_ffff_ffffn
+
+/** A row's (xid, seq) as one position */
+function positionOf (xid: string | bigint, seq: string | bigint): bigint {
+  return (BigInt(xid) << 64n) | BigInt(seq)
+}
 
 /** The bigint columns take whole milliseconds */
 function toMillis (now: number): number {
@@ -90,21 +140,17 @@ function toMillis (now: number): number {
   return Math.floor(now)
 }
 
-function isRetryable (err: any): boolean {
-  return RETRYABLE_CODES.has(err?.code)
+function positiveInteger (name: string, value: number | undefined, fallback: number): number {
+  const chosen = value ?? fallback
+  if (!Number.isSafeInteger(chosen) || chosen < 1) {
+    throw new InvalidParametersError(`PostgresRegistrationStore option ${name} must be a positive integer, got ${value}`)
+  }
+  return chosen
 }
 
-function toRegistration (row: RegistrationRow): StoredRegistration {
-  const record = row.signed_peer_record
-  return {
-    peerId: row.peer_id,
-    namespace: row.namespace,
-    // postgres hands out Buffers; give callers a plain Uint8Array over the same memory
-    signedPeerRecord: new Uint8Array(record.buffer, record.byteOffset, record.byteLength),
-    recordSeq: BigInt(row.record_seq),
-    expiresAt: Number(row.expires_at),
-    seq: BigInt(row.seq)
-  }
+/** The code of a database error, also when it was wrapped as a StoreUnavailableError */
+function codeOf (err: any): string | undefined {
+  return err?.cause?.code ?? err?.code
 }
 
 export class PostgresRegistrationStore implements RegistrationStore {
@@ -112,7 +158,10 @@ export class PostgresRegistrationStore implements RegistrationStore {
   private readonly init: PostgresRegistrationStoreInit
   private readonly log: Logger
   private readonly sweepBatchSize: number
-  private sql?: Sql
+  private readonly limits: { maxConnections: number, maxReadConnections: number, maxWaiting: number, connectTimeout: number }
+  private readonly settings: Record<string, string>
+  private readonly clock: DatabaseClock
+  private pools?: { writes: Pool, reads: Pool }
   private cookieSecret?: Uint8Array
 
   constructor (init: PostgresRegistrationStoreInit) {
@@ -128,64 +177,126 @@ export class PostgresRegistrationStore implements RegistrationStore {
 
     this.init = init
     this.log = init.log ?? createLogger('libp2p:rendezvous:store:postgres')
-    this.sweepBatchSize = init.sweepBatchSize ?? 10_000
+    this.sweepBatchSize = positiveInteger('sweepBatchSize', init.sweepBatchSize, 10_000)
+    this.limits = {
+      maxConnections: positiveInteger('maxConnections', init.maxConnections, 10),
+      maxReadConnections: positiveInteger('maxReadConnections', init.maxReadConnections, 5),
+      maxWaiting: positiveInteger('maxWaiting', init.maxWaiting, 100),
+      connectTimeout: positiveInteger('connectTimeout', init.connectTimeout, 10)
+    }
+    this.settings = {
+      // the tables are created and found in our schema, whatever the role's default search_path is
+      application_name: 'libp2p-rendezvous',
+      ...init.sessionSettings,
+      search_path: this.schema,
+      statement_timeout: String(positiveInteger('statementTimeout', init.statementTimeout, 5000)),
+      lock_timeout: String(positiveInteger('lockTimeout', init.lockTimeout, 2000)),
+      idle_in_transaction_session_timeout: String(positiveInteger('idleInTransactionTimeout', init.idleInTransactionTimeout, 10_000))
+    }
+    this.clock = new DatabaseClock({
+      localClock: init.clock ?? Date.now,
+      checkInterval: positiveInteger('clockCheckInterval', init.clockCheckInterval, 60_000),
+      tolerance: CLOCK_TOLERANCE_MS,
+      log: this.log
+    })
   }
 
-  /** Connects, creates or migrates the schema and loads the fleet's cookie secret. Rejects when the database is unreachable */
+  /** Connects, creates or migrates the schema, loads the fleet's cookie secret and reads the database's clock. Rejects when the database is unreachable */
   async start (): Promise<void> {
-    if (this.sql != null) {
+    if (this.pools != null) {
       return
     }
 
-    const sql = postgres(this.init.url, {
-      max: this.init.maxConnections ?? 10,
-      connect_timeout: this.init.connectTimeout ?? 10,
-      // the tables are created and found in our schema, whatever the role's default search_path is
-      connection: { application_name: 'libp2p-rendezvous', ...this.init.sessionSettings, search_path: this.schema },
+    const pool = (maxConnections: number, settings: Record<string, string>): Pool => new Pool({
+      url: this.init.url,
+      maxConnections,
+      maxWaiting: this.limits.maxWaiting,
+      connectTimeout: this.limits.connectTimeout,
+      settings,
       // "schema already exists, skipping" and the like are not for stdout
+      onNotice: message => { this.log('postgres notice: %s', message) }
+    })
+    const pools = {
+      writes: pool(this.limits.maxConnections, this.settings),
+      // DISCOVER never waits behind REGISTERs for a connection, and a bug could never make it write
+      reads: pool(this.limits.maxReadConnections, { ...this.settings, default_transaction_read_only: 'on' })
+    }
+
+    try {
+      await this.migrate()
+      this.pools = pools
+      this.cookieSecret = await this.loadCookieSecret()
+      await this.clock.start(pools.reads.sql)
+    } catch (err) {
+      this.pools = undefined
+      this.clock.stop()
+      await Promise.all([pools.writes.end(1), pools.reads.end(1)]).catch(() => {})
+      throw err
+    }
+  }
+
+  /** Creates or migrates the schema, on a connection of its own: a migration is one transaction */
+  private async migrate (): Promise<void> {
+    const sql = postgres(this.init.url, {
+      max: 1,
+      connect_timeout: this.limits.connectTimeout,
+      connection: this.settings,
       onnotice: notice => { this.log('postgres notice: %s', notice.message) }
     })
 
     try {
       const from = await migrate(sql, this.schema, this.log)
       this.log('schema "%s" ready (was at version %d)', this.schema, from)
-      this.sql = sql
-      this.cookieSecret = await this.loadCookieSecret()
-    } catch (err) {
-      this.sql = undefined
+    } finally {
       await sql.end({ timeout: 1 }).catch(() => {})
-      throw err
     }
   }
 
   /** Waits up to 5 s for queries in flight, then closes every connection */
   async stop (): Promise<void> {
-    const sql = this.sql
-    this.sql = undefined
+    const pools = this.pools
+    this.pools = undefined
     this.cookieSecret = undefined
-    await sql?.end({ timeout: 5 })
+    this.clock.stop()
+    await Promise.all([pools?.writes.end(5), pools?.reads.end(5)])
   }
 
-  private get db (): Sql {
-    if (this.sql == null) {
+  private get writes (): Pool {
+    return this.started().writes
+  }
+
+  private get reads (): Pool {
+    return this.started().reads
+  }
+
+  private started (): { writes: Pool, reads: Pool } {
+    if (this.pools == null) {
       throw new Error('the PostgreSQL store is not started')
     }
-    return this.sql
+    return this.pools
   }
 
   async register (input: RegisterInput, limits: RegisterLimits, now: number): Promise<RegisterOutcome> {
     checkRegisterInput(input, limits)
-    now = toMillis(now)
+    const at = this.clock.toDatabase(toMillis(now))
+    const expiresAt = this.clock.toDatabase(input.expiresAt)
+    let exact = false
     let swept = false
 
     for (let attempt = 1; ; attempt++) {
       let outcome: Attempt
 
       try {
-        outcome = await this.tryRegister(input, limits, now)
+        outcome = await this.tryRegister(input, expiresAt, limits, at, exact)
       } catch (err) {
-        if (isRetryable(err) && attempt < MAX_ATTEMPTS) {
-          this.log('register of %s in "%s" hit %s, retrying', input.peerId, input.namespace, (err as any).code)
+        const code = codeOf(err)
+
+        if (code === COUNT_EXACTLY && !exact) {
+          exact = true
+          continue
+        }
+        if (code != null && RETRYABLE_CODES.has(code) && attempt < MAX_ATTEMPTS) {
+          this.log('register of %s in "%s" hit %s, retrying', input.peerId, input.namespace, code)
           continue
         }
         throw err
@@ -195,69 +306,99 @@ export class PostgresRegistrationStore implements RegistrationStore {
         return outcome
       }
 
-      // the counter includes expired rows nobody has swept yet: remove them and look again, once
+      // the count includes expired rows nobody has swept yet: remove them and look again, once
       if (swept) {
         return { ok: false, reason: 'total-limit' }
       }
       swept = true
-      await this.removeExpired(now)
+      await this.removeExpiredAt(at)
     }
   }
 
-  private async tryRegister (input: RegisterInput, limits: RegisterLimits, now: number): Promise<Attempt> {
-    const [result] = await this.db<Array<{ outcome: AttemptReason | 'ok', assigned_seq: string | null }>>`
-      SELECT outcome, assigned_seq FROM rendezvous_register(
+  private async tryRegister (input: RegisterInput, expiresAt: number, limits: RegisterLimits, now: number, exact: boolean): Promise<Attempt> {
+    const [result] = await this.writes.run(async sql => sql<Array<{ outcome: AttemptReason | 'ok', position_xid: string | null, position_seq: string | null }>>`
+      SELECT outcome, position_xid, position_seq FROM rendezvous_register(
         ${input.peerId}, ${input.namespace}, ${input.signedPeerRecord}, ${input.recordSeq.toString()}::numeric,
-        ${input.expiresAt}::bigint, ${limits.maxRegistrationsPerPeer}::bigint, ${limits.maxRegistrationsTotal}::bigint,
-        ${now}::bigint, ${this.lockKey('peer', input.peerId)}, ${this.lockKey('seq')}
-      )`
+        ${expiresAt}::bigint, ${limits.maxRegistrationsPerPeer}::bigint, ${limits.maxRegistrationsTotal}::bigint,
+        ${now}::bigint, ${this.lockKey('peer', input.peerId)}, ${this.lockKey('total')},
+        ${randomInt(ROW_COUNT_SHARDS)}::integer, ${exact}::boolean
+      )`)
 
     if (result.outcome === 'ok') {
-      return { ok: true, seq: BigInt(result.assigned_seq ?? '') }
+      return { ok: true, seq: positionOf(result.position_xid ?? '', result.position_seq ?? '') }
     }
 
     return { ok: false, reason: result.outcome }
   }
 
   async unregister (peerId: string, namespace: string): Promise<void> {
-    await this.db`DELETE FROM rendezvous_registrations WHERE peer_id = ${peerId} AND namespace = ${namespace}`
+    await this.writes.run(async sql => sql`DELETE FROM rendezvous_registrations WHERE peer_id = ${peerId} AND namespace = ${namespace}`)
   }
 
   async discover (query: DiscoverQuery): Promise<DiscoverPage> {
-    const now = toMillis(query.now)
+    const now = this.clock.toDatabase(toMillis(query.now))
     const limit = Math.max(0, Math.floor(query.limit))
+    const afterXid = query.afterSeq >> 64n
+    const afterSeq = query.afterSeq & MAX_UINT64
 
-    // a cookie can carry any uint64, but seq is a bigint column: nothing lies past its maximum
-    if (limit === 0 || query.afterSeq >= MAX_INT64) {
+    // a cookie can carry any 128-bit position, but xid and seq are bigint columns: nothing lies past their maximum
+    if (limit === 0 || afterXid > MAX_INT64 || (afterXid === MAX_INT64 && afterSeq >= MAX_INT64)) {
       return { registrations: [] }
     }
 
-    const after = query.afterSeq.toString()
-    // A reader needs no lock: every seq at or below the highest one it can see is already committed (or gone)
-    const rows = query.namespace == null
-      ? await this.db<RegistrationRow[]>`
-          SELECT peer_id, namespace, signed_peer_record, record_seq, expires_at, seq
+    const x = afterXid.toString()
+    const q = (afterSeq > MAX_INT64 ? MAX_INT64 : afterSeq).toString()
+    // The horizon comes from the snapshot the rows are read in: every transaction below it had ended when they were read
+    const rows = await this.reads.run(async sql => query.namespace == null
+      ? sql<RegistrationRow[]>`
+          SELECT peer_id, namespace, signed_peer_record, record_seq, expires_at, xid, seq,
+            (SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint) AS horizon
           FROM rendezvous_registrations
-          WHERE seq > ${after}::bigint AND expires_at > ${now}
-          ORDER BY seq
+          WHERE (xid, seq) > (${x}::bigint, ${q}::bigint) AND expires_at > ${now}
+          ORDER BY xid, seq
           LIMIT ${limit}`
-      : await this.db<RegistrationRow[]>`
-          SELECT peer_id, namespace, signed_peer_record, record_seq, expires_at, seq
+      : sql<RegistrationRow[]>`
+          SELECT peer_id, namespace, signed_peer_record, record_seq, expires_at, xid, seq,
+            (SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint) AS horizon
           FROM rendezvous_registrations
-          WHERE namespace = ${query.namespace} AND seq > ${after}::bigint AND expires_at > ${now}
-          ORDER BY seq
-          LIMIT ${limit}`
+          WHERE namespace = ${query.namespace} AND (xid, seq) > (${x}::bigint, ${q}::bigint) AND expires_at > ${now}
+          ORDER BY xid, seq
+          LIMIT ${limit}`)
 
-    return { registrations: rows.map(toRegistration) }
+    if (rows.length === 0) {
+      return { registrations: [] }
+    }
+
+    return {
+      registrations: rows.map(row => this.toRegistration(row)),
+      settledBelow: positionOf(rows[0].horizon, 0n)
+    }
+  }
+
+  private toRegistration (row: RegistrationRow): StoredRegistration {
+    const record = row.signed_peer_record
+    return {
+      peerId: row.peer_id,
+      namespace: row.namespace,
+      // postgres hands out Buffers; give callers a plain Uint8Array over the same memory
+      signedPeerRecord: new Uint8Array(record.buffer, record.byteOffset, record.byteLength),
+      recordSeq: BigInt(row.record_seq),
+      expiresAt: this.clock.toLocal(Number(row.expires_at)),
+      seq: positionOf(row.xid, row.seq)
+    }
   }
 
   async removeExpired (now: number): Promise<number> {
-    now = toMillis(now)
+    return this.removeExpiredAt(this.clock.toDatabase(toMillis(now)))
+  }
+
+  /** Deletes what expired at or before `now`, a time on the database's clock */
+  private async removeExpiredAt (now: number): Promise<number> {
     let removed = 0
 
     while (true) {
       // rows another server is sweeping (or a register is refreshing) are skipped, not waited for
-      const [result] = await this.db<Array<{ n: string }>>`
+      const [result] = await this.writes.run(async sql => sql<Array<{ n: string }>>`
         WITH doomed AS (
           SELECT ctid FROM rendezvous_registrations
           WHERE expires_at <= ${now}
@@ -269,7 +410,7 @@ export class PostgresRegistrationStore implements RegistrationStore {
           WHERE r.ctid = doomed.ctid AND r.expires_at <= ${now}
           RETURNING 1
         )
-        SELECT count(*) AS n FROM deleted`
+        SELECT count(*) AS n FROM deleted`)
       const n = Number(result.n)
       removed += n
 
@@ -286,20 +427,22 @@ export class PostgresRegistrationStore implements RegistrationStore {
 
   /** The first server of the fleet creates the secret; every server, that one included, then reads the one that won */
   private async loadCookieSecret (): Promise<Uint8Array> {
-    await this.db`
-      INSERT INTO rendezvous_secrets (name, value) VALUES (${COOKIE_SECRET_NAME}, ${randomBytes(COOKIE_SECRET_LENGTH)})
-      ON CONFLICT (name) DO NOTHING`
-    // a second statement, so its snapshot sees a secret another server committed while our insert waited
-    const [row] = await this.db<Array<{ value: Uint8Array }>>`
-      SELECT value FROM rendezvous_secrets WHERE name = ${COOKIE_SECRET_NAME}`
-    return Uint8Array.from(row.value)
+    return this.writes.run(async sql => {
+      await sql`
+        INSERT INTO rendezvous_secrets (name, value) VALUES (${COOKIE_SECRET_NAME}, ${randomBytes(COOKIE_SECRET_LENGTH)})
+        ON CONFLICT (name) DO NOTHING`
+      // a second statement, so its snapshot sees a secret another server committed while our insert waited
+      const [row] = await sql<Array<{ value: Uint8Array }>>`
+        SELECT value FROM rendezvous_secrets WHERE name = ${COOKIE_SECRET_NAME}`
+      return Uint8Array.from(row.value)
+    })
   }
 
   async stats (now: number): Promise<StoreStats> {
-    now = toMillis(now)
+    const at = this.clock.toDatabase(toMillis(now))
     // rows minus the expired ones (a short index range after a sweep) rather than a scan of the live ones; the
-    // namespaces by a skip scan of the (namespace, seq) index: O(namespaces × log n), not O(registrations)
-    const [row] = await this.db<Array<{ registrations: string, namespaces: string }>>`
+    // namespaces by a skip scan of the (namespace, xid, seq) index: O(namespaces × log n), not O(registrations)
+    const [row] = await this.reads.run(async sql => sql<Array<{ registrations: string, namespaces: string }>>`
       WITH RECURSIVE names AS (
         (SELECT namespace FROM rendezvous_registrations ORDER BY namespace LIMIT 1)
         UNION ALL
@@ -310,17 +453,17 @@ export class PostgresRegistrationStore implements RegistrationStore {
         FROM names WHERE names.namespace IS NOT NULL
       )
       SELECT
-        (SELECT value FROM rendezvous_counters WHERE name = 'registrations')
-          - (SELECT count(*) FROM rendezvous_registrations WHERE expires_at <= ${now}) AS registrations,
+        (SELECT sum(value) FROM rendezvous_row_counts)
+          - (SELECT count(*) FROM rendezvous_registrations WHERE expires_at <= ${at}) AS registrations,
         (SELECT count(*) FROM names WHERE names.namespace IS NOT NULL AND EXISTS (
-          SELECT 1 FROM rendezvous_registrations r WHERE r.namespace = names.namespace AND r.expires_at > ${now}
-        )) AS namespaces`
+          SELECT 1 FROM rendezvous_registrations r WHERE r.namespace = names.namespace AND r.expires_at > ${at}
+        )) AS namespaces`)
 
     return { registrations: Number(row.registrations), namespaces: Number(row.namespaces) }
   }
 
   /** Advisory lock keys are hashed from text that names this schema, so fleets in other schemas never wait on us */
-  private lockKey (kind: 'peer' | 'seq', id = ''): string {
+  private lockKey (kind: 'peer' | 'total', id = ''): string {
     return `libp2p-rendezvous:${this.schema}:${kind}:${id}`
   }
 }

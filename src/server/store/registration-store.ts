@@ -19,8 +19,9 @@ export interface StoredRegistration {
   /** Milliseconds since the epoch at which the registration expires */
   expiresAt: number
   /**
-   * The store's sequence number for this write: strictly increasing over every REGISTER the store (or the
-   * fleet sharing it) accepts, refreshes included. Cookies are positions in this sequence.
+   * The position of this write in the store's order, unsigned and below 2^128: a REGISTER (refreshes included)
+   * gets a position above every registration that had been settled when it began. Cookies are positions in this
+   * order (see {@link DiscoverPage.settledBelow} for stores with concurrent writers).
    */
   seq: bigint
 }
@@ -74,6 +75,12 @@ export interface DiscoverQuery {
 export interface DiscoverPage {
   /** In ascending `seq` order */
   registrations: StoredRegistration[]
+  /**
+   * Where a store with concurrent writers (a shared database) may still see registrations commit at lower
+   * positions than ones it already shows: registrations at or above this position are returned, but a cookie
+   * must not move past the last one below it, or it would skip those. Absent: every position returned is settled.
+   */
+  settledBelow?: bigint
 }
 
 export interface StoreStats {

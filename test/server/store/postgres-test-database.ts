@@ -6,6 +6,8 @@
  * the suites that need it are skipped with a message saying so: they never pass without having run.
  */
 import postgres from 'postgres'
+import { PostgresRegistrationStore } from '../../../src/server/store/postgres-store.ts'
+import type { PostgresRegistrationStoreInit } from '../../../src/server/store/postgres-store.ts'
 
 /** The test database's connection string, when one was given */
 export const POSTGRES_URL: string | undefined = process.env.RENDEZVOUS_TEST_POSTGRES_URL === '' ? undefined : process.env.RENDEZVOUS_TEST_POSTGRES_URL
@@ -47,7 +49,32 @@ export async function dropSchema (schema: string): Promise<void> {
 export async function emptySchema (schema: string): Promise<void> {
   await withDatabase(async sql => sql.begin(async tx => {
     await tx`TRUNCATE ${tx(schema)}.rendezvous_registrations`
-    // TRUNCATE fires no DELETE trigger, so the row counter is reset by hand
-    await tx`UPDATE ${tx(schema)}.rendezvous_counters SET value = 0 WHERE name = 'registrations'`
+    // TRUNCATE fires no DELETE trigger, so the row count is reset by hand
+    await tx`UPDATE ${tx(schema)}.rendezvous_row_counts SET value = 0`
   }))
+}
+
+/**
+ * The stores a test starts, on schemas of their own or shared between several (a fleet): `cleanup()`, from an
+ * `afterEach`, stops every one and drops every schema.
+ */
+export class TestStores {
+  private readonly stores: PostgresRegistrationStore[] = []
+  private readonly schemas = new Set<string>()
+
+  /** A started store on `schema` (by default a new one of its own) */
+  async start (schema = uniqueSchema('store'), init: Omit<PostgresRegistrationStoreInit, 'url' | 'schema'> = {}): Promise<PostgresRegistrationStore> {
+    this.schemas.add(schema)
+    const store = new PostgresRegistrationStore({ url: POSTGRES_URL ?? '', schema, ...init })
+    this.stores.push(store)
+    await store.start()
+    return store
+  }
+
+  async cleanup (): Promise<void> {
+    await Promise.all(this.stores.splice(0).map(async store => store.stop()))
+    const schemas = [...this.schemas]
+    this.schemas.clear()
+    await Promise.all(schemas.map(dropSchema))
+  }
 }

@@ -1,0 +1,233 @@
+/**
+ * The PostgreSQL store under concurrent writers, without a fleet-wide lock: a cookie never skips a registration
+ * that commits later at a lower position, and the total limit holds exactly.
+ */
+import { expect } from 'aegir/chai'
+import { POSTGRES_URL, skipWithoutPostgres, TestStores, uniqueSchema, withDatabase } from './postgres-test-database.ts'
+import type { PostgresRegistrationStore } from '../../../src/server/store/postgres-store.ts'
+import type { DiscoverPage, RegisterLimits, RegisterOutcome } from '../../../src/server/store/registration-store.ts'
+import type postgres from 'postgres'
+
+const ROOMY: RegisterLimits = { maxRegistrationsPerPeer: 1000, maxRegistrationsTotal: 1_000_000 }
+const LONG = 60 * 60 * 1000
+
+function record (text: string): Uint8Array {
+  return new TextEncoder().encode(text)
+}
+
+/** Where a cookie issued for this page points: after the last registration that is settled (as handleDiscover does) */
+function cursorAfter (page: DiscoverPage, cursor: bigint): bigint {
+  for (const registration of page.registrations) {
+    if (page.settledBelow != null && registration.seq >= page.settledBelow) {
+      break
+    }
+    cursor = registration.seq
+  }
+  return cursor
+}
+
+/** `promise`, or a rejection naming `what` after `ms`: a test that would hang fails instead, and cleans up */
+async function within <T> (ms: number, what: string, promise: Promise<T>): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined
+  const late = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(() => { reject(new Error(`${what} did not settle within ${ms} ms`)) }, ms)
+  })
+  try {
+    return await Promise.race([promise, late])
+  } finally {
+    clearTimeout(timer)
+  }
+}
+
+/** Runs `fn` over `items` with at most `concurrency` at once */
+async function inParallel <T> (items: T[], concurrency: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0
+  await Promise.all(Array.from({ length: concurrency }, async () => {
+    while (next < items.length) {
+      await fn(items[next++])
+    }
+  }))
+}
+
+describe('PostgresRegistrationStore with concurrent writers', function () {
+  this.timeout(60_000)
+
+  const stores = new TestStores()
+
+  before(function () {
+    skipWithoutPostgres(this, 'PostgresRegistrationStore with concurrent writers')
+  })
+
+  afterEach(async () => {
+    await stores.cleanup()
+  })
+
+  it('never lets a cookie skip a registration, while three servers REGISTER from many connections at once', async () => {
+    const schema = uniqueSchema('hammer')
+    const writers = await Promise.all([1, 2, 3].map(async () => stores.start(schema, { maxConnections: 8 })))
+    const reader = await stores.start(schema)
+    const now = Date.now()
+    // 600 writes by 200 peers: each peer registers, then refreshes twice, so rows also move to new positions
+    const writes = Array.from({ length: 600 }, (_, i) => ({ peer: `peer-${i % 200}`, round: Math.floor(i / 200), writer: writers[i % 3] }))
+    let writing = true
+
+    const writersDone = (async () => {
+      try {
+        await inParallel(writes, 24, async ({ peer, round, writer }) => {
+          const outcome = await writer.register({ peerId: peer, namespace: 'ns', signedPeerRecord: record(`${peer} ${round}`), recordSeq: BigInt(round), expiresAt: now + LONG }, ROOMY, now)
+          expect(outcome.ok, `${peer} round ${round}`).to.be.true()
+        })
+      } finally {
+        writing = false
+      }
+    })()
+
+    const seen = new Map<string, Set<bigint>>()
+    let cursor = 0n
+    let pages = 0
+    let unsettledPages = 0
+    while (true) {
+      const done = !writing
+      const page = await reader.discover({ namespace: 'ns', afterSeq: cursor, limit: 7, now })
+      pages++
+      for (const registration of page.registrations) {
+        expect(registration.seq > cursor).to.be.true()
+        const positions = seen.get(registration.peerId) ?? new Set()
+        positions.add(registration.seq)
+        seen.set(registration.peerId, positions)
+      }
+      if (page.settledBelow != null && page.registrations.some(r => r.seq >= (page.settledBelow ?? 0n))) {
+        unsettledPages++
+      }
+      cursor = cursorAfter(page, cursor)
+      // stop only after a read that began once every writer had finished found nothing more
+      if (done && page.registrations.length === 0) {
+        break
+      }
+    }
+    await writersDone
+
+    // every row as it finally stands was seen at its final position: nothing was skipped
+    const final = await reader.discover({ namespace: 'ns', afterSeq: 0n, limit: 1000, now })
+    expect(final.registrations).to.have.lengthOf(200)
+    for (const registration of final.registrations) {
+      expect(seen.get(registration.peerId)?.has(registration.seq), `${registration.peerId} at ${registration.seq}`).to.be.true()
+    }
+    expect(pages).to.be.greaterThan(10)
+    // the writers overlapped the reader: some pages held registrations that were not settled yet
+    expect(unsettledPages).to.be.greaterThan(0)
+  })
+
+  it('keeps a cookie below a transaction still running, and returns its registration once it commits', async () => {
+    const schema = uniqueSchema('horizon')
+    const store = await stores.start(schema)
+    const now = Date.now()
+    let release = (): void => {}
+    const released = new Promise<void>(resolve => { release = resolve })
+    let inserted = (): void => {}
+    const insertedYet = new Promise<void>(resolve => { inserted = resolve })
+
+    // a writer that has taken its position and not committed: what a REGISTER looks like mid-flight
+    const slow = withDatabase(async sql => sql.begin(async (tx: postgres.TransactionSql) => {
+      await tx`
+        INSERT INTO ${tx(schema)}.rendezvous_registrations (peer_id, namespace, signed_peer_record, record_seq, expires_at, xid, seq)
+        VALUES ('peer-slow', 'ns', '\\x01'::bytea, 1, floor(extract(epoch FROM clock_timestamp()) * 1000)::bigint + ${LONG},
+          pg_current_xact_id()::text::bigint, nextval(${`${schema}.rendezvous_registration_seq`}::regclass))`
+      inserted()
+      await released
+    }))
+
+    try {
+      await insertedYet
+      const fast = await store.register({ peerId: 'peer-fast', namespace: 'ns', signedPeerRecord: record('fast'), recordSeq: 1n, expiresAt: now + LONG }, ROOMY, now)
+      expect(fast.ok).to.be.true()
+
+      // peer-fast is visible and returned, but a cookie must stay below the slow writer, which comes before it
+      const during = await store.discover({ namespace: 'ns', afterSeq: 0n, limit: 10, now })
+      expect(during.registrations.map(r => r.peerId)).to.deep.equal(['peer-fast'])
+      expect(cursorAfter(during, 0n)).to.equal(0n)
+    } finally {
+      release()
+      await slow
+    }
+
+    const after = await store.discover({ namespace: 'ns', afterSeq: 0n, limit: 10, now })
+    expect(after.registrations.map(r => r.peerId)).to.deep.equal(['peer-slow', 'peer-fast'])
+
+    // and once no older transaction runs (other users of a shared test database may hold one for a moment), the
+    // cookie moves past both
+    let cursor = 0n
+    for (let tries = 0; cursor === 0n || cursor < after.registrations[1].seq; tries++) {
+      expect(tries, 'the cookie never moved past a committed registration').to.be.below(200)
+      cursor = cursorAfter(await store.discover({ namespace: 'ns', afterSeq: 0n, limit: 10, now }), 0n)
+      await new Promise(resolve => setTimeout(resolve, 50))
+    }
+    expect(cursor).to.equal(after.registrations[1].seq)
+  })
+
+  it('holds the total limit exactly when servers add rows at once, far from it and near it', async () => {
+    const schema = uniqueSchema('total')
+    const fleet = await Promise.all([1, 2, 3].map(async () => stores.start(schema, { maxConnections: 8 })))
+    const now = Date.now()
+    const limits = { maxRegistrationsPerPeer: 10, maxRegistrationsTotal: 150 }
+    const register = async (store: PostgresRegistrationStore, peer: string): Promise<RegisterOutcome> =>
+      store.register({ peerId: peer, namespace: 'ns', signedPeerRecord: record(peer), recordSeq: 1n, expiresAt: now + LONG }, limits, now)
+
+    // 60 at once: far enough below 150 that every shard's count can be in flight (the fast path)
+    const first = await Promise.all(Array.from({ length: 60 }, async (_, i) => register(fleet[i % 3], `peer-${i}`)))
+    expect(first.every(o => o.ok)).to.be.true()
+
+    // 150 more at once: the fast path takes them up to near the limit, then they are counted one at a time
+    const second = await Promise.all(Array.from({ length: 150 }, async (_, i) => register(fleet[i % 3], `peer-${60 + i}`)))
+    expect(second.filter(o => o.ok)).to.have.lengthOf(90)
+    expect(second.filter(o => !o.ok && o.reason === 'total-limit')).to.have.lengthOf(60)
+
+    expect(await fleet[0].stats(now)).to.deep.equal({ registrations: 150, namespaces: 1 })
+    const [counted] = await withDatabase(async sql => sql`SELECT sum(value)::int AS n, count(*)::int AS shards FROM ${sql(schema)}.rendezvous_row_counts`)
+    expect(counted).to.deep.equal({ n: 150, shards: 64 })
+
+    // a refresh needs no place; an unregister frees one
+    expect((await fleet[1].register({ peerId: 'peer-0', namespace: 'ns', signedPeerRecord: record('again'), recordSeq: 2n, expiresAt: now + LONG }, limits, now)).ok).to.be.true()
+    await fleet[2].unregister('peer-1', 'ns')
+    expect((await register(fleet[0], 'peer-new')).ok).to.be.true()
+    expect(await register(fleet[1], 'peer-newer')).to.deep.equal({ ok: false, reason: 'total-limit' })
+  })
+
+  it('keeps REGISTER and DISCOVER going on other connections while a writer waits on a lock', async () => {
+    // the test database's own connection must not be the one waiting
+    expect(POSTGRES_URL).to.be.a('string')
+    const schema = uniqueSchema('parallel')
+    const store = await stores.start(schema, { maxConnections: 4, lockTimeout: 20_000, statementTimeout: 30_000 })
+    const now = Date.now()
+    await store.register({ peerId: 'peer-held', namespace: 'ns', signedPeerRecord: record('held'), recordSeq: 1n, expiresAt: now + LONG }, ROOMY, now)
+
+    let release = (): void => {}
+    const released = new Promise<void>(resolve => { release = resolve })
+    let locked = (): void => {}
+    const lockedYet = new Promise<void>(resolve => { locked = resolve })
+    const holder = withDatabase(async sql => sql.begin(async (tx: postgres.TransactionSql) => {
+      await tx`SELECT 1 FROM ${tx(schema)}.rendezvous_registrations WHERE peer_id = 'peer-held' FOR UPDATE`
+      locked()
+      await released
+    }))
+
+    try {
+      await lockedYet
+      // waits on the row lock, on one connection, holding nothing the others need
+      const stuck = store.register({ peerId: 'peer-held', namespace: 'ns', signedPeerRecord: record('held 2'), recordSeq: 2n, expiresAt: now + LONG }, ROOMY, now)
+      stuck.catch(() => {})
+
+      const others = await within(10_000, 'REGISTERs of other peers', Promise.all(Array.from({ length: 30 }, async (_, i) =>
+        store.register({ peerId: `peer-${i}`, namespace: 'ns', signedPeerRecord: record(`${i}`), recordSeq: 1n, expiresAt: now + LONG }, ROOMY, now))))
+      expect(others.every(o => o.ok)).to.be.true()
+      const page = await within(10_000, 'a DISCOVER', store.discover({ namespace: 'ns', afterSeq: 0n, limit: 100, now }))
+      expect(page.registrations).to.have.lengthOf(31)
+
+      release()
+      expect((await stuck).ok).to.be.true()
+    } finally {
+      release()
+      await holder
+    }
+  })
+})
