@@ -1,8 +1,10 @@
 import { expect } from 'aegir/chai'
 import { Message } from '../../src/pb/rendezvous.ts'
 import { COOKIE_LENGTH } from '../../src/protocol/cookie.ts'
+import { MemoryRegistrationStore } from '../../src/server/index.ts'
 import { createClientNode, createServerNode, discover, register } from './fixtures.ts'
 import type { ClientNode, ServerNode } from './fixtures.ts'
+import type { DiscoverPage, DiscoverQuery } from '../../src/server/store/registration-store.ts'
 
 const { ResponseStatus } = Message
 
@@ -97,6 +99,38 @@ describe('server: DISCOVER', () => {
     await register(clients[0], server, 'ns')
     const again = await discover(clients[4], server, { ns: 'ns', cookie: first.cookie })
     expect(again.registrations).to.have.lengthOf(1)
+  })
+
+  it('never moves the cookie past a position the store has not settled, and sends what lies beyond it again', async () => {
+    /** A memory store that reports positions from `settledBelow` on as not settled, as a database with writers in flight does */
+    class UnsettledStore extends MemoryRegistrationStore {
+      settledBelow?: bigint
+
+      async discover (query: DiscoverQuery): Promise<DiscoverPage> {
+        return { ...await super.discover(query), settledBelow: this.settledBelow }
+      }
+    }
+    const store = new UnsettledStore()
+    const point = await createServerNode({ store })
+
+    try {
+      for (const client of clients.slice(0, 3)) {
+        await register(client, point, 'ns')
+      }
+      // the memory store's positions are 1, 2, 3: the second and third are still in flight
+      store.settledBelow = 2n
+      const first = await discover(clients[4], point, { ns: 'ns' })
+      expect(first.registrations).to.have.lengthOf(3)
+      const again = await discover(clients[4], point, { ns: 'ns', cookie: first.cookie })
+      expect(again.registrations).to.have.lengthOf(2)
+
+      store.settledBelow = undefined
+      const settled = await discover(clients[4], point, { ns: 'ns', cookie: again.cookie })
+      expect(settled.registrations).to.have.lengthOf(2)
+      expect((await discover(clients[4], point, { ns: 'ns', cookie: settled.cookie })).registrations).to.be.empty()
+    } finally {
+      await point.stop()
+    }
   })
 
   it('refuses a cookie issued for another namespace with E_INVALID_COOKIE', async () => {

@@ -6,7 +6,7 @@
 import { expect } from 'aegir/chai'
 import { Message } from '../../../src/pb/rendezvous.ts'
 import { createClientNode, createServerNode, discover, register } from '../fixtures.ts'
-import { skipWithoutPostgres, TestStores, uniqueSchema, withDatabase } from './postgres-test-database.ts'
+import { holdRowLock, skipWithoutPostgres, TestStores, uniqueSchema, within } from './postgres-test-database.ts'
 import type { PostgresRegistrationStore } from '../../../src/server/store/postgres-store.ts'
 import type { RegisterLimits } from '../../../src/server/store/registration-store.ts'
 import type { ClientNode, ServerNode } from '../fixtures.ts'
@@ -19,43 +19,6 @@ const HOUR = 60 * 60 * 1000
 
 function record (text: string): Uint8Array {
   return new TextEncoder().encode(text)
-}
-
-/** `promise`, or a rejection naming `what` after `ms`: a test that would hang fails instead, and cleans up */
-async function within <T> (ms: number, what: string, promise: Promise<T>): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined
-  const late = new Promise<never>((_resolve, reject) => {
-    timer = setTimeout(() => { reject(new Error(`${what} did not settle within ${ms} ms`)) }, ms)
-  })
-  try {
-    return await Promise.race([promise, late])
-  } finally {
-    clearTimeout(timer)
-  }
-}
-
-/**
- * Holds a lock on the rows of `peerId` in `schema` from a transaction of its own, as another client of the
- * database (or a stuck server) would, until `release()`
- */
-async function holdRowLock (schema: string, peerId: string): Promise<{ release(): Promise<void> }> {
-  let release = (): void => {}
-  const released = new Promise<void>(resolve => { release = resolve })
-  let locked = (): void => {}
-  const lockedYet = new Promise<void>(resolve => { locked = resolve })
-  const holder = withDatabase(async sql => sql.begin(async (tx: postgres.TransactionSql) => {
-    await tx`SELECT 1 FROM ${tx(schema)}.rendezvous_registrations WHERE peer_id = ${peerId} FOR UPDATE`
-    locked()
-    await released
-  }))
-  await Promise.race([lockedYet, holder])
-
-  return {
-    release: async () => {
-      release()
-      await holder
-    }
-  }
 }
 
 describe('PostgresRegistrationStore bounds', function () {

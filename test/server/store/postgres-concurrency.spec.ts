@@ -3,10 +3,9 @@
  * that commits later at a lower position, and the total limit holds exactly.
  */
 import { expect } from 'aegir/chai'
-import { POSTGRES_URL, skipWithoutPostgres, TestStores, uniqueSchema, withDatabase } from './postgres-test-database.ts'
+import { holdTransaction, skipWithoutPostgres, TestStores, uniqueSchema, withDatabase } from './postgres-test-database.ts'
 import type { PostgresRegistrationStore } from '../../../src/server/store/postgres-store.ts'
 import type { DiscoverPage, RegisterLimits, RegisterOutcome } from '../../../src/server/store/registration-store.ts'
-import type postgres from 'postgres'
 
 const ROOMY: RegisterLimits = { maxRegistrationsPerPeer: 1000, maxRegistrationsTotal: 1_000_000 }
 const LONG = 60 * 60 * 1000
@@ -24,19 +23,6 @@ function cursorAfter (page: DiscoverPage, cursor: bigint): bigint {
     cursor = registration.seq
   }
   return cursor
-}
-
-/** `promise`, or a rejection naming `what` after `ms`: a test that would hang fails instead, and cleans up */
-async function within <T> (ms: number, what: string, promise: Promise<T>): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined
-  const late = new Promise<never>((_resolve, reject) => {
-    timer = setTimeout(() => { reject(new Error(`${what} did not settle within ${ms} ms`)) }, ms)
-  })
-  try {
-    return await Promise.race([promise, late])
-  } finally {
-    clearTimeout(timer)
-  }
 }
 
 /** Runs `fn` over `items` with at most `concurrency` at once */
@@ -122,23 +108,13 @@ describe('PostgresRegistrationStore with concurrent writers', function () {
     const schema = uniqueSchema('horizon')
     const store = await stores.start(schema)
     const now = Date.now()
-    let release = (): void => {}
-    const released = new Promise<void>(resolve => { release = resolve })
-    let inserted = (): void => {}
-    const insertedYet = new Promise<void>(resolve => { inserted = resolve })
-
     // a writer that has taken its position and not committed: what a REGISTER looks like mid-flight
-    const slow = withDatabase(async sql => sql.begin(async (tx: postgres.TransactionSql) => {
-      await tx`
-        INSERT INTO ${tx(schema)}.rendezvous_registrations (peer_id, namespace, signed_peer_record, record_seq, expires_at, xid, seq)
-        VALUES ('peer-slow', 'ns', '\\x01'::bytea, 1, floor(extract(epoch FROM clock_timestamp()) * 1000)::bigint + ${LONG},
-          pg_current_xact_id()::text::bigint, nextval(${`${schema}.rendezvous_registration_seq`}::regclass))`
-      inserted()
-      await released
-    }))
+    const slow = await holdTransaction(async tx => tx`
+      INSERT INTO ${tx(schema)}.rendezvous_registrations (peer_id, namespace, signed_peer_record, record_seq, expires_at, xid, seq)
+      VALUES ('peer-slow', 'ns', '\\x01'::bytea, 1, floor(extract(epoch FROM clock_timestamp()) * 1000)::bigint + ${LONG},
+        pg_current_xact_id()::text::bigint, nextval(${`${schema}.rendezvous_registration_seq`}::regclass))`)
 
     try {
-      await insertedYet
       const fast = await store.register({ peerId: 'peer-fast', namespace: 'ns', signedPeerRecord: record('fast'), recordSeq: 1n, expiresAt: now + LONG }, ROOMY, now)
       expect(fast.ok).to.be.true()
 
@@ -147,8 +123,7 @@ describe('PostgresRegistrationStore with concurrent writers', function () {
       expect(during.registrations.map(r => r.peerId)).to.deep.equal(['peer-fast'])
       expect(cursorAfter(during, 0n)).to.equal(0n)
     } finally {
-      release()
-      await slow
+      await slow.release()
     }
 
     const after = await store.discover({ namespace: 'ns', afterSeq: 0n, limit: 10, now })
@@ -191,43 +166,5 @@ describe('PostgresRegistrationStore with concurrent writers', function () {
     await fleet[2].unregister('peer-1', 'ns')
     expect((await register(fleet[0], 'peer-new')).ok).to.be.true()
     expect(await register(fleet[1], 'peer-newer')).to.deep.equal({ ok: false, reason: 'total-limit' })
-  })
-
-  it('keeps REGISTER and DISCOVER going on other connections while a writer waits on a lock', async () => {
-    // the test database's own connection must not be the one waiting
-    expect(POSTGRES_URL).to.be.a('string')
-    const schema = uniqueSchema('parallel')
-    const store = await stores.start(schema, { maxConnections: 4, lockTimeout: 20_000, statementTimeout: 30_000 })
-    const now = Date.now()
-    await store.register({ peerId: 'peer-held', namespace: 'ns', signedPeerRecord: record('held'), recordSeq: 1n, expiresAt: now + LONG }, ROOMY, now)
-
-    let release = (): void => {}
-    const released = new Promise<void>(resolve => { release = resolve })
-    let locked = (): void => {}
-    const lockedYet = new Promise<void>(resolve => { locked = resolve })
-    const holder = withDatabase(async sql => sql.begin(async (tx: postgres.TransactionSql) => {
-      await tx`SELECT 1 FROM ${tx(schema)}.rendezvous_registrations WHERE peer_id = 'peer-held' FOR UPDATE`
-      locked()
-      await released
-    }))
-
-    try {
-      await lockedYet
-      // waits on the row lock, on one connection, holding nothing the others need
-      const stuck = store.register({ peerId: 'peer-held', namespace: 'ns', signedPeerRecord: record('held 2'), recordSeq: 2n, expiresAt: now + LONG }, ROOMY, now)
-      stuck.catch(() => {})
-
-      const others = await within(10_000, 'REGISTERs of other peers', Promise.all(Array.from({ length: 30 }, async (_, i) =>
-        store.register({ peerId: `peer-${i}`, namespace: 'ns', signedPeerRecord: record(`${i}`), recordSeq: 1n, expiresAt: now + LONG }, ROOMY, now))))
-      expect(others.every(o => o.ok)).to.be.true()
-      const page = await within(10_000, 'a DISCOVER', store.discover({ namespace: 'ns', afterSeq: 0n, limit: 100, now }))
-      expect(page.registrations).to.have.lengthOf(31)
-
-      release()
-      expect((await stuck).ok).to.be.true()
-    } finally {
-      release()
-      await holder
-    }
   })
 })

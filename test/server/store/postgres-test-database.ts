@@ -78,3 +78,45 @@ export class TestStores {
     await Promise.all(schemas.map(dropSchema))
   }
 }
+
+/** `promise`, or a rejection naming `what` after `ms`: a test that would hang fails instead, and cleans up */
+export async function within <T> (ms: number, what: string, promise: Promise<T>): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined
+  const late = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(() => { reject(new Error(`${what} did not settle within ${ms} ms`)) }, ms)
+  })
+  try {
+    return await Promise.race([promise, late])
+  } finally {
+    clearTimeout(timer)
+  }
+}
+
+/**
+ * Runs `work` in a transaction of its own and keeps that transaction open until `release()`, as another client
+ * of the database (or a server stuck mid-REGISTER) would
+ */
+export async function holdTransaction (work: (tx: postgres.TransactionSql) => Promise<unknown>): Promise<{ release(): Promise<void> }> {
+  let release = (): void => {}
+  const released = new Promise<void>(resolve => { release = resolve })
+  let done = (): void => {}
+  const doneYet = new Promise<void>(resolve => { done = resolve })
+  const holder = withDatabase(async sql => sql.begin(async (tx: postgres.TransactionSql) => {
+    await work(tx)
+    done()
+    await released
+  }))
+  await Promise.race([doneYet, holder])
+
+  return {
+    release: async () => {
+      release()
+      await holder
+    }
+  }
+}
+
+/** Holds a lock on the rows of `peerId` in `schema` until `release()` */
+export async function holdRowLock (schema: string, peerId: string): Promise<{ release(): Promise<void> }> {
+  return holdTransaction(async tx => tx`SELECT 1 FROM ${tx(schema)}.rendezvous_registrations WHERE peer_id = ${peerId} FOR UPDATE`)
+}
