@@ -15,6 +15,6 @@ export type { RendezvousServerInit, RendezvousServerComponents } from './server/
 export { rendezvousClient, DefaultRendezvousClient } from './client/index.ts'
 export type { RendezvousClientComponents } from './client/index.ts'
 export { rendezvousDiscovery, RendezvousDiscovery, RELAY_NAMESPACE, TAG_NAMES, dappNamespace, topicNamespace } from './discovery/index.ts'
-export type { RendezvousDiscoveryInit, RendezvousDiscoveryComponents, RendezvousDiscoveryService, RendezvousDiscoveryStatus, RendezvousDiscoveryDiscoverOptions, PointRegistrationResult, NamespaceKind, NamespaceSpec, NodeState, QuotaInit, RelayMode, TagInit, UserNamespace, DialerStatus, QuotaStatus, SchedulerStatus, RegistrationStatus, DiscoveryStatus } from './discovery/index.ts'
+export type { RendezvousDiscoveryInit, RendezvousDiscoveryComponents, RendezvousDiscoveryService, RendezvousDiscoveryStatus, RendezvousDiscoveryDiscoverOptions, PointRegistrationResult, NamespaceKind, NamespaceSpec, NodeState, QuotaInit, RelayMode, Selection, TagInit, UserNamespace, DialerStatus, QuotaStatus, SchedulerStatus, RegistrationStatus, DiscoveryStatus, DiscoveryWarning, DiscoveryWarningCode } from './discovery/index.ts'
 export type { RegistrationStore, StoredRegistration, RegisterInput, RegisterLimits, RegisterOutcome, DiscoverQuery, DiscoverPage, StoreStats } from './server/store/registration-store.ts'
 export type { RendezvousClient, RendezvousClientInit, RendezvousPoint, RegisterOptions, DiscoverOptions, DiscoverResult, DiscoveredRegistration } from './client/types.ts'

@@ -1,7 +1,13 @@
 /**
- * The rendezvous peer discovery module: derives the namespaces the node needs from its state, registers and
- * discovers them at rendezvous points (scheduler.ts), and dials what it finds until its quotas are met
- * (dialer.ts).
+ * The rendezvous peer discovery module: lifecycle, API and the wiring of its units.
+ *
+ * - `state/`: node state (topics, relay role and need, addresses) -> the namespaces to register and discover;
+ * - `points/`: the rendezvous points, their health, the node's registrations and its discovery queries;
+ * - `peers/`: what is found -> stored records and `peer` events, candidates, quotas, dials, tags, relay
+ * listeners.
+ *
+ * Data flows one way: state -> namespaces -> registrations and queries -> pages of registrations -> records and
+ * candidates -> dials and tags.
  *
  * ```ts
  * const node = await createLibp2p({
@@ -14,29 +20,42 @@
  * discovery module, and `node.services.rendezvous` also offers `register`, `unregister`, `discover` and `status`.
  */
 import { NotStartedError, TypedEventEmitter, peerDiscoverySymbol, serviceCapabilities, serviceDependencies } from '@libp2p/interface'
-import { CODE_P2P, multiaddr } from '@multiformats/multiaddr'
+import { PeerMap } from '@libp2p/peer-collections'
+import { CODE_P2P } from '@multiformats/multiaddr'
 import { DefaultRendezvousClient } from '../client/rendezvous-client.ts'
 import { NoRendezvousPointsError } from '../errors.ts'
 import { validateNamespace } from '../protocol/namespace.ts'
-import { DialerPolicy } from './dialer.ts'
+import { systemRuntime } from './clock.ts'
 import { DiscoveryMetrics } from './metrics.ts'
-import { deriveNamespaces, sameNamespaces } from './namespaces.ts'
-import { isPubSubLike, readNodeState } from './node-state.ts'
-import { RELAY_NAMESPACE, TAG_NAMES, dappNamespace, resolveOptions } from './options.ts'
-import { Scheduler, parsePoints } from './scheduler.ts'
-import type { DialerStatus } from './dialer.ts'
-import type { PubSubLike } from './node-state.ts'
+import { RELAY_NAMESPACE, TAG_NAMES, resolveOptions } from './options.ts'
+import { Quotas } from './peers/quotas.ts'
+import { Records } from './peers/records.ts'
+import { RelayListeners } from './peers/relay-listeners.ts'
+import { Points, parsePoints } from './points/points.ts'
+import { Queries } from './points/queries.ts'
+import { Registrations, addressKey } from './points/registrations.ts'
+import { deriveNamespaces, sameNamespaces } from './state/namespaces.ts'
+import { canListenOnRelays, directAddresses } from './state/node-state.ts'
+import { StateWatcher } from './state/watcher.ts'
+import { Warnings } from './warnings.ts'
+import type { Runtime, TimerHandle } from './clock.ts'
 import type { NamespaceSpec, NodeState, RendezvousDiscoveryInit, ResolvedOptions } from './options.ts'
-import type { RendezvousPointState, SchedulerStatus } from './scheduler.ts'
+import type { DialerStatus } from './peers/quotas.ts'
+import type { RendezvousPointState } from './points/points.ts'
+import type { DiscoveredPage, DiscoveryStatus } from './points/queries.ts'
+import type { RegistrationStatus } from './points/registrations.ts'
+import type { DiscoveryWarning } from './warnings.ts'
 import type { DiscoveredRegistration, RendezvousClient } from '../client/types.ts'
-import type { AbortOptions, ComponentLogger, Libp2pEvents, Logger, Metrics, PeerDiscovery, PeerDiscoveryEvents, PeerId, PeerStore, PrivateKey, Startable, TypedEventTarget } from '@libp2p/interface'
+import type { AbortOptions, ComponentLogger, Libp2pEvents, Logger, Metrics, PeerDiscovery, PeerDiscoveryEvents, PeerId, PeerInfo, PeerStore, PrivateKey, Startable, TypedEventTarget } from '@libp2p/interface'
 import type { AddressManager, ConnectionManager, Registrar, TransportManager } from '@libp2p/interface-internal'
 import type { Multiaddr } from '@multiformats/multiaddr'
 
-export type { NamespaceKind, NamespaceSpec, NodeState, QuotaInit, RelayMode, RendezvousDiscoveryInit, TagInit, UserNamespace } from './options.ts'
+export type { NamespaceKind, NamespaceSpec, NodeState, QuotaInit, RelayMode, RendezvousDiscoveryInit, Selection, TagInit, UserNamespace } from './options.ts'
 export { RELAY_NAMESPACE, TAG_NAMES, dappNamespace, topicNamespace } from './options.ts'
-export type { DialerStatus, QuotaStatus } from './dialer.ts'
-export type { SchedulerStatus, RegistrationStatus, DiscoveryStatus } from './scheduler.ts'
+export type { DialerStatus, QuotaStatus } from './peers/quotas.ts'
+export type { RegistrationStatus } from './points/registrations.ts'
+export type { DiscoveryStatus } from './points/queries.ts'
+export type { DiscoveryWarning, DiscoveryWarningCode } from './warnings.ts'
 
 export interface RendezvousDiscoveryComponents {
   peerId: PeerId
@@ -51,6 +70,13 @@ export interface RendezvousDiscoveryComponents {
   metrics?: Metrics
 }
 
+/** Points, registrations and discovery queries */
+export interface SchedulerStatus {
+  points: Array<Omit<RendezvousPointState, 'peerId' | 'multiaddr'> & { multiaddr: string }>
+  registrations: RegistrationStatus[]
+  discoveries: DiscoveryStatus[]
+}
+
 /** A read-only view of what the module is doing */
 export interface RendezvousDiscoveryStatus {
   started: boolean
@@ -62,8 +88,10 @@ export interface RendezvousDiscoveryStatus {
   dialer: DialerStatus
   /** Points, registrations and discovery queries */
   scheduler: SchedulerStatus
-  /** `/p2p-circuit` listen addresses this module added */
+  /** `/p2p-circuit` listeners this module added and that are open */
   relayListenersAdded: number
+  /** The warnings said so far */
+  warnings: DiscoveryWarning[]
 }
 
 /** What `register()` got from each point */
@@ -92,13 +120,17 @@ export interface RendezvousDiscoveryService extends PeerDiscovery {
   /** Stops registering `ns` (unless the node's state still wants it) and sends UNREGISTER to every point */
   unregister(ns: string): Promise<void>
   /**
-   * Asks every point not in backoff for all registrations under `ns`, from the start. The peers found are
-   * verified, stored with certified addresses, announced as `peer` events and become dial candidates.
+   * Asks every point not in backoff for all registrations under `ns`, from the start (with cookies of its own,
+   * which the module's queries never see). The peers found are verified, stored with certified addresses,
+   * announced as `peer` events and become dial candidates of a namespace the module discovers.
    */
   discover(ns: string, options?: RendezvousDiscoveryDiscoverOptions): Promise<DiscoveredRegistration[]>
   /** What the module is doing: namespaces, quotas, points, registrations, queries */
   readonly status: RendezvousDiscoveryStatus
 }
+
+/** How long a node may have namespaces to register and no address before it is warned about, in ms */
+const NO_ADDRESS_GRACE = 3000
 
 export class RendezvousDiscovery extends TypedEventEmitter<PeerDiscoveryEvents> implements RendezvousDiscoveryService, Startable {
   readonly [peerDiscoverySymbol] = this
@@ -108,58 +140,79 @@ export class RendezvousDiscovery extends TypedEventEmitter<PeerDiscoveryEvents> 
 
   private readonly components: RendezvousDiscoveryComponents
   private readonly options: ResolvedOptions
+  private readonly runtime: Runtime
   private readonly log: Logger
   private readonly client: RendezvousClient
-  private readonly points: RendezvousPointState[]
-  private readonly scheduler: Scheduler
-  private readonly dialer: DialerPolicy
+  private readonly points: Points
+  private readonly registrations: Registrations
+  private readonly queries: Queries
+  private readonly quotas: Quotas
+  private readonly records: Records
+  private readonly relayListeners: RelayListeners
+  private readonly watcher: StateWatcher
+  private readonly warnings: Warnings
   private readonly metrics: DiscoveryMetrics
   /** Namespaces registered through `register()` */
   private readonly manual = new Set<string>()
+  private readonly invalidReported = new Set<string>()
   private specs: NamespaceSpec[] = []
   private state?: NodeState
-  private pubsub?: PubSubLike
+  private lastAddressKey?: string
+  private noAddressTimer?: TimerHandle
   private started = false
-  private pollTimer?: ReturnType<typeof setInterval>
-  private relayListenersAdded = 0
-  private relayListenFailed = false
-  private relayListening = false
-  private readonly invalidReported = new Set<string>()
-  /** The newest record sequence number seen per peer, so a record seen again (another point, a re-query) is not re-verified and re-announced */
-  private readonly seenSeq = new Map<string, bigint>()
 
-  constructor (components: RendezvousDiscoveryComponents, init: RendezvousDiscoveryInit = {}) {
+  /**
+   * `runtime` is the clock and randomness the units use: the system's by default, a fake one in a simulator
+   */
+  constructor (components: RendezvousDiscoveryComponents, init: RendezvousDiscoveryInit = {}, runtime: Runtime = systemRuntime) {
     super()
     this.components = components
     this.options = resolveOptions(init)
+    this.runtime = runtime
     this.log = components.logger.forComponent('libp2p:rendezvous:discovery')
-    // a node that is also a rendezvous point may list itself with the others: it cannot dial itself
-    this.points = parsePoints(this.options.points.map(p => typeof p === 'string' ? multiaddr(p) : p))
-      .filter(point => !point.peerId.equals(components.peerId))
+    this.warnings = new Warnings(this.log, this.options.onWarning)
+    const client = this.options.client
 
-    if (init.dapp != null) {
-      validateNamespace(dappNamespace(init.dapp))
-    }
-
-    if (typeof init.client === 'function') {
-      this.client = init.client(components)
+    if (typeof client === 'function') {
+      this.client = client(components)
     } else {
-      this.client = init.client ?? new DefaultRendezvousClient(components, init.clientInit)
+      this.client = client ?? new DefaultRendezvousClient(components, this.options.clientInit)
     }
 
-    this.dialer = new DialerPolicy(components, this.options, {
-      pubsub: () => this.pubsub,
-      onQuotaUnmet: (ns) => { this.scheduler.quotaUnmet(ns) },
+    const options = this.options
+    this.points = new Points(parsePoints(options.points, components.peerId), options, runtime, this.log, {
+      onPointUp: (point) => { this.pointUp(point) }
+    })
+    this.registrations = new Registrations({
+      peerId: components.peerId,
+      client: this.client,
+      addresses: () => components.addressManager.getAddresses(),
+      logger: components.logger
+    }, this.points, options, runtime, {
+      onRequest: (kind, outcome) => { this.metrics.request(kind, outcome) },
+      onNoAddresses: () => { this.noAddresses() }
+    })
+    this.quotas = new Quotas(components, options, runtime, {
+      subscribers: (topic) => this.watcher.pubsub?.getSubscribers(topic) ?? [],
+      onQuotaUnmet: (ns) => { this.queries.quotaUnmet(ns) },
       onDial: (kind, outcome) => { this.metrics.dial(kind, outcome) }
     })
-    this.scheduler = new Scheduler(components, this.client, this.points, this.options, {
-      deficit: (ns) => this.dialer.deficit(ns),
-      onRegistrations: async (ns, registrations) => this.onRegistrations(ns, registrations),
-      onPaging: (ns, paging) => { this.dialer.setPaging(ns, paging) },
-      onPointUp: (point) => { void this.tagPoint(point, true) },
-      onRequest: (type, outcome) => { this.metrics.request(type, outcome) }
+    this.queries = new Queries({ client: this.client, logger: components.logger }, this.points, options, runtime, {
+      deficit: (ns) => this.quotas.deficit(ns),
+      onPage: async (page) => this.onPage(page),
+      onRequest: (kind, outcome) => { this.metrics.request(kind, outcome) }
     })
-    this.metrics = new DiscoveryMetrics(components.metrics, () => this.scheduler.status(), () => this.dialer.status())
+    this.records = new Records(components)
+    this.relayListeners = new RelayListeners(components, {
+      onUnsupported: () => { this.warnNoRelayTransport() }
+    })
+    this.watcher = new StateWatcher(components, options, runtime, () => (components as unknown as Record<string, unknown>)[options.pubsubService], {
+      onState: (state) => { this.apply(state) },
+      onSubscriptionChange: () => { this.quotas.scheduleReconcile() }
+    })
+    this.metrics = new DiscoveryMetrics(components.metrics,
+      () => this.registrations.status().filter(r => r.registered).length,
+      () => this.quotas.status().quotas)
   }
 
   isStarted (): boolean {
@@ -172,23 +225,29 @@ export class RendezvousDiscovery extends TypedEventEmitter<PeerDiscoveryEvents> 
     }
 
     this.started = true
-    this.dialer.start()
-    this.scheduler.start()
+    this.points.reset()
+    this.records.clear()
+    this.relayListeners.start()
+    this.quotas.start()
+    this.registrations.start()
+    this.queries.start()
+    this.components.events.addEventListener('peer:connect', this.onPeerConnect)
+    this.components.events.addEventListener('peer:disconnect', this.onPeerDisconnect)
 
-    for (const point of this.points) {
+    if (this.points.list.length === 0) {
+      this.warnings.warn('no-points', 'no rendezvous points are configured (option points): nothing is registered or discovered')
+    }
+
+    for (const point of this.points.list) {
       void this.tagPoint(point, true)
     }
   }
 
-  /** Services exist by now (not in the constructor: P9), so pubsub is looked up here */
+  /** Services exist by now (not in the constructor), so the pubsub service is looked up from here on */
   afterStart (): void {
-    if (!this.started || this.pollTimer != null) {
-      return
+    if (this.started) {
+      this.watcher.start()
     }
-
-    this.findPubSub()
-    this.update()
-    this.pollTimer = setInterval(() => { this.update() }, this.options.pollInterval)
   }
 
   /** Unregisters while the connection manager still runs */
@@ -206,27 +265,32 @@ export class RendezvousDiscovery extends TypedEventEmitter<PeerDiscoveryEvents> 
     }
 
     this.started = false
-
-    if (this.pollTimer != null) {
-      clearInterval(this.pollTimer)
-      this.pollTimer = undefined
-    }
-
-    await Promise.allSettled([this.scheduler.stop(), this.dialer.stop()])
-    await Promise.allSettled(this.points.map(async point => this.tagPoint(point, false)))
+    this.watcher.stop()
+    this.queries.stop()
+    this.runtime.clock.clearTimeout(this.noAddressTimer)
+    this.noAddressTimer = undefined
+    this.components.events.removeEventListener('peer:connect', this.onPeerConnect)
+    this.components.events.removeEventListener('peer:disconnect', this.onPeerDisconnect)
+    await Promise.allSettled([this.registrations.stop(), this.quotas.stop(), this.relayListeners.stop()])
+    await Promise.allSettled(this.points.list.map(async point => this.tagPoint(point, false)))
     this.specs = []
     this.state = undefined
-    this.seenSeq.clear()
+    this.lastAddressKey = undefined
   }
 
   get status (): RendezvousDiscoveryStatus {
     return {
       started: this.started,
       state: this.state == null ? undefined : { ...this.state, addresses: this.state.addresses.map(ma => ma.toString()) },
-      namespaces: this.specs.map(spec => ({ ...spec })),
-      dialer: this.dialer.status(),
-      scheduler: this.scheduler.status(),
-      relayListenersAdded: this.relayListenersAdded
+      namespaces: this.namespaces,
+      dialer: this.quotas.status(),
+      scheduler: {
+        points: this.points.list.map(({ peerId, multiaddr, ...rest }) => ({ ...rest, multiaddr: multiaddr.toString() })),
+        registrations: this.registrations.status(),
+        discoveries: this.queries.status()
+      },
+      relayListenersAdded: this.relayListeners.added,
+      warnings: this.warnings.list()
     }
   }
 
@@ -242,14 +306,14 @@ export class RendezvousDiscovery extends TypedEventEmitter<PeerDiscoveryEvents> 
       throw new NotStartedError('rendezvous discovery is not started')
     }
 
-    if (this.points.length === 0) {
+    if (this.points.list.length === 0) {
       throw new NoRendezvousPointsError('no rendezvous points are configured')
     }
 
     this.manual.add(ns)
     this.update()
     options.signal?.throwIfAborted()
-    const results = await this.scheduler.registerNow(ns)
+    const results = await this.registrations.registerNow(ns)
 
     if (!results.some(r => r.ttl != null)) {
       throw new NoRendezvousPointsError(`no rendezvous point accepted "${ns}": ${results.map(r => `${r.point}: ${r.error ?? 'not registered'}`).join('; ')}`)
@@ -271,24 +335,23 @@ export class RendezvousDiscovery extends TypedEventEmitter<PeerDiscoveryEvents> 
       throw new NotStartedError('rendezvous discovery is not started')
     }
 
-    const now = Date.now()
-    const points = this.points.filter(p => p.backoffUntil <= now)
+    const points = this.points.available()
 
     if (points.length === 0) {
-      throw new NoRendezvousPointsError(this.points.length === 0 ? 'no rendezvous points are configured' : 'every rendezvous point is backing off after failures')
+      throw new NoRendezvousPointsError(this.points.list.length === 0 ? 'no rendezvous points are configured' : 'every rendezvous point is backing off after failures')
     }
 
-    const byPeer = new Map<string, DiscoveredRegistration>()
+    const byPeer = new PeerMap<DiscoveredRegistration>()
     const errors: string[] = []
 
     await Promise.all(points.map(async point => {
       try {
+        // cookie null: from the start, and the walk's cookies stay with this call
         for await (const registration of this.client.discoverAll(point.multiaddr, ns, { limit: options.limit ?? this.options.discoverLimit, cookie: null, signal: options.signal })) {
-          const key = registration.peerId.toString()
-          const known = byPeer.get(key)
+          const known = byPeer.get(registration.peerId)
 
           if (known == null || known.seqNumber < registration.seqNumber) {
-            byPeer.set(key, registration)
+            byPeer.set(registration.peerId, registration)
           }
         }
       } catch (err: any) {
@@ -301,157 +364,158 @@ export class RendezvousDiscovery extends TypedEventEmitter<PeerDiscoveryEvents> 
     }
 
     const registrations = [...byPeer.values()]
-    await this.onRegistrations(ns, registrations)
+    await this.accept(ns, registrations)
     return registrations.filter(r => !r.peerId.equals(this.components.peerId))
   }
 
-  private findPubSub (): void {
-    if (this.pubsub != null) {
-      return
-    }
-
-    try {
-      // the components object is a Proxy that throws for a service the node does not have
-      const service = (this.components as unknown as Record<string, unknown>)[this.options.pubsubService]
-
-      if (isPubSubLike(service)) {
-        this.pubsub = service
-      }
-    } catch {
-      // no pubsub: no topic namespaces
+  /** Reads the node state now and applies it */
+  private update (): void {
+    if (this.started) {
+      this.apply(this.watcher.read())
     }
   }
 
-  /** Re-reads node state, re-derives namespaces, and lets scheduler and dialer catch up */
-  private update (): void {
+  /** Re-derives the namespaces from `state` and lets every unit catch up */
+  private apply (state: NodeState): void {
     if (!this.started) {
       return
     }
 
     try {
-      this.findPubSub()
-      const state = readNodeState(this.components, this.pubsub, this.options.relay)
       this.state = state
-      const specs = deriveNamespaces(state, this.options, (ns, problem) => {
+      const specs = deriveNamespaces(state, this.options, this.manual, (ns, problem) => {
         if (!this.invalidReported.has(ns)) {
           this.invalidReported.add(ns)
           this.log.error('ignoring namespace "%s": %s', ns, problem)
         }
       })
 
-      for (const ns of this.manual) {
-        specs.push({ ns, kind: 'user', register: true, discover: false, quota: 0 })
+      if (!sameNamespaces(specs, this.specs)) {
+        this.log('namespaces now %s', specs.map(s => `${s.ns}${s.register ? ' +reg' : ''}${s.discover ? ` +disc(${s.quota})` : ''}`).join(', '))
+        this.specs = specs
+        this.quotas.setNamespaces(specs)
+        this.registrations.setNamespaces(specs.filter(s => s.register).map(s => s.ns))
+        this.queries.setNamespaces(specs.filter(s => s.discover).map(s => s.ns))
       }
 
-      // a manual registration of a derived namespace only adds `register`
-      const merged = mergeManual(specs)
+      const key = addressKey(state.addresses)
 
-      if (!sameNamespaces(merged, this.specs)) {
-        this.log('namespaces now %s', merged.map(s => `${s.ns}${s.register ? ' +reg' : ''}${s.discover ? ` +disc(${s.quota})` : ''}`).join(', '))
-        this.specs = merged
-        this.scheduler.setNamespaces(merged)
-        this.dialer.setNamespaces(merged)
+      if (key !== this.lastAddressKey) {
+        this.lastAddressKey = key
+        this.registrations.addressesChanged()
       }
 
-      this.ensureRelayListeners(state)
-      this.dialer.reconcile()
+      this.relayListeners.update(this.relaysToListenOn(state))
+      this.checkState(state)
+      this.quotas.scheduleReconcile()
     } catch (err: any) {
-      this.log.error('could not update namespaces - %e', err)
+      this.log.error('could not apply the node state - %e', err)
     }
   }
 
-  /**
-   * While relays are needed, listen on `/p2p-circuit` once per relay kept (up to the relay quota): each such
-   * listener is one reservation the circuit relay transport makes. Slots are added only as relays are connected,
-   * because while the transport has more slots than relays it dials every peer anyone discovers, looking for one.
-   */
-  private ensureRelayListeners (state: NodeState): void {
-    if (!this.options.relayListen || !state.needsRelay || this.options.quotas.relay === 0 || this.relayListenFailed || this.relayListening) {
+  /** One `/p2p-circuit` listener per relay kept, up to the relay quota, while a relay is needed */
+  private relaysToListenOn (state: NodeState): number {
+    if (!this.options.relayListen || !state.needsRelay || this.options.quotas.relay === 0) {
+      return 0
+    }
+
+    return Math.min(this.options.quotas.relay, this.quotas.connectedCount(RELAY_NAMESPACE))
+  }
+
+  /** Says once what in this state cannot work as meant */
+  private checkState (state: NodeState): void {
+    if (!state.needsRelay) {
       return
     }
 
-    const configured = this.components.addressManager.getListenAddrs()
-      .filter(ma => ma.toString() === '/p2p-circuit').length
-    const wanted = Math.min(this.options.quotas.relay, this.dialer.connectedCount(RELAY_NAMESPACE))
-    const missing = wanted - configured - this.relayListenersAdded
+    if (this.options.relayListen && this.options.quotas.relay > 0 && !canListenOnRelays(this.components.transportManager)) {
+      this.warnNoRelayTransport()
+    }
 
-    if (missing <= 0) {
+    const direct = directAddresses(state.addresses)
+
+    if (this.options.relay === 'auto' && direct.length > 0) {
+      this.warnings.warn('relay-for-private-node', `relay: 'auto' looks for relays and takes a relay slot because this node has no public, verified address (its direct addresses: ${direct.map(ma => ma.toString()).join(', ')}). If peers reach it directly (a local network, a test), set relay: 'never'; on a public host, add @libp2p/autonat so its address gets verified`)
+    }
+  }
+
+  private warnNoRelayTransport (): void {
+    this.warnings.warn('no-relay-transport', `the node needs a relay (relay: '${this.options.relay}') but no transport can listen on /p2p-circuit, so no reservation is made and nobody can reach it through a relay: add circuitRelayTransport() to the node's transports`)
+  }
+
+  /** A REGISTER was due without any address: warn if it stays so and no relay reservation is on its way */
+  private noAddresses (): void {
+    if (this.noAddressTimer != null || this.warnings.has('no-addresses')) {
       return
     }
 
-    this.relayListening = true
-    const addrs = Array.from({ length: missing }, () => multiaddr('/p2p-circuit'))
+    this.noAddressTimer = this.runtime.clock.setTimeout(() => {
+      this.noAddressTimer = undefined
 
-    this.components.transportManager.listen(addrs)
-      .then(() => {
-        this.relayListenersAdded += missing
-        this.log('listening on /p2p-circuit x%d to reserve relay slots', missing)
-      }, (err: any) => {
-        // no circuit relay transport: relays are still dialed, but no reservation is made
-        this.relayListenFailed = true
-        this.log.error('could not listen on /p2p-circuit (is circuitRelayTransport() configured?) - %e', err)
-      })
-      .finally(() => {
-        this.relayListening = false
-      })
+      if (!this.started || this.components.addressManager.getAddresses().length > 0) {
+        return
+      }
+
+      const waitingForRelay = this.state?.needsRelay === true && this.options.relayListen && canListenOnRelays(this.components.transportManager) && this.relayListeners.added === 0
+
+      if (!waitingForRelay) {
+        this.warnings.warn('no-addresses', `this node has no addresses, so it registers nowhere (namespaces: ${this.specs.filter(s => s.register).map(s => s.ns).join(', ')}): give it a listen or announce address, or let it use relays (circuitRelayTransport() and relay: 'auto' or 'always')`)
+      }
+    }, NO_ADDRESS_GRACE)
   }
 
   /**
-   * Handles verified registrations: stores each record (certified addresses), announces the peer, and offers it
-   * to the dialer. Resolves to how many peers were new to the namespace.
+   * Handles one page of a query: stores and announces its records, and offers the peers to the quotas. While
+   * more pages follow, dials for the namespace wait; after the last one they go, among all the candidates.
+   * Resolves to how many peers were new to the namespace.
    */
-  private async onRegistrations (ns: string, registrations: DiscoveredRegistration[]): Promise<number> {
+  private async onPage (page: DiscoveredPage): Promise<number> {
+    if (page.more) {
+      this.quotas.setPaging(page.ns, page.point.id, true)
+    }
+
+    const fresh = await this.accept(page.ns, page.registrations)
+
+    if (!page.more) {
+      this.quotas.setPaging(page.ns, page.point.id, false)
+    }
+
+    return fresh
+  }
+
+  /** Stores and announces registrations found under `ns` and makes them candidates; resolves to how many are new */
+  private async accept (ns: string, registrations: DiscoveredRegistration[]): Promise<number> {
+    const accepted = await this.records.accept(ns, registrations, (peer: PeerInfo) => {
+      this.metrics.peer()
+      this.safeDispatchEvent('peer', { detail: peer })
+    }, () => this.started)
     let fresh = 0
 
-    for (const registration of registrations) {
-      if (!this.started) {
-        break
-      }
-
-      if (registration.peerId.equals(this.components.peerId)) {
-        continue
-      }
-
-      const key = registration.peerId.toString()
-      const seen = this.seenSeq.get(key)
-      const wanted = this.specs.some(spec => spec.ns === ns && spec.discover)
-
-      if (seen != null && seen >= registration.seqNumber) {
-        // already stored and announced: only the candidate's expiry moves
-        if (wanted && this.dialer.addCandidate(ns, registration.peerId, registration.ttl)) {
-          fresh++
-        }
-
-        continue
-      }
-
-      try {
-        // false only means the store has this record or a newer one already
-        await this.components.peerStore.consumePeerRecord(registration.signedPeerRecord, { expectedPeer: registration.peerId })
-      } catch (err: any) {
-        this.log('could not store the record of %p from "%s" - %e', registration.peerId, ns, err)
-        continue
-      }
-
-      // stopped while the record was stored: no event after stop
-      if (!this.started) {
-        break
-      }
-
-      if (this.seenSeq.size >= MAX_SEEN_PEERS) {
-        this.seenSeq.clear()
-      }
-
-      this.seenSeq.set(key, registration.seqNumber)
-      this.metrics.peer()
-      this.safeDispatchEvent('peer', { detail: { id: registration.peerId, multiaddrs: registration.multiaddrs } })
-
-      if (wanted && this.dialer.addCandidate(ns, registration.peerId, registration.ttl)) {
+    for (const registration of accepted) {
+      if (this.quotas.addCandidate(ns, registration.peerId, registration.ttl)) {
         fresh++
       }
     }
 
     return fresh
+  }
+
+  private pointUp (point: RendezvousPointState): void {
+    if (!this.started) {
+      return
+    }
+
+    void this.tagPoint(point, true)
+    void this.registrations.pointBack(point)
+    this.queries.pointBack(point)
+  }
+
+  private readonly onPeerConnect = (evt: CustomEvent<PeerId>): void => {
+    this.points.connected(evt.detail)
+  }
+
+  private readonly onPeerDisconnect = (evt: CustomEvent<PeerId>): void => {
+    this.points.disconnected(evt.detail)
   }
 
   /** Stores the point's address and (un)tags it `keep-alive-rendezvous`; never rejects */
@@ -467,29 +531,9 @@ export class RendezvousDiscovery extends TypedEventEmitter<PeerDiscoveryEvents> 
   }
 }
 
-/** Bound on the per-peer record sequence cache; past it the cache starts over */
-const MAX_SEEN_PEERS = 10_000
-
 function stripPeerId (ma: Multiaddr): Multiaddr | undefined {
   const stripped = ma.decapsulateCode(CODE_P2P)
   return stripped.toString() === '/' ? undefined : stripped
-}
-
-/** Folds the register-only entries of `register()` into the derived spec of the same namespace, if any */
-function mergeManual (specs: NamespaceSpec[]): NamespaceSpec[] {
-  const byNs = new Map<string, NamespaceSpec>()
-
-  for (const spec of specs) {
-    const current = byNs.get(spec.ns)
-
-    if (current == null) {
-      byNs.set(spec.ns, spec)
-    } else {
-      byNs.set(spec.ns, { ...current, register: current.register || spec.register, discover: current.discover || spec.discover, quota: Math.max(current.quota, spec.quota) })
-    }
-  }
-
-  return [...byNs.values()]
 }
 
 /**

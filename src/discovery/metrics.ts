@@ -3,16 +3,16 @@
  *
  * - `libp2p_rendezvous_discovery_registrations`: registrations held now (all points, all namespaces);
  * - `libp2p_rendezvous_discovery_requests_total{type_outcome}`: REGISTER / UNREGISTER / DISCOVER sent by the
- * scheduler, `ok` or `error`;
+ * module, `ok` or `error`;
  * - `libp2p_rendezvous_discovery_peers_total`: verified peers discovered (non-self, record accepted);
  * - `libp2p_rendezvous_discovery_dials_total{kind_outcome}`: dials by namespace kind and outcome
  * (`success`, `failure`, `skipped`);
  * - `libp2p_rendezvous_discovery_quota{kind_state}`: for each kind, connected peers counted (`connected`) and
  * peers wanted (`wanted`), summed over its namespaces; their ratio is the quota fill.
  */
-import type { DialOutcome, DialerStatus } from './dialer.ts'
 import type { NamespaceKind } from './options.ts'
-import type { SchedulerStatus } from './scheduler.ts'
+import type { DialOutcome } from './peers/dial-queue.ts'
+import type { QuotaStatus } from './peers/quotas.ts'
 import type { Counter, CounterGroup, Metrics } from '@libp2p/interface'
 
 export class DiscoveryMetrics {
@@ -20,14 +20,15 @@ export class DiscoveryMetrics {
   private readonly dials?: CounterGroup
   private readonly peers?: Counter
 
-  constructor (metrics: Metrics | undefined, scheduler: () => SchedulerStatus, dialer: () => DialerStatus) {
+  /** `registered` says how many registrations the node holds now, `quotas` what the quotas are now */
+  constructor (metrics: Metrics | undefined, registered: () => number, quotas: () => QuotaStatus[]) {
     if (metrics == null) {
       return
     }
 
     this.requests = metrics.registerCounterGroup('libp2p_rendezvous_discovery_requests_total', {
       label: 'type_outcome',
-      help: 'Requests the rendezvous discovery scheduler sent, by type and outcome'
+      help: 'Requests the rendezvous discovery module sent, by type and outcome'
     })
     this.dials = metrics.registerCounterGroup('libp2p_rendezvous_discovery_dials_total', {
       label: 'kind_outcome',
@@ -38,7 +39,7 @@ export class DiscoveryMetrics {
     })
     metrics.registerMetric('libp2p_rendezvous_discovery_registrations', {
       help: 'Registrations this node holds at rendezvous points',
-      calculate: () => scheduler().registrations.filter(r => r.registered).length
+      calculate: registered
     })
     metrics.registerMetricGroup('libp2p_rendezvous_discovery_quota', {
       label: 'kind_state',
@@ -46,7 +47,7 @@ export class DiscoveryMetrics {
       calculate: () => {
         const out: Record<string, number> = {}
 
-        for (const quota of dialer().quotas) {
+        for (const quota of quotas()) {
           out[`${quota.kind}_connected`] = (out[`${quota.kind}_connected`] ?? 0) + Math.min(quota.connected, quota.quota)
           out[`${quota.kind}_wanted`] = (out[`${quota.kind}_wanted`] ?? 0) + quota.quota
         }

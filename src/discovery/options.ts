@@ -1,5 +1,15 @@
+/**
+ * The discovery module's options: their types, their defaults, and the check that refuses every value that
+ * cannot work with an `InvalidParametersError` naming the option and the value, at construction, rather than a
+ * node that silently misbehaves later.
+ */
+import { InvalidParametersError } from '@libp2p/interface'
+import { isMultiaddr, multiaddr } from '@multiformats/multiaddr'
+import { MAX_DISCOVER_LIMIT, MAX_TTL_SECONDS } from '../constants.ts'
+import { namespaceProblem } from '../protocol/namespace.ts'
+import { MAX_TIMER_DELAY } from './clock.ts'
+import type { DiscoveryWarning } from './warnings.ts'
 import type { RendezvousClient, RendezvousClientInit } from '../client/types.ts'
-import type { PeerId } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
 
 /**
@@ -7,6 +17,13 @@ import type { Multiaddr } from '@multiformats/multiaddr'
  * the dial priority (relays first).
  */
 export type NamespaceKind = 'topic' | 'relay' | 'dapp' | 'user'
+
+/**
+ * Which registrants a namespace's quota is filled with: `any` (spread over the registrants so that each node
+ * dials few and is dialed by few), or `closest` (the registrants nearest to this node in kad-dht's keyspace, the
+ * XOR distance of the SHA-256 of peer ids, so that a DHT node starts with its neighbourhood)
+ */
+export type Selection = 'any' | 'closest'
 
 /** One namespace the node registers under and/or discovers, after derivation */
 export interface NamespaceSpec {
@@ -20,6 +37,8 @@ export interface NamespaceSpec {
   discover: boolean
   /** Connected peers wanted from this namespace; 0 discovers (emitting `peer` events) without dialing */
   quota: number
+  /** Which registrants fill the quota. Default: `any` */
+  selection?: Selection
   /**
    * For kind `topic`: the pubsub topic. A connected peer counts towards the quota only once pubsub reports it
    * subscribed to this topic.
@@ -37,9 +56,14 @@ export interface UserNamespace {
   discover?: boolean
   /** Connected peers wanted from it. Default: `quotas.namespace` (4) */
   quota?: number
+  /**
+   * Keep connections to this many registrants, the ones closest to this node in kad-dht's keyspace (XOR distance
+   * of the SHA-256 of peer ids), instead of `quota` registrants of any kind. Default: none
+   */
+  closest?: number
 }
 
-/** What the namespace derivation sees of the node, re-read about once a second and on address changes */
+/** What the namespace derivation sees of the node, re-read whenever it may have changed */
 export interface NodeState {
   /** Pubsub topics the node is subscribed to (empty without a pubsub service) */
   topics: string[]
@@ -47,7 +71,10 @@ export interface NodeState {
   hasPubsub: boolean
   /** The node runs a circuit relay v2 server (it handles the hop protocol) */
   runsRelay: boolean
-  /** The node needs relays (`relay` mode `always`, or `auto` and no public, verified, direct address) */
+  /**
+   * The node needs relays: `relay` mode `always`, or `auto` with no public, verified, direct address, unless
+   * every rendezvous point is on a private network the node has a direct address on
+   */
   needsRelay: boolean
   /** The node's own addresses (`addressManager.getAddresses()`) */
   addresses: Multiaddr[]
@@ -83,7 +110,8 @@ export interface TagInit {
 export interface RendezvousDiscoveryInit {
   /**
    * The rendezvous points: multiaddrs (string or Multiaddr) that end in `/p2p/<peer id>`. The node registers at
-   * every one of them and discovers from every one. Default: none (the module then only reports its state)
+   * every one of them and discovers from every one. Default: none (the module then only reports its state, and
+   * warns once)
    */
   points?: Array<string | Multiaddr>
   /** The dapp id. The node registers and discovers `/dapp/<id>`. Default: none */
@@ -93,12 +121,13 @@ export interface RendezvousDiscoveryInit {
   /**
    * Replaces the derivation of namespaces from node state. It receives the state and the namespaces the
    * default rules derived (topics, relay, dapp, user namespaces) and returns the namespaces to use.
-   * Called about once a second; keep it cheap and deterministic. Default: the default rules unchanged
+   * Called whenever the state may have changed; keep it cheap and deterministic. Default: the default rules
    */
   deriveNamespaces?(state: NodeState, defaults: NamespaceSpec[]): NamespaceSpec[]
   /**
    * When the node looks for relays: `auto` while it has no public, verified, non-circuit address (browsers, nodes
-   * behind NAT), `always`, or `never`. Default: `auto`
+   * behind NAT) unless every point is on a private network it has a direct address on, `always`, or `never`.
+   * Default: `auto`
    */
   relay?: RelayMode
   /**
@@ -108,32 +137,46 @@ export interface RendezvousDiscoveryInit {
   relayListen?: boolean
   /** Connection quotas per namespace kind */
   quotas?: QuotaInit
-  /** Tag values; the tag names are fixed (see the README). Values are 0-100 */
+  /** Tag values; the tag names are fixed (see the docs). Values are 0-100 */
   tags?: TagInit
-  /** TTL asked for on REGISTER, in seconds. Default: none (the point's default, 2 h in the spec) */
+  /** TTL asked for on REGISTER, in seconds (1 to 259200). Default: none (the point's default, 2 h in the spec) */
   ttl?: number
   /**
    * A registration is refreshed this long before its granted TTL runs out, in ms, at most a quarter of the TTL;
    * up to 10% of the TTL more is taken off at random. Default: 30000
    */
   refreshMargin?: number
+  /**
+   * While a quota is unmet and its namespace is younger than `fastDiscoverWindow`, queries follow each other
+   * this fast, in ms, doubling while nothing new comes (up to `discoverInterval`). Default: 100
+   */
+  fastDiscoverInterval?: number
+  /** How long after a namespace appears queries may follow the fast schedule, in ms. Default: 10000 */
+  fastDiscoverWindow?: number
   /** Delay between discover queries of a namespace whose quota is unmet, in ms. Default: 1000 */
   discoverInterval?: number
   /** While queries bring nothing new, the delay doubles up to this, in ms. Default: 120000 */
   maxDiscoverInterval?: number
-  /** Delay between discover queries of a namespace whose quota is met, in ms. Default: 600000 */
+  /**
+   * Delay between discover queries of a namespace whose quota is met, in ms: a node at quota learns of a newly
+   * registered peer within this long. Default: 30000
+   */
   satisfiedDiscoverInterval?: number
-  /** Most registrations asked for per discover query. Default: 100 */
+  /** Most registrations asked for per discover query (1 to 1000). Default: 100 */
   discoverLimit?: number
-  /** How often node state (pubsub topics, relay need) is re-read and quotas reconciled, in ms. Default: 1000 */
+  /**
+   * How often node state is re-read as a fallback, in ms. Changes are seen at once through events (pubsub
+   * subscriptions, addresses, listeners, protocols); the poll catches anything that comes without one.
+   * At least 10. Default: 5000
+   */
   pollInterval?: number
   /** Backoff of a rendezvous point after failures, in ms. Default: `{ initial: 1000, max: 300000 }` */
   pointBackoff?: { initial?: number, max?: number }
   /** Backoff of a discovered peer after failed dials, in ms. Default: `{ initial: 5000, max: 600000 }` */
   peerBackoff?: { initial?: number, max?: number }
-  /** Dials in flight at once. Default: 4 */
+  /** Dials in flight at once (at least 1). Default: 4 */
   maxParallelDials?: number
-  /** Dials waiting in the queue at most; more candidates wait for the next round. Default: 32 */
+  /** Dials waiting in the queue at most (at least 1); more candidates wait for the next round. Default: 32 */
   maxQueuedDials?: number
   /** Time allowed for one dial, in ms. Default: 10000 */
   dialTimeout?: number
@@ -143,13 +186,14 @@ export interface RendezvousDiscoveryInit {
    */
   connectionHeadroom?: number
   /**
-   * After a successful dial for a topic, the peer counts as pending (towards the quota, so no other peer is
-   * dialed in its place) this long while pubsub learns its subscriptions, in ms. Default: 10000
+   * A peer dialed for a namespace, or a registrant that connected to us, counts as pending (towards the quota,
+   * so no other peer is dialed in its place) this long while pubsub learns its subscriptions, in ms.
+   * Default: 10000
    */
   countGrace?: number
   /** Tag the rendezvous points `keep-alive-rendezvous` so libp2p keeps them connected. Default: true */
   keepAlivePoints?: boolean
-  /** How long `stop()` waits for UNREGISTERs to be sent, in ms. Default: 2000 */
+  /** How long `stop()` waits for REGISTERs in flight to settle and UNREGISTERs to be sent, in ms. Default: 2000 */
   stopTimeout?: number
   /** The name of the pubsub service in `services`. Default: `pubsub` */
   pubsubService?: string
@@ -157,6 +201,11 @@ export interface RendezvousDiscoveryInit {
   client?: RendezvousClient | ((components: any) => RendezvousClient)
   /** Options of the default client */
   clientInit?: RendezvousClientInit
+  /**
+   * Hears each of the module's warnings (a setup that cannot work as meant), once per kind. Default: printed
+   * with `console.warn`, also logged as an error under `libp2p:rendezvous:discovery`
+   */
+  onWarning?(warning: DiscoveryWarning): void
 }
 
 /** The namespace a dapp id maps to */
@@ -194,7 +243,7 @@ export const DIAL_PRIORITY: Record<NamespaceKind, number> = {
 
 /** Every option resolved to its value */
 export interface ResolvedOptions {
-  points: Array<string | Multiaddr>
+  points: Multiaddr[]
   dapp?: string
   namespaces: UserNamespace[]
   deriveNamespaces?: RendezvousDiscoveryInit['deriveNamespaces']
@@ -204,6 +253,8 @@ export interface ResolvedOptions {
   tags: Required<TagInit>
   ttl?: number
   refreshMargin: number
+  fastDiscoverInterval: number
+  fastDiscoverWindow: number
   discoverInterval: number
   maxDiscoverInterval: number
   satisfiedDiscoverInterval: number
@@ -219,88 +270,292 @@ export interface ResolvedOptions {
   keepAlivePoints: boolean
   stopTimeout: number
   pubsubService: string
+  client?: RendezvousDiscoveryInit['client']
+  clientInit?: RendezvousClientInit
+  onWarning?: RendezvousDiscoveryInit['onWarning']
 }
 
-function nonNegative (name: string, value: number | undefined, fallback: number): number {
-  if (value == null) {
+const KNOWN_KEYS: ReadonlyArray<keyof RendezvousDiscoveryInit> = [
+  'points', 'dapp', 'namespaces', 'deriveNamespaces', 'relay', 'relayListen', 'quotas', 'tags', 'ttl',
+  'refreshMargin', 'fastDiscoverInterval', 'fastDiscoverWindow', 'discoverInterval', 'maxDiscoverInterval',
+  'satisfiedDiscoverInterval', 'discoverLimit', 'pollInterval', 'pointBackoff', 'peerBackoff', 'maxParallelDials',
+  'maxQueuedDials', 'dialTimeout', 'connectionHeadroom', 'countGrace', 'keepAlivePoints', 'stopTimeout',
+  'pubsubService', 'client', 'clientInit', 'onWarning'
+]
+
+function describe (value: unknown): string {
+  if (typeof value === 'string') {
+    return JSON.stringify(value)
+  }
+
+  if (typeof value === 'function') {
+    return 'a function'
+  }
+
+  try {
+    return typeof value === 'object' && value !== null && !isMultiaddr(value) ? JSON.stringify(value) : String(value)
+  } catch {
+    return String(value)
+  }
+}
+
+function invalid (name: string, requirement: string, value: unknown): InvalidParametersError {
+  return new InvalidParametersError(`rendezvousDiscovery: option ${name} must be ${requirement}, got ${describe(value)}`)
+}
+
+interface NumberRule {
+  /** Smallest value allowed */
+  min: number
+  /** Largest value allowed. Default: MAX_TIMER_DELAY (anything larger would overflow a timer) */
+  max?: number
+  integer?: boolean
+  /** `min` itself is not allowed */
+  exclusiveMin?: boolean
+  /** How the requirement reads, e.g. "a number of ms > 0" */
+  text: string
+}
+
+const MS_POSITIVE: NumberRule = { min: 0, exclusiveMin: true, text: 'a number of ms > 0' }
+const MS: NumberRule = { min: 0, text: 'a number of ms >= 0' }
+const COUNT: NumberRule = { min: 0, integer: true, text: 'a whole number >= 0' }
+const COUNT_POSITIVE: NumberRule = { min: 1, integer: true, text: 'a whole number >= 1' }
+
+function number (name: string, value: unknown, fallback: number, rule: NumberRule): number {
+  if (value === undefined) {
     return fallback
   }
 
-  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
-    throw new TypeError(`rendezvousDiscovery: option ${name} must be a finite number >= 0, got ${String(value)}`)
+  const max = rule.max ?? MAX_TIMER_DELAY
+
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < rule.min || (rule.exclusiveMin === true && value === rule.min) ||
+    value > max || (rule.integer === true && !Number.isInteger(value))) {
+    throw invalid(name, `${rule.text}${max < MAX_TIMER_DELAY ? ` and <= ${max}` : ''}`, value)
   }
 
   return value
 }
 
-function tagValue (name: string, value: number | undefined, fallback: number): number {
-  const v = nonNegative(`tags.${name}`, value, fallback)
-
-  if (v > 100 || !Number.isInteger(v)) {
-    throw new TypeError(`rendezvousDiscovery: option tags.${name} must be an integer from 0 to 100, got ${v}`)
+function boolean (name: string, value: unknown, fallback: boolean): boolean {
+  if (value === undefined) {
+    return fallback
   }
 
-  return v
+  if (typeof value !== 'boolean') {
+    throw invalid(name, 'true or false', value)
+  }
+
+  return value
 }
 
-function resolveBackoff (name: string, value: { initial?: number, max?: number } | undefined, initial: number, max: number): { initial: number, max: number } {
-  const first = nonNegative(`${name}.initial`, value?.initial, initial)
-  return { initial: first, max: Math.max(first, nonNegative(`${name}.max`, value?.max, max)) }
+/** Refuses a nested options object that is not a plain object or has keys nobody reads */
+function object<T extends object> (name: string, value: unknown, keys: ReadonlyArray<keyof T & string>): Partial<T> {
+  if (value === undefined) {
+    return {}
+  }
+
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw invalid(name, 'an object', value)
+  }
+
+  for (const key of Object.keys(value)) {
+    if (!keys.includes(key as keyof T & string)) {
+      throw new InvalidParametersError(`rendezvousDiscovery: unknown option ${name}.${key} (known: ${keys.join(', ')})`)
+    }
+  }
+
+  return value as Partial<T>
 }
 
-function resolveTags (tags: TagInit = {}): Required<TagInit> {
-  return {
-    topic: tagValue('topic', tags.topic, 60),
-    relay: tagValue('relay', tags.relay, 80),
-    dapp: tagValue('dapp', tags.dapp, 60),
-    namespace: tagValue('namespace', tags.namespace, 50),
-    point: tagValue('point', tags.point, 100)
+function backoff (name: string, value: unknown, initial: number, max: number): { initial: number, max: number } {
+  const init = object<{ initial: number, max: number }>(name, value, ['initial', 'max'])
+  const first = number(`${name}.initial`, init.initial, initial, MS_POSITIVE)
+  const last = number(`${name}.max`, init.max, Math.max(first, max), MS_POSITIVE)
+
+  if (last < first) {
+    throw invalid(`${name}.max`, `>= ${name}.initial (${first})`, last)
+  }
+
+  return { initial: first, max: last }
+}
+
+function namespace (name: string, ns: unknown): string {
+  if (typeof ns !== 'string') {
+    throw invalid(name, 'a string', ns)
+  }
+
+  const problem = namespaceProblem(ns)
+
+  if (problem != null) {
+    throw invalid(name, `a valid namespace (${problem})`, ns)
+  }
+
+  return ns
+}
+
+function userNamespaces (value: unknown): UserNamespace[] {
+  if (value === undefined) {
+    return []
+  }
+
+  if (!Array.isArray(value)) {
+    throw invalid('namespaces', 'an array of { ns, register?, discover?, quota?, closest? }', value)
+  }
+
+  return value.map((entry: unknown, i) => {
+    const name = `namespaces[${i}]`
+    const init = object<UserNamespace>(name, entry, ['ns', 'register', 'discover', 'quota', 'closest'])
+
+    if (entry === undefined) {
+      throw invalid(name, 'an object', entry)
+    }
+
+    const user: UserNamespace = { ns: namespace(`${name}.ns`, init.ns) }
+
+    if (init.register !== undefined) {
+      user.register = boolean(`${name}.register`, init.register, true)
+    }
+
+    if (init.discover !== undefined) {
+      user.discover = boolean(`${name}.discover`, init.discover, true)
+    }
+
+    if (init.quota !== undefined) {
+      user.quota = number(`${name}.quota`, init.quota, 0, COUNT)
+    }
+
+    if (init.closest !== undefined) {
+      user.closest = number(`${name}.closest`, init.closest, 0, COUNT_POSITIVE)
+
+      if (user.quota !== undefined && user.quota !== user.closest) {
+        throw invalid(`${name}.quota`, `left out or equal to ${name}.closest (${user.closest}), which sets the quota`, user.quota)
+      }
+    }
+
+    return user
+  })
+}
+
+function points (value: unknown): Multiaddr[] {
+  if (value === undefined) {
+    return []
+  }
+
+  if (!Array.isArray(value)) {
+    throw invalid('points', 'an array of multiaddrs', value)
+  }
+
+  return value.map((point: unknown, i) => {
+    if (isMultiaddr(point)) {
+      return point
+    }
+
+    if (typeof point !== 'string') {
+      throw invalid(`points[${i}]`, 'a multiaddr or a string', point)
+    }
+
+    try {
+      return multiaddr(point)
+    } catch (err: any) {
+      throw invalid(`points[${i}]`, `a multiaddr (${err?.message ?? err})`, point)
+    }
+  })
+}
+
+function oneOf<T extends string> (name: string, value: unknown, allowed: readonly T[], fallback: T): T {
+  if (value === undefined) {
+    return fallback
+  }
+
+  if (!allowed.includes(value as T)) {
+    throw invalid(name, allowed.map(a => `'${a}'`).join(', ').replace(/, ([^,]*)$/, ' or $1'), value)
+  }
+
+  return value as T
+}
+
+function optionalFunction (name: string, value: unknown): void {
+  if (value !== undefined && typeof value !== 'function') {
+    throw invalid(name, 'a function', value)
   }
 }
 
-/** Fills in defaults and rejects values that cannot work, with a message naming the option */
+/** Fills in defaults and refuses values that cannot work, with an InvalidParametersError naming the option */
 export function resolveOptions (init: RendezvousDiscoveryInit = {}): ResolvedOptions {
-  const relay = init.relay ?? 'auto'
+  const options = object<RendezvousDiscoveryInit>('init', init, KNOWN_KEYS as Array<keyof RendezvousDiscoveryInit & string>)
+  const quotas = object<QuotaInit>('quotas', options.quotas, ['topic', 'relay', 'dapp', 'namespace'])
+  const tags = object<TagInit>('tags', options.tags, ['topic', 'relay', 'dapp', 'namespace', 'point'])
+  const tag: NumberRule = { min: 0, max: 100, integer: true, text: 'a whole number from 0' }
+  const dapp = options.dapp === undefined ? undefined : namespace('dapp', options.dapp)
 
-  if (!['auto', 'always', 'never'].includes(relay)) {
-    throw new TypeError(`rendezvousDiscovery: option relay must be 'auto', 'always' or 'never', got ${String(relay)}`)
+  if (dapp !== undefined) {
+    namespace('dapp', dappNamespace(dapp))
   }
 
-  const discoverInterval = nonNegative('discoverInterval', init.discoverInterval, 1000)
+  optionalFunction('deriveNamespaces', options.deriveNamespaces)
+  optionalFunction('onWarning', options.onWarning)
+
+  if (options.client !== undefined && typeof options.client !== 'function' && (typeof options.client !== 'object' || options.client === null)) {
+    throw invalid('client', 'a RendezvousClient or a function returning one', options.client)
+  }
+
+  if (options.clientInit !== undefined && (typeof options.clientInit !== 'object' || options.clientInit === null)) {
+    throw invalid('clientInit', 'an object', options.clientInit)
+  }
+
+  const pubsubService = options.pubsubService ?? 'pubsub'
+
+  if (typeof pubsubService !== 'string' || pubsubService === '') {
+    throw invalid('pubsubService', 'a service name', pubsubService)
+  }
+
+  const discoverInterval = number('discoverInterval', options.discoverInterval, 1000, MS_POSITIVE)
+  const maxDiscoverInterval = number('maxDiscoverInterval', options.maxDiscoverInterval, Math.max(discoverInterval, 120_000), MS_POSITIVE)
+
+  if (maxDiscoverInterval < discoverInterval) {
+    throw invalid('maxDiscoverInterval', `>= discoverInterval (${discoverInterval})`, maxDiscoverInterval)
+  }
 
   return {
-    points: init.points ?? [],
-    dapp: init.dapp,
-    namespaces: init.namespaces ?? [],
-    deriveNamespaces: init.deriveNamespaces,
-    relay,
-    relayListen: init.relayListen ?? true,
+    points: points(options.points),
+    dapp,
+    namespaces: userNamespaces(options.namespaces),
+    deriveNamespaces: options.deriveNamespaces,
+    relay: oneOf('relay', options.relay, ['auto', 'always', 'never'], 'auto'),
+    relayListen: boolean('relayListen', options.relayListen, true),
     quotas: {
-      topic: nonNegative('quotas.topic', init.quotas?.topic, 6),
-      relay: nonNegative('quotas.relay', init.quotas?.relay, 2),
-      dapp: nonNegative('quotas.dapp', init.quotas?.dapp, 4),
-      namespace: nonNegative('quotas.namespace', init.quotas?.namespace, 4)
+      topic: number('quotas.topic', quotas.topic, 6, COUNT),
+      relay: number('quotas.relay', quotas.relay, 2, COUNT),
+      dapp: number('quotas.dapp', quotas.dapp, 4, COUNT),
+      namespace: number('quotas.namespace', quotas.namespace, 4, COUNT)
     },
-    tags: resolveTags(init.tags),
-    ttl: init.ttl == null ? undefined : nonNegative('ttl', init.ttl, 0),
-    refreshMargin: nonNegative('refreshMargin', init.refreshMargin, 30_000),
+    tags: {
+      topic: number('tags.topic', tags.topic, 60, tag),
+      relay: number('tags.relay', tags.relay, 80, tag),
+      dapp: number('tags.dapp', tags.dapp, 60, tag),
+      namespace: number('tags.namespace', tags.namespace, 50, tag),
+      point: number('tags.point', tags.point, 100, tag)
+    },
+    ttl: options.ttl === undefined ? undefined : number('ttl', options.ttl, 0, { min: 1, max: MAX_TTL_SECONDS, integer: true, text: 'a whole number of seconds >= 1' }),
+    refreshMargin: number('refreshMargin', options.refreshMargin, 30_000, MS),
+    fastDiscoverInterval: number('fastDiscoverInterval', options.fastDiscoverInterval, Math.min(100, discoverInterval), MS_POSITIVE),
+    fastDiscoverWindow: number('fastDiscoverWindow', options.fastDiscoverWindow, 10_000, MS),
     discoverInterval,
-    maxDiscoverInterval: Math.max(discoverInterval, nonNegative('maxDiscoverInterval', init.maxDiscoverInterval, 120_000)),
-    satisfiedDiscoverInterval: nonNegative('satisfiedDiscoverInterval', init.satisfiedDiscoverInterval, 600_000),
-    discoverLimit: Math.max(1, nonNegative('discoverLimit', init.discoverLimit, 100)),
-    pollInterval: Math.max(10, nonNegative('pollInterval', init.pollInterval, 1000)),
-    pointBackoff: resolveBackoff('pointBackoff', init.pointBackoff, 1000, 300_000),
-    peerBackoff: resolveBackoff('peerBackoff', init.peerBackoff, 5000, 600_000),
-    maxParallelDials: Math.max(1, nonNegative('maxParallelDials', init.maxParallelDials, 4)),
-    maxQueuedDials: Math.max(1, nonNegative('maxQueuedDials', init.maxQueuedDials, 32)),
-    dialTimeout: nonNegative('dialTimeout', init.dialTimeout, 10_000),
-    connectionHeadroom: init.connectionHeadroom == null ? undefined : nonNegative('connectionHeadroom', init.connectionHeadroom, 0),
-    countGrace: nonNegative('countGrace', init.countGrace, 10_000),
-    keepAlivePoints: init.keepAlivePoints ?? true,
-    stopTimeout: nonNegative('stopTimeout', init.stopTimeout, 2000),
-    pubsubService: init.pubsubService ?? 'pubsub'
+    maxDiscoverInterval,
+    satisfiedDiscoverInterval: number('satisfiedDiscoverInterval', options.satisfiedDiscoverInterval, 30_000, MS_POSITIVE),
+    discoverLimit: number('discoverLimit', options.discoverLimit, 100, { min: 1, max: MAX_DISCOVER_LIMIT, integer: true, text: 'a whole number >= 1' }),
+    pollInterval: number('pollInterval', options.pollInterval, 5000, { min: 10, text: 'a number of ms >= 10' }),
+    pointBackoff: backoff('pointBackoff', options.pointBackoff, 1000, 300_000),
+    peerBackoff: backoff('peerBackoff', options.peerBackoff, 5000, 600_000),
+    maxParallelDials: number('maxParallelDials', options.maxParallelDials, 4, COUNT_POSITIVE),
+    maxQueuedDials: number('maxQueuedDials', options.maxQueuedDials, 32, COUNT_POSITIVE),
+    dialTimeout: number('dialTimeout', options.dialTimeout, 10_000, MS_POSITIVE),
+    connectionHeadroom: options.connectionHeadroom === undefined ? undefined : number('connectionHeadroom', options.connectionHeadroom, 0, COUNT),
+    countGrace: number('countGrace', options.countGrace, 10_000, MS),
+    keepAlivePoints: boolean('keepAlivePoints', options.keepAlivePoints, true),
+    stopTimeout: number('stopTimeout', options.stopTimeout, 2000, MS),
+    pubsubService,
+    client: options.client,
+    clientInit: options.clientInit,
+    onWarning: options.onWarning
   }
 }
-
-/** The peer id at the end of a rendezvous point's address, for error messages and keys */
-export type PointTarget = { peerId: PeerId, multiaddr: Multiaddr }

@@ -1,20 +1,25 @@
 /**
- * Named one-shot timers that can all be cancelled at once, so that `stop()` leaves nothing behind.
+ * Named one-shot timers on a {@link Clock} that can all be cancelled at once, so that `stop()` leaves nothing
+ * behind.
  */
+import { MAX_TIMER_DELAY } from './clock.ts'
+import type { Clock, TimerHandle } from './clock.ts'
 
 export type TimerErrorHandler = (key: string, err: unknown) => void
 
 interface Entry {
-  timer: ReturnType<typeof setTimeout>
+  handle: TimerHandle
   due: number
 }
 
 export class Timers {
   private readonly entries = new Map<string, Entry>()
+  private readonly clock: Clock
   private readonly onError: TimerErrorHandler
   private closed = true
 
-  constructor (onError: TimerErrorHandler) {
+  constructor (clock: Clock, onError: TimerErrorHandler) {
+    this.clock = clock
     this.onError = onError
   }
 
@@ -33,9 +38,10 @@ export class Timers {
     }
 
     this.cancel(key)
-    const due = Date.now() + Math.max(0, delay)
-    const timer = setTimeout(() => {
-      if (this.entries.get(key)?.timer !== timer) {
+    const wait = Math.min(MAX_TIMER_DELAY, Math.max(0, delay))
+    const entry: Entry = { handle: undefined, due: this.clock.now() + wait }
+    entry.handle = this.clock.setTimeout(() => {
+      if (this.entries.get(key) !== entry) {
         return
       }
 
@@ -46,15 +52,15 @@ export class Timers {
       } catch (err) {
         this.onError(key, err)
       }
-    }, Math.max(0, delay))
-    this.entries.set(key, { timer, due })
+    }, wait)
+    this.entries.set(key, entry)
   }
 
   /** Moves the timer under `key` earlier to `delay` from now, if it is due later than that (or is not set) */
   setEarlier (key: string, delay: number, fn: () => unknown): void {
     const entry = this.entries.get(key)
 
-    if (entry != null && entry.due <= Date.now() + delay) {
+    if (entry != null && entry.due <= this.clock.now() + delay) {
       return
     }
 
@@ -65,7 +71,7 @@ export class Timers {
     const entry = this.entries.get(key)
 
     if (entry != null) {
-      clearTimeout(entry.timer)
+      this.clock.clearTimeout(entry.handle)
       this.entries.delete(key)
     }
   }
@@ -88,7 +94,7 @@ export class Timers {
     this.closed = true
 
     for (const entry of this.entries.values()) {
-      clearTimeout(entry.timer)
+      this.clock.clearTimeout(entry.handle)
     }
 
     this.entries.clear()

@@ -1,8 +1,17 @@
 import { expect } from 'aegir/chai'
-import { Backoff, backoffDelay, jitter } from '../../src/discovery/backoff.ts'
+import { backoffDelay, jitter } from '../../src/discovery/backoff.ts'
+import { PeerBackoff } from '../../src/discovery/peers/peer-backoff.ts'
+import { peerIds } from './stubs/peers.ts'
+import type { PeerId } from '@libp2p/interface'
 
 describe('discovery backoff', () => {
   const options = { initial: 1000, max: 60_000 }
+  let peer: PeerId
+  let other: PeerId
+
+  before(async () => {
+    [peer, other] = await peerIds(2)
+  })
 
   it('waits nothing before the first failure', () => {
     expect(backoffDelay(0, options)).to.equal(0)
@@ -27,29 +36,29 @@ describe('discovery backoff', () => {
     expect(jitter(1000, 0.1, () => 0.5)).to.equal(1000)
   })
 
-  it('backs a key off after a failure and forgets it after a success', () => {
-    const backoff = new Backoff(options, () => 0)
+  it('backs a peer off after a failure and forgets it after a success', () => {
+    const backoff = new PeerBackoff(options, () => 0)
     const now = 1_000_000
-    const until = backoff.fail('peer', now)
+    const until = backoff.fail(peer, now)
 
     expect(until).to.equal(now + options.initial)
-    expect(backoff.isBackedOff('peer', now + 10)).to.be.true()
-    expect(backoff.isBackedOff('peer', until + 1)).to.be.false()
-    expect(backoff.isBackedOff('other', now)).to.be.false()
+    expect(backoff.isBackedOff(peer, now + 10)).to.be.true()
+    expect(backoff.isBackedOff(peer, until + 1)).to.be.false()
+    expect(backoff.isBackedOff(other, now)).to.be.false()
 
-    backoff.succeed('peer')
-    expect(backoff.isBackedOff('peer', now + 10)).to.be.false()
-    expect(backoff.failures('peer')).to.equal(0)
+    backoff.succeed(peer)
+    expect(backoff.isBackedOff(peer, now + 10)).to.be.false()
+    expect(backoff.failures(peer)).to.equal(0)
   })
 
   it('grows the delay with consecutive failures', () => {
-    const backoff = new Backoff(options, () => 1)
+    const backoff = new PeerBackoff(options, () => 1)
     const now = 1_000_000
-    const first = backoff.fail('peer', now) - now
-    const second = backoff.fail('peer', now) - now
-    const third = backoff.fail('peer', now) - now
+    const first = backoff.fail(peer, now) - now
+    const second = backoff.fail(peer, now) - now
+    const third = backoff.fail(peer, now) - now
 
-    expect(backoff.failures('peer')).to.equal(3)
+    expect(backoff.failures(peer)).to.equal(3)
     expect(second).to.be.greaterThan(first)
     expect(third).to.be.greaterThan(second)
   })

@@ -268,8 +268,8 @@ describe('in-process rendezvous networks', function () {
     const before = { ...calls }
     await delay(1500)
     expect(calls).to.deep.equal(before)
-    expect((module as any).scheduler.pendingTimers).to.equal(0)
-    expect((module as any).pollTimer).to.be.undefined()
+    expect((module as any).registrations.pendingTimers + (module as any).queries.pendingTimers).to.equal(0)
+    expect((module as any).watcher.timers.size).to.equal(0)
     expect(module.status.dialer.queued + module.status.dialer.dialing).to.equal(0)
 
     // and it can start again

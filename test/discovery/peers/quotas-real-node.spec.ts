@@ -3,18 +3,19 @@ import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
 import { expect } from 'aegir/chai'
 import delay from 'delay'
-import { DialerPolicy } from '../../src/discovery/dialer.ts'
-import { TAG_NAMES, resolveOptions } from '../../src/discovery/options.ts'
-import { createMemoryNode } from '../fixtures/memory-node.ts'
-import { stopAll, waitFor } from './fixtures.ts'
-import type { NamespaceSpec } from '../../src/discovery/options.ts'
+import { systemRuntime } from '../../../src/discovery/clock.ts'
+import { TAG_NAMES, resolveOptions } from '../../../src/discovery/options.ts'
+import { Quotas } from '../../../src/discovery/peers/quotas.ts'
+import { createMemoryNode } from '../../fixtures/memory-node.ts'
+import { stopAll, waitFor } from '../fixtures.ts'
+import type { NamespaceSpec } from '../../../src/discovery/options.ts'
 import type { Libp2p } from '@libp2p/interface'
 
 const spec: NamespaceSpec = { ns: 'dialer-test', kind: 'user', register: false, discover: true, quota: 1 }
 
-describe('dialer policy', () => {
+describe('quotas on a real node', () => {
   let nodes: Libp2p[]
-  let dialer: DialerPolicy | undefined
+  let dialer: Quotas | undefined
 
   beforeEach(() => {
     nodes = []
@@ -36,7 +37,7 @@ describe('dialer policy', () => {
     }
 
     const outcomes: string[] = []
-    dialer = new DialerPolicy((host as any).components, { ...resolveOptions({ peerBackoff: { initial: 60_000, max: 60_000 }, ...init }) }, {
+    dialer = new Quotas((host as any).components, resolveOptions({ peerBackoff: { initial: 60_000, max: 60_000 }, ...init }), systemRuntime, {
       onDial: (kind, outcome) => outcomes.push(`${kind}:${outcome}`)
     })
     dialer.start()
@@ -62,13 +63,13 @@ describe('dialer policy', () => {
 
   it('holds dials while a discovery is still paging, then picks among all candidates', async () => {
     const { host, others } = await setup(2)
-    dialer?.setPaging(spec.ns, true)
+    dialer?.setPaging(spec.ns, 'point', true)
     others.forEach(o => dialer?.addCandidate(spec.ns, o.peerId, 60))
     dialer?.reconcile()
     await delay(300)
     expect(host.getPeers()).to.have.lengthOf(0)
 
-    dialer?.setPaging(spec.ns, false)
+    dialer?.setPaging(spec.ns, 'point', false)
     expect(await waitFor(() => host.getPeers().length === 1, 3000)).to.be.true()
   })
 

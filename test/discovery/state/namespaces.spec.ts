@@ -1,9 +1,7 @@
-import { multiaddr } from '@multiformats/multiaddr'
 import { expect } from 'aegir/chai'
-import { defaultNamespaces, deriveNamespaces, normalizeNamespaces, sameNamespaces } from '../../src/discovery/namespaces.ts'
-import { isPublicAddress } from '../../src/discovery/node-state.ts'
-import { resolveOptions } from '../../src/discovery/options.ts'
-import type { NodeState } from '../../src/discovery/options.ts'
+import { resolveOptions } from '../../../src/discovery/options.ts'
+import { defaultNamespaces, deriveNamespaces, mergeNamespaces, sameNamespaces } from '../../../src/discovery/state/namespaces.ts'
+import type { NodeState } from '../../../src/discovery/options.ts'
 
 function state (overrides: Partial<NodeState> = {}): NodeState {
   return { topics: [], hasPubsub: true, runsRelay: false, needsRelay: false, addresses: [], ...overrides }
@@ -68,7 +66,7 @@ describe('namespaces from node state', () => {
 
   it('merges duplicates and drops invalid and idle namespaces, reporting the invalid ones', () => {
     const invalid: string[] = []
-    const specs = normalizeNamespaces([
+    const specs = mergeNamespaces([
       { ns: 'x', kind: 'user', register: true, discover: false, quota: 0 },
       { ns: 'x', kind: 'relay', register: false, discover: true, quota: 3 },
       { ns: '', kind: 'user', register: true, discover: true, quota: 1 },
@@ -78,47 +76,30 @@ describe('namespaces from node state', () => {
     ], (ns) => invalid.push(ns))
 
     expect(specs).to.deep.equal([
-      { ns: 'x', kind: 'relay', topic: undefined, register: true, discover: true, quota: 3 },
+      { ns: 'x', kind: 'relay', register: true, discover: true, quota: 3 },
       { ns: 'neg', kind: 'user', register: false, discover: true, quota: 0 }
     ])
     expect(invalid).to.have.lengthOf(2)
+  })
+
+  it('keeps a topic counting as a topic when the same namespace is also registered by hand', () => {
+    const specs = deriveNamespaces(state({ topics: ['chat'] }), options, ['floodsub:chat', 'by-hand'])
+
+    expect(specs).to.deep.equal([
+      { ns: 'floodsub:chat', kind: 'topic', topic: 'chat', register: true, discover: true, quota: 6 },
+      { ns: 'by-hand', kind: 'user', register: true, discover: false, quota: 0 }
+    ])
+  })
+
+  it('takes a closest namespace\'s count as its quota', () => {
+    expect(deriveNamespaces(state(), resolveOptions({ namespaces: [{ ns: 'dht', closest: 4 }] }))).to.deep.equal([
+      { ns: 'dht', kind: 'user', register: true, discover: true, quota: 4, selection: 'closest' }
+    ])
   })
 
   it('compares spec lists regardless of order', () => {
     const a = defaultNamespaces(state({ topics: ['a', 'b'] }), options)
     expect(sameNamespaces(a, [...a].reverse())).to.be.true()
     expect(sameNamespaces(a, a.slice(1))).to.be.false()
-  })
-})
-
-describe('public addresses', () => {
-  it('counts global IPs and DNS names as public', () => {
-    expect(isPublicAddress(multiaddr('/ip4/8.8.8.8/tcp/4001'))).to.be.true()
-    expect(isPublicAddress(multiaddr('/ip6/2001:4860::8888/tcp/4001'))).to.be.true()
-    expect(isPublicAddress(multiaddr('/dns4/example.com/tcp/443/wss'))).to.be.true()
-  })
-
-  it('does not count private, loopback, circuit or memory addresses', () => {
-    expect(isPublicAddress(multiaddr('/ip4/192.168.1.2/tcp/4001'))).to.be.false()
-    expect(isPublicAddress(multiaddr('/ip4/127.0.0.1/tcp/4001'))).to.be.false()
-    expect(isPublicAddress(multiaddr('/dns4/localhost/tcp/4001'))).to.be.false()
-    expect(isPublicAddress(multiaddr('/ip4/8.8.8.8/tcp/4001/p2p/12D3KooWQYhTNQdmr3ArTeUHRYzFg94BKyTkoWBDWez9kSCVe2Xo/p2p-circuit'))).to.be.false()
-    expect(isPublicAddress(multiaddr('/memory/abc'))).to.be.false()
-  })
-})
-
-describe('discovery options', () => {
-  it('fills in the documented defaults', () => {
-    const options = resolveOptions()
-    expect(options.quotas).to.deep.equal({ topic: 6, relay: 2, dapp: 4, namespace: 4 })
-    expect(options.relay).to.equal('auto')
-    expect(options.tags.point).to.equal(100)
-  })
-
-  it('refuses values that cannot work, naming the option', () => {
-    expect(() => resolveOptions({ relay: 'sometimes' as any })).to.throw(/relay/)
-    expect(() => resolveOptions({ quotas: { topic: -1 } })).to.throw(/quotas.topic/)
-    expect(() => resolveOptions({ tags: { topic: 101 } })).to.throw(/tags.topic/)
-    expect(() => resolveOptions({ discoverInterval: Number.NaN })).to.throw(/discoverInterval/)
   })
 })

@@ -1,0 +1,95 @@
+/**
+ * The peers discovered under each namespace and how long their registrations live: the pool the quotas are
+ * filled from. Bounded per namespace (the least recently seen go first).
+ */
+import { PeerMap } from '@libp2p/peer-collections'
+import type { PeerId } from '@libp2p/interface'
+
+export interface Candidate {
+  peerId: PeerId
+  /** When the registration it came from runs out (ms since epoch) */
+  expiresAt: number
+  /** When it was first seen under the namespace (ms since epoch) */
+  since: number
+}
+
+/** Most candidates remembered per namespace */
+export const MAX_CANDIDATES_PER_NAMESPACE = 1000
+
+export class Candidates {
+  private readonly pools = new Map<string, PeerMap<Candidate>>()
+  private readonly max: number
+
+  constructor (max: number = MAX_CANDIDATES_PER_NAMESPACE) {
+    this.max = max
+  }
+
+  /**
+   * A peer discovered under `ns` whose registration lives `ttl` seconds more. Returns true when the peer is new
+   * to the namespace (not a refresh of one known and alive).
+   */
+  add (ns: string, peerId: PeerId, ttl: number, now: number): boolean {
+    let pool = this.pools.get(ns)
+
+    if (pool == null) {
+      pool = new PeerMap()
+      this.pools.set(ns, pool)
+    }
+
+    const known = pool.get(peerId)
+    const alive = known != null && known.expiresAt > now
+    // delete first so that the map's order is the order of last sighting
+    pool.delete(peerId)
+    pool.set(peerId, { peerId, expiresAt: now + Math.max(0, ttl) * 1000, since: alive ? known.since : now })
+
+    if (pool.size > this.max) {
+      const oldest = pool.keys().next().value
+
+      if (oldest != null) {
+        pool.delete(oldest)
+      }
+    }
+
+    return !alive
+  }
+
+  /** The candidate, if known under `ns` and alive */
+  get (ns: string, peerId: PeerId, now: number): Candidate | undefined {
+    const candidate = this.pools.get(ns)?.get(peerId)
+    return candidate != null && candidate.expiresAt > now ? candidate : undefined
+  }
+
+  /** The live candidates of `ns`; those whose registration ran out are forgotten */
+  live (ns: string, now: number): Candidate[] {
+    const pool = this.pools.get(ns)
+
+    if (pool == null) {
+      return []
+    }
+
+    const out: Candidate[] = []
+
+    for (const [peerId, candidate] of pool) {
+      if (candidate.expiresAt <= now) {
+        pool.delete(peerId)
+      } else {
+        out.push(candidate)
+      }
+    }
+
+    return out
+  }
+
+  /** Forgets every namespace not in `keep` */
+  retain (keep: Set<string>): void {
+    for (const ns of [...this.pools.keys()]) {
+      if (!keep.has(ns)) {
+        this.pools.delete(ns)
+      }
+    }
+  }
+
+  clear (): void {
+    this.pools.clear()
+  }
+}

@@ -1,0 +1,99 @@
+/**
+ * Who counts towards a namespace's quota, whoever dialed whom:
+ *
+ * - `topic`: a connected peer that pubsub lists as subscribed to the topic. A connected registrant that pubsub
+ * does not list yet (it dialed us a moment ago, or we it) is `arriving`: it is not dialed again nor replaced
+ * while pubsub learns its subscriptions, for `countGrace` after its connection opened;
+ * - `closest` selection: a connected registrant among the `quota` registrants nearest to the node (those in
+ * dial backoff left out, so that a dead registration does not hold a place);
+ * - otherwise: a connected registrant (its registration alive), or a peer kept before that is still connected.
+ */
+import { PeerSet } from '@libp2p/peer-collections'
+import { closestFirst } from './selection.ts'
+import type { Candidate } from './candidates.ts'
+import type { NamespaceSpec } from '../options.ts'
+import type { PeerId } from '@libp2p/interface'
+import type { PeerMap } from '@libp2p/peer-collections'
+
+export interface CountInput {
+  self: PeerId
+  spec: NamespaceSpec
+  /** Connected peers and when their oldest open connection opened (ms since epoch) */
+  connected: PeerMap<number>
+  /** The namespace's live candidates */
+  members: Candidate[]
+  /** For a topic: the peers pubsub lists as subscribed (connected or not) */
+  subscribers: PeerId[]
+  /** Peers kept (tagged) for the namespace at the last count */
+  kept: PeerSet
+  /** Peers in dial backoff now */
+  backedOff(peer: PeerId): boolean
+  now: number
+  countGrace: number
+}
+
+export interface Count {
+  /** Connected peers that count, the ones kept before first */
+  counted: PeerId[]
+  /** Connected registrants that do not count yet but are expected to */
+  arriving: PeerSet
+  /** The earliest time an arriving peer stops being expected (ms since epoch) */
+  arrivingUntil?: number
+}
+
+export function countPeers (input: CountInput): Count {
+  const { spec, connected } = input
+  const counted = new PeerSet()
+  const arriving = new PeerSet()
+  let arrivingUntil: number | undefined
+
+  if (spec.kind === 'topic' && spec.topic != null) {
+    for (const peer of input.subscribers) {
+      if (connected.has(peer)) {
+        counted.add(peer)
+      }
+    }
+
+    for (const member of input.members) {
+      const openedAt = connected.get(member.peerId)
+
+      if (openedAt == null || counted.has(member.peerId)) {
+        continue
+      }
+
+      const until = openedAt + input.countGrace
+
+      if (until > input.now) {
+        arriving.add(member.peerId)
+        arrivingUntil = Math.min(arrivingUntil ?? until, until)
+      }
+    }
+  } else if (spec.selection === 'closest') {
+    const ranked = input.members
+      .map(m => m.peerId)
+      .filter(peer => connected.has(peer) || !input.backedOff(peer))
+
+    for (const peer of closestFirst(input.self, ranked).slice(0, spec.quota)) {
+      if (connected.has(peer)) {
+        counted.add(peer)
+      }
+    }
+  } else {
+    for (const member of input.members) {
+      if (connected.has(member.peerId)) {
+        counted.add(member.peerId)
+      }
+    }
+
+    // a kept peer whose registration ran out still counts while connected
+    for (const peer of input.kept) {
+      if (connected.has(peer)) {
+        counted.add(peer)
+      }
+    }
+  }
+
+  // the peers kept before first, so that tags do not hop between peers from one count to the next
+  const ordered = [...counted].sort((a, b) => Number(input.kept.has(b)) - Number(input.kept.has(a)))
+  return { counted: ordered, arriving, arrivingUntil }
+}

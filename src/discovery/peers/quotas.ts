@@ -1,0 +1,526 @@
+/**
+ * Keeps each namespace's connection quota filled: counts the peers that count (counting.ts), keeps and tags up
+ * to the quota of them (tags.ts), and dials candidates (candidates.ts) chosen by selection.ts for the rest
+ * through the dial queue (dial-queue.ts), relays first, within the connection budget.
+ *
+ * A peer dialed for a namespace counts as pending until it counts, or for `countGrace` after the dial, so that
+ * no second peer is dialed in its place while pubsub learns the first one's subscriptions. While a point is
+ * still paging through a long list, dials for that namespace wait for the last page (at most `PAGING_HOLD`), so
+ * that the choice is made among all the registrants rather than among the first page, which every node gets
+ * alike.
+ *
+ * It runs again (once per tick however often it is asked) on every connection change, subscription change and
+ * candidate, and on a timer at the next moment something pending or expected runs out.
+ */
+import { PeerMap, PeerSet } from '@libp2p/peer-collections'
+import { DIAL_PRIORITY, TAG_NAMES } from '../options.ts'
+import { Timers } from '../timers.ts'
+import { Candidates } from './candidates.ts'
+import { countPeers } from './counting.ts'
+import { DialQueue } from './dial-queue.ts'
+import { planDials } from './selection.ts'
+import { Tagger } from './tags.ts'
+import type { DialJob, DialOutcome, DialQueueComponents } from './dial-queue.ts'
+import type { SelectionMode } from './selection.ts'
+import type { TaggerComponents } from './tags.ts'
+import type { Runtime } from '../clock.ts'
+import type { NamespaceKind, NamespaceSpec, ResolvedOptions } from '../options.ts'
+import type { ComponentLogger, Libp2pEvents, Logger, PeerId, TypedEventTarget } from '@libp2p/interface'
+
+export interface QuotasComponents extends DialQueueComponents, TaggerComponents {
+  peerId: PeerId
+  events: TypedEventTarget<Libp2pEvents>
+  logger: ComponentLogger
+}
+
+export type QuotasOptions = Pick<ResolvedOptions, 'tags' | 'peerBackoff' | 'maxParallelDials' | 'maxQueuedDials' | 'dialTimeout' | 'connectionHeadroom' | 'countGrace'>
+
+export interface QuotasHooks {
+  /** Peers pubsub lists as subscribed to `topic` (none without pubsub) */
+  subscribers?(topic: string): PeerId[]
+  /** A namespace's quota went from met (or new) to unmet: discovery should look again soon */
+  onQuotaUnmet?(ns: string): void
+  /** Each finished dial, for metrics */
+  onDial?(kind: NamespaceKind, outcome: DialOutcome): void
+}
+
+/** The status of one namespace's quota */
+export interface QuotaStatus {
+  ns: string
+  kind: NamespaceKind
+  quota: number
+  /** Connected peers that count */
+  connected: number
+  /** Peers being dialed, dialed recently, or connected to us, and not counted yet */
+  pending: number
+  /** Known candidates not connected, not in backoff */
+  candidates: number
+  /** Peers tagged for this namespace */
+  kept: number
+}
+
+export interface DialerStatus {
+  quotas: QuotaStatus[]
+  /** Dials waiting in the queue */
+  queued: number
+  /** Dials running */
+  dialing: number
+  /** Open connections of the node */
+  connections: number
+  maxConnections: number
+  /** The most connections the dialer will dial up to */
+  connectionLimit: number
+  /** Peers in dial backoff */
+  backedOff: number
+}
+
+/** Longest wait for the last page of a discovery before dialing from what came, in ms */
+export const PAGING_HOLD = 5000
+
+/**
+ * How long a ring neighbour seen for the first time is waited for to dial this node before it is dialed, in ms:
+ * about a query of the fast schedule and a handshake on a loaded machine
+ */
+export const INBOUND_GRACE = 1000
+
+function selectionMode (spec: NamespaceSpec): SelectionMode {
+  if (spec.selection === 'closest') {
+    return 'closest'
+  }
+
+  // relays never dial anyone for the relay namespace: nothing to expect from them
+  return spec.kind === 'relay' ? 'random' : 'ring'
+}
+
+interface Round {
+  now: number
+  connected: PeerMap<number>
+  keep: PeerMap<Set<string>>
+  budget: number
+  /** The next moment a reconcile should run (ms since epoch) */
+  wake: number
+}
+
+export class Quotas {
+  readonly candidates = new Candidates()
+  private readonly components: QuotasComponents
+  private readonly options: QuotasOptions
+  private readonly runtime: Runtime
+  private readonly hooks: QuotasHooks
+  private readonly log: Logger
+  private readonly timers: Timers
+  private readonly dials: DialQueue
+  private readonly tagger: Tagger
+  private specs: NamespaceSpec[] = []
+  /** ns -> peer -> counts as pending until (ms since epoch; Infinity while the dial waits in the queue) */
+  private readonly pending = new Map<string, PeerMap<number>>()
+  /** ns -> peers kept (tagged) for it at the last reconcile */
+  private readonly kept = new Map<string, PeerSet>()
+  /** ns -> whether its quota was met at the last reconcile */
+  private readonly met = new Map<string, boolean>()
+  /** ns -> point -> until when dialing waits for the rest of its paged answer (ms since epoch) */
+  private readonly paging = new Map<string, Map<string, number>>()
+  private running = false
+  private reconcileQueued = false
+
+  constructor (components: QuotasComponents, options: QuotasOptions, runtime: Runtime, hooks: QuotasHooks = {}) {
+    this.components = components
+    this.options = options
+    this.runtime = runtime
+    this.hooks = hooks
+    this.log = components.logger.forComponent('libp2p:rendezvous:discovery:quotas')
+    this.timers = new Timers(runtime.clock, (key, err) => { this.log.error('%s failed - %e', key, err) })
+    this.dials = new DialQueue(components, options, runtime, {
+      onStart: (job) => { this.dialStarted(job) },
+      onDone: (job, outcome) => { this.dialDone(job, outcome) }
+    })
+    this.tagger = new Tagger(components, (tag) => this.tagValue(tag))
+  }
+
+  start (): void {
+    if (this.running) {
+      return
+    }
+
+    this.running = true
+    this.timers.open()
+    this.dials.start()
+    this.components.events.addEventListener('peer:connect', this.scheduleReconcile)
+    this.components.events.addEventListener('peer:disconnect', this.scheduleReconcile)
+  }
+
+  /** Stops dialing, forgets everything, and removes every tag it set */
+  async stop (): Promise<void> {
+    if (!this.running) {
+      return
+    }
+
+    this.running = false
+    this.timers.clear()
+    this.components.events.removeEventListener('peer:connect', this.scheduleReconcile)
+    this.components.events.removeEventListener('peer:disconnect', this.scheduleReconcile)
+    this.dials.stop()
+    this.specs = []
+    this.pending.clear()
+    this.kept.clear()
+    this.met.clear()
+    this.paging.clear()
+    this.candidates.clear()
+    await this.tagger.clear()
+  }
+
+  /** The namespaces now wanted; candidates, pending dials and kept peers of dropped ones are forgotten */
+  setNamespaces (specs: NamespaceSpec[]): void {
+    // only namespaces discovered have candidates to dial and peers to keep; the tags of the others go at the
+    // next reconcile
+    this.specs = specs.filter(spec => spec.discover)
+    const wanted = new Set(this.specs.map(spec => spec.ns))
+    this.candidates.retain(wanted)
+
+    for (const map of [this.pending, this.kept, this.met, this.paging]) {
+      for (const ns of [...map.keys()]) {
+        if (!wanted.has(ns)) {
+          map.delete(ns)
+        }
+      }
+    }
+
+    this.scheduleReconcile()
+  }
+
+  /**
+   * A peer registered under `ns` whose registration lives `ttl` seconds more. Returns true when the peer is new
+   * to the namespace (not a refresh of one already known).
+   */
+  addCandidate (ns: string, peerId: PeerId, ttl: number): boolean {
+    if (peerId.equals(this.components.peerId) || !this.specs.some(spec => spec.ns === ns)) {
+      return false
+    }
+
+    const isNew = this.candidates.add(ns, peerId, ttl, this.runtime.clock.now())
+    this.scheduleReconcile()
+    return isNew
+  }
+
+  /**
+   * The point `point` answered for `ns` and the next page follows at once (`more`), or not: while any point
+   * pages through `ns`, its candidates are counted but not dialed
+   */
+  setPaging (ns: string, point: string, more: boolean): void {
+    let points = this.paging.get(ns)
+
+    if (more) {
+      if (points == null) {
+        points = new Map()
+        this.paging.set(ns, points)
+      }
+
+      points.set(point, this.runtime.clock.now() + PAGING_HOLD)
+    } else if (points?.delete(point) === true) {
+      this.scheduleReconcile()
+    }
+  }
+
+  /** Connected peers that count towards `ns` */
+  connectedCount (ns: string): number {
+    const spec = this.specs.find(s => s.ns === ns)
+    return spec == null ? 0 : this.count(spec, this.connectedPeers(), this.runtime.clock.now()).counted.length
+  }
+
+  /** How many more connected peers `ns` wants, counting pending dials and arriving peers; 0 or less when met */
+  deficit (ns: string): number {
+    const spec = this.specs.find(s => s.ns === ns)
+
+    if (spec == null) {
+      return 0
+    }
+
+    const now = this.runtime.clock.now()
+    const connected = this.connectedPeers()
+    const { counted, arriving } = this.count(spec, connected, now)
+    return spec.quota - counted.length - arriving.size - this.livePending(spec.ns, connected, new PeerSet(counted), now).size
+  }
+
+  /** Runs a reconcile soon, once however many times it is asked for in between */
+  readonly scheduleReconcile = (): void => {
+    if (this.reconcileQueued || !this.running) {
+      return
+    }
+
+    this.reconcileQueued = true
+    queueMicrotask(() => {
+      this.reconcileQueued = false
+      this.reconcile()
+    })
+  }
+
+  /**
+   * Counts each namespace's peers, keeps (tags) up to its quota of them, and dials candidates for the rest, by
+   * priority, within the connection budget.
+   */
+  reconcile (): void {
+    if (!this.running) {
+      return
+    }
+
+    const now = this.runtime.clock.now()
+    const connected = this.connectedPeers()
+    const round: Round = {
+      now,
+      connected,
+      keep: new PeerMap(),
+      budget: this.dials.budget(this.components.connectionManager.getConnections().length),
+      wake: Infinity
+    }
+
+    for (const spec of [...this.specs].sort((a, b) => DIAL_PRIORITY[b.kind] - DIAL_PRIORITY[a.kind])) {
+      this.reconcileOne(spec, round)
+    }
+
+    this.tagger.apply(round.keep)
+
+    if (round.wake < Infinity) {
+      this.timers.setEarlier('wake', Math.max(0, round.wake - now), () => { this.reconcile() })
+    }
+  }
+
+  private reconcileOne (spec: NamespaceSpec, round: Round): void {
+    const { now, connected } = round
+    const { counted, arriving, arrivingUntil } = this.count(spec, connected, now)
+    const kept = counted.slice(0, spec.quota)
+    this.kept.set(spec.ns, new PeerSet(kept))
+
+    for (const peer of kept) {
+      const tags = round.keep.get(peer) ?? new Set<string>()
+      tags.add(TAG_NAMES[spec.kind])
+      round.keep.set(peer, tags)
+    }
+
+    const countedSet = new PeerSet(counted)
+    const pending = this.livePending(spec.ns, connected, countedSet, now)
+    const have = new PeerSet([...countedSet, ...arriving, ...pending])
+    const deficit = spec.quota - have.size
+    const wasMet = this.met.get(spec.ns)
+    this.met.set(spec.ns, deficit <= 0)
+    round.wake = Math.min(round.wake, arrivingUntil ?? Infinity, this.pendingUntil(spec.ns))
+
+    if (deficit > 0 && wasMet !== false) {
+      this.hooks.onQuotaUnmet?.(spec.ns)
+    }
+
+    if (deficit <= 0 || !spec.discover) {
+      return
+    }
+
+    const held = this.heldUntil(spec.ns, now)
+
+    if (held > now) {
+      round.wake = Math.min(round.wake, held)
+      return
+    }
+
+    const members = this.candidates.live(spec.ns, now)
+    const plan = planDials({
+      self: this.components.peerId,
+      mode: selectionMode(spec),
+      quota: spec.quota,
+      deficit,
+      members,
+      have,
+      dialable: (peer) => !connected.has(peer) && !this.dials.has(peer) && !this.dials.backoff.isBackedOff(peer, now),
+      now,
+      inboundGrace: INBOUND_GRACE,
+      random: this.runtime.random
+    })
+
+    round.wake = Math.min(round.wake, plan.recheckAt ?? Infinity)
+
+    let dialed = 0
+
+    for (const peer of plan.targets) {
+      if (round.budget <= 0 || this.dials.full) {
+        break
+      }
+
+      if (this.dial(spec, peer)) {
+        round.budget--
+        dialed++
+      }
+    }
+
+    // still short and some candidates wait out a dial backoff: look again when the first may be dialed
+    if (dialed + plan.expected < deficit) {
+      for (const member of members) {
+        const retry = this.dials.backoff.retryAt(member.peerId, now)
+
+        if (retry > 0 && !connected.has(member.peerId)) {
+          round.wake = Math.min(round.wake, retry)
+        }
+      }
+    }
+  }
+
+  status (): DialerStatus {
+    const now = this.runtime.clock.now()
+    const connected = this.connectedPeers()
+
+    return {
+      quotas: this.specs.map(spec => {
+        const { counted, arriving } = this.count(spec, connected, now)
+        return {
+          ns: spec.ns,
+          kind: spec.kind,
+          quota: spec.quota,
+          connected: counted.length,
+          pending: arriving.size + this.livePending(spec.ns, connected, new PeerSet(counted), now).size,
+          candidates: this.candidates.live(spec.ns, now).filter(c => !connected.has(c.peerId) && !this.dials.backoff.isBackedOff(c.peerId, now)).length,
+          kept: this.kept.get(spec.ns)?.size ?? 0
+        }
+      }),
+      queued: this.dials.queued,
+      dialing: this.dials.dialing,
+      connections: connected.size,
+      maxConnections: this.components.connectionManager.getMaxConnections(),
+      connectionLimit: this.dials.connectionLimit(),
+      backedOff: this.dials.backoff.size
+    }
+  }
+
+  /** The most connections the dialer dials up to: maxConnections minus the headroom */
+  connectionLimit (): number {
+    return this.dials.connectionLimit()
+  }
+
+  private count (spec: NamespaceSpec, connected: PeerMap<number>, now: number): ReturnType<typeof countPeers> {
+    let subscribers: PeerId[] = []
+
+    if (spec.kind === 'topic' && spec.topic != null) {
+      try {
+        subscribers = this.hooks.subscribers?.(spec.topic) ?? []
+      } catch {
+        // pubsub not started or stopped
+      }
+    }
+
+    return countPeers({
+      self: this.components.peerId,
+      spec,
+      connected,
+      members: this.candidates.live(spec.ns, now),
+      subscribers,
+      kept: this.kept.get(spec.ns) ?? new PeerSet(),
+      backedOff: (peer) => this.dials.backoff.isBackedOff(peer, now),
+      now,
+      countGrace: this.options.countGrace
+    })
+  }
+
+  /** Connected peers and when their oldest open connection opened */
+  private connectedPeers (): PeerMap<number> {
+    const peers = new PeerMap<number>()
+
+    for (const connection of this.components.connectionManager.getConnections()) {
+      if (connection.status === 'open') {
+        const opened = connection.timeline.open
+        const known = peers.get(connection.remotePeer)
+        peers.set(connection.remotePeer, known == null ? opened : Math.min(known, opened))
+      }
+    }
+
+    return peers
+  }
+
+  /** Pending peers of `ns` that still count as pending; expired and counted ones are forgotten */
+  private livePending (ns: string, connected: PeerMap<number>, counted: PeerSet, now: number): PeerSet {
+    const pending = this.pending.get(ns)
+    const live = new PeerSet()
+
+    if (pending == null) {
+      return live
+    }
+
+    for (const [peer, until] of pending) {
+      // queued (Infinity), dialing, or connected and waiting for pubsub, each within its deadline
+      const stillPending = until > now && (until === Infinity || this.dials.has(peer) || connected.has(peer))
+
+      if (counted.has(peer) || !stillPending) {
+        pending.delete(peer)
+        continue
+      }
+
+      live.add(peer)
+    }
+
+    return live
+  }
+
+  /** The earliest finite pending deadline of `ns` */
+  private pendingUntil (ns: string): number {
+    let until = Infinity
+
+    for (const deadline of this.pending.get(ns)?.values() ?? []) {
+      until = Math.min(until, deadline)
+    }
+
+    return until
+  }
+
+  private heldUntil (ns: string, now: number): number {
+    let until = 0
+
+    for (const [point, deadline] of this.paging.get(ns) ?? []) {
+      if (deadline <= now) {
+        this.paging.get(ns)?.delete(point)
+      } else {
+        until = Math.max(until, deadline)
+      }
+    }
+
+    return until
+  }
+
+  private dial (spec: NamespaceSpec, peerId: PeerId): boolean {
+    const queued = this.dials.add({ peerId, ns: spec.ns, kind: spec.kind, priority: DIAL_PRIORITY[spec.kind] })
+
+    if (queued) {
+      let pending = this.pending.get(spec.ns)
+
+      if (pending == null) {
+        pending = new PeerMap()
+        this.pending.set(spec.ns, pending)
+      }
+
+      pending.set(peerId, Infinity)
+    }
+
+    return queued
+  }
+
+  private dialStarted (job: DialJob): void {
+    // a dial that never settles must not hold its place in the quota for ever
+    this.pending.get(job.ns)?.set(job.peerId, this.runtime.clock.now() + this.options.dialTimeout + this.options.countGrace)
+  }
+
+  private dialDone (job: DialJob, outcome: DialOutcome): void {
+    if (outcome === 'success') {
+      this.pending.get(job.ns)?.set(job.peerId, this.runtime.clock.now() + this.options.countGrace)
+    } else {
+      this.pending.get(job.ns)?.delete(job.peerId)
+    }
+
+    this.hooks.onDial?.(job.kind, outcome)
+    this.scheduleReconcile()
+  }
+
+  private tagValue (name: string): number {
+    const kind = (Object.keys(TAG_NAMES) as Array<keyof typeof TAG_NAMES>).find(k => TAG_NAMES[k] === name)
+
+    switch (kind) {
+      case 'topic': return this.options.tags.topic
+      case 'relay': return this.options.tags.relay
+      case 'dapp': return this.options.tags.dapp
+      case 'user': return this.options.tags.namespace
+      default: return this.options.tags.point
+    }
+  }
+}

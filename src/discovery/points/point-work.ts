@@ -1,0 +1,59 @@
+/**
+ * What the registrations and the queries share: work per (point, namespace), each piece on its own named timer,
+ * all of it started and stopped together, so that a stop leaves no timer and no request behind.
+ */
+import { Timers } from '../timers.ts'
+import type { Points, RendezvousPointState } from './points.ts'
+import type { Runtime } from '../clock.ts'
+import type { Logger } from '@libp2p/interface'
+
+export abstract class PointWork {
+  protected readonly points: Points
+  protected readonly runtime: Runtime
+  protected readonly log: Logger
+  protected readonly timers: Timers
+  /** Aborts the requests in flight on stop; set while running */
+  protected controller?: AbortController
+
+  constructor (points: Points, runtime: Runtime, log: Logger) {
+    this.points = points
+    this.runtime = runtime
+    this.log = log
+    this.timers = new Timers(runtime.clock, (key, err) => { this.log.error('%s failed - %e', key, err) })
+  }
+
+  get running (): boolean {
+    return this.controller != null
+  }
+
+  /** Timers set now (for tests and status) */
+  get pendingTimers (): number {
+    return this.timers.size
+  }
+
+  start (): void {
+    if (this.running) {
+      return
+    }
+
+    this.controller = new AbortController()
+    this.timers.open()
+  }
+
+  /** Aborts what is in flight and cancels every timer; false when it was not running */
+  protected halt (): boolean {
+    if (this.controller == null) {
+      return false
+    }
+
+    this.controller.abort()
+    this.controller = undefined
+    this.timers.clear()
+    return true
+  }
+}
+
+/** The key of one piece of work: a point and a namespace */
+export function workKey (point: RendezvousPointState, ns: string): string {
+  return `${point.id}\u0000${ns}`
+}

@@ -1,0 +1,178 @@
+/**
+ * The rendezvous points and their health: which answer, which back off after failures (exponential with
+ * jitter, per point), and when one comes back after failing or being disconnected. Work at a point in backoff
+ * waits for that point and never holds up work at the others.
+ */
+import { InvalidParametersError } from '@libp2p/interface'
+import { peerIdOfMultiaddr } from '../../client/point.ts'
+import { InvalidNamespaceError, NoAddressesError, RendezvousError } from '../../errors.ts'
+import { backoffDelay } from '../backoff.ts'
+import type { Runtime } from '../clock.ts'
+import type { ResolvedOptions } from '../options.ts'
+import type { Logger, PeerId } from '@libp2p/interface'
+import type { Multiaddr } from '@multiformats/multiaddr'
+
+/** What the module knows of one rendezvous point */
+export interface RendezvousPointState {
+  /** The point's peer id as a string */
+  id: string
+  peerId: PeerId
+  multiaddr: Multiaddr
+  /** Failures since the last success */
+  failures: number
+  /** No request goes to the point before this time (ms since epoch; 0 = now) */
+  backoffUntil: number
+  /** The last request failed, or the connection to it closed, and nothing has succeeded since */
+  down: boolean
+  lastError?: string
+  /** Last success (ms since epoch) */
+  lastSuccessAt?: number
+}
+
+/** The failure count and last error of one piece of work at a point (a registration, a query) */
+export interface WorkState {
+  failures: number
+  lastError?: string
+}
+
+export interface PointsHooks {
+  /** A point answered, or connected, after having failed or been disconnected */
+  onPointUp?(point: RendezvousPointState): void
+}
+
+/** Parses the configured points, once each; throws an InvalidParametersError for an address without `/p2p/<id>` */
+export function parsePoints (points: Multiaddr[], self?: PeerId): RendezvousPointState[] {
+  const byId = new Map<string, RendezvousPointState>()
+
+  points.forEach((ma, i) => {
+    const peerId = peerIdOfMultiaddr(ma)
+
+    if (peerId == null) {
+      throw new InvalidParametersError(`rendezvousDiscovery: option points[${i}] must end with /p2p/<peer id>, got "${ma.toString()}"`)
+    }
+
+    const id = peerId.toString()
+
+    // a node that is also a rendezvous point may list itself with the others: it cannot dial itself
+    if (!byId.has(id) && self?.equals(peerId) !== true) {
+      byId.set(id, { id, peerId, multiaddr: ma, failures: 0, backoffUntil: 0, down: false })
+    }
+  })
+
+  return [...byId.values()]
+}
+
+/** Errors that say the request was wrong, not that the point is unwell: they do not back the point off */
+export function isRequestError (err: unknown): boolean {
+  return (err instanceof RendezvousError && !err.retryable) ||
+    err instanceof NoAddressesError ||
+    err instanceof InvalidNamespaceError
+}
+
+export class Points {
+  readonly list: RendezvousPointState[]
+  private readonly options: Pick<ResolvedOptions, 'pointBackoff'>
+  private readonly runtime: Runtime
+  private readonly log: Logger
+  private readonly hooks: PointsHooks
+
+  constructor (list: RendezvousPointState[], options: Pick<ResolvedOptions, 'pointBackoff'>, runtime: Runtime, log: Logger, hooks: PointsHooks = {}) {
+    this.list = list
+    this.options = options
+    this.runtime = runtime
+    this.log = log
+    this.hooks = hooks
+  }
+
+  find (peerId: PeerId): RendezvousPointState | undefined {
+    return this.list.find(point => point.peerId.equals(peerId))
+  }
+
+  /** Forgets every point's health (a new start) */
+  reset (): void {
+    for (const point of this.list) {
+      point.failures = 0
+      point.backoffUntil = 0
+      point.down = false
+      point.lastError = undefined
+    }
+  }
+
+  /** How long work at the point must wait before a request may go, in ms (0: now) */
+  wait (point: RendezvousPointState): number {
+    return Math.max(0, point.backoffUntil - this.runtime.clock.now())
+  }
+
+  /** Those not in backoff now */
+  available (): RendezvousPointState[] {
+    return this.list.filter(point => this.wait(point) === 0)
+  }
+
+  succeeded (point: RendezvousPointState): void {
+    const wasDown = point.down
+    point.failures = 0
+    point.backoffUntil = 0
+    point.down = false
+    point.lastError = undefined
+    point.lastSuccessAt = this.runtime.clock.now()
+
+    if (wasDown) {
+      this.log('rendezvous point %s is back', point.id)
+      this.hooks.onPointUp?.(point)
+    }
+  }
+
+  /**
+   * A request of `work` at `point` failed: counts it, backs off the work alone when the request was at fault
+   * (the point answered, or we had nothing to send) or the whole point when it was not, and returns how long the
+   * work waits before trying again.
+   */
+  failed (point: RendezvousPointState, work: WorkState, err: unknown): number {
+    work.failures++
+    work.lastError = (err as Error)?.message ?? String(err)
+
+    if (isRequestError(err)) {
+      if (err instanceof RendezvousError) {
+        this.succeeded(point)
+      }
+
+      return backoffDelay(work.failures, this.options.pointBackoff, this.runtime.random)
+    }
+
+    this.pointFailed(point, work.lastError)
+    return this.wait(point)
+  }
+
+  /** The connection to a point closed: it may come back without what it held (a restart) */
+  disconnected (peerId: PeerId): void {
+    const point = this.find(peerId)
+
+    if (point != null) {
+      point.down = true
+    }
+  }
+
+  /** A connection to a point opened: if it was down, it is back */
+  connected (peerId: PeerId): void {
+    const point = this.find(peerId)
+
+    if (point?.down === true) {
+      this.succeeded(point)
+    }
+  }
+
+  private pointFailed (point: RendezvousPointState, error: string): void {
+    const now = this.runtime.clock.now()
+    point.lastError = error
+    point.down = true
+
+    // several requests in flight fail together: count them as one failure
+    if (point.backoffUntil > now) {
+      return
+    }
+
+    point.failures++
+    point.backoffUntil = now + backoffDelay(point.failures, this.options.pointBackoff, this.runtime.random)
+    this.log('rendezvous point %s failed %d time(s), backing off for %d ms - %s', point.id, point.failures, point.backoffUntil - now, error)
+  }
+}

@@ -1,0 +1,352 @@
+/**
+ * The node's discovery queries: for each (point, namespace) a DISCOVER at once, then with the cookie of the
+ * previous answer (only what is new), on a schedule that follows the quota:
+ *
+ * - a full page that brought records not seen earlier in the same walk is followed by the next page at once; a
+ * point that repeats itself does not get a tight loop of queries;
+ * - while the quota is unmet and the namespace is young (`fastDiscoverWindow`), queries follow each other fast
+ * (`fastDiscoverInterval`, doubling while nothing new comes): peers started at the same moment register over a
+ * few hundred ms, and waiting a whole interval for the second query would double the time to quota;
+ * - later, while the quota is unmet, every `discoverInterval`, doubling up to `maxDiscoverInterval` while
+ * nothing new comes; a quota that turns unmet pulls the next query forward;
+ * - once the quota is met, every `satisfiedDiscoverInterval` (the first one at a random point of the interval,
+ * so that nodes started together do not query together).
+ *
+ * The cookies belong to these queries: they start empty with the namespace and go with it, and with a stop, so
+ * no query ever continues from where another discovery (a `discover()` call, a previous start) left off.
+ *
+ * Each answer goes to `onPage` in one call together with whether more pages follow at once, so that whoever
+ * dials from it knows before dialing that it holds only part of the list.
+ */
+import { PeerMap } from '@libp2p/peer-collections'
+import { RendezvousError } from '../../errors.ts'
+import { Message } from '../../pb/rendezvous.ts'
+import { jitter } from '../backoff.ts'
+import { PointWork, workKey } from './point-work.ts'
+import type { Points, RendezvousPointState, WorkState } from './points.ts'
+import type { DiscoverResult, DiscoveredRegistration, RendezvousClient } from '../../client/types.ts'
+import type { Runtime } from '../clock.ts'
+import type { ResolvedOptions } from '../options.ts'
+import type { ComponentLogger } from '@libp2p/interface'
+
+export interface QueriesComponents {
+  client: Pick<RendezvousClient, 'discover'>
+  logger: ComponentLogger
+}
+
+export type QueriesOptions = Pick<ResolvedOptions, 'discoverLimit' | 'fastDiscoverInterval' | 'fastDiscoverWindow' | 'discoverInterval' | 'maxDiscoverInterval' | 'satisfiedDiscoverInterval'>
+
+/** One DISCOVER answer, and whether the next page is being fetched at once */
+export interface DiscoveredPage {
+  ns: string
+  point: RendezvousPointState
+  /** Verified registrations (the node's own among them, if it registered) */
+  registrations: DiscoveredRegistration[]
+  /** More pages follow at once: the registrations so far are not the whole list */
+  more: boolean
+}
+
+export interface QueriesHooks {
+  /** How many more peers a namespace wants (<= 0: its quota is met) */
+  deficit(ns: string): number
+  /** A page of registrations; resolves to how many peers were new to the namespace */
+  onPage(page: DiscoveredPage): Promise<number>
+  /** Each finished request, for metrics */
+  onRequest?(kind: 'discover', outcome: 'ok' | 'error'): void
+}
+
+export interface DiscoveryStatus {
+  ns: string
+  point: string
+  interval: number
+  queries: number
+  received: number
+  nextQueryAt?: number
+  failures: number
+  lastError?: string
+}
+
+interface Query extends WorkState {
+  key: string
+  ns: string
+  point: RendezvousPointState
+  /** The cookie of the last answer: the next query asks only for what came after */
+  cookie?: Uint8Array
+  /** When the namespace appeared (ms since epoch) */
+  since: number
+  /** The delay of the fast schedule now */
+  fast: number
+  /** The delay of the slow schedule now */
+  interval: number
+  /** The last delay set was the satisfied one */
+  satisfied: boolean
+  queries: number
+  /** Registrations received in all */
+  received: number
+  running: boolean
+  /** The last page handed over said that more follow */
+  paging: boolean
+  /** Records (peer -> sequence number) received in the walk of pages under way, or that ended on a full page */
+  walk?: PeerMap<bigint>
+}
+
+/** Most records remembered per walk of pages */
+const MAX_WALK = 100_000
+
+/** Delay of the query that follows a quota turning unmet, in ms (±50%) */
+const QUOTA_UNMET_QUERY_DELAY = 200
+
+export interface QueryTiming {
+  /** How many peers the last answer brought that were new to the namespace */
+  fresh: number
+  /** How many more peers the namespace wants */
+  deficit: number
+  /** How long the namespace has been wanted, in ms */
+  age: number
+}
+
+/**
+ * The delay before the next query of `q` (not within a walk of pages). The fast and slow delays start over when
+ * something new came, and double for the next time when nothing did.
+ */
+export function nextQueryDelay (q: Pick<Query, 'fast' | 'interval' | 'satisfied'>, timing: QueryTiming, options: QueriesOptions, random: () => number): number {
+  if (timing.fresh > 0) {
+    q.fast = options.fastDiscoverInterval
+    q.interval = options.discoverInterval
+  }
+
+  let delay: number
+
+  if (timing.deficit > 0) {
+    delay = jitter(timing.age < options.fastDiscoverWindow ? q.fast : q.interval, 0.1, random)
+    q.satisfied = false
+  } else {
+    // at quota: a fixed period, so that a newcomer is seen within it and the point hears at most one query per
+    // period; the first one lands at a random point of the period
+    delay = q.satisfied ? options.satisfiedDiscoverInterval : options.satisfiedDiscoverInterval * (0.5 + 0.5 * random())
+    q.satisfied = true
+  }
+
+  if (timing.fresh === 0) {
+    q.fast = Math.min(q.fast * 2, options.discoverInterval)
+    q.interval = Math.min(q.interval * 2, options.maxDiscoverInterval)
+  }
+
+  return delay
+}
+
+export class Queries extends PointWork {
+  private readonly components: QueriesComponents
+  private readonly options: QueriesOptions
+  private readonly hooks: QueriesHooks
+  private readonly entries = new Map<string, Query>()
+
+  constructor (components: QueriesComponents, points: Points, options: QueriesOptions, runtime: Runtime, hooks: QueriesHooks) {
+    super(points, runtime, components.logger.forComponent('libp2p:rendezvous:discovery:queries'))
+    this.components = components
+    this.options = options
+    this.hooks = hooks
+  }
+
+  /** Stops every timer and query; the cookies go with them */
+  stop (): void {
+    if (this.halt()) {
+      this.entries.clear()
+    }
+  }
+
+  /** The namespaces now discovered: queries what is new at once, forgets what was dropped (and its cookies) */
+  setNamespaces (namespaces: Iterable<string>): void {
+    if (!this.running) {
+      return
+    }
+
+    const wanted = new Set(namespaces)
+
+    for (const q of [...this.entries.values()]) {
+      if (!wanted.has(q.ns)) {
+        this.entries.delete(q.key)
+        this.timers.cancel(q.key)
+      }
+    }
+
+    const now = this.runtime.clock.now()
+
+    for (const point of this.points.list) {
+      for (const ns of wanted) {
+        const key = workKey(point, ns)
+
+        if (!this.entries.has(key)) {
+          const q: Query = {
+            key,
+            ns,
+            point,
+            since: now,
+            fast: this.options.fastDiscoverInterval,
+            interval: this.options.discoverInterval,
+            satisfied: false,
+            queries: 0,
+            received: 0,
+            failures: 0,
+            running: false,
+            paging: false
+          }
+          this.entries.set(key, q)
+          this.schedule(q, 0)
+        }
+      }
+    }
+  }
+
+  /**
+   * A namespace's quota went from met to unmet (a kept peer or relay left): query it again at every point right
+   * away, then on the short schedule. The caller reports only the transition, so this cannot turn into a loop; the
+   * jitter spreads the queries of the many nodes that lose the same relay at the same moment.
+   */
+  quotaUnmet (ns: string): void {
+    for (const q of this.entries.values()) {
+      if (q.ns === ns && !q.running) {
+        q.interval = this.options.discoverInterval
+        q.fast = this.options.fastDiscoverInterval
+        this.timers.setEarlier(q.key, jitter(QUOTA_UNMET_QUERY_DELAY, 0.5, this.runtime.random), async () => this.run(q))
+      }
+    }
+  }
+
+  /** A point is back: queries waiting for it run now */
+  pointBack (point: RendezvousPointState): void {
+    for (const q of this.entries.values()) {
+      if (q.point === point && !q.running) {
+        this.timers.setEarlier(q.key, 0, async () => this.run(q))
+      }
+    }
+  }
+
+  status (): DiscoveryStatus[] {
+    return [...this.entries.values()].map(q => ({
+      ns: q.ns,
+      point: q.point.id,
+      interval: q.interval,
+      queries: q.queries,
+      received: q.received,
+      nextQueryAt: this.timers.due(q.key),
+      failures: q.failures,
+      lastError: q.lastError
+    }))
+  }
+
+  private isActive (q: Query): boolean {
+    return this.running && this.entries.get(q.key) === q
+  }
+
+  private schedule (q: Query, delay: number): void {
+    this.timers.set(q.key, delay, async () => this.run(q))
+  }
+
+  private async run (q: Query): Promise<void> {
+    const signal = this.controller?.signal
+
+    if (signal == null || !this.isActive(q) || q.running) {
+      return
+    }
+
+    this.timers.cancel(q.key)
+    const wait = this.points.wait(q.point)
+
+    if (wait > 0) {
+      this.schedule(q, wait)
+      return
+    }
+
+    q.running = true
+
+    try {
+      let result: DiscoverResult
+
+      try {
+        result = await this.components.client.discover(q.point.multiaddr, q.ns, { limit: this.options.discoverLimit, cookie: q.cookie ?? null, signal })
+      } catch (err) {
+        if (!signal.aborted && this.isActive(q)) {
+          await this.failed(q, err)
+        }
+
+        return
+      }
+
+      this.hooks.onRequest?.('discover', 'ok')
+      this.points.succeeded(q.point)
+
+      if (this.isActive(q)) {
+        await this.answered(q, result)
+      }
+    } finally {
+      q.running = false
+    }
+  }
+
+  /** Hands the page over, with whether the next follows at once, and schedules the next query */
+  private async answered (q: Query, result: DiscoverResult): Promise<void> {
+    q.queries++
+    q.failures = 0
+    q.lastError = undefined
+    q.received += result.registrations.length
+
+    if (result.cookie != null) {
+      q.cookie = result.cookie
+    }
+
+    const full = result.cookie != null && result.registrations.length + result.dropped >= this.options.discoverLimit
+    const more = full && this.newToWalk(q, result.registrations)
+
+    // a walk ends with a short page; one that ended on a full page of nothing new is remembered, so that a
+    // point repeating itself is not walked again at the next query
+    if (!full) {
+      q.walk = undefined
+    }
+
+    q.paging = more
+    const fresh = await this.hooks.onPage({ ns: q.ns, point: q.point, registrations: result.registrations, more })
+
+    if (this.isActive(q)) {
+      const age = this.runtime.clock.now() - q.since
+      this.schedule(q, more ? 0 : nextQueryDelay(q, { fresh, deficit: this.hooks.deficit(q.ns), age }, this.options, this.runtime.random))
+    }
+  }
+
+  private async failed (q: Query, err: unknown): Promise<void> {
+    this.hooks.onRequest?.('discover', 'error')
+
+    if (err instanceof RendezvousError && err.status === Message.ResponseStatus.E_INVALID_COOKIE) {
+      q.cookie = undefined
+      q.walk = undefined
+    }
+
+    if (q.paging) {
+      // a walk of pages ends here: whoever waits for its last page must not wait longer
+      q.paging = false
+      await this.hooks.onPage({ ns: q.ns, point: q.point, registrations: [], more: false })
+    }
+
+    const delay = this.points.failed(q.point, q, err)
+    this.log('discovering "%s" at %s failed, again in %d ms - %s', q.ns, q.point.id, Math.round(delay), q.lastError)
+    this.schedule(q, delay)
+  }
+
+  /** Whether a page holds a record this walk of pages has not seen yet; remembers the page's records */
+  private newToWalk (q: Query, registrations: DiscoveredRegistration[]): boolean {
+    const walk = q.walk != null && q.walk.size < MAX_WALK ? q.walk : new PeerMap<bigint>()
+    q.walk = walk
+    let news = false
+
+    for (const r of registrations) {
+      const seen = walk.get(r.peerId)
+
+      if (seen == null || seen < r.seqNumber) {
+        walk.set(r.peerId, r.seqNumber)
+        news = true
+      }
+    }
+
+    return news
+  }
+}

@@ -1,0 +1,434 @@
+/**
+ * The node's registrations: for each (point, namespace) one REGISTER as soon as the node has addresses,
+ * refreshed before the granted TTL runs out (with jitter), sent again when the addresses change, and an
+ * UNREGISTER when the namespace is dropped or the module stops.
+ *
+ * Order at one point is kept per namespace: an UNREGISTER goes only after the REGISTER in flight has settled
+ * (so the point cannot take them in the wrong order and keep the node registered for a whole TTL), and a new
+ * REGISTER of the same namespace only after that UNREGISTER; the wait is bounded by `stopTimeout`.
+ *
+ * When a point comes back after being disconnected or failing, the node does not register everything again on
+ * the chance that the point lost it: one DISCOVER of a namespace registered there shows whether the point still
+ * holds the node's registration, and only if it does not are the registrations at that point sent again.
+ */
+import { CODE_P2P } from '@multiformats/multiaddr'
+import { clockTimeout, settleWithin } from '../clock.ts'
+import { PointWork, workKey } from './point-work.ts'
+import type { Points, RendezvousPointState, WorkState } from './points.ts'
+import type { RendezvousClient } from '../../client/types.ts'
+import type { Runtime } from '../clock.ts'
+import type { ResolvedOptions } from '../options.ts'
+import type { ComponentLogger, PeerId } from '@libp2p/interface'
+import type { Multiaddr } from '@multiformats/multiaddr'
+
+export interface RegistrationsComponents {
+  /** This node */
+  peerId: PeerId
+  client: Pick<RendezvousClient, 'register' | 'unregister' | 'discover'>
+  /** The node's addresses now, as they go into its record */
+  addresses(): Multiaddr[]
+  logger: ComponentLogger
+}
+
+export type RegistrationsOptions = Pick<ResolvedOptions, 'ttl' | 'refreshMargin' | 'stopTimeout' | 'discoverLimit'>
+
+export interface RegistrationsHooks {
+  /** Each finished request, for metrics */
+  onRequest?(kind: 'register' | 'unregister', outcome: 'ok' | 'error'): void
+  /** A REGISTER was due but the node has no address to put in its record */
+  onNoAddresses?(): void
+}
+
+export interface RegistrationStatus {
+  ns: string
+  point: string
+  registered: boolean
+  ttl?: number
+  registeredAt?: number
+  nextAttemptAt?: number
+  failures: number
+  lastError?: string
+}
+
+interface Registration extends WorkState {
+  key: string
+  ns: string
+  point: RendezvousPointState
+  /** TTL granted by the point, in seconds, once registered */
+  ttl?: number
+  registeredAt?: number
+  /** The addresses registered, as a key, to notice changes */
+  addressKey?: string
+  /** The addresses the REGISTER in flight carries */
+  sending?: string
+  inFlight?: Promise<void>
+  /** Aborts the REGISTER in flight; used only when a stop or drop deadline passes */
+  controller?: AbortController
+  /** Another REGISTER follows the one in flight (something changed while it flew) */
+  again: boolean
+  /** Due, but the node had no addresses: the next address change sends it */
+  waitingForAddresses: boolean
+}
+
+/** Most DISCOVER pages read to find the node's own registration at a point that came back */
+const MAX_CHECK_PAGES = 10
+
+/** The node's addresses as one comparable string (without `/p2p/self`, as registered) */
+export function addressKey (addresses: Multiaddr[]): string {
+  return addresses.map(ma => ma.decapsulateCode(CODE_P2P).toString()).sort().join(' ')
+}
+
+export class Registrations extends PointWork {
+  private readonly components: RegistrationsComponents
+  private readonly options: RegistrationsOptions
+  private readonly hooks: RegistrationsHooks
+  private readonly entries = new Map<string, Registration>()
+  /** UNREGISTERs under way, by registration key: a new REGISTER of the same key waits for its own */
+  private readonly unregistering = new Map<string, Promise<void>>()
+  /** Points being checked for the node's registrations after coming back */
+  private readonly checking = new Set<RendezvousPointState>()
+
+  constructor (components: RegistrationsComponents, points: Points, options: RegistrationsOptions, runtime: Runtime, hooks: RegistrationsHooks = {}) {
+    super(points, runtime, components.logger.forComponent('libp2p:rendezvous:discovery:registrations'))
+    this.components = components
+    this.options = options
+    this.hooks = hooks
+  }
+
+  /**
+   * Stops every timer, then sends UNREGISTER for every namespace registered or being registered, each after its
+   * REGISTER in flight has settled; waits at most `stopTimeout` for all of it. Safe to call twice.
+   */
+  async stop (): Promise<void> {
+    if (!this.halt()) {
+      return
+    }
+
+    const deadline = this.runtime.clock.now() + this.options.stopTimeout
+
+    for (const reg of [...this.entries.values()]) {
+      this.drop(reg, deadline)
+    }
+
+    await Promise.allSettled([...this.unregistering.values()])
+  }
+
+  /** The namespaces now registered: starts what is new, drops (and unregisters) what is no longer wanted */
+  setNamespaces (namespaces: Iterable<string>): void {
+    if (!this.running) {
+      return
+    }
+
+    const wanted = new Set(namespaces)
+
+    for (const reg of [...this.entries.values()]) {
+      if (!wanted.has(reg.ns)) {
+        this.log('no longer registering "%s" at %s', reg.ns, reg.point.id)
+        this.drop(reg, this.runtime.clock.now() + this.options.stopTimeout)
+      }
+    }
+
+    for (const point of this.points.list) {
+      for (const ns of wanted) {
+        const key = workKey(point, ns)
+
+        if (!this.entries.has(key)) {
+          const reg: Registration = { key, ns, point, failures: 0, again: false, waitingForAddresses: false }
+          this.entries.set(key, reg)
+          this.schedule(reg, 0)
+        }
+      }
+    }
+  }
+
+  /**
+   * The node's addresses may have changed: every registration whose record carries other addresses registers
+   * again at once (even one waiting out a refusal: new addresses make a new request); a point in backoff is
+   * still left alone.
+   */
+  addressesChanged (): void {
+    if (!this.running) {
+      return
+    }
+
+    const key = addressKey(this.components.addresses())
+
+    if (key === '') {
+      return
+    }
+
+    for (const reg of this.entries.values()) {
+      const carried = reg.inFlight != null ? reg.sending : reg.addressKey
+
+      if (reg.waitingForAddresses || carried !== key) {
+        reg.waitingForAddresses = false
+        void this.run(reg)
+      }
+    }
+  }
+
+  /**
+   * A point is back after failing or a closed connection. Registrations still waiting for it go at once; the
+   * others go again only if the point no longer lists the node (a restart with an empty store), which one
+   * DISCOVER shows, rather than sending every REGISTER again on every reconnect.
+   */
+  async pointBack (point: RendezvousPointState): Promise<void> {
+    if (!this.running) {
+      return
+    }
+
+    const here = [...this.entries.values()].filter(reg => reg.point === point)
+    const held = here.filter(reg => this.isRegistered(reg))
+
+    for (const reg of here) {
+      if (!held.includes(reg) && reg.inFlight == null) {
+        this.schedule(reg, 0)
+      }
+    }
+
+    if (held.length === 0 || this.checking.has(point)) {
+      return
+    }
+
+    this.checking.add(point)
+
+    try {
+      if (await this.pointLists(point, held[0].ns)) {
+        this.log('%s still holds the registrations of this node', point.id)
+        return
+      }
+
+      this.log('%s lost the registrations of this node, registering again', point.id)
+    } catch (err: any) {
+      if (!this.running) {
+        return
+      }
+
+      this.log('could not check the registrations at %s, registering again - %s', point.id, err?.message ?? err)
+    } finally {
+      this.checking.delete(point)
+    }
+
+    for (const reg of held) {
+      if (this.isActive(reg)) {
+        void this.run(reg)
+      }
+    }
+  }
+
+  /**
+   * Registers `ns` at every point now (the namespace must be among those set), resolving to the TTL each point
+   * granted or the error it gave.
+   */
+  async registerNow (ns: string): Promise<Array<{ point: string, ttl?: number, error?: string }>> {
+    const regs = [...this.entries.values()].filter(reg => reg.ns === ns)
+
+    await Promise.all(regs.map(async reg => {
+      // a registration in flight may carry the old addresses: run once more after it
+      if (reg.inFlight != null) {
+        await reg.inFlight
+      }
+
+      await this.run(reg, true)
+    }))
+
+    return regs.map(reg => ({ point: reg.point.id, ttl: reg.lastError == null ? reg.ttl : undefined, error: reg.lastError }))
+  }
+
+  status (): RegistrationStatus[] {
+    return [...this.entries.values()].map(reg => ({
+      ns: reg.ns,
+      point: reg.point.id,
+      registered: this.isRegistered(reg),
+      ttl: reg.ttl,
+      registeredAt: reg.registeredAt,
+      nextAttemptAt: this.timers.due(reg.key),
+      failures: reg.failures,
+      lastError: reg.lastError
+    }))
+  }
+
+  private isRegistered (reg: Registration): boolean {
+    return reg.ttl != null && reg.registeredAt != null && reg.registeredAt + reg.ttl * 1000 > this.runtime.clock.now()
+  }
+
+  private isActive (reg: Registration): boolean {
+    return this.running && this.entries.get(reg.key) === reg
+  }
+
+  private schedule (reg: Registration, delay: number): void {
+    this.timers.set(reg.key, delay, async () => this.run(reg))
+  }
+
+  /**
+   * Runs one REGISTER unless one is in flight, in which case that one is followed by another (the trigger may
+   * carry news the running one does not have, such as new addresses).
+   */
+  private async run (reg: Registration, ignoreBackoff = false): Promise<void> {
+    if (reg.inFlight != null) {
+      reg.again = true
+      return reg.inFlight
+    }
+
+    reg.inFlight = this.register(reg, ignoreBackoff).finally(() => {
+      reg.inFlight = undefined
+
+      if (reg.again) {
+        reg.again = false
+
+        if (this.isActive(reg)) {
+          this.schedule(reg, 0)
+        }
+      }
+    })
+
+    return reg.inFlight
+  }
+
+  private async register (reg: Registration, ignoreBackoff: boolean): Promise<void> {
+    if (!this.isActive(reg)) {
+      return
+    }
+
+    this.timers.cancel(reg.key)
+    const wait = this.points.wait(reg.point)
+
+    if (!ignoreBackoff && wait > 0) {
+      this.schedule(reg, wait)
+      return
+    }
+
+    // an UNREGISTER of this namespace at this point is still going out: this REGISTER must land after it
+    const unregistering = this.unregistering.get(reg.key)
+
+    if (unregistering != null) {
+      await unregistering
+
+      if (!this.isActive(reg)) {
+        return
+      }
+    }
+
+    const addresses = this.components.addresses()
+
+    if (addresses.length === 0) {
+      reg.waitingForAddresses = true
+      reg.lastError = 'this node has no addresses to register'
+      this.hooks.onNoAddresses?.()
+      return
+    }
+
+    const controller = new AbortController()
+    reg.controller = controller
+    reg.sending = addressKey(addresses)
+
+    try {
+      const ttl = await this.components.client.register(reg.point.multiaddr, reg.ns, { ttl: this.options.ttl, multiaddrs: addresses, signal: controller.signal })
+      this.hooks.onRequest?.('register', 'ok')
+
+      if (!this.isActive(reg)) {
+        // dropped while in flight: the drop waits for this REGISTER, then sends the UNREGISTER
+        return
+      }
+
+      reg.ttl = Math.max(1, ttl)
+      reg.registeredAt = this.runtime.clock.now()
+      reg.addressKey = reg.sending
+      reg.failures = 0
+      reg.lastError = undefined
+      this.points.succeeded(reg.point)
+      this.log('registered "%s" at %s for %d s', reg.ns, reg.point.id, reg.ttl)
+      this.schedule(reg, this.refreshDelay(reg.ttl))
+    } catch (err: any) {
+      if (controller.signal.aborted) {
+        return
+      }
+
+      this.hooks.onRequest?.('register', 'error')
+
+      if (!this.isActive(reg)) {
+        return
+      }
+
+      const delay = this.points.failed(reg.point, reg, err)
+      this.log('registering "%s" at %s failed, again in %d ms - %s', reg.ns, reg.point.id, Math.round(delay), reg.lastError)
+      this.schedule(reg, delay)
+    } finally {
+      reg.sending = undefined
+      reg.controller = undefined
+    }
+  }
+
+  /** Refresh at the TTL minus the margin (at most a quarter of the TTL) minus up to 10% of the TTL at random */
+  private refreshDelay (ttlSeconds: number): number {
+    const ttl = ttlSeconds * 1000
+    const margin = Math.min(this.options.refreshMargin, ttl / 4)
+    return Math.max(0, ttl - margin - this.runtime.random() * ttl / 10)
+  }
+
+  /**
+   * Forgets a registration and, if the point may hold it, sends UNREGISTER once the REGISTER in flight (if any)
+   * has settled, all by `deadline`. A point backing off after failures would most likely not hear it: it is left
+   * alone, and the registration runs out with its TTL.
+   */
+  private drop (reg: Registration, deadline: number): void {
+    this.entries.delete(reg.key)
+    this.timers.cancel(reg.key)
+
+    if (reg.ttl == null && reg.inFlight == null) {
+      return
+    }
+
+    if (reg.point.down && this.points.wait(reg.point) > 0) {
+      return
+    }
+
+    const clock = this.runtime.clock
+    const inFlight = reg.inFlight
+    const unregister = (async () => {
+      if (inFlight != null && !(await settleWithin(clock, inFlight, deadline - clock.now()))) {
+        // the point has not answered by the deadline: stop waiting, and still say UNREGISTER in case it hears
+        reg.controller?.abort()
+      }
+
+      const timeout = clockTimeout(clock, Math.max(0, deadline - clock.now()))
+
+      try {
+        await this.components.client.unregister(reg.point.multiaddr, reg.ns, { signal: timeout.signal })
+        this.hooks.onRequest?.('unregister', 'ok')
+      } catch (err: any) {
+        this.hooks.onRequest?.('unregister', 'error')
+        this.log('could not unregister "%s" at %s - %s', reg.ns, reg.point.id, err?.message ?? err)
+      } finally {
+        timeout.clear()
+      }
+    })().finally(() => {
+      if (this.unregistering.get(reg.key) === unregister) {
+        this.unregistering.delete(reg.key)
+      }
+    })
+
+    this.unregistering.set(reg.key, unregister)
+  }
+
+  /** Whether the point lists this node under `ns`, reading at most a few pages from the start */
+  private async pointLists (point: RendezvousPointState, ns: string): Promise<boolean> {
+    let cookie: Uint8Array | null = null
+
+    for (let page = 0; page < MAX_CHECK_PAGES; page++) {
+      const result = await this.components.client.discover(point.multiaddr, ns, { limit: this.options.discoverLimit, cookie, signal: this.controller?.signal })
+
+      if (result.registrations.some(r => r.peerId.equals(this.components.peerId))) {
+        return true
+      }
+
+      if (result.cookie == null || result.registrations.length + result.dropped < this.options.discoverLimit) {
+        return false
+      }
+
+      cookie = result.cookie
+    }
+
+    return false
+  }
+}

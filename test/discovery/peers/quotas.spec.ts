@@ -1,0 +1,181 @@
+import { expect } from 'aegir/chai'
+import { TAG_NAMES, resolveOptions } from '../../../src/discovery/options.ts'
+import { INBOUND_GRACE, PAGING_HOLD, Quotas } from '../../../src/discovery/peers/quotas.ts'
+import { closestFirst } from '../../../src/discovery/peers/selection.ts'
+import { fakeRuntime } from '../stubs/fake-clock.ts'
+import { StubNode } from '../stubs/node.ts'
+import { peerIds } from '../stubs/peers.ts'
+import type { NamespaceSpec, RendezvousDiscoveryInit } from '../../../src/discovery/options.ts'
+import type { PeerId } from '@libp2p/interface'
+
+const dapp: NamespaceSpec = { ns: '/dapp/x', kind: 'dapp', register: true, discover: true, quota: 2 }
+const topic: NamespaceSpec = { ns: 'floodsub:t', kind: 'topic', topic: 't', register: true, discover: true, quota: 3 }
+const relay: NamespaceSpec = { ns: '/libp2p/relay', kind: 'relay', register: false, discover: true, quota: 1 }
+
+describe('quotas', () => {
+  let self: PeerId
+  let others: PeerId[]
+
+  before(async () => {
+    [self, ...others] = await peerIds(13)
+  })
+
+  function setup (init: RendezvousDiscoveryInit = {}): { quotas: Quotas, node: StubNode, runtime: ReturnType<typeof fakeRuntime>, subscribers: PeerId[], outcomes: string[], unmet: string[] } {
+    const runtime = fakeRuntime()
+    const node = new StubNode(self, runtime.clock)
+    const subscribers: PeerId[] = []
+    const outcomes: string[] = []
+    const unmet: string[] = []
+    const quotas = new Quotas(node, resolveOptions({ countGrace: 5000, ...init }), runtime, {
+      subscribers: () => subscribers,
+      onDial: (kind, outcome) => outcomes.push(`${kind}:${outcome}`),
+      onQuotaUnmet: (ns) => unmet.push(ns)
+    })
+    quotas.start()
+    return { quotas, node, runtime, subscribers, outcomes, unmet }
+  }
+
+  it('dials up to the quota, tags the peers it keeps, and removes the tags when the namespace goes', async () => {
+    const { quotas, node, runtime } = setup()
+    quotas.setNamespaces([dapp])
+    others.slice(0, 6).forEach(p => quotas.addCandidate(dapp.ns, p, 60))
+    await runtime.clock.tick(INBOUND_GRACE)
+
+    expect(node.connections).to.have.lengthOf(2)
+    expect(quotas.deficit(dapp.ns)).to.equal(0)
+    const kept = node.connections.map(c => c.remotePeer)
+    expect(kept.every(p => node.tagsOf(p).includes(TAG_NAMES.dapp))).to.be.true()
+
+    quotas.setNamespaces([])
+    await runtime.clock.tick(0)
+    expect(kept.every(p => node.tagsOf(p).length === 0)).to.be.true()
+    await quotas.stop()
+  })
+
+  it('never dials itself, and announces an unmet quota once per transition', async () => {
+    const { quotas, node, runtime, unmet } = setup()
+    quotas.setNamespaces([dapp])
+    expect(quotas.addCandidate(dapp.ns, self, 60)).to.be.false()
+    await runtime.clock.tick(5000)
+    expect(node.dialed).to.have.lengthOf(0)
+    expect(unmet).to.deep.equal([dapp.ns])
+    await quotas.stop()
+  })
+
+  it('dials nothing while a point pages through a long list, then chooses among the whole list (the paging order)', async () => {
+    const { quotas, node, runtime } = setup()
+    quotas.setNamespaces([dapp])
+    const firstPage = others.slice(0, 3)
+    const lastPage = others.slice(3, 10)
+
+    // a page and "more follow" in one call: the hold is set before the page's peers are candidates
+    quotas.setPaging(dapp.ns, 'point', true)
+    firstPage.forEach(p => quotas.addCandidate(dapp.ns, p, 60))
+    await runtime.clock.tick(100)
+    expect(node.dialed).to.have.lengthOf(0, 'nothing dialed from the first page')
+
+    lastPage.forEach(p => quotas.addCandidate(dapp.ns, p, 60))
+    quotas.setPaging(dapp.ns, 'point', false)
+    await runtime.clock.tick(INBOUND_GRACE)
+
+    // the same choice as a node that got the whole list in one page
+    const whole = setup()
+    whole.quotas.setNamespaces([dapp])
+    others.slice(0, 10).forEach(p => whole.quotas.addCandidate(dapp.ns, p, 60))
+    await whole.runtime.clock.tick(INBOUND_GRACE)
+    expect(node.dialed.map(String).sort()).to.deep.equal(whole.node.dialed.map(String).sort())
+    await quotas.stop()
+    await whole.quotas.stop()
+  })
+
+  it('stops holding dials when the last page never comes', async () => {
+    const { quotas, node, runtime } = setup()
+    quotas.setNamespaces([dapp])
+    quotas.setPaging(dapp.ns, 'point', true)
+    others.slice(0, 3).forEach(p => quotas.addCandidate(dapp.ns, p, 60))
+    await runtime.clock.tick(PAGING_HOLD - 1)
+    expect(node.dialed).to.have.lengthOf(0)
+    await runtime.clock.tick(1)
+    expect(node.dialed.length).to.be.greaterThan(0)
+    await quotas.stop()
+  })
+
+  it('counts a topic peer whoever dialed, and does not dial in place of a registrant that just connected', async () => {
+    const { quotas, node, runtime, subscribers } = setup()
+    quotas.setNamespaces([topic])
+    others.slice(0, 6).forEach(p => quotas.addCandidate(topic.ns, p, 60))
+
+    // three registrants dial us before our reconcile runs; pubsub does not list them yet
+    for (const peer of others.slice(0, 3)) {
+      node.connect(peer, 'inbound')
+    }
+
+    await runtime.clock.tick(INBOUND_GRACE)
+    expect(node.dialed).to.have.lengthOf(0, 'they are arriving: nobody is dialed in their place')
+    expect(quotas.deficit(topic.ns)).to.equal(0)
+
+    // pubsub learns two of them; the third never subscribes: after countGrace it no longer counts
+    subscribers.push(others[0], others[1])
+    await runtime.clock.tick(5000)
+    expect(quotas.status().quotas[0].connected).to.equal(2)
+    expect(node.dialed).to.have.lengthOf(1)
+    await quotas.stop()
+  })
+
+  it('backs off a peer whose dial failed and dials another, then looks again when the backoff ends', async () => {
+    const { quotas, node, runtime, outcomes } = setup({ peerBackoff: { initial: 10_000, max: 10_000 } })
+    const [bad, good] = others
+    node.dial = (peer) => {
+      if (peer.equals(bad)) {
+        throw new Error('unreachable')
+      }
+    }
+    quotas.setNamespaces([relay])
+    quotas.addCandidate(relay.ns, bad, 600)
+    await runtime.clock.tick(0)
+    expect(outcomes).to.deep.equal(['relay:failure'])
+    expect(quotas.status().backedOff).to.equal(1)
+
+    quotas.addCandidate(relay.ns, good, 600)
+    await runtime.clock.tick(0)
+    expect(outcomes).to.deep.equal(['relay:failure', 'relay:success'])
+
+    node.disconnect(good)
+    node.dial = () => {}
+    await runtime.clock.tick(9000)
+    // the good one is dialed again at once; the bad one waits out its backoff
+    expect(node.dialed.filter(p => p.equals(bad))).to.have.lengthOf(1)
+    await quotas.stop()
+  })
+
+  it('dials nothing past maxConnections minus the headroom', async () => {
+    const { quotas, node, runtime } = setup({ connectionHeadroom: 2 })
+    node.maxConnections = 5
+    quotas.setNamespaces([{ ...dapp, quota: 10 }])
+    others.slice(0, 10).forEach(p => quotas.addCandidate(dapp.ns, p, 60))
+    await runtime.clock.tick(INBOUND_GRACE * 2)
+
+    expect(node.connections).to.have.lengthOf(3)
+    expect(quotas.status().connectionLimit).to.equal(3)
+    await quotas.stop()
+  })
+
+  it('keeps the registrants nearest in kad-dht\'s keyspace for a closest namespace, and moves to a nearer one', async () => {
+    const { quotas, node, runtime } = setup()
+    const closest: NamespaceSpec = { ns: 'dht', kind: 'user', register: true, discover: true, quota: 2, selection: 'closest' }
+    const pool = others.slice(0, 8)
+    const nearest = closestFirst(self, pool)
+    quotas.setNamespaces([closest])
+
+    // the two nearest are not known yet: the next two are kept
+    nearest.slice(2).forEach(p => quotas.addCandidate(closest.ns, p, 60))
+    await runtime.clock.tick(0)
+    expect(node.connections.map(c => c.remotePeer.toString()).sort()).to.deep.equal(nearest.slice(2, 4).map(String).sort())
+
+    nearest.slice(0, 2).forEach(p => quotas.addCandidate(closest.ns, p, 60))
+    await runtime.clock.tick(0)
+    const tagged = nearest.filter(p => node.tagsOf(p).includes(TAG_NAMES.user))
+    expect(tagged.map(String)).to.deep.equal(nearest.slice(0, 2).map(String))
+    await quotas.stop()
+  })
+})

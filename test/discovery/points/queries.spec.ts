@@ -1,0 +1,257 @@
+import { defaultLogger } from '@libp2p/logger'
+import { PeerSet } from '@libp2p/peer-collections'
+import { expect } from 'aegir/chai'
+import all from 'it-all'
+import { resolveOptions } from '../../../src/discovery/options.ts'
+import { Points, parsePoints } from '../../../src/discovery/points/points.ts'
+import { Queries, nextQueryDelay } from '../../../src/discovery/points/queries.ts'
+import { FakeClient, FakePoint } from '../stubs/fake-client.ts'
+import { fakeRuntime } from '../stubs/fake-clock.ts'
+import { peerIds } from '../stubs/peers.ts'
+import type { RendezvousDiscoveryInit } from '../../../src/discovery/options.ts'
+import type { DiscoveredPage } from '../../../src/discovery/points/queries.ts'
+import type { PeerId } from '@libp2p/interface'
+
+describe('discovery queries', () => {
+  let self: PeerId
+  let pointId: PeerId
+  let others: PeerId[]
+
+  before(async () => {
+    [self, pointId, ...others] = await peerIds(14)
+  })
+
+  interface Setup {
+    queries: Queries
+    client: FakeClient
+    point: FakePoint
+    runtime: ReturnType<typeof fakeRuntime>
+    pages: DiscoveredPage[]
+    /** The deficit the quotas report */
+    deficit: { value: number }
+  }
+
+  function setup (init: RendezvousDiscoveryInit = {}): Setup {
+    const runtime = fakeRuntime()
+    const point = new FakePoint(pointId, runtime.clock)
+    const options = resolveOptions({ points: [point.multiaddr], ...init })
+    const client = new FakeClient(self, [point], runtime.clock)
+    const points = new Points(parsePoints(options.points), options, runtime, defaultLogger().forComponent('test'))
+    const pages: DiscoveredPage[] = []
+    const deficit = { value: 6 }
+    const known = new PeerSet()
+    const queries = new Queries({ client, logger: defaultLogger() }, points, options, runtime, {
+      deficit: () => deficit.value,
+      onPage: async (page) => {
+        pages.push(page)
+        let fresh = 0
+
+        for (const r of page.registrations) {
+          if (!known.has(r.peerId)) {
+            known.add(r.peerId)
+            fresh++
+          }
+        }
+
+        return fresh
+      }
+    })
+    queries.start()
+    return { queries, client, point, runtime, pages, deficit }
+  }
+
+  it('queries at once, then only for what is new, with the cookie of the previous answer', async () => {
+    const { queries, client, point, runtime, pages } = setup()
+    point.register(others[0], 'ns', 7200)
+    queries.setNamespaces(['ns'])
+    await runtime.clock.tick(0)
+    expect(client.calls[0].cookie).to.equal(null, 'the first query starts from the beginning')
+    expect(pages[0].registrations.map(r => r.peerId.toString())).to.deep.equal([others[0].toString()])
+
+    point.register(others[1], 'ns', 7200)
+    await runtime.clock.tick(200)
+    expect(client.count('discover')).to.equal(2)
+    expect(client.calls[1].cookie).to.be.an.instanceOf(Uint8Array)
+    expect(pages[1].registrations.map(r => r.peerId.toString())).to.deep.equal([others[1].toString()])
+    queries.stop()
+  })
+
+  describe('cookies belong to the queries (issue 12, item 3)', () => {
+    it('starts from the beginning after a stop and a start, and finds the peers known before again', async () => {
+      const { queries, client, point, runtime, pages } = setup()
+      point.register(others[0], 'ns', 7200)
+      queries.setNamespaces(['ns'])
+      await runtime.clock.tick(0)
+      expect(pages).to.have.lengthOf(1)
+
+      queries.stop()
+      queries.start()
+      queries.setNamespaces(['ns'])
+      await runtime.clock.tick(0)
+
+      const last = client.calls[client.calls.length - 1]
+      expect(last.cookie).to.equal(null)
+      expect(pages[pages.length - 1].registrations.map(r => r.peerId.toString())).to.deep.equal([others[0].toString()])
+      queries.stop()
+    })
+
+    it('starts from the beginning for a namespace dropped and wanted again', async () => {
+      const { queries, client, runtime } = setup()
+      queries.setNamespaces(['ns'])
+      await runtime.clock.tick(0)
+      await runtime.clock.tick(200)
+      expect(client.calls[client.calls.length - 1].cookie).to.be.an.instanceOf(Uint8Array)
+
+      queries.setNamespaces([])
+      queries.setNamespaces(['ns'])
+      await runtime.clock.tick(0)
+      expect(client.calls[client.calls.length - 1].cookie).to.equal(null)
+      queries.stop()
+    })
+
+    it('never continues from a cookie the client holds for someone else (a one-off discover)', async () => {
+      const { queries, client, point, runtime, pages } = setup()
+      point.register(others[0], 'ns', 7200)
+      // someone walks the namespace to its end with the same client: the client's own cookie jar would now
+      // point past every registration
+      await all(client.discoverAll(point.multiaddr, 'ns', { cookie: null }))
+
+      queries.setNamespaces(['ns'])
+      await runtime.clock.tick(0)
+      expect(pages[0].registrations).to.have.lengthOf(1)
+      queries.stop()
+    })
+  })
+
+  it('hands each page over together with whether more pages follow, and fetches those at once', async () => {
+    const { queries, point, runtime, pages } = setup({ discoverLimit: 4 })
+
+    for (const other of others.slice(0, 10)) {
+      point.register(other, 'ns', 7200)
+    }
+
+    queries.setNamespaces(['ns'])
+    await runtime.clock.tick(0)
+
+    expect(pages.map(p => [p.registrations.length, p.more])).to.deep.equal([[4, true], [4, true], [2, false]])
+    queries.stop()
+  })
+
+  it('does not loop on a point that repeats a full page (issue 12, item 5)', async () => {
+    const { queries, client, point, runtime, pages } = setup({ discoverLimit: 4, discoverInterval: 1000, fastDiscoverInterval: 100 })
+
+    for (const other of others.slice(0, 4)) {
+      point.register(other, 'ns', 7200)
+    }
+
+    // a broken point: the same full page, with a fresh cookie, every time
+    const page = point.discover('ns', null, 4)
+    client.answer = () => ({ ...page, cookie: new Uint8Array(8).fill(client.calls.length) })
+    queries.setNamespaces(['ns'])
+    await runtime.clock.tick(3000)
+
+    // a walk of two pages (the second brings nothing new), then one query each at the schedule's pace: 100, 200,
+    // 400, 800, 1000 ms later
+    expect(pages.map(p => p.more)).to.deep.equal([true, false, false, false, false, false, false])
+    expect(client.count('discover')).to.equal(7)
+    queries.stop()
+  })
+
+  it('queries fast while a young namespace is short of its quota, slower later, and once per period at quota', async () => {
+    const { queries, client, runtime, deficit } = setup({ fastDiscoverInterval: 100, fastDiscoverWindow: 2000, discoverInterval: 1000, maxDiscoverInterval: 4000, satisfiedDiscoverInterval: 30_000 })
+    queries.setNamespaces(['ns'])
+    await runtime.clock.tick(0)
+    const at = (): number[] => client.calls.map(c => c.at - client.calls[0].at)
+
+    await runtime.clock.tick(2000)
+    // nothing new comes: 100, 200, 400, 800 ms apart (±10%)
+    expect(at().length).to.equal(5)
+
+    await runtime.clock.tick(10_000)
+    const slow = at().slice(5)
+    expect(slow.length).to.be.within(2, 4)
+
+    // the quota is met: at most one query per 30 s from then on, the first within 30 s
+    deficit.value = 0
+    await runtime.clock.tick(4400)
+    const before = client.count('discover')
+    await runtime.clock.tick(30_000)
+    expect(client.count('discover')).to.equal(before + 1)
+    await runtime.clock.tick(120_000)
+    expect(client.count('discover')).to.equal(before + 5)
+    queries.stop()
+  })
+
+  it('pulls the next query forward when a met quota turns unmet', async () => {
+    const { queries, client, runtime, deficit } = setup({ satisfiedDiscoverInterval: 30_000 })
+    deficit.value = 0
+    queries.setNamespaces(['ns'])
+    await runtime.clock.tick(0)
+    await runtime.clock.tick(1000)
+    expect(client.count('discover')).to.equal(1)
+
+    deficit.value = 1
+    const unmetAt = runtime.clock.now()
+    queries.quotaUnmet('ns')
+    await runtime.clock.tick(300)
+    expect(client.count('discover')).to.be.at.least(2)
+    expect(client.calls[1].at - unmetAt).to.be.within(100, 300)
+    queries.stop()
+  })
+
+  it('waits for a point in backoff, and ends a walk of pages that fails half way', async () => {
+    const { queries, client, point, runtime, pages } = setup({ discoverLimit: 2, pointBackoff: { initial: 1000, max: 1000 } })
+
+    for (const other of others.slice(0, 5)) {
+      point.register(other, 'ns', 7200)
+    }
+
+    client.onDiscover = (call) => {
+      if (call.cookie != null) {
+        throw new Error('connection reset')
+      }
+    }
+    queries.setNamespaces(['ns'])
+    await runtime.clock.tick(0)
+    expect(pages.map(p => p.more)).to.deep.equal([true, false], 'the failed walk ends with an empty last page')
+
+    client.onDiscover = undefined
+    await runtime.clock.tick(999)
+    expect(client.count('discover')).to.equal(2, 'nothing while the point backs off')
+    await runtime.clock.tick(1)
+    expect(client.count('discover')).to.be.greaterThan(2)
+    queries.stop()
+  })
+
+  describe('the schedule', () => {
+    const options = resolveOptions({ fastDiscoverInterval: 100, fastDiscoverWindow: 10_000, discoverInterval: 1000, maxDiscoverInterval: 8000, satisfiedDiscoverInterval: 30_000 })
+    const middle = (): number => 0.5
+
+    it('starts over when something new came and doubles when nothing did', () => {
+      const q = { fast: 400, interval: 4000, satisfied: false }
+      expect(nextQueryDelay(q, { fresh: 3, deficit: 2, age: 500 }, options, middle)).to.equal(100)
+      expect(q.interval).to.equal(1000)
+      expect(nextQueryDelay(q, { fresh: 0, deficit: 2, age: 500 }, options, middle)).to.equal(100)
+      expect(nextQueryDelay(q, { fresh: 0, deficit: 2, age: 500 }, options, middle)).to.equal(200)
+      expect(nextQueryDelay(q, { fresh: 0, deficit: 2, age: 20_000 }, options, middle)).to.equal(4000)
+    })
+
+    it('never goes past discoverInterval on the fast schedule, nor past maxDiscoverInterval on the slow one', () => {
+      const q = { fast: 100, interval: 1000, satisfied: false }
+
+      for (let i = 0; i < 20; i++) {
+        nextQueryDelay(q, { fresh: 0, deficit: 1, age: 0 }, options, middle)
+      }
+
+      expect(q.fast).to.equal(1000)
+      expect(q.interval).to.equal(8000)
+    })
+
+    it('queries a met namespace once per satisfiedDiscoverInterval, the first time at a random point of it', () => {
+      const q = { fast: 100, interval: 1000, satisfied: false }
+      expect(nextQueryDelay(q, { fresh: 0, deficit: 0, age: 0 }, options, () => 0)).to.equal(15_000)
+      expect(nextQueryDelay(q, { fresh: 1, deficit: 0, age: 0 }, options, () => 0)).to.equal(30_000)
+      expect(nextQueryDelay(q, { fresh: 0, deficit: -2, age: 0 }, options, () => 0.99)).to.equal(30_000)
+    })
+  })
+})

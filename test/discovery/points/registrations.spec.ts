@@ -1,0 +1,261 @@
+import { defaultLogger } from '@libp2p/logger'
+import { multiaddr } from '@multiformats/multiaddr'
+import { expect } from 'aegir/chai'
+import { resolveOptions } from '../../../src/discovery/options.ts'
+import { Points, parsePoints } from '../../../src/discovery/points/points.ts'
+import { Registrations } from '../../../src/discovery/points/registrations.ts'
+import { RendezvousError } from '../../../src/errors.ts'
+import { Message } from '../../../src/pb/rendezvous.ts'
+import { FakeClient, FakePoint, deferred } from '../stubs/fake-client.ts'
+import { fakeRuntime } from '../stubs/fake-clock.ts'
+import { peerIds } from '../stubs/peers.ts'
+import type { RendezvousDiscoveryInit } from '../../../src/discovery/options.ts'
+import type { PeerId } from '@libp2p/interface'
+import type { Multiaddr } from '@multiformats/multiaddr'
+
+const ADDRESS = multiaddr('/memory/self')
+
+describe('registrations', () => {
+  let self: PeerId
+  let pointIds: PeerId[]
+
+  before(async () => {
+    [self, ...pointIds] = await peerIds(3)
+  })
+
+  function setup (init: RendezvousDiscoveryInit = {}, pointCount = 1): { registrations: Registrations, client: FakeClient, fakePoints: FakePoint[], points: Points, runtime: ReturnType<typeof fakeRuntime>, addresses: Multiaddr[] } {
+    const runtime = fakeRuntime()
+    const fakePoints = pointIds.slice(0, pointCount).map(id => new FakePoint(id, runtime.clock))
+    const options = resolveOptions({ points: fakePoints.map(p => p.multiaddr), stopTimeout: 2000, ...init })
+    const client = new FakeClient(self, fakePoints, runtime.clock)
+    const log = defaultLogger().forComponent('test')
+    const addresses: Multiaddr[] = [ADDRESS]
+    const points = new Points(parsePoints(options.points), options, runtime, log, {
+      onPointUp: (point) => { void registrations.pointBack(point) }
+    })
+    const registrations = new Registrations({ peerId: self, client, addresses: () => addresses, logger: defaultLogger() }, points, options, runtime)
+    registrations.start()
+    return { registrations, client, fakePoints, points, runtime, addresses }
+  }
+
+  it('registers each namespace at each point at once, and refreshes before the granted TTL runs out', async () => {
+    const { registrations, client, fakePoints, runtime } = setup({ ttl: 100, refreshMargin: 10_000 }, 2)
+    registrations.setNamespaces(['a', 'b'])
+    await runtime.clock.tick(0)
+
+    expect(client.count('register')).to.equal(4)
+    expect(fakePoints.every(p => p.registered('a').length === 1 && p.registered('b').length === 1)).to.be.true()
+    expect(registrations.status().every(r => r.registered && r.ttl === 100)).to.be.true()
+
+    // refresh at 100 s - 10 s margin - up to 10 s of jitter: between 80 and 90 s
+    await runtime.clock.tick(79_000)
+    expect(client.count('register')).to.equal(4)
+    await runtime.clock.tick(11_000)
+    expect(client.count('register')).to.equal(8)
+    await registrations.stop()
+  })
+
+  it('waits for an address without failing, and registers as soon as one appears', async () => {
+    const { registrations, client, runtime, addresses, points } = setup()
+    addresses.length = 0
+    registrations.setNamespaces(['a'])
+    await runtime.clock.tick(5000)
+
+    expect(client.count('register')).to.equal(0)
+    expect(points.list[0].failures).to.equal(0, 'no address is not the point failing')
+    expect(registrations.status()[0].lastError).to.match(/no addresses/)
+
+    addresses.push(ADDRESS)
+    registrations.addressesChanged()
+    await runtime.clock.tick(0)
+    expect(client.count('register')).to.equal(1)
+    await registrations.stop()
+  })
+
+  it('registers again once when the addresses change, and once more after a REGISTER in flight that carries the old ones', async () => {
+    const { registrations, client, runtime, addresses } = setup()
+    registrations.setNamespaces(['a'])
+    await runtime.clock.tick(0)
+    expect(client.count('register')).to.equal(1)
+
+    registrations.addressesChanged()
+    await runtime.clock.tick(0)
+    expect(client.count('register')).to.equal(1, 'the same addresses: nothing to do')
+
+    const held = deferred()
+    client.onRegister = async () => held.promise
+    addresses.push(multiaddr('/memory/second'))
+    registrations.addressesChanged()
+    await runtime.clock.tick(0)
+    expect(client.count('register')).to.equal(2)
+
+    // a third address while the second REGISTER flies: one more REGISTER, after it
+    addresses.push(multiaddr('/memory/third'))
+    registrations.addressesChanged()
+    await runtime.clock.tick(0)
+    expect(client.count('register')).to.equal(2)
+
+    client.onRegister = undefined
+    held.resolve()
+    await runtime.clock.tick(0)
+    expect(client.count('register')).to.equal(3)
+    await runtime.clock.tick(1000)
+    expect(client.count('register')).to.equal(3)
+    await registrations.stop()
+  })
+
+  describe('UNREGISTER after the REGISTER in flight (issue 12, item 2)', () => {
+    it('on stop, sends UNREGISTER only once the REGISTER in flight has settled, so the point ends up without the node', async () => {
+      const { registrations, client, fakePoints, runtime } = setup()
+      const held = deferred()
+      client.onRegister = async () => held.promise
+      registrations.setNamespaces(['a'])
+      await runtime.clock.tick(0)
+      expect(client.count('register')).to.equal(1)
+
+      const stopped = registrations.stop()
+      await runtime.clock.tick(100)
+      expect(client.count('unregister')).to.equal(0, 'not while the REGISTER flies')
+
+      held.resolve()
+      await runtime.clock.tick(0)
+      await stopped
+      expect(client.count('unregister')).to.equal(1)
+      expect(client.calls.map(c => c.type)).to.deep.equal(['register', 'unregister'])
+      expect(fakePoints[0].registered('a')).to.have.lengthOf(0)
+    })
+
+    it('does the same for a namespace dropped while its REGISTER flies', async () => {
+      const { registrations, client, fakePoints, runtime } = setup()
+      const held = deferred()
+      client.onRegister = async () => held.promise
+      registrations.setNamespaces(['a'])
+      await runtime.clock.tick(0)
+
+      registrations.setNamespaces([])
+      await runtime.clock.tick(100)
+      expect(client.count('unregister')).to.equal(0)
+
+      held.resolve()
+      await runtime.clock.tick(0)
+      expect(client.calls.map(c => c.type)).to.deep.equal(['register', 'unregister'])
+      expect(fakePoints[0].registered('a')).to.have.lengthOf(0)
+      await registrations.stop()
+    })
+
+    it('waits for a REGISTER that never answers at most stopTimeout, then aborts it and still unregisters', async () => {
+      const { registrations, client, runtime } = setup({ stopTimeout: 2000 })
+      let aborted = false
+      client.onRegister = async (_call, options) => new Promise((resolve, reject) => {
+        options.signal?.addEventListener('abort', () => { aborted = true; reject(new Error('aborted')) })
+      })
+      registrations.setNamespaces(['a'])
+      await runtime.clock.tick(0)
+
+      let done = false
+      const stopped = registrations.stop().then(() => { done = true })
+      await runtime.clock.tick(1999)
+      expect(done).to.be.false()
+      expect(client.count('unregister')).to.equal(0)
+
+      await runtime.clock.tick(1)
+      await stopped
+      expect(aborted).to.be.true()
+      expect(client.count('unregister')).to.equal(1)
+      expect(runtime.clock.pending).to.equal(0, 'no timer left behind')
+    })
+
+    it('sends a new REGISTER of a namespace wanted again only after its UNREGISTER', async () => {
+      const { registrations, client, fakePoints, runtime } = setup()
+      registrations.setNamespaces(['a'])
+      await runtime.clock.tick(0)
+
+      const held = deferred()
+      client.onUnregister = async () => held.promise
+      registrations.setNamespaces([])
+      registrations.setNamespaces(['a'])
+      await runtime.clock.tick(100)
+      expect(client.calls.map(c => c.type)).to.deep.equal(['register', 'unregister'])
+
+      held.resolve()
+      await runtime.clock.tick(0)
+      expect(client.calls.map(c => c.type)).to.deep.equal(['register', 'unregister', 'register'])
+      expect(fakePoints[0].registered('a')).to.have.lengthOf(1)
+      await registrations.stop()
+    })
+  })
+
+  describe('a point that comes back (issue 12, item 14)', () => {
+    it('is not sent the registrations again when it still lists the node after a reconnect', async () => {
+      const { registrations, client, points, runtime } = setup()
+      registrations.setNamespaces(['a', 'b', 'c'])
+      await runtime.clock.tick(0)
+      expect(client.count('register')).to.equal(3)
+
+      // the point pruned an idle connection; libp2p reconnects
+      points.disconnected(pointIds[0])
+      points.connected(pointIds[0])
+      await runtime.clock.tick(0)
+
+      expect(client.count('discover')).to.equal(1, 'one DISCOVER to check')
+      expect(client.count('register')).to.equal(3, 'no REGISTER storm')
+      await registrations.stop()
+    })
+
+    it('is sent every registration again when it lost them (a restart with an empty store)', async () => {
+      const { registrations, client, fakePoints, points, runtime } = setup()
+      registrations.setNamespaces(['a', 'b', 'c'])
+      await runtime.clock.tick(0)
+
+      points.disconnected(pointIds[0])
+      fakePoints[0].clear()
+      points.connected(pointIds[0])
+      await runtime.clock.tick(0)
+
+      expect(client.count('register')).to.equal(6)
+      expect(['a', 'b', 'c'].every(ns => fakePoints[0].registered(ns).length === 1)).to.be.true()
+      await registrations.stop()
+    })
+
+    it('finds the node on a later page of a long namespace', async () => {
+      const { registrations, client, fakePoints, points, runtime } = setup({ discoverLimit: 2 })
+      const others = await peerIds(8)
+
+      for (const other of others.slice(3)) {
+        fakePoints[0].register(other, 'a', 7200)
+      }
+
+      registrations.setNamespaces(['a'])
+      await runtime.clock.tick(0)
+      points.disconnected(pointIds[0])
+      points.connected(pointIds[0])
+      await runtime.clock.tick(0)
+
+      expect(client.count('discover')).to.equal(3)
+      expect(client.count('register')).to.equal(1)
+      await registrations.stop()
+    })
+  })
+
+  it('backs a registration off alone when the point refuses it, and the whole point when it fails', async () => {
+    const { registrations, client, points, runtime } = setup({ pointBackoff: { initial: 1000, max: 1000 } })
+    client.onRegister = () => { throw new RendezvousError(Message.ResponseStatus.E_NOT_AUTHORIZED, 'no') }
+    registrations.setNamespaces(['a'])
+    await runtime.clock.tick(0)
+
+    expect(points.list[0].down).to.be.false('the point answered')
+    expect(points.list[0].backoffUntil).to.equal(0)
+    expect(registrations.status()[0].failures).to.equal(1)
+
+    client.onRegister = () => { throw new Error('connection refused') }
+    await runtime.clock.tick(1000)
+    expect(points.list[0].down).to.be.true()
+    expect(points.list[0].backoffUntil).to.be.greaterThan(runtime.clock.now())
+
+    client.onRegister = undefined
+    await runtime.clock.tick(1000)
+    expect(registrations.status()[0].registered).to.be.true()
+    expect(points.list[0].down).to.be.false()
+    await registrations.stop()
+  })
+})
