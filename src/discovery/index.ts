@@ -405,7 +405,7 @@ export class RendezvousDiscovery extends TypedEventEmitter<PeerDiscoveryEvents> 
         this.registrations.addressesChanged()
       }
 
-      this.relayListeners.update(this.relaysToListenOn(state))
+      this.relayListeners.update(this.needsRelayListeners(state), this.relaysToListenOn(state))
       this.checkState(state)
       this.quotas.scheduleReconcile()
     } catch (err: any) {
@@ -413,9 +413,13 @@ export class RendezvousDiscovery extends TypedEventEmitter<PeerDiscoveryEvents> 
     }
   }
 
+  private needsRelayListeners (state: NodeState): boolean {
+    return this.options.relayListen && state.needsRelay && this.options.quotas.relay > 0
+  }
+
   /** One `/p2p-circuit` listener per relay kept, up to the relay quota, while a relay is needed */
   private relaysToListenOn (state: NodeState): number {
-    if (!this.options.relayListen || !state.needsRelay || this.options.quotas.relay === 0) {
+    if (!this.needsRelayListeners(state)) {
       return 0
     }
 

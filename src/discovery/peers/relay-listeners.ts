@@ -59,10 +59,11 @@ export class RelayListeners {
   }
 
   /**
-   * `wanted` relay reservations are wanted now (0: no relay is needed). Adds listeners up to it; with none wanted
-   * closes those it added (see above for when it does not).
+   * While relays are `needed`, adds listeners up to `wanted` (one per relay kept; a listener whose relay went
+   * away stays, free for the next one); once none are needed, closes those it added (see above for when it does
+   * not).
    */
-  update (wanted: number): void {
+  update (needed: boolean, wanted: number): void {
     this.forgetClosed()
 
     if (this.busy) {
@@ -71,7 +72,7 @@ export class RelayListeners {
 
     const configured = this.components.addressManager.getListenAddrs().filter(ma => ma.toString() === CIRCUIT).length
 
-    if (wanted <= 0) {
+    if (!needed) {
       if (this.ours.length > 0 && configured === 0) {
         this.log('no relay needed any more, closing %d /p2p-circuit listener(s)', this.ours.length)
         void this.closeOurs()

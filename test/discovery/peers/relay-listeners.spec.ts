@@ -27,10 +27,10 @@ describe('relay listeners (issue 12, item 4)', () => {
 
   it('listens on /p2p-circuit once per relay wanted, and not again for those it has', async () => {
     const { listeners, node } = setup()
-    listeners.update(1)
+    listeners.update(true, 1)
     await settle()
-    listeners.update(1)
-    listeners.update(2)
+    listeners.update(true, 1)
+    listeners.update(true, 2)
     await settle()
     expect(node.listeners).to.have.lengthOf(2)
     expect(listeners.added).to.equal(2)
@@ -38,7 +38,7 @@ describe('relay listeners (issue 12, item 4)', () => {
 
   it('listens again after a restart in which libp2p closed its listeners', async () => {
     const { listeners, node } = setup()
-    listeners.update(1)
+    listeners.update(true, 1)
     await settle()
     expect(listeners.added).to.equal(1)
 
@@ -46,7 +46,17 @@ describe('relay listeners (issue 12, item 4)', () => {
     await Promise.all(node.listeners.map(async l => l.close()))
     listeners.start()
     expect(listeners.added).to.equal(0)
-    listeners.update(1)
+    listeners.update(true, 1)
+    await settle()
+    expect(node.listeners.filter(l => !l.closed)).to.have.lengthOf(1)
+    expect(listeners.added).to.equal(1)
+  })
+
+  it('keeps a listener whose relay went away while a relay is still needed, for the next relay', async () => {
+    const { listeners, node } = setup()
+    listeners.update(true, 1)
+    await settle()
+    listeners.update(true, 0)
     await settle()
     expect(node.listeners.filter(l => !l.closed)).to.have.lengthOf(1)
     expect(listeners.added).to.equal(1)
@@ -54,14 +64,14 @@ describe('relay listeners (issue 12, item 4)', () => {
 
   it('closes its listeners when no relay is needed any more, and on stop', async () => {
     const { listeners, node } = setup()
-    listeners.update(2)
+    listeners.update(true, 2)
     await settle()
-    listeners.update(0)
+    listeners.update(false, 0)
     await settle()
     expect(node.listeners.every(l => l.closed)).to.be.true()
     expect(listeners.added).to.equal(0)
 
-    listeners.update(1)
+    listeners.update(true, 1)
     await settle()
     await listeners.stop()
     expect(node.listeners.every(l => l.closed)).to.be.true()
@@ -70,10 +80,10 @@ describe('relay listeners (issue 12, item 4)', () => {
   it('leaves its listeners open when the node has /p2p-circuit listen addresses of its own (closing one cancels every reservation)', async () => {
     const { listeners, node } = setup()
     node.listenAddrs = [multiaddr('/p2p-circuit')]
-    listeners.update(2)
+    listeners.update(true, 2)
     await settle()
     expect(listeners.added).to.equal(1, 'one configured, one added')
-    listeners.update(0)
+    listeners.update(false, 0)
     await settle()
     expect(listeners.added).to.equal(1)
   })
@@ -81,9 +91,9 @@ describe('relay listeners (issue 12, item 4)', () => {
   it('says once that no transport can listen on /p2p-circuit, and stops trying', async () => {
     const { listeners, node, unsupported } = setup()
     node.transports = []
-    listeners.update(1)
+    listeners.update(true, 1)
     await settle()
-    listeners.update(1)
+    listeners.update(true, 1)
     await settle()
     expect(unsupported).to.have.lengthOf(1)
   })
