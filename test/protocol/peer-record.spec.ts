@@ -4,7 +4,7 @@ import { multiaddr } from '@multiformats/multiaddr'
 import { expect } from 'aegir/chai'
 import fc from 'fast-check'
 import { InvalidPeerRecordError } from '../../src/errors.ts'
-import { openPeerRecord, sealPeerRecord } from '../../src/protocol/peer-record.ts'
+import { comparableSeq, openPeerRecord, peerRecordFormatOf, sealPeerRecord } from '../../src/protocol/peer-record.ts'
 import type { VerifiedPeerRecord } from '../../src/protocol/peer-record.ts'
 import type { PeerId, PrivateKey } from '@libp2p/interface'
 
@@ -103,6 +103,66 @@ describe('signed peer records', () => {
     const forged = await RecordEnvelope.seal(new PeerRecord({ peerId: alice.peerId, multiaddrs: [] }), bob.privateKey)
 
     await expect(openPeerRecord(forged.marshal())).to.eventually.be.rejectedWith(InvalidPeerRecordError, /signed by/)
+  })
+
+  it('seal and open the legacy format rust-libp2p uses (domain libp2p-routing-state), and say which format a record is in', async () => {
+    const [alice] = signers
+    const addresses = [multiaddr('/ip4/192.0.2.1/tcp/4001')]
+    const legacy = await sealPeerRecord(alice.privateKey, alice.peerId, addresses, 7n, 'legacy')
+    const standard = await sealPeerRecord(alice.privateKey, alice.peerId, addresses, 7n)
+
+    const { RecordEnvelope } = await import('@libp2p/peer-record')
+    expect(new TextDecoder().decode(RecordEnvelope.createFromProtobuf(legacy).payloadType)).to.equal('/libp2p/routing-state-record')
+    expect(await RecordEnvelope.createFromProtobuf(legacy).validate('libp2p-routing-state')).to.be.true()
+    expect(await RecordEnvelope.createFromProtobuf(legacy).validate('libp2p-peer-record')).to.be.false()
+
+    const opened = await openPeerRecord(legacy)
+    expect(opened.format).to.equal('legacy')
+    expect(opened.peerId.equals(alice.peerId)).to.be.true()
+    expect(opened.seqNumber).to.equal(7n)
+    expect(opened.multiaddrs.map(ma => ma.toString())).to.deep.equal(['/ip4/192.0.2.1/tcp/4001'])
+    expect((await openPeerRecord(standard)).format).to.equal('standard')
+
+    expect(peerRecordFormatOf(legacy)).to.equal('legacy')
+    expect(peerRecordFormatOf(standard)).to.equal('standard')
+    expect(peerRecordFormatOf(new Uint8Array([1, 2, 3]))).to.be.undefined()
+  })
+
+  it('refuse a record whose payload type names one format and whose signature holds under the other\'s domain', async () => {
+    const [alice] = signers
+    const { PeerRecord, RecordEnvelope } = await import('@libp2p/peer-record')
+    const record = new PeerRecord({ peerId: alice.peerId, multiaddrs: [multiaddr('/ip4/192.0.2.1/tcp/4001')] })
+    // standard payload type, signed under the legacy domain; and the legacy payload type under the standard domain
+    const crossed = [
+      await RecordEnvelope.seal({ domain: 'libp2p-routing-state', codec: PeerRecord.CODEC, marshal: () => record.marshal(), equals: () => false }, alice.privateKey),
+      await RecordEnvelope.seal({ domain: 'libp2p-peer-record', codec: new TextEncoder().encode('/libp2p/routing-state-record'), marshal: () => record.marshal(), equals: () => false }, alice.privateKey)
+    ]
+
+    for (const envelope of crossed) {
+      await expect(openPeerRecord(envelope.marshal())).to.eventually.be.rejectedWith(InvalidPeerRecordError, /not valid for the domain/)
+    }
+  })
+
+  it('put sequence numbers of seconds, milliseconds, microseconds and nanoseconds on one scale, in time order', () => {
+    const now = 1_800_000_000_000n // ms
+    // js-libp2p: ms; go-libp2p-rendezvous, rust-libp2p, Nim: s; go-libp2p records: ns
+    const jsEarlier = comparableSeq(now - 5000n)
+    const rustLater = comparableSeq(now / 1000n)
+    const goLater = comparableSeq((now + 1n) * 1_000_000n)
+
+    expect(rustLater > jsEarlier).to.be.true()
+    expect(goLater > rustLater).to.be.true()
+    expect(comparableSeq(now / 1000n - 10n) < comparableSeq(now)).to.be.true()
+    expect(comparableSeq(now * 1000n)).to.equal(now * 1_000_000n)
+    // the largest u64 stays itself and everything stays under the stores' 20-digit column
+    expect(comparableSeq(2n ** 64n - 1n)).to.equal(2n ** 64n - 1n)
+    fc.assert(fc.property(fc.bigInt({ min: 0n, max: 2n ** 64n - 1n }), fc.bigInt({ min: 0n, max: 2n ** 64n - 1n }), (a, b) => {
+      expect(comparableSeq(a) < 10n ** 20n).to.be.true()
+      // within one scale, order is kept
+      if (a < b && String(a).length === String(b).length) {
+        expect(comparableSeq(a) <= comparableSeq(b)).to.be.true()
+      }
+    }))
   })
 })
 
