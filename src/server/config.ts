@@ -14,6 +14,7 @@ export const SERVER_DEFAULTS: ServerConfig = {
   minTtl: MIN_TTL_SECONDS,
   maxTtl: MAX_TTL_SECONDS,
   defaultTtl: DEFAULT_TTL_SECONDS,
+  ttlBelowMin: 'clamp',
   maxNamespaceLength: MAX_NAMESPACE_LENGTH,
   maxRegistrationsPerPeer: MAX_REGISTRATIONS_PER_PEER,
   maxRegistrationsTotal: MAX_REGISTRATIONS_TOTAL,
@@ -97,6 +98,10 @@ export function resolveServerConfig (init: RendezvousServerInit = {}): ServerCon
   }
 
   checkRecordSize(config, init.maxRecordSize != null)
+
+  if (config.ttlBelowMin !== 'clamp' && config.ttlBelowMin !== 'reject') {
+    throw invalid(`ttlBelowMin must be 'clamp' or 'reject', got ${JSON.stringify(config.ttlBelowMin)}`)
+  }
 
   if (!Array.isArray(config.protocols) || config.protocols.length === 0) {
     throw invalid('protocols must name at least one protocol')

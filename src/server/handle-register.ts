@@ -1,14 +1,14 @@
 import { RendezvousError } from '../errors.ts'
 import { Message } from '../pb/rendezvous.ts'
 import { namespaceProblem } from '../protocol/namespace.ts'
-import { openPeerRecord } from '../protocol/peer-record.ts'
+import { comparableSeq, openPeerRecord } from '../protocol/peer-record.ts'
 import type { RequestContext } from './request-context.ts'
 import type { VerifiedPeerRecord } from '../protocol/peer-record.ts'
 
 const { ResponseStatus } = Message
 
 /**
- * Absent TTL gets the default. So does 0: canvas and the old JS server read 0 as "the maximum" or as an error,
+ * Absent TTL gets the default; one under `minTtl` gets `minTtl` unless `ttlBelowMin` is `'reject'`. So does 0: canvas and the old JS server read 0 as "the maximum" or as an error,
  * and no client means "expire at once" by it, so the spec's default is the least surprising answer.
  */
 function grantedTtl (requested: bigint | undefined, ctx: RequestContext): number {
@@ -16,8 +16,13 @@ function grantedTtl (requested: bigint | undefined, ctx: RequestContext): number
     return ctx.config.defaultTtl
   }
 
-  if (requested < BigInt(ctx.config.minTtl) || requested > BigInt(ctx.config.maxTtl)) {
+  if (requested > BigInt(ctx.config.maxTtl) || (requested < BigInt(ctx.config.minTtl) && ctx.config.ttlBelowMin === 'reject')) {
     throw new RendezvousError(ResponseStatus.E_INVALID_TTL, `ttl ${requested}s is outside [${ctx.config.minTtl}, ${ctx.config.maxTtl}] seconds`)
+  }
+
+  if (requested < BigInt(ctx.config.minTtl)) {
+    // the reply carries the TTL granted, which is what every client schedules its refresh from
+    return ctx.config.minTtl
   }
 
   return Number(requested)
@@ -74,8 +79,9 @@ export async function handleRegister (request: Message.Register | undefined, ctx
   const outcome = await ctx.store.register({
     peerId: record.peerId.toString(),
     namespace: ns,
+    // kept as it came, in its own format: a Rust registrant's legacy record goes back to Rust requesters unchanged
     signedPeerRecord: record.envelope,
-    recordSeq: record.seqNumber,
+    recordSeq: comparableSeq(record.seqNumber),
     expiresAt: ctx.now + ttl * 1000
   }, {
     maxRegistrationsPerPeer: ctx.config.maxRegistrationsPerPeer,
@@ -102,7 +108,8 @@ export async function handleRegister (request: Message.Register | undefined, ctx
     }
   }
 
-  ctx.log('registered %s in %s for %ds', record.peerId, ns, ttl)
+  ctx.requesters.registered(record.peerId, record.format)
+  ctx.log('registered %s in %s for %ds (%s record)', record.peerId, ns, ttl, record.format)
 
   return { status: ResponseStatus.OK, statusText: 'OK', ttl: BigInt(ttl) }
 }

@@ -9,6 +9,12 @@ export interface RendezvousServerInit {
   maxTtl?: number
   /** TTL given to a REGISTER without one, in seconds; must lie within [minTtl, maxTtl]. Default: 7200 (2 h, the spec) */
   defaultTtl?: number
+  /**
+   * What a REGISTER asking for less than `minTtl` gets: `'clamp'` registers it for `minTtl` (and says so in the
+   * reply's TTL), `'reject'` answers E_INVALID_TTL. Go's client accepts TTLs from 120 s and never retries a
+   * refusal, so the default is `'clamp'`. A TTL above `maxTtl` is always refused. Default: `'clamp'`
+   */
+  ttlBelowMin?: 'clamp' | 'reject'
   /** Longest namespace accepted, in UTF-8 bytes. Default: 255 (the spec) */
   maxNamespaceLength?: number
   /** Live registrations one peer may hold; refreshing one of them is always allowed. Default: 1000 (the spec) */

@@ -7,6 +7,7 @@ import { handleDiscover } from './handle-discover.ts'
 import { handleRegister } from './handle-register.ts'
 import { handleUnregister } from './handle-unregister.ts'
 import { RequestDeadline } from './request-deadline.ts'
+import { RequesterFormats } from './requester-formats.ts'
 import { ServerMetrics } from './server-metrics.ts'
 import { StrictRequest } from './strict-request.ts'
 import type { ServerConfig } from './config.ts'
@@ -14,7 +15,7 @@ import type { RendezvousServerInit } from './options.ts'
 import type { RequestContext } from './request-context.ts'
 import type { RequestKind } from './server-metrics.ts'
 import type { RegistrationStore } from './store/registration-store.ts'
-import type { ComponentLogger, Connection, Logger, Metrics, PeerId, Startable, Stream } from '@libp2p/interface'
+import type { ComponentLogger, Connection, Libp2pEvents, Logger, Metrics, PeerId, PeerStore, Startable, Stream, TypedEventTarget } from '@libp2p/interface'
 import type { Registrar } from '@libp2p/interface-internal'
 import type { ProtobufMessageStream } from '@libp2p/utils'
 
@@ -48,6 +49,15 @@ async function untilAborted <T> (promise: Promise<T>, signal: AbortSignal): Prom
   }
 }
 
+/** `fn`'s promise, made on the first call only */
+function once <T> (fn: () => Promise<T>): () => Promise<T> {
+  let result: Promise<T> | undefined
+  return async () => {
+    result ??= fn()
+    return result
+  }
+}
+
 /** The share of `timeout` a request may spend in the store; the rest is for writing a reply either way */
 const ANSWER_SHARE = 0.8
 
@@ -71,7 +81,13 @@ export interface RendezvousServerComponents {
   registrar: Registrar
   logger: ComponentLogger
   metrics?: Metrics
+  /** To read a requester's agent version (identify's), so that a rust-libp2p client is sent only records it can parse */
+  peerStore?: PeerStore
+  events?: TypedEventTarget<Libp2pEvents>
 }
+
+/** How long a DISCOVER whose answer holds standard records waits for identify to say whether the requester is rust-libp2p */
+const IDENTIFY_WAIT_MS = 2000
 
 /** What a request turned into: the reply to write (none for UNREGISTER) and how to count it */
 interface Outcome {
@@ -93,6 +109,7 @@ export class RendezvousServer implements Startable {
   private readonly components: RendezvousServerComponents
   private readonly log: Logger
   private readonly metrics: ServerMetrics
+  private readonly requesters: RequesterFormats
   private readonly inFlight = new Set<Promise<void>>()
   /**
    * Requests read and being handled. `maxConcurrentRequests` bounds this, not the streams open: a stream that
@@ -112,6 +129,7 @@ export class RendezvousServer implements Startable {
     this.store = init.store
     this.log = components.logger.forComponent('libp2p:rendezvous:server')
     this.metrics = new ServerMetrics(components.metrics, this.store)
+    this.requesters = new RequesterFormats(components, Math.min(IDENTIFY_WAIT_MS, this.config.timeout / 4))
     this.onStream = this.onStream.bind(this)
   }
 
@@ -299,7 +317,7 @@ export class RendezvousServer implements Startable {
       this.processing++
       // counted until the store has really answered, so that a hanging store fills maxConcurrentRequests (and the
       // point answers E_UNAVAILABLE) rather than piling up work; the stream itself is given up at the timeout
-      const handling = this.answer(request, remotePeer).finally(() => { this.processing-- })
+      const handling = this.answer(request, remotePeer, deadline.signal).finally(() => { this.processing-- })
       // a store that has not answered by this share of the timeout gets the request refused with E_UNAVAILABLE,
       // in time for a client whose own timeout is as long as ours to read why rather than time out
       const answerBy = AbortSignal.timeout(Math.max(0, Math.floor(deadline.startedAt + this.config.timeout * ANSWER_SHARE - performance.now())))
@@ -355,23 +373,23 @@ export class RendezvousServer implements Startable {
     })
   }
 
-  private async answer (request: Message, remotePeer: PeerId): Promise<Outcome> {
+  private async answer (request: Message, remotePeer: PeerId, signal: AbortSignal): Promise<Outcome> {
     // proto3 encoders omit zero values, so an absent type is REGISTER (= 0)
     const type = request.type ?? MessageType.REGISTER
 
     if (type === MessageType.UNREGISTER) {
-      await this.withContext(remotePeer, async ctx => { await handleUnregister(request.unregister, ctx) })
+      await this.withContext(remotePeer, signal, async ctx => { await handleUnregister(request.unregister, ctx) })
         .catch(err => { this.log('unregister from %p failed - %e', remotePeer, err) })
       return { kind: 'unregister', status: ResponseStatus.OK }
     }
 
     if (type === MessageType.REGISTER) {
-      const registerResponse = await this.respond(remotePeer, async ctx => handleRegister(request.register, ctx))
+      const registerResponse = await this.respond(remotePeer, signal, async ctx => handleRegister(request.register, ctx))
       return { kind: 'register', status: registerResponse.status ?? ResponseStatus.OK, reply: { type: MessageType.REGISTER_RESPONSE, registerResponse } }
     }
 
     if (type === MessageType.DISCOVER) {
-      const discoverResponse = await this.respond(remotePeer, async ctx => handleDiscover(request.discover, ctx))
+      const discoverResponse = await this.respond(remotePeer, signal, async ctx => handleDiscover(request.discover, ctx))
       return { kind: 'discover', status: discoverResponse.status ?? ResponseStatus.OK, reply: { type: MessageType.DISCOVER_RESPONSE, discoverResponse } }
     }
 
@@ -384,9 +402,9 @@ export class RendezvousServer implements Startable {
    * Runs a handler and turns its failure into a response: a {@link RendezvousError} carries its own status,
    * anything else is the store failing (E_INTERNAL_ERROR, details only in the log).
    */
-  private async respond <R extends { status?: Message.ResponseStatus, statusText?: string }> (remotePeer: PeerId, handler: (ctx: RequestContext) => Promise<R>): Promise<R> {
+  private async respond <R extends { status?: Message.ResponseStatus, statusText?: string }> (remotePeer: PeerId, signal: AbortSignal, handler: (ctx: RequestContext) => Promise<R>): Promise<R> {
     try {
-      return await this.withContext(remotePeer, handler)
+      return await this.withContext(remotePeer, signal, handler)
     } catch (err: any) {
       if (err instanceof RendezvousError) {
         this.log('refused request from %p: %s %s', remotePeer, err.status, err.message)
@@ -405,7 +423,7 @@ export class RendezvousServer implements Startable {
     }
   }
 
-  private async withContext <R> (remotePeer: PeerId, handler: (ctx: RequestContext) => Promise<R>): Promise<R> {
+  private async withContext <R> (remotePeer: PeerId, signal: AbortSignal, handler: (ctx: RequestContext) => Promise<R>): Promise<R> {
     if (this.processing > this.config.maxConcurrentRequests) {
       throw new RendezvousError(ResponseStatus.E_UNAVAILABLE, 'rendezvous point is busy, retry later')
     }
@@ -419,6 +437,8 @@ export class RendezvousServer implements Startable {
       store: this.store,
       cookieSecret: this.cookieSecret,
       remotePeer,
+      requesters: this.requesters,
+      readsOnlyLegacy: once(async () => this.requesters.readsOnlyLegacy(remotePeer, signal)),
       now: Date.now(),
       log: this.log
     })

@@ -1,4 +1,5 @@
 import type { ServerConfig } from './config.ts'
+import type { RequesterFormats } from './requester-formats.ts'
 import type { RegistrationStore } from './store/registration-store.ts'
 import type { Logger, PeerId } from '@libp2p/interface'
 
@@ -9,6 +10,10 @@ export interface RequestContext {
   cookieSecret: Uint8Array
   /** The peer at the other end of the connection: the only peer it may register */
   remotePeer: PeerId
+  /** What the server knows of which record formats each peer reads */
+  requesters: RequesterFormats
+  /** Whether the requester reads only legacy records (a rust-libp2p client); asked only when it matters, as it may wait for identify */
+  readsOnlyLegacy(): Promise<boolean>
   /** Milliseconds since the epoch, taken once per request */
   now: number
   log: Logger

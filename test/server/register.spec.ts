@@ -55,11 +55,33 @@ describe('server: REGISTER', () => {
     expect((await register(client, server, 'chat\n')).status).to.equal(ResponseStatus.E_INVALID_NAMESPACE)
   })
 
-  it('refuses a TTL above the maximum and one below the minimum with E_INVALID_TTL', async () => {
+  it('refuses a TTL above the maximum with E_INVALID_TTL', async () => {
     expect((await register(client, server, 'chat', { ttl: 3601n })).status).to.equal(ResponseStatus.E_INVALID_TTL)
-    expect((await register(client, server, 'chat', { ttl: 59n })).status).to.equal(ResponseStatus.E_INVALID_TTL)
     expect((await register(client, server, 'chat', { ttl: 0xffff_ffff_ffff_ffffn })).status).to.equal(ResponseStatus.E_INVALID_TTL)
     expect((await discover(client, server, { ns: 'chat' })).registrations).to.be.empty()
+  })
+
+  it('registers a TTL below the minimum for the minimum, and says so in the reply (ttlBelowMin: clamp, the default)', async () => {
+    const response = await register(client, server, 'chat', { ttl: 59n })
+    expect(response.status).to.equal(ResponseStatus.OK)
+    expect(response.ttl).to.equal(60n)
+    const [registration] = (await discover(client, server, { ns: 'chat' })).registrations ?? []
+    expect(registration.ttl).to.equal(60n)
+  })
+
+  it('refuses a TTL below the minimum with E_INVALID_TTL when ttlBelowMin is reject', async () => {
+    const strict = await createServerNode({ minTtl: 60, maxTtl: 3600, ttlBelowMin: 'reject' })
+
+    try {
+      expect((await register(client, strict, 'chat', { ttl: 59n })).status).to.equal(ResponseStatus.E_INVALID_TTL)
+      expect((await register(client, strict, 'chat', { ttl: 60n })).status).to.equal(ResponseStatus.OK)
+    } finally {
+      await strict.stop()
+    }
+  })
+
+  it('refuses a ttlBelowMin that is neither clamp nor reject', async () => {
+    await expect(createServerNode({ ttlBelowMin: 'round' as any })).to.eventually.be.rejectedWith(/ttlBelowMin/)
   })
 
   it('refuses a register without a record with E_INVALID_SIGNED_PEER_RECORD', async () => {
