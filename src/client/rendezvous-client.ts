@@ -3,30 +3,36 @@
  * of every server the survey lists (Rust, Go, Nim, legacy JS and Python, canvas) while sending only what all of
  * them accept.
  *
- * Zero values are never sent (`ttl = 0` and `limit = 0` mean different things to different servers), and "all
- * namespaces" is an absent `ns`. A missing `type` or `status` in a reply reads as its zero value (proto3 peers
- * omit zero enums). One cookie is kept per (point, namespace); it is dropped and the query retried once without
- * it on E_INVALID_COOKIE, as E_INVALID_TTL is retried once without a TTL. Every discovered registration is
- * verified on its own and a bad one dropped, never the whole response. TTLs from the wire are clamped before
- * anyone builds a timer from them.
+ * Zero values are never sent (`ttl = 0` and `limit = 0` mean different things to different servers), a DISCOVER
+ * always carries a limit (Rust returns everything without one), and "all namespaces" is an absent `ns`. A missing
+ * `type` or `status` in a reply reads as its zero value (proto3 peers omit zero enums). One cookie is kept per
+ * (point, namespace), as bytes, never as text; it is dropped and the query retried once without it on
+ * E_INVALID_COOKIE. A REGISTER is adjusted and retried once per kind of refusal (see `register`). Every discovered
+ * registration is verified on its own and a bad one dropped, never the whole response. TTLs from the wire are
+ * clamped before anyone builds a timer from them.
  */
 import { InvalidParametersError, serviceCapabilities } from '@libp2p/interface'
-import { DEFAULT_TIMEOUT_MS, DEFAULT_TTL_SECONDS, MAX_RESPONSE_SIZE, MAX_TTL_SECONDS, PROTOCOL } from '../constants.ts'
+import { equals as uint8ArrayEquals } from 'uint8arrays/equals'
+import { DEFAULT_TIMEOUT_MS, DEFAULT_TTL_SECONDS, MAX_DISCOVER_LIMIT, MAX_RESPONSE_SIZE, MAX_TTL_SECONDS, PROTOCOL } from '../constants.ts'
 import { InvalidResponseError, NoAddressesError, RendezvousError } from '../errors.ts'
 import { Message } from '../pb/rendezvous.ts'
 import { validateNamespace } from '../protocol/namespace.ts'
 import { sealPeerRecord } from '../protocol/peer-record.ts'
+import { widelyUnderstoodAddresses } from './addresses.ts'
 import { CookieJar, DEFAULT_MAX_COOKIES } from './cookie-jar.ts'
 import { exchange, send } from './exchange.ts'
 import { ClientMetrics } from './metrics.ts'
+import { PointFormats } from './point-formats.ts'
 import { resolvePoint } from './point.ts'
 import { verifyRegistrations } from './verify.ts'
 import type { ExchangeOptions } from './exchange.ts'
 import type { RequestKind } from './metrics.ts'
 import type { ResolvedPoint } from './point.ts'
 import type { DiscoveredRegistration, DiscoverOptions, DiscoverResult, RegisterOptions, RendezvousClient, RendezvousClientInit, RendezvousPoint } from './types.ts'
-import type { AbortOptions, ComponentLogger, Logger, Metrics, PeerId, PrivateKey } from '@libp2p/interface'
+import type { PeerRecordFormat } from '../protocol/peer-record.ts'
+import type { AbortOptions, ComponentLogger, Logger, Metrics, PeerId, PeerStore, PrivateKey } from '@libp2p/interface'
 import type { AddressManager, ConnectionManager } from '@libp2p/interface-internal'
+import type { Multiaddr } from '@multiformats/multiaddr'
 
 export interface RendezvousClientComponents {
   peerId: PeerId
@@ -35,6 +41,15 @@ export interface RendezvousClientComponents {
   connectionManager: ConnectionManager
   logger: ComponentLogger
   metrics?: Metrics
+  /** To read a point's identify agent: a `rust-libp2p/…` point gets legacy records (with `peerRecordFormat: 'auto'`) */
+  peerStore?: PeerStore
+}
+
+/** One REGISTER as sent: what a refusal may change for the retry */
+interface RegisterAttempt {
+  format: PeerRecordFormat
+  ttl?: number
+  multiaddrs: Multiaddr[]
 }
 
 /** Default for {@link RendezvousClientInit.maxDiscoverPages} */
@@ -75,6 +90,8 @@ export class DefaultRendezvousClient implements RendezvousClient {
   private readonly runOnLimitedConnection: boolean
   private readonly protocol: string
   private readonly maxDiscoverPages: number
+  private readonly discoverLimit: number
+  private readonly formats: PointFormats
   private readonly cookies: CookieJar
   private readonly metrics: ClientMetrics
 
@@ -86,6 +103,8 @@ export class DefaultRendezvousClient implements RendezvousClient {
     this.runOnLimitedConnection = init.runOnLimitedConnection ?? true
     this.protocol = init.protocol ?? PROTOCOL
     this.maxDiscoverPages = init.maxDiscoverPages ?? DEFAULT_MAX_DISCOVER_PAGES
+    this.discoverLimit = checkPositiveInteger('discoverLimit', init.discoverLimit) ?? MAX_DISCOVER_LIMIT
+    this.formats = new PointFormats(components, init.peerRecordFormat ?? 'auto', init.maxRememberedPoints)
     this.cookies = new CookieJar(init.maxCookies ?? DEFAULT_MAX_COOKIES)
     this.metrics = new ClientMetrics(components.metrics)
   }
@@ -100,20 +119,72 @@ export class DefaultRendezvousClient implements RendezvousClient {
       throw new NoAddressesError('this node has no addresses to register: listen on or announce one first')
     }
 
-    const signedPeerRecord = await sealPeerRecord(this.components.privateKey, this.components.peerId, multiaddrs)
+    let attempt: RegisterAttempt = { format: await this.formats.formatFor(resolved), ttl, multiaddrs }
+    const adjusted = new Set<string>()
 
-    try {
-      return await this.registerOnce(resolved, namespace, signedPeerRecord, ttl, options)
-    } catch (err) {
-      // the point's TTL bounds differ from what was asked (Rust and Nim refuse < 2 h, nwaku wants 60 s):
-      // its default is always acceptable to it
-      if (ttl != null && hasStatus(err, ResponseStatus.E_INVALID_TTL)) {
-        this.log('%s refused ttl %d for "%s", registering again with its default', resolved.id, ttl, namespace)
-        return this.registerOnce(resolved, namespace, signedPeerRecord, undefined, options)
+    while (true) {
+      const signedPeerRecord = await sealPeerRecord(this.components.privateKey, this.components.peerId, attempt.multiaddrs, undefined, attempt.format)
+
+      try {
+        const granted = await this.registerOnce(resolved, namespace, signedPeerRecord, attempt.ttl, options)
+        this.formats.worked(resolved, attempt.format)
+        return granted
+      } catch (err) {
+        const next = this.adjust(resolved, attempt, err, adjusted)
+
+        if (next == null || options.signal?.aborted === true) {
+          throw err
+        }
+
+        attempt = next
+      }
+    }
+  }
+
+  /**
+   * What to change in a refused REGISTER, each kind of change at most once; `undefined`: give up. Points differ in
+   * what they refuse, and say it differently:
+   *
+   * No reply to a standard record (a rust-libp2p point drops the stream on a record it cannot open): legacy, unless
+   * the point is known to take standard records.
+   *
+   * E_INVALID_TTL: without the TTL when one was sent (Rust and Nim refuse < 2 h, nwaku wants 60 s, and its default is
+   * always acceptable to it), with the spec's default when none was (the earlier JS server requires one).
+   *
+   * E_INVALID_SIGNED_PEER_RECORD, or no reply even so: only the widely understood addresses, within 2048 bytes (Nim
+   * refuses a record with an address it does not know and reads 4096 bytes at most, Go takes 2048 bytes of
+   * addresses), in the format that did get a reply.
+   */
+  private adjust (point: ResolvedPoint, attempt: RegisterAttempt, err: unknown, adjusted: Set<string>): RegisterAttempt | undefined {
+    const noReply = err instanceof InvalidResponseError
+
+    if (noReply && attempt.format === 'standard' && this.formats.mayTryLegacy(point) && !adjusted.has('format')) {
+      adjusted.add('format')
+      this.log('%s closed a standard REGISTER without a reply, trying the legacy record format rust-libp2p reads', point.id)
+      return { ...attempt, format: 'legacy' }
+    }
+
+    if (hasStatus(err, ResponseStatus.E_INVALID_TTL) && !adjusted.has('ttl')) {
+      adjusted.add('ttl')
+      this.log('%s refused %s, registering again %s', point.id, attempt.ttl == null ? 'a REGISTER without ttl' : `ttl ${attempt.ttl}`, attempt.ttl == null ? `with ttl ${DEFAULT_TTL_SECONDS}` : 'with its default')
+      return { ...attempt, ttl: attempt.ttl == null ? DEFAULT_TTL_SECONDS : undefined }
+    }
+
+    if ((noReply || hasStatus(err, ResponseStatus.E_INVALID_SIGNED_PEER_RECORD)) && !adjusted.has('addresses')) {
+      adjusted.add('addresses')
+      const narrowed = widelyUnderstoodAddresses(attempt.multiaddrs)
+
+      if (narrowed.length === 0 || narrowed.length === attempt.multiaddrs.length) {
+        return undefined
       }
 
-      throw err
+      // a legacy record that got no reply either did not help: the point is not a Rust one
+      const format = adjusted.has('format') && noReply ? 'standard' : attempt.format
+      this.log('%s refused the record, registering again with %d of %d addresses', point.id, narrowed.length, attempt.multiaddrs.length)
+      return { ...attempt, format, multiaddrs: narrowed }
     }
+
+    return undefined
   }
 
   private async registerOnce (point: ResolvedPoint, namespace: string, signedPeerRecord: Uint8Array, ttl: number | undefined, options: AbortOptions): Promise<number> {
@@ -171,7 +242,7 @@ export class DefaultRendezvousClient implements RendezvousClient {
       validateNamespace(namespace)
     }
 
-    const limit = checkPositiveInteger('limit', options.limit === 0 ? undefined : options.limit)
+    const limit = checkPositiveInteger('limit', options.limit === 0 ? undefined : options.limit) ?? this.discoverLimit
     const resolved = resolvePoint(point)
     let cookie = options.cookie === undefined ? this.cookies.get(resolved.id, namespace) : options.cookie ?? undefined
 
@@ -207,12 +278,12 @@ export class DefaultRendezvousClient implements RendezvousClient {
     return result
   }
 
-  private async discoverOnce (point: ResolvedPoint, namespace: string | undefined, limit: number | undefined, cookie: Uint8Array | undefined, options: AbortOptions): Promise<Message.DiscoverResponse> {
+  private async discoverOnce (point: ResolvedPoint, namespace: string | undefined, limit: number, cookie: Uint8Array | undefined, options: AbortOptions): Promise<Message.DiscoverResponse> {
     const request: Message = {
       type: MessageType.DISCOVER,
       discover: {
         ...(namespace == null ? {} : { ns: namespace }),
-        ...(limit == null ? {} : { limit: BigInt(limit) }),
+        limit: BigInt(limit),
         ...(cookie == null ? {} : { cookie: plainBytes(cookie) })
       }
     }
@@ -237,7 +308,7 @@ export class DefaultRendezvousClient implements RendezvousClient {
   }
 
   async * discoverAll (point: RendezvousPoint, namespace?: string, options: DiscoverOptions = {}): AsyncGenerator<DiscoveredRegistration> {
-    const limit = options.limit === 0 ? undefined : options.limit
+    const limit = options.limit == null || options.limit === 0 ? this.discoverLimit : options.limit
     // a re-registration is new to a cookie and may show up twice in one walk; some servers (offset pagination,
     // canvas) also repeat entries: yield each record once
     const seen = new Set<string>()
@@ -264,13 +335,13 @@ export class DefaultRendezvousClient implements RendezvousClient {
 
       const received = result.registrations.length + result.dropped
 
-      if (received === 0 || result.cookie == null || (limit != null && received < limit)) {
+      if (received === 0 || result.cookie == null || received < limit) {
         return
       }
 
-      // a full page of records already yielded: the point is not advancing, asking again gives the same
-      if (fresh === 0 && result.dropped === 0) {
-        this.log('%s repeats records already seen, stopping the walk', String(point))
+      // no progress: a page of records already yielded, or the same cookie back, gives the same again
+      if ((fresh === 0 && result.dropped === 0) || (cookie != null && uint8ArrayEquals(cookie, result.cookie))) {
+        this.log('%s makes no progress, stopping the walk', String(point))
         return
       }
 

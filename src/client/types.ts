@@ -17,20 +17,40 @@ export interface RendezvousClientInit {
   maxCookies?: number
   /** Most DISCOVER requests one `discoverAll` walk sends before it stops, against points that never run dry. Default: 100 */
   maxDiscoverPages?: number
+  /**
+   * The limit a DISCOVER carries when the caller gives none. A limit is always sent: Rust points return every
+   * registration when there is none (a reply can pass 1 MiB). Default: 1000 (the spec's recommended maximum)
+   */
+  discoverLimit?: number
+  /**
+   * How the signed peer record of a REGISTER is sealed. `'standard'` (domain `libp2p-peer-record`) is what Go, JS
+   * and Nim points open; `'legacy'` (domain `libp2p-routing-state`) is the only format rust-libp2p points open.
+   * `'auto'` sends legacy to a point whose identify agent is `rust-libp2p/…`, standard to the others, switches to
+   * legacy when a point closes a standard REGISTER without a reply, and remembers per point what worked.
+   * Default: `'auto'`
+   */
+  peerRecordFormat?: 'auto' | 'standard' | 'legacy'
+  /** Points whose record format is remembered (for `peerRecordFormat: 'auto'`); the oldest is forgotten first. Default: 1024 */
+  maxRememberedPoints?: number
 }
 
 export interface RegisterOptions extends AbortOptions {
   /**
    * Requested TTL in seconds. Default: omitted, so the point applies its default (2 h in the spec). Never sent as 0.
-   * When the point answers E_INVALID_TTL, the client retries once without it.
+   * When the point answers E_INVALID_TTL, the client retries once without it; when it answers E_INVALID_TTL to a
+   * REGISTER without one (the earlier JS server requires a TTL), once with the spec's default of 7200.
    */
   ttl?: number
-  /** Addresses to put in the signed record. Default: the node's own addresses (`addressManager.getAddresses()`) */
+  /**
+   * Addresses to put in the signed record. Default: the node's own addresses (`addressManager.getAddresses()`).
+   * When a point refuses the record or closes without a reply, the client retries once with only the widely
+   * understood ones (tcp, ws, wss, tls, dns*, quic-v1, p2p-circuit) within 2048 bytes, which Nim and Go points take.
+   */
   multiaddrs?: Multiaddr[]
 }
 
 export interface DiscoverOptions extends AbortOptions {
-  /** Most registrations wanted. Default: omitted (the point's own maximum). Never sent as 0 */
+  /** Most registrations wanted. Default: the client's `discoverLimit` (1000). Never sent as 0 */
   limit?: number
   /**
    * The cookie to continue from. Default: the cookie this client last received from this point for this

@@ -120,11 +120,18 @@ describe('rendezvous client against servers that behave differently', function (
       expect(fake.requests).to.have.lengthOf(2)
     })
 
-    it('does not retry E_INVALID_TTL when it sent no ttl', async () => {
+    it('retries once with the spec\'s default ttl when a REGISTER without one gets E_INVALID_TTL (the earlier JS server requires one)', async () => {
+      fake.script = (request) => request.register?.ttl == null ? fail.register(ResponseStatus.E_INVALID_TTL) : ok.register(request.register.ttl)
+
+      expect(await client.register(point, 'chat')).to.equal(DEFAULT_TTL_SECONDS)
+      expect(fake.requests.map(r => r.register?.ttl)).to.deep.equal([undefined, BigInt(DEFAULT_TTL_SECONDS)])
+    })
+
+    it('gives up after that one retry too', async () => {
       fake.script = () => fail.register(ResponseStatus.E_INVALID_TTL)
 
       await expect(client.register(point, 'chat')).to.eventually.be.rejectedWith(RendezvousError)
-      expect(fake.requests).to.have.lengthOf(1)
+      expect(fake.requests).to.have.lengthOf(2)
     })
 
     it('turns a refusal into a RendezvousError carrying the status, its code and the status text', async () => {
@@ -192,7 +199,7 @@ describe('rendezvous client against servers that behave differently', function (
   })
 
   describe('discover', () => {
-    it('asks for all namespaces with the namespace absent and no limit when none is given', async () => {
+    it('asks for all namespaces with the namespace absent, and the default limit 1000 when none (or 0) is given', async () => {
       fake.script = () => ok.discover()
 
       await client.discover(point)
@@ -201,7 +208,8 @@ describe('rendezvous client against servers that behave differently', function (
       for (const request of fake.requests) {
         expect(request.type).to.equal(MessageType.DISCOVER)
         expect(request.discover).to.not.have.property('ns')
-        expect(request.discover).to.not.have.property('limit')
+        // Rust returns every registration to a DISCOVER without a limit, and none for limit 0
+        expect(request.discover?.limit).to.equal(1000n)
         expect(request.discover).to.not.have.property('cookie')
       }
     })
@@ -436,16 +444,36 @@ describe('rendezvous client against servers that behave differently', function (
       expect(fake.requests.map(r => r.discover?.cookie?.[0])).to.deep.equal([undefined, 1])
     })
 
-    it('pages without a limit until a page is empty', async () => {
+    it('pages with full pages until a page is empty', async () => {
       fake.script = (request) => {
         const page = request.discover?.cookie?.[0] ?? 0
         return ok.discover(page < peers.length ? [{ ns: 'chat', signedPeerRecord: peers[page].record }] : [], new Uint8Array([page + 1]))
       }
 
-      const found = await all(client.discoverAll(point, 'chat'))
+      const found = await all(client.discoverAll(point, 'chat', { limit: 1 }))
 
       expect(found).to.have.lengthOf(peers.length)
       expect(fake.requests).to.have.lengthOf(peers.length + 1)
+    })
+
+    it('stops at a page shorter than the default limit it sent', async () => {
+      fake.script = (request) => {
+        const page = request.discover?.cookie?.[0] ?? 0
+        return ok.discover(page < peers.length ? [{ ns: 'chat', signedPeerRecord: peers[page].record }] : [], new Uint8Array([page + 1]))
+      }
+
+      expect(await all(client.discoverAll(point, 'chat'))).to.have.lengthOf(1)
+      expect(fake.requests.map(r => r.discover?.limit)).to.deep.equal([1000n])
+    })
+
+    it('stops when the point sends back the cookie it was sent: no progress, whatever the records', async () => {
+      // new records on every full page, but the position never moves: a walk that went on would never end
+      fake.script = (request) => ok.discover([{ ns: 'chat', signedPeerRecord: peers[fake.requests.length % peers.length].record }], new Uint8Array([7]))
+
+      const found = await all(client.discoverAll(point, 'chat', { limit: 1 }))
+
+      expect(fake.requests).to.have.lengthOf(2)
+      expect(found).to.have.lengthOf(2)
     })
 
     it('stops when the point sends no cookie to continue from', async () => {

@@ -97,7 +97,7 @@ async function run (command: Command, client: RendezvousClient, point: ReturnTyp
 }
 
 async function main (): Promise<void> {
-  const init: RendezvousClientInit & Record<string, unknown> = { peerRecordFormat: values.format }
+  const init: RendezvousClientInit = { peerRecordFormat: values.format as RendezvousClientInit['peerRecordFormat'] }
   const node = mode === 'server'
     ? await createNode({ rendezvous: rendezvousServer() })
     : await createNode({ rendezvous: rendezvousClient(init) })
