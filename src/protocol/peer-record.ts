@@ -56,27 +56,28 @@ export function peerRecordFormatOf (envelope: Uint8Array): PeerRecordFormat | un
 }
 
 /**
- * A record's `seq` on one scale, nanoseconds, so that records of one peer can be ordered whichever implementation
+ * A record's `seq` on one scale, milliseconds, so that records of one peer can be ordered whichever implementation
  * sealed them: js-libp2p counts milliseconds, rust-libp2p, go-libp2p-rendezvous and Nim seconds, go-libp2p's own
  * records nanoseconds. Compared raw, a peer whose identity moves from JS to Rust would have every record refused
  * as "older" until the JS one expired. Values are placed by magnitude: below 1e11 are seconds (until the year
- * 5138), below 1e14 milliseconds, below 1e17 microseconds, the rest nanoseconds; each result stays below 1e20, so
- * it fits the stores' 20-digit column. A small counter reads as seconds, which keeps its own order.
+ * 5138), below 1e14 milliseconds, below 1e17 microseconds, the rest nanoseconds. Finer units are cut to the
+ * millisecond, so two records of one millisecond compare equal, which a store takes as a refresh; every result is
+ * below 1e14, well within uint64. A small counter reads as seconds, which keeps its own order.
  */
 export function comparableSeq (seq: bigint): bigint {
   if (seq < 100_000_000_000n) {
-    return seq * 1_000_000_000n
-  }
-
-  if (seq < 100_000_000_000_000n) {
-    return seq * 1_000_000n
-  }
-
-  if (seq < 100_000_000_000_000_000n) {
     return seq * 1_000n
   }
 
-  return seq
+  if (seq < 100_000_000_000_000n) {
+    return seq
+  }
+
+  if (seq < 100_000_000_000_000_000n) {
+    return seq / 1_000n
+  }
+
+  return seq / 1_000_000n
 }
 
 /** What a checked record says */

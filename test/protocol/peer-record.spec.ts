@@ -143,7 +143,7 @@ describe('signed peer records', () => {
     }
   })
 
-  it('put sequence numbers of seconds, milliseconds, microseconds and nanoseconds on one scale, in time order', () => {
+  it('put sequence numbers of seconds, milliseconds, microseconds and nanoseconds on one scale (ms), in time order', () => {
     const now = 1_800_000_000_000n // ms
     // js-libp2p: ms; go-libp2p-rendezvous, rust-libp2p, Nim: s; go-libp2p records: ns
     const jsEarlier = comparableSeq(now - 5000n)
@@ -153,11 +153,11 @@ describe('signed peer records', () => {
     expect(rustLater > jsEarlier).to.be.true()
     expect(goLater > rustLater).to.be.true()
     expect(comparableSeq(now / 1000n - 10n) < comparableSeq(now)).to.be.true()
-    expect(comparableSeq(now * 1000n)).to.equal(now * 1_000_000n)
-    // the largest u64 stays itself and everything stays under the stores' 20-digit column
-    expect(comparableSeq(2n ** 64n - 1n)).to.equal(2n ** 64n - 1n)
+    expect(comparableSeq(now * 1000n)).to.equal(now)
+    expect(comparableSeq(2n ** 64n - 1n)).to.equal((2n ** 64n - 1n) / 1_000_000n)
     fc.assert(fc.property(fc.bigInt({ min: 0n, max: 2n ** 64n - 1n }), fc.bigInt({ min: 0n, max: 2n ** 64n - 1n }), (a, b) => {
-      expect(comparableSeq(a) < 10n ** 20n).to.be.true()
+      // within uint64, as every store's input check wants
+      expect(comparableSeq(a) < 10n ** 14n).to.be.true()
       // within one scale, order is kept
       if (a < b && String(a).length === String(b).length) {
         expect(comparableSeq(a) <= comparableSeq(b)).to.be.true()

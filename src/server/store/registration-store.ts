@@ -14,7 +14,7 @@ export interface StoredRegistration {
   namespace: string
   /** The signed peer record envelope, exactly as the registrant sent it */
   signedPeerRecord: Uint8Array
-  /** The record's sequence number on one scale (`comparableSeq`, nanoseconds whatever the sealing implementation counted), to refuse replays of older records */
+  /** The record's sequence number on one scale (`comparableSeq`, milliseconds whatever the sealing implementation counted), to refuse replays of older records */
   recordSeq: bigint
   /** Milliseconds since the epoch at which the registration expires */
   expiresAt: number
