@@ -4,7 +4,9 @@
  *
  * A node cannot dial itself, so the registration goes straight into the server's own store, as the server would
  * write it after checking a REGISTER: a record signed with the node's key, the server's default TTL and limits.
- * It is refreshed at half the TTL and whenever the node's addresses change, and removed on stop.
+ * It is refreshed at half the TTL and whenever the node's addresses change, and removed on stop. A refresh that
+ * fails (the database away, the store full) is retried with a doubling delay until one succeeds: the registration
+ * must not quietly run out while the server keeps serving.
  */
 import { sealPeerRecord } from '../protocol/peer-record.ts'
 import type { ServerConfig } from '../server/config.ts'
@@ -20,7 +22,11 @@ export interface SelfRegistrationInit {
   config: ServerConfig
   namespace: string
   log: Logger
+  /** Delay before retrying a failed registration, doubling per failure up to `max`, in ms. Default: 1 s to 60 s */
+  retry?: { initial: number, max: number }
 }
+
+const DEFAULT_RETRY = { initial: 1000, max: 60_000 }
 
 export class SelfRegistration {
   private readonly init: SelfRegistrationInit
@@ -28,6 +34,8 @@ export class SelfRegistration {
   private running = false
   /** The registration in progress, so that stop() waits for it and updates never overlap */
   private pending: Promise<void> = Promise.resolve()
+  /** Registrations that failed in a row */
+  private failures = 0
 
   constructor (init: SelfRegistrationInit) {
     this.init = init
@@ -56,8 +64,22 @@ export class SelfRegistration {
 
   private onAddressesChanged (): void {
     this.register().catch(err => {
-      this.init.log.error('could not refresh the registration under %s - %e', this.init.namespace, err)
+      this.failures++
+      const { initial, max } = this.init.retry ?? DEFAULT_RETRY
+      const delay = Math.min(max, initial * 2 ** Math.min(this.failures - 1, 30))
+      this.init.log.error('could not refresh the registration under %s, retrying in %d ms - %e', this.init.namespace, delay, err)
+      this.schedule(delay)
     })
+  }
+
+  /** The next registration in `delay` ms, replacing any scheduled one */
+  private schedule (delay: number): void {
+    clearTimeout(this.timer)
+
+    if (this.running) {
+      this.timer = setTimeout(this.onAddressesChanged, delay)
+      this.timer.unref?.()
+    }
   }
 
   private async register (): Promise<void> {
@@ -92,11 +114,8 @@ export class SelfRegistration {
     }
 
     this.init.log('registered under %s with %d addresses, refreshing in %d s', namespace, multiaddrs.length, config.defaultTtl / 2)
-    clearTimeout(this.timer)
-
-    if (this.running) {
-      this.timer = setTimeout(this.onAddressesChanged, config.defaultTtl * 500)
-      this.timer.unref?.()
-    }
+    this.failures = 0
+    // defaultTtl is at most 72 h, so half of it is well within a timer's range
+    this.schedule(config.defaultTtl * 500)
   }
 }

@@ -1,0 +1,95 @@
+import { generateKeyPair } from '@libp2p/crypto/keys'
+import { TypedEventEmitter } from '@libp2p/interface'
+import { logger } from '@libp2p/logger'
+import { peerIdFromPrivateKey } from '@libp2p/peer-id'
+import { multiaddr } from '@multiformats/multiaddr'
+import { expect } from 'aegir/chai'
+import { SelfRegistration } from '../../src/cli/self-registration.ts'
+import { RELAY_NAMESPACE } from '../../src/constants.ts'
+import { resolveServerConfig } from '../../src/server/config.ts'
+import { MemoryRegistrationStore } from '../../src/server/index.ts'
+import type { RegisterInput, RegisterLimits, RegisterOutcome } from '../../src/server/store/registration-store.ts'
+import type { Libp2p, PeerId } from '@libp2p/interface'
+
+/** The memory store, failing the next `failNext` registers as a database that went away would */
+class FlakyStore extends MemoryRegistrationStore {
+  failNext = 0
+  registers = 0
+  failures = 0
+
+  async register (input: RegisterInput, limits: RegisterLimits, now: number): Promise<RegisterOutcome> {
+    this.registers++
+
+    if (this.failNext > 0) {
+      this.failNext--
+      this.failures++
+      throw new Error('connection to the database lost')
+    }
+
+    return super.register(input, limits, now)
+  }
+}
+
+/** What SelfRegistration uses of a node: its peer id, its addresses and the event that they changed */
+class StubNode extends TypedEventEmitter<{ 'self:peer:update': CustomEvent }> {
+  readonly peerId: PeerId
+
+  constructor (peerId: PeerId) {
+    super()
+    this.peerId = peerId
+  }
+
+  getMultiaddrs (): ReturnType<Libp2p['getMultiaddrs']> {
+    return [multiaddr('/ip4/127.0.0.1/tcp/4001')]
+  }
+}
+
+async function until (what: string, condition: () => boolean, ms = 10_000): Promise<void> {
+  const deadline = Date.now() + ms
+  while (!condition()) {
+    if (Date.now() > deadline) {
+      throw new Error(`${what} did not happen within ${ms} ms`)
+    }
+    await new Promise(resolve => setTimeout(resolve, 5))
+  }
+}
+
+describe('rendezvous-server relay self-registration', () => {
+  it('retries a failed refresh with a doubling delay until it succeeds, then refreshes on its schedule again', async () => {
+    const privateKey = await generateKeyPair('Ed25519')
+    const node = new StubNode(peerIdFromPrivateKey(privateKey))
+    const store = new FlakyStore()
+    const registration = new SelfRegistration({
+      node: node as unknown as Libp2p,
+      privateKey,
+      store,
+      // refreshed every 30 min by default; the address change below triggers the refresh instead
+      config: resolveServerConfig({}),
+      namespace: RELAY_NAMESPACE,
+      log: logger('test:self-registration'),
+      retry: { initial: 10, max: 40 }
+    })
+
+    await registration.start()
+    expect(store.registers).to.equal(1)
+    const first = (await store.discover({ namespace: RELAY_NAMESPACE, afterSeq: 0n, limit: 10, now: Date.now() })).registrations
+
+    // before, one failed refresh ended the self-registration for good: nothing re-armed the timer
+    store.failNext = 3
+    await new Promise(resolve => setTimeout(resolve, 2))
+    node.safeDispatchEvent('self:peer:update', { detail: {} })
+
+    await until('a successful registration after three failures', () => store.registers === 5)
+    expect(store.failures).to.equal(3)
+    const after = (await store.discover({ namespace: RELAY_NAMESPACE, afterSeq: 0n, limit: 10, now: Date.now() })).registrations
+    expect(after).to.have.lengthOf(1)
+    expect(after[0].recordSeq > first[0].recordSeq).to.be.true()
+
+    // no retry left behind once it succeeded
+    await new Promise(resolve => setTimeout(resolve, 100))
+    expect(store.registers).to.equal(5)
+
+    await registration.stop()
+    expect((await store.discover({ namespace: RELAY_NAMESPACE, afterSeq: 0n, limit: 10, now: Date.now() })).registrations).to.be.empty()
+  })
+})
