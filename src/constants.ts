@@ -46,6 +46,15 @@ export const MAX_RECORD_SIZE = 4 * 1024
 /** The most addresses a registered peer record may list; each is a dial a discovering peer may try */
 export const MAX_RECORD_ADDRESSES = 64
 
+/** The memory store's byte budget for all registrations, their peers and namespaces: 1 GiB (see docs/server.md) */
+export const DEFAULT_MEMORY_STORE_MAX_BYTES = 1024 * 1024 * 1024
+
+/** The memory store's byte budget for one peer and its registrations: 2 MiB, the spec's 1000 registrations of 1.6 KiB records */
+export const DEFAULT_MEMORY_STORE_MAX_BYTES_PER_PEER = 2 * 1024 * 1024
+
+/** Most expired registrations the memory store removes without yielding to the event loop (about 2 ms of work) */
+export const DEFAULT_SWEEP_SLICE = 1000
+
 /** The longest delay Node and browsers take for a timer (2^31 - 1 ms, about 24.8 days); longer ones fire at once */
 export const MAX_TIMER_MS = 2 ** 31 - 1
 

@@ -12,7 +12,7 @@
 import { mkdir, writeFile } from 'node:fs/promises'
 import { cpus, loadavg } from 'node:os'
 import { fileURLToPath } from 'node:url'
-import { DEFAULT_MEMORY_STORE_MAX_BYTES, DEFAULT_SWEEP_SLICE } from '../../src/server/store/memory-registration-store.ts'
+import { DEFAULT_MEMORY_STORE_MAX_BYTES, DEFAULT_SWEEP_SLICE } from '../../src/constants.ts'
 import { NODE_FLAGS, parseArgs, runChild } from '../lib/child.ts'
 import { print, progress } from '../lib/print.ts'
 import { formatTable } from '../lib/table.ts'

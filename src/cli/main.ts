@@ -2,9 +2,10 @@
  * The `rendezvous-server` command: parse the options, load the identity, start the node, print where it listens,
  * serve until SIGINT or SIGTERM, stop cleanly.
  *
- * Exit status: 0 after a clean stop (or --help/--version), 1 when the server could not start or stop, 2 for bad
- * options. What the server prints on start is made for people and for programs: a line per dialable multiaddr,
- * then one JSON line (`{"event":"listening",...}`) with everything a test or a supervisor needs.
+ * Exit status: 0 after a clean stop (or --help/--version), also when the stop signal came during start-up; 1 when
+ * the server could not start (within its deadlines) or stop; 2 for bad options. What the server prints on start
+ * is made for people and for programs: a line per dialable multiaddr, then one JSON line
+ * (`{"event":"listening",...}`) with everything a test or a supervisor needs, the last line it writes to stdout.
  */
 import { readFileSync } from 'node:fs'
 import { applyLogLevel } from './log-level.ts'
@@ -34,6 +35,14 @@ export const defaultIo: CliIo = {
   stderr: line => { console.error(line) },
   env: process.env,
   readFile: path => readFileSync(path, 'utf8')
+}
+
+/** A second signal, or a stop that takes too long: resolves with which, to end the process without waiting longer */
+async function stopForced (): Promise<string> {
+  return Promise.race([
+    nextStopSignal().then(s => `${s} again`),
+    new Promise<string>(resolve => setTimeout(resolve, STOP_TIMEOUT_MS, `still stopping after ${STOP_TIMEOUT_MS} ms`).unref())
+  ])
 }
 
 /** Resolves with the name of the first of SIGINT/SIGTERM to arrive */
@@ -78,19 +87,41 @@ export async function main (argv: string[], io: CliIo = defaultIo): Promise<numb
   const { config } = request
   applyLogLevel(config.logLevel, io.env.DEBUG)
 
-  // from here on a signal means "stop"; one that arrives during start-up is acted on once start-up is done
+  // from here on a signal means "stop", during start-up too: what has started is stopped and the command exits 0
   const signal = nextStopSignal()
+  const startup = new AbortController()
+  let received: NodeJS.Signals | undefined
+  signal.then(name => {
+    received = name
+    startup.abort(new Error(`${name} during start-up`))
+  }, () => {})
+
   // loaded only now: libp2p and the stores take a while to load, and --help or a bad flag need none of them (nor
   // need they be installed: the server's packages are optional peer dependencies)
   let running: typeof import('./run-server.ts') | undefined
+  const starting = (async () => {
+    running = await import('./run-server.ts')
+    return running.runServer(config, io, { signal: startup.signal })
+  })()
   let server: RunningServer
   try {
-    running = await import('./run-server.ts')
-    server = await running.runServer(config, io)
+    const first = await Promise.race([starting, signal.then(() => undefined)])
+
+    if (first == null) {
+      // a signal came first: let the start wind down (it stops what it started), as long as a stop may take
+      const outcome = await Promise.race([starting.then(async started => { await started.stop() }).then(() => undefined, () => undefined), stopForced()])
+      io.stderr(`rendezvous-server: ${received}, stopped during start-up${outcome == null ? '' : ` (${outcome}, without a clean stop)`}`)
+      return outcome == null ? EXIT_OK : EXIT_FAILURE
+    }
+
+    server = first
   } catch (err: any) {
     const missing = missingPackage(err)
 
-    if (missing != null) {
+    if (received != null) {
+      io.stderr(`rendezvous-server: ${received}, stopped during start-up`)
+      return EXIT_OK
+    } else if (missing != null) {
       io.stderr(`rendezvous-server: ${await missingPackageMessage(missing)}`)
     } else {
       io.stderr(`rendezvous-server: ${running != null && err instanceof running.StartupError ? err.message : `could not start: ${err.message}`}`)
@@ -98,21 +129,16 @@ export async function main (argv: string[], io: CliIo = defaultIo): Promise<numb
     return EXIT_FAILURE
   }
 
-  for (const line of running.startupLines(server, config, version)) {
+  for (const line of running?.startupLines(server, config, version) ?? []) {
     io.stdout(line)
   }
 
-  const received = await signal
-  io.stdout(`rendezvous-server: ${received}, stopping`)
-
-  // a second signal, or a stop that hangs, ends the process without waiting any longer
-  const forced = Promise.race([
-    nextStopSignal().then(s => `${s} again`),
-    new Promise<string>(resolve => setTimeout(resolve, STOP_TIMEOUT_MS, `still stopping after ${STOP_TIMEOUT_MS} ms`).unref())
-  ])
+  // the listening line stays the last line on stdout: what follows is for people, on stderr
+  await signal
+  io.stderr(`rendezvous-server: ${received}, stopping`)
 
   try {
-    const outcome = await Promise.race([server.stop().then(() => undefined), forced])
+    const outcome = await Promise.race([server.stop().then(() => undefined), stopForced()])
 
     if (outcome != null) {
       io.stderr(`rendezvous-server: ${outcome}, exiting without a clean stop`)
@@ -123,6 +149,6 @@ export async function main (argv: string[], io: CliIo = defaultIo): Promise<numb
     return EXIT_FAILURE
   }
 
-  io.stdout('rendezvous-server: stopped')
+  io.stderr('rendezvous-server: stopped')
   return EXIT_OK
 }

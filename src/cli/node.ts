@@ -36,7 +36,7 @@ export interface RendezvousNode {
 
 export async function createStore (choice: StoreChoice): Promise<RegistrationStore> {
   if (choice.kind === 'memory') {
-    return new MemoryRegistrationStore()
+    return new MemoryRegistrationStore({ maxBytes: choice.maxBytes, maxBytesPerPeer: choice.maxBytesPerPeer })
   }
 
   // loaded only for a PostgreSQL store: the driver is an optional peer dependency

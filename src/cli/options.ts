@@ -6,8 +6,9 @@
  */
 import { parseArgs } from 'node:util'
 import { multiaddr } from '@multiformats/multiaddr'
-import { DEFAULT_TIMEOUT_MS, DEFAULT_TTL_SECONDS, MAX_DISCOVER_LIMIT, MAX_NAMESPACE_LENGTH, MAX_REGISTRATIONS_PER_PEER, MAX_REGISTRATIONS_TOTAL, MAX_REQUEST_SIZE, MAX_RESPONSE_SIZE, MAX_TTL_SECONDS, MIN_TTL_SECONDS, PROTOCOL } from '../constants.ts'
+import { DEFAULT_MEMORY_STORE_MAX_BYTES, DEFAULT_MEMORY_STORE_MAX_BYTES_PER_PEER, DEFAULT_TIMEOUT_MS, DEFAULT_TTL_SECONDS, MAX_DISCOVER_LIMIT, MAX_NAMESPACE_LENGTH, MAX_RECORD_ADDRESSES, MAX_RECORD_SIZE, MAX_REGISTRATIONS_PER_PEER, MAX_REGISTRATIONS_TOTAL, MAX_REQUEST_SIZE, MAX_RESPONSE_SIZE, MAX_TIMER_MS, MAX_TTL_SECONDS, MIN_TTL_SECONDS, PROTOCOL } from '../constants.ts'
 import { resolveServerConfig } from '../server/config.ts'
+import { postgresUrlProblem, schemaNameProblem } from '../server/store/postgres-settings.ts'
 import type { RendezvousServerInit } from '../server/options.ts'
 import type { ParseArgsConfig } from 'node:util'
 
@@ -38,6 +39,8 @@ export const SERVER_LIMIT_OPTIONS = {
   'max-discover-limit': 'maxDiscoverLimit',
   'max-request-size': 'maxRequestSize',
   'max-response-size': 'maxResponseSize',
+  'max-record-size': 'maxRecordSize',
+  'max-record-addresses': 'maxRecordAddresses',
   'max-inbound-streams': 'maxInboundStreams',
   'max-concurrent-requests': 'maxConcurrentRequests',
   timeout: 'timeout',
@@ -46,16 +49,21 @@ export const SERVER_LIMIT_OPTIONS = {
 
 export const DEFAULT_LISTEN = ['/ip4/0.0.0.0/tcp/4001', '/ip4/0.0.0.0/tcp/4002/ws']
 export const DEFAULT_IDENTITY_FILE = 'rendezvous-identity.key'
+/** How long the store may take to start (connect, migrate) before the command gives up, in ms */
+export const DEFAULT_STORE_START_TIMEOUT_MS = 30_000
 export const LOG_LEVELS = ['silent', 'error', 'info', 'debug', 'trace'] as const
 export type LogLevel = typeof LOG_LEVELS[number]
 
 export const OPTIONS: OptionSpec[] = [
-  { flag: 'listen', kind: 'list', value: '<multiaddr>', group: 'network', defaultText: DEFAULT_LISTEN.join(','), help: 'Address to listen on, TCP (/tcp/N) or WebSockets (/tcp/N/ws, for browsers). Repeat the flag or separate with commas' },
+  { flag: 'listen', kind: 'list', value: '<multiaddr>', group: 'network', defaultText: DEFAULT_LISTEN.join(','), help: 'Address to listen on, TCP (/ip4/A/tcp/N) or WebSockets (/ip4/A/tcp/N/ws, for browsers; terminate TLS in a proxy and --announce /wss). Repeat the flag or separate with commas' },
   { flag: 'announce', kind: 'list', value: '<multiaddr>', group: 'network', help: 'Address to tell peers instead of the listen addresses, e.g. /dns4/rdv.example.com/tcp/443/wss behind a TLS proxy. Repeatable' },
   { flag: 'max-connections', kind: 'integer', value: '<n>', group: 'network', defaultText: '1000', help: 'Most open connections; past it libp2p prunes the least valuable' },
   { flag: 'inbound-connection-threshold', kind: 'integer', value: '<n>', group: 'network', defaultText: '5', help: 'Inbound connections accepted per second from one IP address (raise it when many clients share a NAT)' },
   { flag: 'identity', kind: 'string', value: '<file>', group: 'identity', defaultText: DEFAULT_IDENTITY_FILE, help: 'Private key file: created (Ed25519, mode 0600) on first start, reused after, so the peer id stays the same' },
   { flag: 'store', kind: 'string', value: 'memory|<url>', group: 'store', defaultText: 'memory', help: 'Where registrations live: "memory" (lost on restart) or a postgres://user:password@host:5432/db URL, which several servers can share' },
+  { flag: 'store-start-timeout', kind: 'integer', value: '<ms>', group: 'store', defaultText: String(DEFAULT_STORE_START_TIMEOUT_MS), help: 'How long the store may take to start (connect, create or migrate its tables) before the command gives up with status 1' },
+  { flag: 'memory-max-bytes', kind: 'integer', value: '<bytes>', group: 'store', defaultText: String(DEFAULT_MEMORY_STORE_MAX_BYTES), help: 'Memory store: bytes its registrations may take in all; past it REGISTER gets E_UNAVAILABLE' },
+  { flag: 'memory-max-bytes-per-peer', kind: 'integer', value: '<bytes>', group: 'store', defaultText: String(DEFAULT_MEMORY_STORE_MAX_BYTES_PER_PEER), help: 'Memory store: bytes one peer\'s registrations may take; past it REGISTER gets E_NOT_AUTHORIZED' },
   { flag: 'postgres-schema', kind: 'string', value: '<name>', group: 'store', defaultText: 'public', help: 'PostgreSQL schema for the tables; servers on the same schema form one fleet' },
   { flag: 'postgres-max-connections', kind: 'integer', value: '<n>', group: 'store', defaultText: '10', help: 'Most connections this server opens to PostgreSQL' },
   { flag: 'min-ttl', kind: 'integer', value: '<s>', group: 'limits', defaultText: String(MIN_TTL_SECONDS), help: 'Shortest registration TTL accepted, in seconds' },
@@ -67,6 +75,8 @@ export const OPTIONS: OptionSpec[] = [
   { flag: 'max-discover-limit', kind: 'integer', value: '<n>', group: 'limits', defaultText: String(MAX_DISCOVER_LIMIT), help: 'Most registrations in one DISCOVER response' },
   { flag: 'max-request-size', kind: 'integer', value: '<bytes>', group: 'limits', defaultText: String(MAX_REQUEST_SIZE), help: 'Largest request read' },
   { flag: 'max-response-size', kind: 'integer', value: '<bytes>', group: 'limits', defaultText: String(MAX_RESPONSE_SIZE), help: 'Largest DISCOVER response written' },
+  { flag: 'max-record-size', kind: 'integer', value: '<bytes>', group: 'limits', defaultText: String(MAX_RECORD_SIZE), help: 'Largest signed peer record accepted; it must fit in one DISCOVER response' },
+  { flag: 'max-record-addresses', kind: 'integer', value: '<n>', group: 'limits', defaultText: String(MAX_RECORD_ADDRESSES), help: 'Most addresses a registered peer record may list' },
   { flag: 'max-inbound-streams', kind: 'integer', value: '<n>', group: 'limits', defaultText: '32', help: 'Rendezvous streams served at once per connection' },
   { flag: 'max-concurrent-requests', kind: 'integer', value: '<n>', group: 'limits', defaultText: '256', help: 'Requests processed at once, all peers together; past it requests get E_UNAVAILABLE' },
   { flag: 'timeout', kind: 'integer', value: '<ms>', group: 'limits', defaultText: String(DEFAULT_TIMEOUT_MS), help: 'Time allowed to read a request, handle it and reply, in milliseconds' },
@@ -92,7 +102,7 @@ export interface MetricsAddress {
 }
 
 export type StoreChoice =
-  | { kind: 'memory' }
+  | { kind: 'memory', maxBytes?: number, maxBytesPerPeer?: number }
   | { kind: 'postgres', url: string, schema: string, maxConnections: number }
 
 /** Every option with its value, defaults applied, checked */
@@ -103,6 +113,8 @@ export interface CliConfig {
   inboundConnectionThreshold: number
   identityFile: string
   store: StoreChoice
+  /** How long the store may take to start, in ms */
+  storeStartTimeout: number
   /** Only the server options that were set; the server applies its own defaults to the rest */
   server: Omit<RendezvousServerInit, 'store'>
   relay: boolean
@@ -167,6 +179,25 @@ function toMultiaddrs (value: RawValue, where: string): string[] {
   })
 }
 
+/**
+ * The addresses the command's transports can listen on: TCP and WebSockets over an IP address. Anything else
+ * (QUIC, WebRTC, a /dns name, /wss without a certificate) would make libp2p fail at start, or be dropped without a
+ * word beside an address that works.
+ */
+function toListenAddresses (value: RawValue, where: string): string[] {
+  return toMultiaddrs(value, where).map(text => {
+    const names = multiaddr(text).getComponents().map(component => component.name)
+    const ws = names.length === 3 && names[2] === 'ws'
+
+    if (!((names.length === 2 || ws) && (names[0] === 'ip4' || names[0] === 'ip6') && names[1] === 'tcp')) {
+      const wss = names.includes('wss') || names.includes('tls')
+      throw new UsageError(`${where}: cannot listen on "${text}": this server listens on TCP (/ip4/0.0.0.0/tcp/4001) and WebSockets (/ip4/0.0.0.0/tcp/4002/ws) addresses only${wss ? '; for wss, terminate TLS in a proxy in front of a /ws address and --announce the /wss one' : ''}`)
+    }
+
+    return text
+  })
+}
+
 function toInteger (value: RawValue, where: string): number {
   const text = String(value).trim()
   let n = NaN
@@ -198,6 +229,17 @@ function toBoolean (value: RawValue, where: string): boolean {
   }
 
   throw new UsageError(`${where} must be true or false, got "${String(value)}"`)
+}
+
+/** A timer's delay: a positive integer no larger than the longest delay timers take */
+function toTimerDelay (value: RawValue, where: string): number {
+  const delay = toInteger(value, where)
+
+  if (delay > MAX_TIMER_MS) {
+    throw new UsageError(`${where} must be at most ${MAX_TIMER_MS} ms (the longest timer delay, about 24.8 days), got ${delay}`)
+  }
+
+  return delay
 }
 
 function toStringValue (value: RawValue, where: string): string {
@@ -232,6 +274,15 @@ function merge (sources: Source[]): Map<string, { value: RawValue, where: string
   return merged
 }
 
+/** What a config file value of each kind must be, in JSON */
+const JSON_TYPES: Record<OptionKind, { name: string, accepts(value: unknown): boolean }> = {
+  string: { name: 'a string', accepts: value => typeof value === 'string' },
+  list: { name: 'a string or an array of strings', accepts: value => typeof value === 'string' || (Array.isArray(value) && value.every(item => typeof item === 'string')) },
+  integer: { name: 'a number', accepts: value => typeof value === 'number' },
+  boolean: { name: 'true or false', accepts: value => typeof value === 'boolean' },
+  flag: { name: 'true or false', accepts: value => typeof value === 'boolean' }
+}
+
 function configFileSource (path: string, text: string): Source {
   let parsed: unknown
   try {
@@ -244,17 +295,23 @@ function configFileSource (path: string, text: string): Source {
     throw new UsageError(`config file ${path} must hold a JSON object of options`)
   }
 
-  const byKey = new Map(OPTIONS.filter(spec => spec.flag !== 'config').map(spec => [camelCase(spec.flag), spec.flag]))
+  const byKey = new Map(OPTIONS.filter(spec => spec.flag !== 'config').map(spec => [camelCase(spec.flag), spec]))
   const values = new Map<string, RawValue>()
 
   for (const [key, value] of Object.entries(parsed)) {
-    const flag = byKey.get(key)
+    const spec = byKey.get(key)
 
-    if (flag == null) {
+    if (spec == null) {
       throw new UsageError(`config file ${path} has an unknown option "${key}" (known: ${[...byKey.keys()].join(', ')})`)
     }
 
-    values.set(flag, value as RawValue)
+    // JSON has types: "7200" for a number or "yes" for a boolean is a mistake to point out, not a value to coerce
+    const expected = JSON_TYPES[spec.kind]
+    if (!expected.accepts(value)) {
+      throw new UsageError(`"${key}" in ${path} must be ${expected.name}, got ${JSON.stringify(value)}`)
+    }
+
+    values.set(spec.flag, value as RawValue)
   }
 
   return { values, describe: flag => `"${camelCase(flag)}" in ${path}` }
@@ -274,6 +331,27 @@ function envSource (env: Record<string, string | undefined>): Source {
   return { values, describe: flag => `environment variable ${envName(flag)}` }
 }
 
+/**
+ * `--min-ttl -5` as `--min-ttl=-5`: node's parser takes a value that starts with a dash for an option and calls
+ * the flag "ambiguous", which hides the real problem (a negative number); joined, the value reaches its check
+ */
+function joinNegativeValues (argv: string[], options: ParseArgsConfig['options']): string[] {
+  const joined: string[] = []
+
+  for (let i = 0; i < argv.length; i++) {
+    const option = argv[i].startsWith('--') ? options?.[argv[i].slice(2)] : undefined
+
+    if (option?.type === 'string' && /^-\d/.test(argv[i + 1] ?? '')) {
+      joined.push(`${argv[i]}=${argv[i + 1]}`)
+      i++
+    } else {
+      joined.push(argv[i])
+    }
+  }
+
+  return joined
+}
+
 function flagSource (argv: string[]): { source: Source, help: boolean, version: boolean } {
   const options: ParseArgsConfig['options'] = {
     help: { type: 'boolean', short: 'h' },
@@ -288,7 +366,7 @@ function flagSource (argv: string[]): { source: Source, help: boolean, version: 
 
   let parsed: ReturnType<typeof parseArgs>
   try {
-    parsed = parseArgs({ args: argv, options, strict: true, allowPositionals: false })
+    parsed = parseArgs({ args: joinNegativeValues(argv, options), options, strict: true, allowPositionals: false })
   } catch (err: any) {
     // node's messages name the option at fault ("Unknown option '--foo'", "Option '--listen <value>' argument missing")
     throw new UsageError(err.message)
@@ -345,7 +423,11 @@ function serverOptions (get: Getter): CliConfig['server'] {
     // the server would refuse these at start; a bad combination (min-ttl above max-ttl, ...) is a usage error
     resolveServerConfig(set)
   } catch (err: any) {
-    const flagOf = new Map<string, string>(Object.entries(SERVER_LIMIT_OPTIONS).map(([flag, key]) => [key, flag]))
+    const flagOf = new Map<string, string>([
+      ...Object.entries(SERVER_LIMIT_OPTIONS).map(([flag, key]): [string, string] => [key, flag]),
+      ['protocols', 'protocol'],
+      ['runOnLimitedConnection', 'run-on-limited-connection']
+    ])
     throw new UsageError(String(err.message)
       .replace(/rendezvous server option /g, '')
       .replace(/\b[a-z][A-Za-z]+\b/g, word => flagOf.has(word) ? `--${flagOf.get(word)}` : word))
@@ -354,23 +436,47 @@ function serverOptions (get: Getter): CliConfig['server'] {
   return set
 }
 
-function storeChoice (get: Getter, where: string): StoreChoice {
+function storeChoice (get: Getter, where: (flag: string) => string): StoreChoice {
   const text = get('store', toStringValue) ?? 'memory'
 
+  const schema = get('postgres-schema', toStringValue)
+  const schemaProblem = schema == null ? undefined : schemaNameProblem(schema)
+  if (schemaProblem != null) {
+    throw new UsageError(`${where('postgres-schema')}: ${schemaProblem}`)
+  }
+
   if (text === 'memory') {
-    return { kind: 'memory' }
+    const maxBytes = get('memory-max-bytes', toInteger)
+    const maxBytesPerPeer = get('memory-max-bytes-per-peer', toInteger)
+
+    return {
+      kind: 'memory',
+      ...(maxBytes == null ? {} : { maxBytes }),
+      ...(maxBytesPerPeer == null ? {} : { maxBytesPerPeer })
+    }
   }
 
   if (/^postgres(ql)?:\/\//i.test(text)) {
+    const urlProblem = postgresUrlProblem(text)
+    if (urlProblem != null) {
+      throw new UsageError(`${where('store')}: "${redactUrl(text)}" is not a usable PostgreSQL URL: ${urlProblem}`)
+    }
+
+    for (const flag of ['memory-max-bytes', 'memory-max-bytes-per-peer']) {
+      if (get(flag, value => value) != null) {
+        throw new UsageError(`${where(flag)} applies to the memory store only, and ${where('store')} names a PostgreSQL one`)
+      }
+    }
+
     return {
       kind: 'postgres',
       url: text,
-      schema: get('postgres-schema', toStringValue) ?? 'public',
+      schema: schema ?? 'public',
       maxConnections: get('postgres-max-connections', toInteger) ?? 10
     }
   }
 
-  throw new UsageError(`${where} must be "memory" or a postgres:// URL, got "${redactUrl(text)}"`)
+  throw new UsageError(`${where('store')} must be "memory" or a postgres:// URL, got "${redactUrl(text)}"`)
 }
 
 /**
@@ -395,7 +501,7 @@ export function parseCli (argv: string[], env: Record<string, string | undefined
     return entry == null ? undefined : convert(entry.value, entry.where)
   }
 
-  const listen = get('listen', toMultiaddrs) ?? DEFAULT_LISTEN
+  const listen = get('listen', toListenAddresses) ?? DEFAULT_LISTEN
   if (listen.length === 0) {
     throw new UsageError(`${where('listen')} needs at least one address`)
   }
@@ -415,7 +521,8 @@ export function parseCli (argv: string[], env: Record<string, string | undefined
       maxConnections: get('max-connections', toInteger) ?? 1000,
       inboundConnectionThreshold: get('inbound-connection-threshold', toInteger) ?? 5,
       identityFile: get('identity', toStringValue) ?? DEFAULT_IDENTITY_FILE,
-      store: storeChoice(get, where('store')),
+      store: storeChoice(get, where),
+      storeStartTimeout: get('store-start-timeout', toTimerDelay) ?? DEFAULT_STORE_START_TIMEOUT_MS,
       server: serverOptions(get),
       relay: get('relay', toBoolean) ?? false,
       relayMaxReservations: get('relay-max-reservations', toInteger) ?? 128,
@@ -462,8 +569,9 @@ export function helpText (): string {
     '  -h, --help       Show this text',
     '  -v, --version    Show the version',
     '',
-    'Exit status: 0 after a clean stop, 1 when the server could not start (e.g. the database is unreachable or',
-    'a port is taken), 2 for bad options.',
+    'Exit status: 0 after a clean stop (also when SIGINT or SIGTERM comes during start-up), 1 when the server',
+    'could not start (e.g. the database is unreachable, the store did not start within --store-start-timeout, or a',
+    'port is taken), 2 for bad options. The JSON "listening" line is the last line written to stdout.',
     '',
     'Examples:',
     '  rendezvous-server --identity /var/lib/rendezvous/identity.key --listen /ip4/0.0.0.0/tcp/4001 --metrics 9464',

@@ -13,6 +13,8 @@ import { SelfRegistration } from './self-registration.ts'
 import type { MetricsServer } from './metrics-server.ts'
 import type { RendezvousNode } from './node.ts'
 import type { CliConfig } from './options.ts'
+import type { RegistrationStore } from '../server/store/registration-store.ts'
+import type { AbortOptions } from '@libp2p/interface'
 
 /** A started server */
 export interface RunningServer {
@@ -38,8 +40,65 @@ function describeStore (config: CliConfig): string {
     : `${redactUrl(config.store.url)} (schema ${config.store.schema})`
 }
 
-/** Starts everything the configuration asks for; on failure, stops what had started and throws a {@link StartupError} */
-export async function runServer (config: CliConfig, io: { stderr(line: string): void }): Promise<RunningServer> {
+/**
+ * Starts the store within `config.storeStartTimeout`. A store that never answers (a service that is not
+ * PostgreSQL, where the driver reconnects without end; a firewall that drops packets) would otherwise hold the
+ * start, silent, for good. Rejects with the signal's reason when it aborts first.
+ */
+async function startStore (store: RegistrationStore, config: CliConfig, signal?: AbortSignal): Promise<void> {
+  const deadline = AbortSignal.timeout(config.storeStartTimeout)
+  const either = signal == null ? deadline : AbortSignal.any([deadline, signal])
+  const starting = Promise.resolve(store.start?.())
+  let onAbort: (() => void) | undefined
+
+  try {
+    await Promise.race([starting, new Promise<never>((_resolve, reject) => {
+      onAbort = () => { reject(deadline.aborted ? new StartupError(`could not start: the store ${describeStore(config)} did not start within ${config.storeStartTimeout} ms: is it a PostgreSQL server, and reachable? (--store-start-timeout sets the limit)`) : either.reason) }
+      if (either.aborted) {
+        onAbort()
+      }
+      either.addEventListener('abort', onAbort, { once: true })
+    })])
+  } catch (err) {
+    // whatever it was doing, let it go; the command exits anyway
+    starting.catch(() => {})
+    await store.stop?.().catch(() => {})
+    throw err
+  } finally {
+    if (onAbort != null) {
+      either.removeEventListener('abort', onAbort)
+    }
+  }
+}
+
+/** Why a libp2p start failed to listen, one line per address, without the stack traces and advice libp2p adds */
+function listenFailure (err: any): string | undefined {
+  if (err?.name !== 'UnsupportedListenAddressesError') {
+    return undefined
+  }
+
+  const failures = [...String(err.message).matchAll(/^ {2}(\/\S+): (?:\w*Error: )?(.+)$/gm)].map(([, address, reason]) => {
+    if (reason.includes('EADDRINUSE')) {
+      return `${address}: the port is in use by another process`
+    }
+    if (reason.includes('EACCES')) {
+      return `${address}: permission denied (ports below 1024 need privileges)`
+    }
+    if (reason.includes('EADDRNOTAVAIL')) {
+      return `${address}: this machine has no such address`
+    }
+    return `${address}: ${reason}`
+  })
+
+  return failures.length === 0 ? undefined : `cannot listen on ${failures.join('; ')}`
+}
+
+/**
+ * Starts everything the configuration asks for; on failure, stops what had started and throws a
+ * {@link StartupError}. When `options.signal` aborts (a stop signal during start-up) it stops what had started and
+ * rejects with the signal's reason.
+ */
+export async function runServer (config: CliConfig, io: { stderr(line: string): void }, options: AbortOptions = {}): Promise<RunningServer> {
   const log = createLogger('libp2p:rendezvous:cli')
 
   let identity
@@ -67,7 +126,11 @@ export async function runServer (config: CliConfig, io: { stderr(line: string): 
   }
 
   try {
+    await startStore(rendezvous.store, config, options.signal)
+    options.signal?.throwIfAborted()
+    // starts the store again, which is then a no-op
     await node.start()
+    options.signal?.throwIfAborted()
 
     if (config.metrics != null) {
       metrics = await startMetricsServer(rendezvous.registry, config.metrics, err => { log.error('metrics endpoint - %e', err) })
@@ -86,8 +149,13 @@ export async function runServer (config: CliConfig, io: { stderr(line: string): 
     }
   } catch (err: any) {
     await stop().catch(stopErr => { log.error('could not stop after a failed start - %e', stopErr) })
+
+    if (options.signal?.aborted === true || err instanceof StartupError) {
+      throw err
+    }
+
     const cause = err.code != null && !String(err.message).includes(err.code) ? `${err.message} (${err.code})` : err.message
-    throw new StartupError(`could not start: ${cause}`)
+    throw new StartupError(`could not start: ${listenFailure(err) ?? cause}`)
   }
 
   return {

@@ -157,6 +157,66 @@ describe('rendezvous-server options', () => {
     expect(usageError(['--metrics', 'localhost'])).to.include('[host:]port')
   })
 
+  it('refuses a store URL the driver could not use, and a schema that is not a plain identifier, before anything starts', () => {
+    expect(usageError(['--store', 'postgres://rdv:s3cret@db:99999/x'])).to.equal('--store: "postgres://rdv:***@db:99999/x" is not a usable PostgreSQL URL: port 99999 is not a port number (1 to 65535)')
+    expect(usageError(['--store', 'postgres://db:5432,db2:70000/x'])).to.include('port 70000')
+    expect(usageError(['--store', 'postgres://db:port/x'])).to.include('port port')
+    expect(run(['--store', 'postgres://rdv:s3cret@[::1]:5432,db2/x']).store.kind).to.equal('postgres')
+    expect(run(['--store', 'postgres://rdv@%2Fvar%2Frun%2Fpostgresql/x']).store.kind).to.equal('postgres')
+
+    expect(usageError(['--store', 'postgres://db/x', '--postgres-schema', 'fleet-a'])).to.equal('--postgres-schema: schema "fleet-a" is not a plain identifier (letters, digits and _, not starting with a digit, at most 63)')
+    expect(usageError([], { RENDEZVOUS_STORE: 'postgres://db/x', RENDEZVOUS_POSTGRES_SCHEMA: '1st' })).to.include('RENDEZVOUS_POSTGRES_SCHEMA: schema "1st"')
+  })
+
+  it('refuses listen addresses its transports cannot listen on: QUIC, UDP, names, /wss', () => {
+    expect(usageError(['--listen', '/ip4/0.0.0.0/udp/4001/quic-v1'])).to.equal('--listen: cannot listen on "/ip4/0.0.0.0/udp/4001/quic-v1": this server listens on TCP (/ip4/0.0.0.0/tcp/4001) and WebSockets (/ip4/0.0.0.0/tcp/4002/ws) addresses only')
+    // beside a TCP address it was dropped without a word
+    expect(usageError(['--listen', '/ip4/0.0.0.0/tcp/4001,/ip4/0.0.0.0/udp/4001/quic-v1'])).to.include('quic-v1')
+    expect(usageError(['--listen', '/dns4/localhost/tcp/4001'])).to.include('cannot listen on "/dns4/localhost/tcp/4001"')
+    expect(usageError(['--listen', '/ip4/0.0.0.0/tcp/443/wss'])).to.include('terminate TLS in a proxy')
+    expect(usageError(['--listen', '/ip4/0.0.0.0/tcp/443/tls/ws'])).to.include('terminate TLS in a proxy')
+    expect(run(['--listen', '/ip6/::/tcp/4001,/ip6/::/tcp/4002/ws']).listen).to.have.lengthOf(2)
+  })
+
+  it('refuses a protocol id that does not start with "/", naming the flag', () => {
+    expect(usageError(['--protocol', 'notaprotocol'])).to.match(/^--protocol must be protocol ids that start with "\/".*"notaprotocol"/)
+    expect(run(['--protocol', '/canvas/rendezvous/1.0.0']).server.protocols).to.deep.equal(['/canvas/rendezvous/1.0.0'])
+  })
+
+  it('says a negative number is not a positive integer, rather than that the flag is ambiguous', () => {
+    expect(usageError(['--min-ttl', '-5'])).to.equal('--min-ttl must be a positive integer, got "-5"')
+    expect(usageError(['--timeout', '-1.5'])).to.equal('--timeout must be a positive integer, got "-1.5"')
+    // a flag after a value-taking flag is still a missing value
+    expect(usageError(['--min-ttl', '--relay'])).to.include('--min-ttl')
+  })
+
+  it('bounds the TTLs and every delay: a TTL past 72 h or a timer past 2^31 - 1 ms is a usage error', () => {
+    expect(usageError(['--max-ttl', '4000000'])).to.equal('--max-ttl must be at most 259200 (72 h, the spec\'s maximum TTL), got 4000000')
+    expect(usageError(['--sweep-interval', '2147483648'])).to.include('--sweep-interval must be at most 2147483647')
+    expect(usageError(['--store-start-timeout', '2147483648'])).to.include('--store-start-timeout must be at most 2147483647')
+  })
+
+  it('takes config file values of their JSON type only: no string for a number, no "yes" or 1 for a boolean', () => {
+    const refused = (json: string): string => usageError(['--config', 'c.json'], {}, files({ 'c.json': json }))
+
+    expect(refused('{"relay": "yes"}')).to.equal('"relay" in c.json must be true or false, got "yes"')
+    expect(refused('{"relay": 1}')).to.equal('"relay" in c.json must be true or false, got 1')
+    expect(refused('{"minTtl": "7200"}')).to.equal('"minTtl" in c.json must be a number, got "7200"')
+    expect(refused('{"listen": [4001]}')).to.include('"listen" in c.json must be a string or an array of strings')
+    expect(refused('{"store": 5}')).to.include('"store" in c.json must be a string')
+    const config = run(['--config', 'c.json'], {}, files({ 'c.json': '{"relay": true, "minTtl": 7200, "listen": "/ip4/127.0.0.1/tcp/1"}' }))
+    expect(config.relay).to.be.true()
+    expect(config.server.minTtl).to.equal(7200)
+  })
+
+  it('reads the memory store budgets and the store start deadline, and refuses the budgets beside a PostgreSQL store', () => {
+    expect(run(['--memory-max-bytes', '1048576', '--memory-max-bytes-per-peer', '65536']).store).to.deep.equal({ kind: 'memory', maxBytes: 1048576, maxBytesPerPeer: 65536 })
+    expect(run([]).storeStartTimeout).to.equal(30_000)
+    expect(run(['--store-start-timeout', '5000']).storeStartTimeout).to.equal(5000)
+    expect(usageError(['--store', 'postgres://db/x', '--memory-max-bytes', '1048576'])).to.equal('--memory-max-bytes applies to the memory store only, and --store names a PostgreSQL one')
+    expect(run(['--max-record-size', '2048', '--max-record-addresses', '16']).server).to.deep.equal({ maxRecordSize: 2048, maxRecordAddresses: 16 })
+  })
+
   it('refuses server limits that cannot work together, in terms of the flags', () => {
     expect(usageError(['--min-ttl', '600', '--max-ttl', '60'])).to.equal('--min-ttl (600) is above --max-ttl (60)')
     expect(usageError(['--default-ttl', '10'])).to.include('--default-ttl (10) is outside')

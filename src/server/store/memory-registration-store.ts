@@ -28,6 +28,7 @@
  * alone let records as large as a request fill many gigabytes.
  */
 import { InvalidParametersError } from '@libp2p/interface'
+import { DEFAULT_MEMORY_STORE_MAX_BYTES, DEFAULT_MEMORY_STORE_MAX_BYTES_PER_PEER, DEFAULT_SWEEP_SLICE } from '../../constants.ts'
 import { ExpiryHeap } from './expiry-heap.ts'
 import { checkRegisterInput } from './registration-store.ts'
 import { SeqIndex } from './seq-index.ts'
@@ -36,13 +37,6 @@ import type { AbortOptions } from '@libp2p/interface'
 
 /** Length of the cookie secret, in bytes */
 const COOKIE_SECRET_LENGTH = 32
-
-/** Default of {@link MemoryRegistrationStoreInit.maxBytes}: 1 GiB */
-export const DEFAULT_MEMORY_STORE_MAX_BYTES = 1024 * 1024 * 1024
-/** Default of {@link MemoryRegistrationStoreInit.maxBytesPerPeer}: 2 MiB */
-export const DEFAULT_MEMORY_STORE_MAX_BYTES_PER_PEER = 2 * 1024 * 1024
-/** Default of {@link MemoryRegistrationStoreInit.sweepSlice} */
-export const DEFAULT_SWEEP_SLICE = 1000
 
 /*
  * What the store's objects take in memory, in bytes, measured on Node 22 by `benchmarks/store-memory` (the heap and

@@ -45,6 +45,7 @@ import postgres from 'postgres'
 import { DatabaseClock } from './postgres-clock.ts'
 import { Pool } from './postgres-pool.ts'
 import { migrate } from './postgres-schema.ts'
+import { schemaNameProblem } from './postgres-settings.ts'
 import { checkRegisterInput } from './registration-store.ts'
 import type { DiscoverPage, DiscoverQuery, RegisterInput, RegisterLimits, RegisterOutcome, RegistrationStore, StoredRegistration, StoreStats } from './registration-store.ts'
 import type { Logger } from '@libp2p/interface'
@@ -104,7 +105,6 @@ const MAX_ATTEMPTS = 3
 const ROW_COUNT_SHARDS = 64
 const COOKIE_SECRET_NAME = 'cookie'
 const COOKIE_SECRET_LENGTH = 32
-const SCHEMA_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/
 /** Offsets between the clocks smaller than this are jitter, not a change */
 const CLOCK_TOLERANCE_MS = 250
 
@@ -171,8 +171,10 @@ export class PostgresRegistrationStore implements RegistrationStore {
 
     this.schema = init.schema ?? 'public'
 
-    if (!SCHEMA_NAME.test(this.schema)) {
-      throw new TypeError(`schema "${this.schema}" is not a plain identifier (letters, digits and _, at most 63)`)
+    const problem = schemaNameProblem(this.schema)
+
+    if (problem != null) {
+      throw new TypeError(problem)
     }
 
     this.init = init
