@@ -28,6 +28,7 @@ export const SERVER_DEFAULTS: ServerConfig = {
   timeout: DEFAULT_TIMEOUT_MS,
   streamIdleTimeout: STREAM_IDLE_TIMEOUT_MS,
   maxRequestsPerStream: MAX_REQUESTS_PER_STREAM,
+  verifiedRecordCacheSize: 5000,
   sweepInterval: 60_000,
   runOnLimitedConnection: true,
   protocols: [PROTOCOL]
@@ -83,6 +84,11 @@ export function resolveServerConfig (init: RendezvousServerInit = {}): ServerCon
     if (value > max) {
       throw invalid(`${name} must be at most ${max} (${why ?? ''}), got ${value}`)
     }
+  }
+
+  // 0 is allowed here: no cache
+  if (!Number.isSafeInteger(config.verifiedRecordCacheSize) || config.verifiedRecordCacheSize < 0) {
+    throw invalid(`verifiedRecordCacheSize must be a non-negative integer, got ${String(config.verifiedRecordCacheSize)}`)
   }
 
   if (init.defaultTtl == null) {

@@ -1,7 +1,7 @@
 import { RendezvousError } from '../errors.ts'
 import { Message } from '../pb/rendezvous.ts'
 import { namespaceProblem } from '../protocol/namespace.ts'
-import { comparableSeq, openPeerRecord } from '../protocol/peer-record.ts'
+import { comparableSeq } from '../protocol/peer-record.ts'
 import type { RequestContext } from './request-context.ts'
 import type { VerifiedPeerRecord } from '../protocol/peer-record.ts'
 
@@ -45,7 +45,7 @@ async function checkedRecord (envelope: Uint8Array | undefined, ctx: RequestCont
 
   let record: VerifiedPeerRecord
   try {
-    record = await openPeerRecord(envelope)
+    record = await ctx.records.open(envelope)
   } catch (err: any) {
     throw new RendezvousError(ResponseStatus.E_INVALID_SIGNED_PEER_RECORD, err.message)
   }

@@ -53,6 +53,12 @@ export interface RendezvousServerInit {
   streamIdleTimeout?: number
   /** Requests answered on one stream; after the last reply the server closes its side. Default: 1000 */
   maxRequestsPerStream?: number
+  /**
+   * Signed peer records remembered after their signature check, by their bytes, so that the same record sent again
+   * (in another namespace, or to refresh) is not checked again; the least recently used is forgotten first. Each
+   * takes about 3 KiB (an Ed25519 record with two addresses). 0 checks every record. Default: 5000
+   */
+  verifiedRecordCacheSize?: number
   /** How often expired registrations are removed from the store, in ms, at most 2^31 - 1. Default: 60000 */
   sweepInterval?: number
   /** Serve requests that arrive over limited (relayed) connections. Default: true */

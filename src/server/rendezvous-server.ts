@@ -2,6 +2,7 @@ import { serviceCapabilities } from '@libp2p/interface'
 import { pbStream, UnexpectedEOFError } from '@libp2p/utils'
 import { RendezvousError, StoreUnavailableError } from '../errors.ts'
 import { Message } from '../pb/rendezvous.ts'
+import { openPeerRecord } from '../protocol/peer-record.ts'
 import { resolveServerConfig } from './config.ts'
 import { handleDiscover } from './handle-discover.ts'
 import { handleRegister } from './handle-register.ts'
@@ -10,11 +11,13 @@ import { RequestDeadline } from './request-deadline.ts'
 import { RequesterFormats } from './requester-formats.ts'
 import { ServerMetrics } from './server-metrics.ts'
 import { StrictRequest } from './strict-request.ts'
+import { VerifiedRecords } from './verified-records.ts'
 import type { ServerConfig } from './config.ts'
 import type { RendezvousServerInit } from './options.ts'
 import type { RequestContext } from './request-context.ts'
 import type { RequestKind } from './server-metrics.ts'
 import type { RegistrationStore } from './store/registration-store.ts'
+import type { VerifiedPeerRecord } from '../protocol/peer-record.ts'
 import type { ComponentLogger, Connection, Libp2pEvents, Logger, Metrics, PeerId, PeerStore, Startable, Stream, TypedEventTarget } from '@libp2p/interface'
 import type { Registrar } from '@libp2p/interface-internal'
 import type { ProtobufMessageStream } from '@libp2p/utils'
@@ -110,6 +113,7 @@ export class RendezvousServer implements Startable {
   private readonly log: Logger
   private readonly metrics: ServerMetrics
   private readonly requesters: RequesterFormats
+  private readonly records: VerifiedRecords<VerifiedPeerRecord>
   private readonly inFlight = new Set<Promise<void>>()
   /**
    * Requests read and being handled. `maxConcurrentRequests` bounds this, not the streams open: a stream that
@@ -128,7 +132,8 @@ export class RendezvousServer implements Startable {
     this.config = resolveServerConfig(init)
     this.store = init.store
     this.log = components.logger.forComponent('libp2p:rendezvous:server')
-    this.metrics = new ServerMetrics(components.metrics, this.store)
+    this.records = new VerifiedRecords({ maxEntries: this.config.verifiedRecordCacheSize, verify: openPeerRecord })
+    this.metrics = new ServerMetrics(components.metrics, this.store, this.records)
     this.requesters = new RequesterFormats(components, Math.min(IDENTIFY_WAIT_MS, this.config.timeout / 4))
     this.onStream = this.onStream.bind(this)
   }
@@ -436,6 +441,7 @@ export class RendezvousServer implements Startable {
       config: this.config,
       store: this.store,
       cookieSecret: this.cookieSecret,
+      records: this.records,
       remotePeer,
       requesters: this.requesters,
       readsOnlyLegacy: once(async () => this.requesters.readsOnlyLegacy(remotePeer, signal)),

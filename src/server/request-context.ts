@@ -1,6 +1,8 @@
 import type { ServerConfig } from './config.ts'
 import type { RequesterFormats } from './requester-formats.ts'
 import type { RegistrationStore } from './store/registration-store.ts'
+import type { VerifiedRecords } from './verified-records.ts'
+import type { VerifiedPeerRecord } from '../protocol/peer-record.ts'
 import type { Logger, PeerId } from '@libp2p/interface'
 
 /** What a request handler needs besides the request itself */
@@ -8,6 +10,8 @@ export interface RequestContext {
   config: ServerConfig
   store: RegistrationStore
   cookieSecret: Uint8Array
+  /** Opens and checks signed peer records, once per distinct record */
+  records: VerifiedRecords<VerifiedPeerRecord>
   /** The peer at the other end of the connection: the only peer it may register */
   remotePeer: PeerId
   /** What the server knows of which record formats each peer reads */

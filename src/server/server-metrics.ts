@@ -1,4 +1,5 @@
 import type { RegistrationStore } from './store/registration-store.ts'
+import type { VerifiedRecordsStats } from './verified-records.ts'
 import type { Counter, CounterGroup, HistogramGroup, Metrics } from '@libp2p/interface'
 
 /** Request kinds as they appear in metric labels */
@@ -14,7 +15,7 @@ export class ServerMetrics {
   private readonly expired?: Counter
   private readonly storeErrors?: Counter
 
-  constructor (metrics: Metrics | undefined, store: RegistrationStore) {
+  constructor (metrics: Metrics | undefined, store: RegistrationStore, records?: { stats(): VerifiedRecordsStats }) {
     if (metrics == null) {
       return
     }
@@ -34,6 +35,16 @@ export class ServerMetrics {
     this.storeErrors = metrics.registerCounter('libp2p_rendezvous_server_store_errors_total', {
       help: 'Store operations that failed (answered E_INTERNAL_ERROR)'
     })
+    if (records != null) {
+      metrics.registerCounterGroup('libp2p_rendezvous_server_record_checks_total', {
+        label: 'outcome',
+        help: 'Signed peer records of REGISTERs: signature checked, or found among the records checked before',
+        calculate: () => {
+          const stats = records.stats()
+          return { checked: stats.checks, cached: stats.hits }
+        }
+      })
+    }
     metrics.registerMetricGroup('libp2p_rendezvous_server_store', {
       label: 'kind',
       help: 'Live registrations and namespaces in the store',

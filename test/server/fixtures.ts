@@ -24,6 +24,27 @@ export async function createClientNode (): Promise<ClientNode> {
   return createMemoryNode({}, 'client') as Promise<ClientNode>
 }
 
+/** The nodes a test starts: `stopAll()`, from an `afterEach`, stops every one */
+export class TestNodes {
+  private readonly nodes: Array<ServerNode | ClientNode> = []
+
+  async server (init: RendezvousServerInit = {}): Promise<ServerNode> {
+    const node = await createServerNode(init)
+    this.nodes.push(node)
+    return node
+  }
+
+  async client (): Promise<ClientNode> {
+    const node = await createClientNode()
+    this.nodes.push(node)
+    return node
+  }
+
+  async stopAll (): Promise<void> {
+    await Promise.all(this.nodes.splice(0).map(async node => node.stop()))
+  }
+}
+
 /** The client node's own signed record over its listen addresses (or the given ones) */
 export async function ownRecord (client: ClientNode, multiaddrs?: Multiaddr[], seqNumber?: bigint): Promise<Uint8Array<ArrayBuffer>> {
   const privateKey: PrivateKey = (client as any).components.privateKey

@@ -6,28 +6,19 @@ import { resolveServerConfig } from '../../src/server/config.ts'
 import { MemoryRegistrationStore } from '../../src/server/index.ts'
 import { namespaceCost, peerCost, registrationCost } from '../../src/server/store/memory-registration-store.ts'
 import { HangingStore, SlowStore } from '../fixtures/slow-store.ts'
-import { createClientNode, createServerNode, discover, ownRecord, register } from './fixtures.ts'
+import { createServerNode, discover, ownRecord, register, TestNodes } from './fixtures.ts'
 import type { ClientNode, ServerNode } from './fixtures.ts'
+import type { RendezvousServerInit } from '../../src/server/index.ts'
 
 const { ResponseStatus } = Message
 
 describe('server: limits', () => {
-  const nodes: Array<ClientNode | ServerNode> = []
-
-  async function server (init: Parameters<typeof createServerNode>[0]): Promise<ServerNode> {
-    const node = await createServerNode(init)
-    nodes.push(node)
-    return node
-  }
-
-  async function client (): Promise<ClientNode> {
-    const node = await createClientNode()
-    nodes.push(node)
-    return node
-  }
+  const nodes = new TestNodes()
+  const server = async (init?: RendezvousServerInit): Promise<ServerNode> => nodes.server(init)
+  const client = async (): Promise<ClientNode> => nodes.client()
 
   afterEach(async () => {
-    await Promise.all(nodes.splice(0).map(async n => n.stop()))
+    await nodes.stopAll()
   })
 
   it('refuses a registration beyond maxRegistrationsPerPeer with E_NOT_AUTHORIZED, yet lets the peer refresh one it holds', async () => {
