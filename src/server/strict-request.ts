@@ -9,6 +9,7 @@
  * decoder, and a namespace that fails is replaced with U+FFFD, which the namespace rules refuse as "bytes that
  * are not UTF-8".
  */
+import { reader } from 'protons-runtime'
 import { Message } from '../pb/rendezvous.ts'
 import type { Uint8ArrayList } from 'uint8arraylist'
 
@@ -19,50 +20,46 @@ const BODIES = { 2: 'register', 4: 'unregister', 5: 'discover' } as const
 const NAMESPACE_FIELD = 1
 const LENGTH_DELIMITED = 2
 
-interface Field {
+/** A top-level field of a protobuf message and where it lies in the message's bytes */
+export interface FieldSpan {
   field: number
   wireType: number
-  /** The value of a length-delimited field */
+  /** Where its tag starts */
+  start: number
+  /** Where its tag ends and its value starts (for a length-delimited field: the length) */
+  valueStart: number
+  /** Where it ends */
+  end: number
+  /** The contents of a length-delimited field */
   value?: Uint8Array
 }
 
-function readVarint (bytes: Uint8Array, offset: number): [number, number] {
-  let value = 0
-  let scale = 1
+/**
+ * The top-level fields of a message, in order, read with the reader protons decodes with; throws a RangeError
+ * where the bytes stop making a field, and on groups (wire types 3 and 4), which no rendezvous peer sends
+ */
+export function * fieldSpans (bytes: Uint8Array): Generator<FieldSpan> {
+  const fields = reader(bytes)
 
-  for (let i = offset; i < bytes.byteLength && i < offset + 10; i++) {
-    value += (bytes[i] & 0x7f) * scale
-    scale *= 128
-
-    if ((bytes[i] & 0x80) === 0) {
-      return [value, i + 1]
-    }
-  }
-
-  throw new RangeError('truncated varint')
-}
-
-/** The fields of a message, in order; throws on anything protons would not have decoded either */
-function * fields (bytes: Uint8Array): Generator<Field> {
-  let offset = 0
-
-  while (offset < bytes.byteLength) {
-    const [tag, afterTag] = readVarint(bytes, offset)
+  while (fields.pos < fields.len) {
+    const start = fields.pos
+    const tag = fields.uint32()
+    const valueStart = fields.pos
     const wireType = tag & 7
-    const field = Math.floor(tag / 8)
+    const field = tag >>> 3
 
-    if (wireType === 0) {
-      offset = readVarint(bytes, afterTag)[1]
-      yield { field, wireType }
-    } else if (wireType === 1 || wireType === 5) {
-      offset = afterTag + (wireType === 1 ? 8 : 4)
-      yield { field, wireType }
-    } else if (wireType === LENGTH_DELIMITED) {
-      const [length, start] = readVarint(bytes, afterTag)
-      offset = start + length
-      yield { field, wireType, value: bytes.subarray(start, offset) }
-    } else {
+    if (wireType === 3 || wireType === 4) {
       throw new RangeError(`unexpected wire type ${wireType}`)
+    }
+
+    if (wireType === LENGTH_DELIMITED) {
+      const length = fields.uint32()
+      const contents = fields.pos
+      fields.skip(length)
+      yield { field, wireType, start, valueStart, end: fields.pos, value: bytes.subarray(contents, fields.pos) }
+    } else {
+      fields.skipType(wireType)
+      yield { field, wireType, start, valueStart, end: fields.pos }
     }
   }
 }
@@ -81,14 +78,14 @@ function bodiesWithInvalidNamespace (bytes: Uint8Array): Set<'register' | 'unreg
   const invalid = new Set<'register' | 'unregister' | 'discover'>()
 
   try {
-    for (const outer of fields(bytes)) {
+    for (const outer of fieldSpans(bytes)) {
       const body = BODIES[outer.field as keyof typeof BODIES]
 
       if (body == null || outer.value == null) {
         continue
       }
 
-      for (const inner of fields(outer.value)) {
+      for (const inner of fieldSpans(outer.value)) {
         if (inner.field === NAMESPACE_FIELD && inner.value != null && !isUtf8(inner.value)) {
           invalid.add(body)
         }
