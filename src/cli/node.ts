@@ -54,7 +54,13 @@ export async function createRendezvousNode (config: CliConfig, privateKey: Priva
   }
 
   if (config.relay) {
-    services.relay = circuitRelayServer({ reservations: { maxReservations: config.relayMaxReservations } })
+    services.relay = circuitRelayServer({
+      reservations: {
+        maxReservations: config.relayMaxReservations,
+        // without a limit in the relay's answer, both ends see an unlimited connection
+        applyDefaultLimit: !config.relayUnlimited
+      }
+    })
   }
 
   const node = await createLibp2p({

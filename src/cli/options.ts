@@ -85,6 +85,7 @@ export const OPTIONS: OptionSpec[] = [
   { flag: 'protocol', kind: 'list', value: '<id>', group: 'limits', defaultText: PROTOCOL, help: 'Protocol id to serve. Repeatable' },
   { flag: 'relay', kind: 'flag', group: 'relay', defaultText: 'false', help: 'Also run a circuit relay v2 server, and register this server under the "/libp2p/relay" namespace so browsers find it' },
   { flag: 'relay-max-reservations', kind: 'integer', value: '<n>', group: 'relay', defaultText: '128', help: 'Most relay reservations held at once' },
+  { flag: 'relay-unlimited', kind: 'flag', group: 'relay', defaultText: 'false', help: 'Relay connections with no time or data limit (by default each gets 2 minutes and 128 KiB). go-libp2p opens no stream on a limited relayed connection, so Go nodes (go-libp2p-pubsub among them) need this to talk to browsers behind this relay; relayed traffic is then unbounded' },
   { flag: 'metrics', kind: 'string', value: '[host:]port', group: 'operations', help: 'Serve Prometheus metrics at http://host:port/metrics (host defaults to 127.0.0.1). Off when not set' },
   { flag: 'log-level', kind: 'string', value: LOG_LEVELS.join('|'), group: 'operations', defaultText: 'error', help: 'How much to log to stderr (a DEBUG environment variable, when set, wins)' },
   { flag: 'config', kind: 'string', value: '<file>', group: 'operations', help: 'JSON file of options, keys in camelCase (e.g. {"listen": ["/ip4/0.0.0.0/tcp/4001"], "maxTtl": 86400}); flags and env vars override it' }
@@ -119,6 +120,8 @@ export interface CliConfig {
   server: Omit<RendezvousServerInit, 'store'>
   relay: boolean
   relayMaxReservations: number
+  /** Relayed connections get no time or data limit (go-libp2p treats a limited one as unusable for most protocols) */
+  relayUnlimited: boolean
   metrics?: MetricsAddress
   logLevel: LogLevel
 }
@@ -526,6 +529,7 @@ export function parseCli (argv: string[], env: Record<string, string | undefined
       server: serverOptions(get),
       relay: get('relay', toBoolean) ?? false,
       relayMaxReservations: get('relay-max-reservations', toInteger) ?? 128,
+      relayUnlimited: get('relay-unlimited', toBoolean) ?? false,
       metrics: metrics == null ? undefined : parseMetricsAddress(String(metrics.value), metrics.where),
       logLevel: logLevel as LogLevel
     }

@@ -174,7 +174,7 @@ export function startupLines (server: RunningServer, config: CliConfig, version:
     `peer id: ${server.peerId}`,
     `store: ${describeStore(config)}`,
     ...(server.metricsUrl == null ? [] : [`metrics: ${server.metricsUrl}`]),
-    ...(config.relay ? [`circuit relay: on, registered under ${RELAY_NAMESPACE}`] : []),
+    ...(config.relay ? [`circuit relay: on, registered under ${RELAY_NAMESPACE}${config.relayUnlimited ? ', relayed connections unlimited' : ''}`] : []),
     'listening on:',
     ...server.multiaddrs,
     JSON.stringify({

@@ -6,8 +6,10 @@ import { join } from 'node:path'
 import { expect } from 'aegir/chai'
 import { RELAY_NAMESPACE } from '../../src/constants.ts'
 import { killAll, runCli, spawnCli, startCli } from './fixtures/cli-process.ts'
-import { createTcpClient } from './fixtures/tcp-client.ts'
+import { createRelayedTcpNode, createTcpClient } from './fixtures/tcp-client.ts'
 import type { ClientNode } from './fixtures/tcp-client.ts'
+import type { Libp2p } from '@libp2p/interface'
+import type { Multiaddr } from '@multiformats/multiaddr'
 import type { AddressInfo, Server } from 'node:net'
 
 const LOOPBACK = ['--listen', '/ip4/127.0.0.1/tcp/0', '--listen', '/ip4/127.0.0.1/tcp/0/ws']
@@ -24,13 +26,14 @@ describe('rendezvous-server (child process)', function () {
 
   let dir: string
   const clients: ClientNode[] = []
+  const others: Libp2p[] = []
 
   beforeEach(async () => {
     dir = await mkdtemp(join(tmpdir(), 'rdv-cli-'))
   })
 
   afterEach(async () => {
-    await Promise.all(clients.splice(0).map(async client => client.stop()))
+    await Promise.all([...clients.splice(0), ...others.splice(0)].map(async node => node.stop()))
     await killAll()
     await rm(dir, { recursive: true, force: true })
   })
@@ -119,6 +122,37 @@ describe('rendezvous-server (child process)', function () {
 
     // a stopping relay takes itself out of the namespace
     expect(await server.stop('SIGTERM')).to.deep.equal({ code: 0, signal: null })
+  })
+
+  it('relays connections with the circuit relay limits by default, and with none under --relay-unlimited', async () => {
+    for (const unlimited of [false, true]) {
+      const server = await startCli([...LOOPBACK, '--identity', join(dir, `relay-${unlimited}.key`), '--relay', ...(unlimited ? ['--relay-unlimited'] : [])])
+      expect(server.stdout()).to.include(unlimited ? 'relayed connections unlimited' : 'circuit relay: on')
+
+      const listener = await createRelayedTcpNode(true)
+      const dialer = await createRelayedTcpNode(false)
+      others.push(listener, dialer)
+      await listener.dial(server.tcp)
+      let circuit: Multiaddr | undefined
+      for (let i = 0; i < 100 && circuit == null; i++) {
+        circuit = listener.getMultiaddrs().find(ma => ma.toString().includes('/p2p-circuit'))
+        await new Promise(resolve => setTimeout(resolve, 50))
+      }
+      expect(circuit, 'a reservation on the relay').to.exist()
+
+      const connection = await dialer.dial(circuit as Multiaddr, { signal: AbortSignal.timeout(10_000) })
+      expect(connection.remotePeer.equals(listener.peerId)).to.be.true()
+      if (unlimited) {
+        expect(connection.limits, 'no limit: go-libp2p would refuse streams on a limited connection').to.be.undefined()
+      } else {
+        // @libp2p/circuit-relay-v2's default: 128 KiB (less what the handshake used) and 2 minutes
+        const bytes = connection.limits?.bytes
+        expect(bytes != null && bytes > 0n && bytes <= 131072n, `a data limit of at most 128 KiB, got ${bytes}`).to.be.true()
+        expect(connection.limits?.seconds).to.be.a('number')
+      }
+
+      expect(await server.stop('SIGTERM')).to.deep.equal({ code: 0, signal: null })
+    }
   })
 
   it('prints the options and exits 0 for --help', async () => {

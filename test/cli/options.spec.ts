@@ -44,6 +44,7 @@ describe('rendezvous-server options', () => {
     expect(config.store).to.deep.equal({ kind: 'memory' })
     expect(config.server).to.deep.equal({})
     expect(config.relay).to.be.false()
+    expect(config.relayUnlimited).to.be.false()
     expect(config.metrics).to.be.undefined()
     expect(config.logLevel).to.equal('error')
   })
@@ -96,6 +97,7 @@ describe('rendezvous-server options', () => {
       RENDEZVOUS_STORE: 'postgres://db/rendezvous',
       RENDEZVOUS_MAX_TTL: '9000',
       RENDEZVOUS_RELAY: 'true',
+      RENDEZVOUS_RELAY_UNLIMITED: 'yes',
       RENDEZVOUS_METRICS: '0.0.0.0:9464',
       RENDEZVOUS_LOG_LEVEL: 'debug',
       RENDEZVOUS_IDENTITY: '/var/lib/rdv/key'
@@ -105,6 +107,7 @@ describe('rendezvous-server options', () => {
     expect(config.store.kind).to.equal('postgres')
     expect(config.server.maxTtl).to.equal(9000)
     expect(config.relay).to.be.true()
+    expect(config.relayUnlimited).to.be.true()
     expect(config.metrics).to.deep.equal({ host: '0.0.0.0', port: 9464 })
     expect(config.logLevel).to.equal('debug')
     expect(config.identityFile).to.equal('/var/lib/rdv/key')
