@@ -92,12 +92,14 @@ func (n *node) execute(ctx context.Context, cmd command) (map[string]any, error)
 		return n.ping(ctx, cmd)
 	case "status":
 		topicPeers := map[string][]string{}
+		mesh := map[string][]string{}
 		n.mu.Lock()
 		for name, topic := range n.topics {
 			topicPeers[name] = n.connectedTopicPeers(topic)
+			mesh[name] = n.mesh.peers(name)
 		}
 		n.mu.Unlock()
-		return map[string]any{"connections": n.connections(), "topicPeers": topicPeers}, nil
+		return map[string]any{"connections": n.connections(), "topicPeers": topicPeers, "mesh": mesh}, nil
 	default:
 		return nil, fmt.Errorf("unknown command %q", cmd.Cmd)
 	}

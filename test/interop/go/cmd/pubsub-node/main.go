@@ -2,9 +2,9 @@
 // peer discovery is go-libp2p-pubsub's own mechanism (pubsub.WithDiscovery) over the rendezvous client of
 // github.com/waku-org/go-libp2p-rendezvous, on TCP with the circuit relay v2 client.
 //
-// It prints one JSON object per line on stdout (events: listening, topic-peers, message, reply) and takes one
-// JSON command per line on stdin (publish, discover, connect, ping, status, stop), so that a test drives it step by
-// step and times each step. It exits on "stop", on SIGINT/SIGTERM, when stdin closes (its parent is gone) and at
+// It prints one JSON object per line on stdout (events: listening; topic-peers, the connected topic peers and the
+// GossipSub mesh whenever either changes; message; reply) and takes one JSON command per line on stdin (publish,
+// discover, connect, ping, status, stop), so that a test drives it step by step and times each step. It exits on "stop", on SIGINT/SIGTERM, when stdin closes (its parent is gone) and at
 // the latest after -lifetime, so that a test that fails never leaves it running.
 package main
 
@@ -13,6 +13,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"log/slog"
 	"os"
 	"os/signal"
 	"strings"
@@ -41,6 +42,7 @@ type config struct {
 	topic     string
 	discovery string
 	lifetime  time.Duration
+	logLevel  slog.Level
 }
 
 func parseFlags() (config, error) {
@@ -50,7 +52,12 @@ func parseFlags() (config, error) {
 	flag.StringVar(&cfg.topic, "topic", "", "pubsub topic to join and subscribe to (none: no topic)")
 	flag.StringVar(&cfg.discovery, "discovery", "pubsub", `"pubsub": pubsub.WithDiscovery over the rendezvous discovery of the first point; "none": only the commands discover`)
 	flag.DurationVar(&cfg.lifetime, "lifetime", 10*time.Minute, "exit after this long whatever happens")
+	logLevel := flag.String("log-level", "warn", "go-libp2p-pubsub's log level on stderr: debug, info, warn or error")
 	flag.Parse()
+
+	if err := cfg.logLevel.UnmarshalText([]byte(*logLevel)); err != nil {
+		return cfg, fmt.Errorf("-log-level: %w", err)
+	}
 
 	if len(cfg.listen) == 0 {
 		cfg.listen = listFlag{"/ip4/127.0.0.1/tcp/0"}
@@ -136,7 +143,11 @@ func run(ctx context.Context, cancel context.CancelFunc, cfg config) error {
 	// go-libp2p opens no stream on a relayed (limited) connection unless the context allows it; pubsub opens its
 	// streams with the context it is given, so this lets GossipSub talk to a browser reached through a relay
 	psCtx := network.WithAllowLimitedConn(ctx, "pubsub with browsers behind relays")
-	var opts []pubsub.Option
+	mesh := newMeshTracer()
+	opts := []pubsub.Option{
+		pubsub.WithLogger(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: cfg.logLevel}))),
+		pubsub.WithRawTracer(mesh),
+	}
 	if cfg.discovery == "pubsub" {
 		// go-libp2p-pubsub advertises and finds "floodsub:<topic>" through this discovery
 		opts = append(opts, pubsub.WithDiscovery(rendezvous.NewRendezvousDiscovery(h, points[0].ID)))
@@ -146,7 +157,7 @@ func run(ctx context.Context, cancel context.CancelFunc, cfg config) error {
 		return fmt.Errorf("cannot start gossipsub: %w", err)
 	}
 
-	node := &node{host: h, pubsub: ps, points: points, out: out, topics: map[string]*pubsub.Topic{}}
+	node := &node{host: h, pubsub: ps, mesh: mesh, points: points, out: out, topics: map[string]*pubsub.Topic{}}
 	if cfg.topic != "" {
 		if err := node.subscribe(ctx, cfg.topic); err != nil {
 			return err

@@ -13,12 +13,14 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 )
 
-// How often the set of connected topic peers is recomputed; a change is printed as a "topic-peers" event
+// How often the connected topic peers and the mesh are recomputed; a change of either is printed as a
+// "topic-peers" event
 const topicPeersInterval = 100 * time.Millisecond
 
 type node struct {
 	host   host.Host
 	pubsub *pubsub.PubSub
+	mesh   *meshTracer
 	points []peer.AddrInfo
 	out    *eventWriter
 
@@ -90,7 +92,7 @@ func (n *node) connectedTopicPeers(topic *pubsub.Topic) []string {
 func (n *node) watchTopicPeers(ctx context.Context, name string, topic *pubsub.Topic) {
 	ticker := time.NewTicker(topicPeersInterval)
 	defer ticker.Stop()
-	var last []string
+	var lastPeers, lastMesh []string
 	for {
 		select {
 		case <-ctx.Done():
@@ -98,9 +100,10 @@ func (n *node) watchTopicPeers(ctx context.Context, name string, topic *pubsub.T
 		case <-ticker.C:
 		}
 		peers := n.connectedTopicPeers(topic)
-		if !slices.Equal(peers, last) {
-			last = peers
-			n.out.emit(map[string]any{"event": "topic-peers", "topic": name, "count": len(peers), "peers": peers})
+		mesh := n.mesh.peers(name)
+		if !slices.Equal(peers, lastPeers) || !slices.Equal(mesh, lastMesh) {
+			lastPeers, lastMesh = peers, mesh
+			n.out.emit(map[string]any{"event": "topic-peers", "topic": name, "count": len(peers), "peers": peers, "mesh": mesh})
 		}
 	}
 }
