@@ -5,15 +5,13 @@
  * whatever format a point accepted is remembered (bounded, least recently used forgotten first) so that the next
  * REGISTER goes right the first time.
  */
-import { toString as uint8ArrayToString } from 'uint8arrays/to-string'
+import { agentVersionOf, readsOnlyLegacyRecords } from '../protocol/agent.ts'
 import { peerIdOfMultiaddr } from './point.ts'
 import type { ResolvedPoint } from './point.ts'
 import type { PeerRecordFormat } from '../protocol/peer-record.ts'
 import type { PeerId, PeerStore } from '@libp2p/interface'
 
 export const DEFAULT_MAX_REMEMBERED_POINTS = 1024
-
-const LEGACY_ONLY_AGENTS = /^rust-libp2p\//
 
 export class PointFormats {
   private readonly peerStore?: PeerStore
@@ -39,8 +37,9 @@ export class PointFormats {
       return remembered
     }
 
-    const agent = await this.agentOf(point)
-    return agent != null && LEGACY_ONLY_AGENTS.test(agent) ? 'legacy' : 'standard'
+    const peerId = pointPeerId(point)
+    const agent = peerId == null ? undefined : await agentVersionOf(this.peerStore, peerId)
+    return agent != null && readsOnlyLegacyRecords(agent) ? 'legacy' : 'standard'
   }
 
   /** Whether a standard REGISTER that got no reply may be tried again in the legacy format */
@@ -62,22 +61,6 @@ export class PointFormats {
       if (oldest != null) {
         this.remembered.delete(oldest)
       }
-    }
-  }
-
-  private async agentOf (point: ResolvedPoint): Promise<string | undefined> {
-    const peerId = pointPeerId(point)
-
-    if (peerId == null || this.peerStore == null) {
-      return undefined
-    }
-
-    try {
-      const agent = (await this.peerStore.get(peerId)).metadata.get('AgentVersion')
-      return agent == null ? undefined : uint8ArrayToString(agent)
-    } catch {
-      // never met: no agent known
-      return undefined
     }
   }
 }

@@ -8,16 +8,13 @@
  * request before identify has finished, so when its agent is not known yet and the answer would hold a standard
  * record, the server waits a little for identify (`identifyWait`) before deciding.
  */
-import { toString as uint8ArrayToString } from 'uint8arrays/to-string'
+import { agentVersionOf, readsOnlyLegacyRecords } from '../protocol/agent.ts'
 import type { IdentifyResult, Libp2pEvents, PeerId, PeerStore, TypedEventTarget } from '@libp2p/interface'
 
 export interface RequesterFormatsComponents {
   peerStore?: PeerStore
   events?: TypedEventTarget<Libp2pEvents>
 }
-
-/** Agent versions of implementations that read legacy records only */
-const LEGACY_ONLY_AGENTS = /^rust-libp2p\//
 
 /** Peers remembered, in each set; the oldest is forgotten first */
 const MAX_REMEMBERED = 10_000
@@ -64,10 +61,10 @@ export class RequesterFormats {
       return true
     }
 
-    const agent = await this.agentOf(peerId)
+    const agent = await agentVersionOf(this.components.peerStore, peerId)
 
     if (agent != null) {
-      return LEGACY_ONLY_AGENTS.test(agent)
+      return readsOnlyLegacyRecords(agent)
     }
 
     if (this.waitedFor.has(peerId.toString())) {
@@ -76,23 +73,12 @@ export class RequesterFormats {
 
     const identified = await this.identified(peerId, signal)
 
-    if (identified != null && LEGACY_ONLY_AGENTS.test(identified)) {
+    if (identified != null && readsOnlyLegacyRecords(identified)) {
       return true
     }
 
     remember(this.waitedFor, peerId.toString())
     return false
-  }
-
-  private async agentOf (peerId: PeerId): Promise<string | undefined> {
-    try {
-      const peer = await this.components.peerStore?.get(peerId)
-      const agent = peer?.metadata.get('AgentVersion')
-      return agent == null ? undefined : uint8ArrayToString(agent)
-    } catch {
-      // not in the peer store yet
-      return undefined
-    }
   }
 
   /** The agent identify reports for the peer within `identifyWait`, or `undefined` */
@@ -120,7 +106,7 @@ export class RequesterFormats {
       events.addEventListener('peer:identify', onIdentify)
       signal.addEventListener('abort', onAbort)
       // identify may have finished between the look-up above and the listener
-      void this.agentOf(peerId).then(agent => { if (agent != null) { done(agent) } })
+      void agentVersionOf(this.components.peerStore, peerId).then(agent => { if (agent != null) { done(agent) } })
     })
   }
 }
