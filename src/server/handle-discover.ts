@@ -43,24 +43,11 @@ function cursorOf (cookie: Uint8Array | undefined, namespace: string | undefined
 }
 
 /**
- * DISCOVER: the live registrations after the cookie's position, in the order they were written, cut to the
- * limit and to the response size, with a cookie for where the page ended. An empty namespace is read as "all",
- * as an absent one is: some encoders cannot tell the two apart. A requester that reads only legacy records (a
- * rust-libp2p client) gets only those; the page is filled past the others and the cookie goes on after them.
+ * The registrations after `afterSeq` the requester can read, cut to `limit` and to the response size, and the
+ * position the cookie will carry. A requester that reads only legacy records (a rust-libp2p client) gets only those:
+ * the page is filled past the others and the cookie goes on after them.
  */
-export async function handleDiscover (request: Message.Discover | undefined, ctx: RequestContext): Promise<Message.DiscoverResponse> {
-  const namespace = request?.ns == null || request.ns === '' ? undefined : request.ns
-
-  if (namespace != null) {
-    const problem = namespaceProblem(namespace, ctx.config.maxNamespaceLength)
-
-    if (problem != null) {
-      throw new RendezvousError(ResponseStatus.E_INVALID_NAMESPACE, problem)
-    }
-  }
-
-  const afterSeq = cursorOf(request?.cookie, namespace, ctx)
-  const limit = requestedLimit(request?.limit, ctx)
+async function readPage (namespace: string | undefined, afterSeq: bigint, limit: number, ctx: RequestContext): Promise<{ registrations: Message.Register[], cursor: bigint }> {
   const registrations: Message.Register[] = []
   let size = RESPONSE_OVERHEAD
   // where the cookie will point: only past registrations the store calls settled
@@ -113,6 +100,28 @@ export async function handleDiscover (request: Message.Discover | undefined, ctx
       done = true
     }
   }
+
+  return { registrations, cursor }
+}
+
+/**
+ * DISCOVER: the live registrations after the cookie's position, in the order they were written, cut to the
+ * limit and to the response size, with a cookie for where the page ended. An empty namespace is read as "all",
+ * as an absent one is: some encoders cannot tell the two apart.
+ */
+export async function handleDiscover (request: Message.Discover | undefined, ctx: RequestContext): Promise<Message.DiscoverResponse> {
+  const namespace = request?.ns == null || request.ns === '' ? undefined : request.ns
+
+  if (namespace != null) {
+    const problem = namespaceProblem(namespace, ctx.config.maxNamespaceLength)
+
+    if (problem != null) {
+      throw new RendezvousError(ResponseStatus.E_INVALID_NAMESPACE, problem)
+    }
+  }
+
+  const afterSeq = cursorOf(request?.cookie, namespace, ctx)
+  const { registrations, cursor } = await readPage(namespace, afterSeq, requestedLimit(request?.limit, ctx), ctx)
 
   return {
     status: ResponseStatus.OK,
