@@ -14,7 +14,7 @@ cd "$(dirname "$0")"
 
 cache=${RENDEZVOUS_INTEROP_CACHE:-$HOME/.cache/rendezvous-interop}
 bin=${RENDEZVOUS_INTEROP_BIN:-$cache/bin}
-mkdir -p "$bin"
+mkdir -p "$bin" "$cache/go-out"
 
 for tool in go cargo; do
   if ! command -v "$tool" >/dev/null; then
@@ -23,15 +23,23 @@ for tool in go cargo; do
   fi
 done
 
+# a binary may be running (a test still using it): write beside it and rename over it, which never touches the
+# running file, where writing into it fails with "Text file busy"
+install_binary() {
+  cp "$1" "$2.tmp.$$"
+  mv -f "$2.tmp.$$" "$2"
+}
+
 for dir in go/cmd/*/; do
   name=$(basename "$dir")
   started=$(date +%s)
-  (cd go && go build -trimpath -o "$bin/$name" "./cmd/$name")
+  (cd go && go build -trimpath -o "$cache/go-out/$name" "./cmd/$name")
+  install_binary "$cache/go-out/$name" "$bin/$name"
   echo "built $bin/$name ($(( $(date +%s) - started )) s)"
 done
 
 # --locked: the committed Cargo.lock is what gets built, never a newer resolution
 started=$(date +%s)
 (cd rust && CARGO_TARGET_DIR="$cache/cargo-target" cargo build --locked --quiet)
-cp "$cache/cargo-target/debug/rendezvous-peer-rust" "$bin/rendezvous-peer-rust"
+install_binary "$cache/cargo-target/debug/rendezvous-peer-rust" "$bin/rendezvous-peer-rust"
 echo "built $bin/rendezvous-peer-rust ($(( $(date +%s) - started )) s)"
