@@ -211,6 +211,10 @@ describe('a Go node dials a browser node through a relay found via rendezvous (C
     ]))
 
     await exchangeMessages(go, page, browserId, 'second relay')
+
+    // one line that says the whole scenario ran and passed (.ci/run looks for it)
+    // eslint-disable-next-line no-console
+    console.log(`GO_BROWSER_REPORT ${JSON.stringify({ steps: timer.steps.map(s => ({ step: s.step, ms: s.ms })) })}`)
   })
 
   /**
