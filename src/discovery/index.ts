@@ -405,11 +405,22 @@ export class RendezvousDiscovery extends TypedEventEmitter<PeerDiscoveryEvents> 
         this.registrations.addressesChanged()
       }
 
-      this.relayListeners.update(this.needsRelayListeners(state), this.relaysToListenOn(state))
+      this.refreshRelayListeners()
       this.checkState(state)
       this.quotas.scheduleReconcile()
     } catch (err: any) {
       this.log.error('could not apply the node state - %e', err)
+    }
+  }
+
+  /**
+   * One `/p2p-circuit` listener per relay counted. The count changes when a relay connects or a page of relays
+   * arrives (a rendezvous point that is also a relay is connected before it is known as one), which no state
+   * event reports: those call this too, instead of leaving the listener to the next poll (`pollInterval`, 5 s).
+   */
+  private refreshRelayListeners (): void {
+    if (this.started && this.state != null) {
+      this.relayListeners.update(this.needsRelayListeners(this.state), this.relaysToListenOn(this.state))
     }
   }
 
@@ -480,6 +491,10 @@ export class RendezvousDiscovery extends TypedEventEmitter<PeerDiscoveryEvents> 
 
     const fresh = await this.accept(page.ns, page.registrations)
 
+    if (page.ns === RELAY_NAMESPACE) {
+      this.refreshRelayListeners()
+    }
+
     if (!page.more) {
       this.quotas.setPaging(page.ns, page.point.id, false)
     }
@@ -516,6 +531,7 @@ export class RendezvousDiscovery extends TypedEventEmitter<PeerDiscoveryEvents> 
 
   private readonly onPeerConnect = (evt: CustomEvent<PeerId>): void => {
     this.points.connected(evt.detail)
+    this.refreshRelayListeners()
   }
 
   private readonly onPeerDisconnect = (evt: CustomEvent<PeerId>): void => {

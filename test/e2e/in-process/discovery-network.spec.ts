@@ -2,12 +2,18 @@
  * Whole networks in one process: a real rendezvous server and real libp2p nodes (gossipsub, circuit relay) on
  * `@libp2p/memory` (the relay on TCP 127.0.0.1), each running the discovery module with short intervals.
  */
+import { readFileSync } from 'node:fs'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { start, stop } from '@libp2p/interface'
 import { multiaddr } from '@multiformats/multiaddr'
 import { Circuit } from '@multiformats/multiaddr-matcher'
 import { expect } from 'aegir/chai'
 import delay from 'delay'
+import { parseCli } from '../../../src/cli/options.ts'
+import { runServer } from '../../../src/cli/run-server.ts'
 import { TAG_NAMES } from '../../../src/discovery/index.ts'
 import { MemoryRegistrationStore } from '../../../src/server/index.ts'
 import { connectedTopicPeers, createPeer, createPoint, stopAll, waitFor } from '../../discovery/fixtures.ts'
@@ -164,6 +170,30 @@ describe('in-process rendezvous networks', function () {
     expect(connection.remotePeer.equals(behindNat.peerId)).to.be.true()
     expect(connection.limits).to.exist()
     expect(Circuit.matches(connection.remoteAddr)).to.be.true()
+  })
+
+  it('reserves a slot on a rendezvous point that is also a relay as soon as it learns that, not at the next state poll', async () => {
+    // `rendezvous-server --relay` as deployed: the node is connected to it (as its point) before it learns, from the
+    // /libp2p/relay page, that it is a relay; the listener that makes the reservation must not wait for the poll
+    const dir = await mkdtemp(join(tmpdir(), 'rdv-relay-point-'))
+    const request = parseCli(['--listen', '/ip4/127.0.0.1/tcp/0', '--identity', join(dir, 'id.key'), '--relay'], {}, path => readFileSync(path, 'utf8'))
+    if (request.action !== 'run') {
+      throw new Error('the command line did not parse to a run')
+    }
+    const server = await runServer(request.config, { stderr: () => {} })
+
+    try {
+      // no listen address, as in a browser: no address change reports anything to the module before the reservation
+      const behindNat = await peer({ points: [server.multiaddrs[0]], listen: [], relayTransport: true, tcp: true, pubsub: false, discovery: { relay: 'always', pollInterval: 60_000 } })
+      const relayService = server.rendezvous.node.services.relay
+
+      expect(await waitFor(() => relayService?.reservations.has(behindNat.peerId) === true, 10_000)).to.be.true('a reservation is made well before the 60 s poll')
+      expect(behindNat.services.rendezvous.status.relayListenersAdded).to.equal(1)
+    } finally {
+      await stopAll(peers.splice(0))
+      await server.stop()
+      await rm(dir, { recursive: true, force: true })
+    }
   })
 
   it('never takes a node past maxConnections, stopping short of it by the headroom', async () => {
