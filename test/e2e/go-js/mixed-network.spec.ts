@@ -118,8 +118,10 @@ function goArrival (node: GoPubsubNode, text: string, since: number): number {
   return (node.messages().find(event => event.data === text)?.at ?? 0) - since
 }
 
-function summary (values: number[]): { median: number | null, max: number | null } {
-  return { median: median(values), max: values.length === 0 ? null : Math.max(...values) }
+function summary (values: number[]): { min: number | null, median: number | null, max: number | null } {
+  return values.length === 0
+    ? { min: null, median: null, max: null }
+    : { min: Math.min(...values), median: median(values), max: Math.max(...values) }
 }
 
 describe('Go and JS nodes in one pubsub network through the rendezvous-server CLI', function () {
