@@ -1,60 +1,64 @@
 /**
- * One rendezvous exchange on one stream: open, write the request, (read the reply), close.
+ * One rendezvous exchange: write the request on a stream to the point, read the reply. The stream comes from
+ * {@link PointStreams}: one kept open for the point when it answers several requests per stream, else a new one
+ * closed after the reply.
  *
- * One request per stream is the only pattern every implementation serves: Rust (request-response) and Nim
- * (`readLp` once, then close) never read a second message from a stream. A timeout covers the whole exchange,
- * dial included, because some servers answer a request they cannot decode by closing the stream or by never
- * answering at all.
+ * A timeout covers the whole exchange, dial included, because some servers answer a request they cannot decode by
+ * closing the stream or by never answering at all. A request on a kept stream that the point had closed is sent
+ * again once on a new stream, within the same timeout.
  */
 import { TimeoutError } from '@libp2p/interface'
-import { pbStream } from '@libp2p/utils'
 import { anySignal } from 'any-signal'
 import { InvalidResponseError } from '../errors.ts'
-import { Message } from '../pb/rendezvous.ts'
+import type { PointStream, PointStreams } from './point-streams.ts'
 import type { ResolvedPoint } from './point.ts'
-import type { Logger, Stream } from '@libp2p/interface'
-import type { ConnectionManager } from '@libp2p/interface-internal'
-import type { ProtobufMessageStream } from '@libp2p/utils'
+import type { Message } from '../pb/rendezvous.ts'
+import type { Logger } from '@libp2p/interface'
 
 export interface ExchangeOptions {
-  protocol: string
+  streams: PointStreams
   /** ms for the whole exchange */
   timeout: number
-  /** bytes; a longer reply is refused without being buffered */
-  maxResponseSize: number
-  runOnLimitedConnection: boolean
   signal?: AbortSignal
   log: Logger
 }
 
-type Body<T> = (pb: ProtobufMessageStream<Message, Stream>, signal: AbortSignal) => Promise<T>
+/** What to do on the stream: resolves to the reply, or to nothing for a request without one */
+type Body<T> = (used: PointStream, signal: AbortSignal) => Promise<T>
 
-async function withStream <T> (connectionManager: ConnectionManager, point: ResolvedPoint, options: ExchangeOptions, body: Body<T>): Promise<T> {
+async function withStream <T> (point: ResolvedPoint, options: ExchangeOptions, oneShot: boolean, body: Body<T>): Promise<T> {
   const timeoutController = new AbortController()
   const timer = setTimeout(() => {
     timeoutController.abort(new TimeoutError(`rendezvous point ${point.id} did not complete the exchange within ${options.timeout} ms`))
   }, options.timeout)
   const signal = anySignal([timeoutController.signal, options.signal])
-  let stream: Stream | undefined
 
   try {
-    stream = await connectionManager.openStream(point.target, options.protocol, {
-      signal,
-      runOnLimitedConnection: options.runOnLimitedConnection
-    })
+    for (let attempt = 1; ; attempt++) {
+      let used: PointStream | undefined
 
-    const pb = pbStream(stream, { maxDataLength: options.maxResponseSize }).pb(Message)
-    const result = await body(pb, signal)
-    await stream.close({ signal })
+      try {
+        used = await options.streams.acquire(point, signal, oneShot)
+        const result = await body(used, signal)
+        await options.streams.release(point, used, signal)
 
-    return result
-  } catch (err: any) {
-    const error = timeoutController.signal.aborted && options.signal?.aborted !== true
-      ? timeoutController.signal.reason
-      : err
+        return result
+      } catch (err: any) {
+        const timedOut = timeoutController.signal.aborted && options.signal?.aborted !== true
+        const error = timedOut ? timeoutController.signal.reason : err
 
-    stream?.abort(error)
-    throw error
+        if (used == null) {
+          throw error
+        }
+
+        if (options.streams.failed(point, used, error, timedOut) && attempt === 1 && !signal.aborted) {
+          options.log('%s had closed the stream kept for it, sending the request again on a new one', point.id)
+          continue
+        }
+
+        throw error
+      }
+    }
   } finally {
     clearTimeout(timer)
     signal.clear()
@@ -62,8 +66,8 @@ async function withStream <T> (connectionManager: ConnectionManager, point: Reso
 }
 
 /** Sends `request` and resolves to the reply. EOF, a reset, an oversized or undecodable reply: {@link InvalidResponseError} */
-export async function exchange (connectionManager: ConnectionManager, point: ResolvedPoint, request: Message, options: ExchangeOptions): Promise<Message> {
-  return withStream(connectionManager, point, options, async (pb, signal) => {
+export async function exchange (point: ResolvedPoint, request: Message, options: ExchangeOptions): Promise<Message> {
+  return withStream(point, options, false, async ({ pb }, signal) => {
     await pb.write(request, { signal })
 
     try {
@@ -79,9 +83,12 @@ export async function exchange (connectionManager: ConnectionManager, point: Res
   })
 }
 
-/** Sends `request` and closes the write side without waiting for anything back (UNREGISTER has no reply) */
-export async function send (connectionManager: ConnectionManager, point: ResolvedPoint, request: Message, options: ExchangeOptions): Promise<void> {
-  await withStream(connectionManager, point, options, async (pb, signal) => {
+/**
+ * Sends `request` on a stream of its own and closes the write side without waiting for anything back (UNREGISTER
+ * has no reply, so nothing would tell that a kept stream had been closed under it)
+ */
+export async function send (point: ResolvedPoint, request: Message, options: ExchangeOptions): Promise<void> {
+  await withStream(point, options, true, async ({ pb }, signal) => {
     await pb.write(request, { signal })
   })
 }

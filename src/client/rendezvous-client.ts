@@ -22,7 +22,8 @@ import { widelyUnderstoodAddresses } from './addresses.ts'
 import { CookieJar, DEFAULT_MAX_COOKIES } from './cookie-jar.ts'
 import { exchange, send } from './exchange.ts'
 import { ClientMetrics } from './metrics.ts'
-import { PointFormats } from './point-formats.ts'
+import { DEFAULT_MAX_REMEMBERED_POINTS, PointFormats } from './point-formats.ts'
+import { PointStreams } from './point-streams.ts'
 import { resolvePoint } from './point.ts'
 import { verifyRegistrations } from './verify.ts'
 import type { ExchangeOptions } from './exchange.ts'
@@ -55,6 +56,12 @@ interface RegisterAttempt {
 /** Default for {@link RendezvousClientInit.maxDiscoverPages} */
 export const DEFAULT_MAX_DISCOVER_PAGES = 100
 
+/** Default for {@link RendezvousClientInit.maxStreamsPerPoint} */
+export const DEFAULT_MAX_STREAMS_PER_POINT = 4
+
+/** Default for {@link RendezvousClientInit.streamIdleTimeout}: well under the 150 s a server of ours waits */
+export const DEFAULT_STREAM_IDLE_TIMEOUT_MS = 30_000
+
 const { MessageType, ResponseStatus } = Message
 
 /** protons types its bytes fields as backed by an ArrayBuffer; copy only what is not (e.g. a SharedArrayBuffer view) */
@@ -86,12 +93,10 @@ export class DefaultRendezvousClient implements RendezvousClient {
   private readonly components: RendezvousClientComponents
   private readonly log: Logger
   private readonly timeout: number
-  private readonly maxResponseSize: number
-  private readonly runOnLimitedConnection: boolean
-  private readonly protocol: string
   private readonly maxDiscoverPages: number
   private readonly discoverLimit: number
   private readonly formats: PointFormats
+  private readonly streams: PointStreams
   private readonly cookies: CookieJar
   private readonly metrics: ClientMetrics
 
@@ -99,14 +104,29 @@ export class DefaultRendezvousClient implements RendezvousClient {
     this.components = components
     this.log = components.logger.forComponent('libp2p:rendezvous:client')
     this.timeout = init.timeout ?? DEFAULT_TIMEOUT_MS
-    this.maxResponseSize = init.maxResponseSize ?? MAX_RESPONSE_SIZE
-    this.runOnLimitedConnection = init.runOnLimitedConnection ?? true
-    this.protocol = init.protocol ?? PROTOCOL
     this.maxDiscoverPages = init.maxDiscoverPages ?? DEFAULT_MAX_DISCOVER_PAGES
     this.discoverLimit = checkPositiveInteger('discoverLimit', init.discoverLimit) ?? MAX_DISCOVER_LIMIT
     this.formats = new PointFormats(components, init.peerRecordFormat ?? 'auto', init.maxRememberedPoints)
+    this.streams = new PointStreams(components.connectionManager, {
+      protocol: init.protocol ?? PROTOCOL,
+      maxResponseSize: init.maxResponseSize ?? MAX_RESPONSE_SIZE,
+      runOnLimitedConnection: init.runOnLimitedConnection ?? true,
+      reuseStreams: init.reuseStreams ?? true,
+      maxStreamsPerPoint: checkPositiveInteger('maxStreamsPerPoint', init.maxStreamsPerPoint) ?? DEFAULT_MAX_STREAMS_PER_POINT,
+      idleTimeout: checkPositiveInteger('streamIdleTimeout', init.streamIdleTimeout) ?? DEFAULT_STREAM_IDLE_TIMEOUT_MS,
+      maxRememberedPoints: init.maxRememberedPoints ?? DEFAULT_MAX_REMEMBERED_POINTS,
+      log: this.log
+    })
     this.cookies = new CookieJar(init.maxCookies ?? DEFAULT_MAX_COOKIES)
     this.metrics = new ClientMetrics(components.metrics)
+  }
+
+  /** Nothing to start: streams are opened as requests need them */
+  start (): void {}
+
+  /** Closes the streams kept open to points; requests after this open new ones */
+  async stop (): Promise<void> {
+    await this.streams.closeAll()
   }
 
   async register (point: RendezvousPoint, namespace: string, options: RegisterOptions = {}): Promise<number> {
@@ -229,7 +249,7 @@ export class DefaultRendezvousClient implements RendezvousClient {
     }
 
     try {
-      await send(this.components.connectionManager, resolved, request, this.exchangeOptions(options))
+      await send(resolved, request, this.exchangeOptions(options))
       this.metrics.count('unregister', 'sent')
     } catch (err) {
       this.metrics.count('unregister', 'error')
@@ -366,7 +386,7 @@ export class DefaultRendezvousClient implements RendezvousClient {
     let reply: Message
 
     try {
-      reply = await exchange(this.components.connectionManager, point, request, this.exchangeOptions(options))
+      reply = await exchange(point, request, this.exchangeOptions(options))
     } catch (err) {
       this.metrics.count(kind, 'error')
       throw err
@@ -385,10 +405,8 @@ export class DefaultRendezvousClient implements RendezvousClient {
 
   private exchangeOptions (options: AbortOptions): ExchangeOptions {
     return {
-      protocol: this.protocol,
+      streams: this.streams,
       timeout: this.timeout,
-      maxResponseSize: this.maxResponseSize,
-      runOnLimitedConnection: this.runOnLimitedConnection,
       signal: options.signal,
       log: this.log
     }

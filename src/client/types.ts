@@ -30,8 +30,24 @@ export interface RendezvousClientInit {
    * Default: `'auto'`
    */
   peerRecordFormat?: 'auto' | 'standard' | 'legacy'
-  /** Points whose record format is remembered (for `peerRecordFormat: 'auto'`); the oldest is forgotten first. Default: 1024 */
+  /**
+   * Points whose record format (for `peerRecordFormat: 'auto'`) and whose way of serving streams are remembered;
+   * the least recently used is forgotten first. Default: 1024
+   */
   maxRememberedPoints?: number
+  /**
+   * Send requests one after another on streams kept open per point, when the point answers several requests per
+   * stream (ours, Go's); a point that closes a stream after one answer (Rust, Nim) gets a stream per request,
+   * remembered per point. `false`: a new stream for every request, at every point. Default: true
+   */
+  reuseStreams?: boolean
+  /**
+   * Streams kept open per point. A request that finds all of them busy opens one more, closed after its reply
+   * when this many are kept already. Default: 4
+   */
+  maxStreamsPerPoint?: number
+  /** ms a kept stream may go unused before it is closed (a server of ours waits 150 s for the next request). Default: 30000 */
+  streamIdleTimeout?: number
 }
 
 export interface RegisterOptions extends AbortOptions {

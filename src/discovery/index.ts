@@ -143,6 +143,8 @@ export class RendezvousDiscovery extends TypedEventEmitter<PeerDiscoveryEvents> 
   private readonly runtime: Runtime
   private readonly log: Logger
   private readonly client: RendezvousClient
+  /** The client this discovery made for itself, whose kept streams it closes on stop */
+  private readonly ownClient?: DefaultRendezvousClient
   private readonly points: Points
   private readonly registrations: Registrations
   private readonly queries: Queries
@@ -175,8 +177,11 @@ export class RendezvousDiscovery extends TypedEventEmitter<PeerDiscoveryEvents> 
 
     if (typeof client === 'function') {
       this.client = client(components)
+    } else if (client != null) {
+      this.client = client
     } else {
-      this.client = client ?? new DefaultRendezvousClient(components, this.options.clientInit)
+      this.ownClient = new DefaultRendezvousClient(components, this.options.clientInit)
+      this.client = this.ownClient
     }
 
     const options = this.options
@@ -272,6 +277,8 @@ export class RendezvousDiscovery extends TypedEventEmitter<PeerDiscoveryEvents> 
     this.components.events.removeEventListener('peer:connect', this.onPeerConnect)
     this.components.events.removeEventListener('peer:disconnect', this.onPeerDisconnect)
     await Promise.allSettled([this.registrations.stop(), this.quotas.stop(), this.relayListeners.stop()])
+    // after the UNREGISTERs that stop() sends
+    await this.ownClient?.stop()
     await Promise.allSettled(this.points.list.map(async point => this.tagPoint(point, false)))
     this.specs = []
     this.state = undefined
