@@ -322,7 +322,7 @@ export class RendezvousServer implements Startable {
       this.processing++
       // counted until the store has really answered, so that a hanging store fills maxConcurrentRequests (and the
       // point answers E_UNAVAILABLE) rather than piling up work; the stream itself is given up at the timeout
-      const handling = this.answer(request, remotePeer, deadline.signal).finally(() => { this.processing-- })
+      const handling = this.answer(request, remotePeer).finally(() => { this.processing-- })
       // a store that has not answered by this share of the timeout gets the request refused with E_UNAVAILABLE,
       // in time for a client whose own timeout is as long as ours to read why rather than time out
       const answerBy = AbortSignal.timeout(Math.max(0, Math.floor(deadline.startedAt + this.config.timeout * ANSWER_SHARE - performance.now())))
@@ -378,23 +378,23 @@ export class RendezvousServer implements Startable {
     })
   }
 
-  private async answer (request: Message, remotePeer: PeerId, signal: AbortSignal): Promise<Outcome> {
+  private async answer (request: Message, remotePeer: PeerId): Promise<Outcome> {
     // proto3 encoders omit zero values, so an absent type is REGISTER (= 0)
     const type = request.type ?? MessageType.REGISTER
 
     if (type === MessageType.UNREGISTER) {
-      await this.withContext(remotePeer, signal, async ctx => { await handleUnregister(request.unregister, ctx) })
+      await this.withContext(remotePeer, async ctx => { await handleUnregister(request.unregister, ctx) })
         .catch(err => { this.log('unregister from %p failed - %e', remotePeer, err) })
       return { kind: 'unregister', status: ResponseStatus.OK }
     }
 
     if (type === MessageType.REGISTER) {
-      const registerResponse = await this.respond(remotePeer, signal, async ctx => handleRegister(request.register, ctx))
+      const registerResponse = await this.respond(remotePeer, async ctx => handleRegister(request.register, ctx))
       return { kind: 'register', status: registerResponse.status ?? ResponseStatus.OK, reply: { type: MessageType.REGISTER_RESPONSE, registerResponse } }
     }
 
     if (type === MessageType.DISCOVER) {
-      const discoverResponse = await this.respond(remotePeer, signal, async ctx => handleDiscover(request.discover, ctx))
+      const discoverResponse = await this.respond(remotePeer, async ctx => handleDiscover(request.discover, ctx))
       return { kind: 'discover', status: discoverResponse.status ?? ResponseStatus.OK, reply: { type: MessageType.DISCOVER_RESPONSE, discoverResponse } }
     }
 
@@ -407,9 +407,9 @@ export class RendezvousServer implements Startable {
    * Runs a handler and turns its failure into a response: a {@link RendezvousError} carries its own status,
    * anything else is the store failing (E_INTERNAL_ERROR, details only in the log).
    */
-  private async respond <R extends { status?: Message.ResponseStatus, statusText?: string }> (remotePeer: PeerId, signal: AbortSignal, handler: (ctx: RequestContext) => Promise<R>): Promise<R> {
+  private async respond <R extends { status?: Message.ResponseStatus, statusText?: string }> (remotePeer: PeerId, handler: (ctx: RequestContext) => Promise<R>): Promise<R> {
     try {
-      return await this.withContext(remotePeer, signal, handler)
+      return await this.withContext(remotePeer, handler)
     } catch (err: any) {
       if (err instanceof RendezvousError) {
         this.log('refused request from %p: %s %s', remotePeer, err.status, err.message)
@@ -428,7 +428,7 @@ export class RendezvousServer implements Startable {
     }
   }
 
-  private async withContext <R> (remotePeer: PeerId, signal: AbortSignal, handler: (ctx: RequestContext) => Promise<R>): Promise<R> {
+  private async withContext <R> (remotePeer: PeerId, handler: (ctx: RequestContext) => Promise<R>): Promise<R> {
     if (this.processing > this.config.maxConcurrentRequests) {
       throw new RendezvousError(ResponseStatus.E_UNAVAILABLE, 'rendezvous point is busy, retry later')
     }
@@ -444,7 +444,7 @@ export class RendezvousServer implements Startable {
       records: this.records,
       remotePeer,
       requesters: this.requesters,
-      readsOnlyLegacy: once(async () => this.requesters.readsOnlyLegacy(remotePeer, signal)),
+      readsOnlyLegacy: once(async () => this.requesters.readsOnlyLegacy(remotePeer)),
       now: Date.now(),
       log: this.log
     })

@@ -16,18 +16,23 @@ export interface RequesterFormatsComponents {
   events?: TypedEventTarget<Libp2pEvents>
 }
 
-/** Peers remembered, in each set; the oldest is forgotten first */
+/** Peers remembered, in each collection; the oldest is forgotten first */
 const MAX_REMEMBERED = 10_000
 
-/** Adds `key` to a set used as a bounded LRU */
-function remember (set: Set<string>, key: string): void {
-  set.delete(key)
-  set.add(key)
+/** Sets `key` in a map used as a bounded LRU (a Set is a map to nothing) */
+function remember <V> (collection: Map<string, V> | Set<string>, key: string, value?: V): void {
+  collection.delete(key)
 
-  if (set.size > MAX_REMEMBERED) {
-    const oldest = set.values().next().value
+  if (collection instanceof Map) {
+    collection.set(key, value as V)
+  } else {
+    collection.add(key)
+  }
+
+  if (collection.size > MAX_REMEMBERED) {
+    const oldest = collection.keys().next().value
     if (oldest != null) {
-      set.delete(oldest)
+      collection.delete(oldest)
     }
   }
 }
@@ -35,8 +40,12 @@ function remember (set: Set<string>, key: string): void {
 export class RequesterFormats {
   private readonly components: RequesterFormatsComponents
   private readonly legacyRegistrants = new Set<string>()
-  /** Peers already waited for whose identify named no legacy-only agent: never waited for twice */
+  /** What each peer's identify agent said: a peer store read (which decodes the peer) per DISCOVER is too dear under load */
+  private readonly decided = new Map<string, boolean>()
+  /** Peers already waited for whose identify did not come in time: never waited for twice */
   private readonly waitedFor = new Set<string>()
+  /** One wait per peer, whatever the number of its requests waiting: one listener each, not one per request */
+  private readonly waiting = new Map<string, Promise<string | undefined>>()
   private readonly identifyWait: number
 
   constructor (components: RequesterFormatsComponents, identifyWait: number) {
@@ -56,36 +65,47 @@ export class RequesterFormats {
   }
 
   /** Whether the peer can read only legacy records; may wait up to `identifyWait` for identify to tell */
-  async readsOnlyLegacy (peerId: PeerId, signal: AbortSignal): Promise<boolean> {
-    if (this.legacyRegistrants.has(peerId.toString())) {
+  async readsOnlyLegacy (peerId: PeerId): Promise<boolean> {
+    const key = peerId.toString()
+
+    if (this.legacyRegistrants.has(key)) {
       return true
     }
 
-    const agent = await agentVersionOf(this.components.peerStore, peerId)
+    const decided = this.decided.get(key)
 
-    if (agent != null) {
-      return readsOnlyLegacyRecords(agent)
+    if (decided != null) {
+      return decided
     }
 
-    if (this.waitedFor.has(peerId.toString())) {
+    let agent = await agentVersionOf(this.components.peerStore, peerId)
+
+    if (agent == null && !this.waitedFor.has(key)) {
+      let waiting = this.waiting.get(key)
+
+      if (waiting == null) {
+        waiting = this.identified(peerId).finally(() => { this.waiting.delete(key) })
+        this.waiting.set(key, waiting)
+      }
+
+      agent = await waiting
+    }
+
+    if (agent == null) {
+      remember(this.waitedFor, key)
       return false
     }
 
-    const identified = await this.identified(peerId, signal)
-
-    if (identified != null && readsOnlyLegacyRecords(identified)) {
-      return true
-    }
-
-    remember(this.waitedFor, peerId.toString())
-    return false
+    const legacyOnly = readsOnlyLegacyRecords(agent)
+    remember(this.decided, key, legacyOnly)
+    return legacyOnly
   }
 
   /** The agent identify reports for the peer within `identifyWait`, or `undefined` */
-  private async identified (peerId: PeerId, signal: AbortSignal): Promise<string | undefined> {
+  private async identified (peerId: PeerId): Promise<string | undefined> {
     const events = this.components.events
 
-    if (events == null || signal.aborted) {
+    if (events == null) {
       return undefined
     }
 
@@ -93,7 +113,6 @@ export class RequesterFormats {
       const done = (agent?: string): void => {
         clearTimeout(timer)
         events.removeEventListener('peer:identify', onIdentify)
-        signal.removeEventListener('abort', onAbort)
         resolve(agent)
       }
       const onIdentify = (evt: CustomEvent<IdentifyResult>): void => {
@@ -101,10 +120,8 @@ export class RequesterFormats {
           done(evt.detail.agentVersion ?? '')
         }
       }
-      const onAbort = (): void => { done() }
       const timer = setTimeout(done, this.identifyWait)
       events.addEventListener('peer:identify', onIdentify)
-      signal.addEventListener('abort', onAbort)
       // identify may have finished between the look-up above and the listener
       void agentVersionOf(this.components.peerStore, peerId).then(agent => { if (agent != null) { done(agent) } })
     })
