@@ -3,7 +3,7 @@
  * figures are the server's (and the transport's), not our client's.
  */
 import { pbStream } from '@libp2p/utils'
-import { MAX_RESPONSE_SIZE } from '../../src/constants.ts'
+import { CLIENT_DEFAULTS } from '../../src/defaults.ts'
 import { Message } from '../../src/pb/rendezvous.ts'
 import type { Libp2p } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
@@ -14,7 +14,7 @@ export { Message }
 export async function exchange (node: Libp2p<any>, target: Multiaddr, protocol: string, request: Message, signal: AbortSignal): Promise<Message> {
   const stream = await node.dialProtocol(target, protocol, { signal })
   try {
-    const pb = pbStream(stream, { maxDataLength: MAX_RESPONSE_SIZE }).pb(Message)
+    const pb = pbStream(stream, { maxDataLength: CLIENT_DEFAULTS.maxResponseSize }).pb(Message)
     await pb.write(request, { signal })
     const reply = await pb.read({ signal })
     await stream.close({ signal })

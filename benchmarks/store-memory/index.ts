@@ -12,7 +12,7 @@
 import { mkdir, writeFile } from 'node:fs/promises'
 import { cpus, loadavg } from 'node:os'
 import { fileURLToPath } from 'node:url'
-import { DEFAULT_MEMORY_STORE_MAX_BYTES, DEFAULT_SWEEP_SLICE } from '../../src/constants.ts'
+import { MEMORY_STORE_DEFAULTS } from '../../src/defaults.ts'
 import { NODE_FLAGS, parseArgs, runChild } from '../lib/child.ts'
 import { print, progress } from '../lib/print.ts'
 import { formatTable } from '../lib/table.ts'
@@ -49,7 +49,7 @@ const args = parseArgs(process.argv.slice(2))
 const quick = args.has('quick')
 const plan = quick
   ? { maxBytes: 32 * 1024 * 1024, sweepCount: 50_000 }
-  : { maxBytes: DEFAULT_MEMORY_STORE_MAX_BYTES, sweepCount: 1_000_000 }
+  : { maxBytes: MEMORY_STORE_DEFAULTS.maxBytes, sweepCount: 1_000_000 }
 const CASE = fileURLToPath(new URL('./case.ts', import.meta.url))
 const FLAGS = [...NODE_FLAGS, '--expose-gc', '--max-old-space-size=4096']
 const MiB = 1024 * 1024
@@ -71,7 +71,7 @@ for (const recordSize of [4096, 150]) {
   }
 }
 
-for (const slice of [DEFAULT_SWEEP_SLICE, plan.sweepCount]) {
+for (const slice of [MEMORY_STORE_DEFAULTS.sweepSlice, plan.sweepCount]) {
   progress(`sweep: ${plan.sweepCount} expiring at once, slices of ${slice}`)
   const outcome = await runChild<SweepResult>(CASE, ['--case', 'sweep', '--count', String(plan.sweepCount), '--slice', String(slice)], 600_000, FLAGS)
   if (outcome.result == null) {

@@ -6,7 +6,8 @@
  */
 import { parseArgs } from 'node:util'
 import { multiaddr } from '@multiformats/multiaddr'
-import { DEFAULT_MEMORY_STORE_MAX_BYTES, DEFAULT_MEMORY_STORE_MAX_BYTES_PER_PEER, DEFAULT_TIMEOUT_MS, DEFAULT_TTL_SECONDS, MAX_DISCOVER_LIMIT, MAX_NAMESPACE_LENGTH, MAX_RECORD_ADDRESSES, MAX_RECORD_SIZE, MAX_REGISTRATIONS_PER_PEER, MAX_REGISTRATIONS_TOTAL, MAX_REQUEST_SIZE, MAX_RESPONSE_SIZE, MAX_TIMER_MS, MAX_TTL_SECONDS, MIN_TTL_SECONDS, PROTOCOL } from '../constants.ts'
+import { MAX_TIMER_MS } from '../constants.ts'
+import { COMMAND_DEFAULTS, MEMORY_STORE_DEFAULTS, POSTGRES_STORE_DEFAULTS, SERVER_DEFAULTS } from '../defaults.ts'
 import { resolveServerConfig } from '../server/config.ts'
 import { postgresUrlProblem, schemaNameProblem } from '../server/store/postgres-settings.ts'
 import type { RendezvousServerInit } from '../server/options.ts'
@@ -47,47 +48,45 @@ export const SERVER_LIMIT_OPTIONS = {
   'sweep-interval': 'sweepInterval'
 } as const
 
-export const DEFAULT_LISTEN = ['/ip4/0.0.0.0/tcp/4001', '/ip4/0.0.0.0/tcp/4002/ws']
-export const DEFAULT_IDENTITY_FILE = 'rendezvous-identity.key'
-/** How long the store may take to start (connect, migrate) before the command gives up, in ms */
-export const DEFAULT_STORE_START_TIMEOUT_MS = 30_000
+export const DEFAULT_LISTEN: string[] = [...COMMAND_DEFAULTS.listen]
+export const DEFAULT_IDENTITY_FILE = COMMAND_DEFAULTS.identity
 export const LOG_LEVELS = ['silent', 'error', 'info', 'debug', 'trace'] as const
 export type LogLevel = typeof LOG_LEVELS[number]
 
 export const OPTIONS: OptionSpec[] = [
   { flag: 'listen', kind: 'list', value: '<multiaddr>', group: 'network', defaultText: DEFAULT_LISTEN.join(','), help: 'Address to listen on, TCP (/ip4/A/tcp/N) or WebSockets (/ip4/A/tcp/N/ws, for browsers; terminate TLS in a proxy and --announce /wss). Repeat the flag or separate with commas' },
   { flag: 'announce', kind: 'list', value: '<multiaddr>', group: 'network', help: 'Address to tell peers instead of the listen addresses, e.g. /dns4/rdv.example.com/tcp/443/wss behind a TLS proxy. Repeatable' },
-  { flag: 'max-connections', kind: 'integer', value: '<n>', group: 'network', defaultText: '1000', help: 'Most open connections; past it libp2p prunes the least valuable' },
-  { flag: 'inbound-connection-threshold', kind: 'integer', value: '<n>', group: 'network', defaultText: '5', help: 'Inbound connections accepted per second from one IP address (raise it when many clients share a NAT)' },
+  { flag: 'max-connections', kind: 'integer', value: '<n>', group: 'network', defaultText: String(COMMAND_DEFAULTS.maxConnections), help: 'Most open connections; past it libp2p prunes the least valuable' },
+  { flag: 'inbound-connection-threshold', kind: 'integer', value: '<n>', group: 'network', defaultText: String(COMMAND_DEFAULTS.inboundConnectionThreshold), help: 'Inbound connections accepted per second from one IP address (raise it when many clients share a NAT)' },
   { flag: 'identity', kind: 'string', value: '<file>', group: 'identity', defaultText: DEFAULT_IDENTITY_FILE, help: 'Private key file: created (Ed25519, mode 0600) on first start, reused after, so the peer id stays the same' },
-  { flag: 'store', kind: 'string', value: 'memory|<url>', group: 'store', defaultText: 'memory', help: 'Where registrations live: "memory" (lost on restart) or a postgres://user:password@host:5432/db URL, which several servers can share' },
-  { flag: 'store-start-timeout', kind: 'integer', value: '<ms>', group: 'store', defaultText: String(DEFAULT_STORE_START_TIMEOUT_MS), help: 'How long the store may take to start (connect, create or migrate its tables) before the command gives up with status 1' },
-  { flag: 'memory-max-bytes', kind: 'integer', value: '<bytes>', group: 'store', defaultText: String(DEFAULT_MEMORY_STORE_MAX_BYTES), help: 'Memory store: bytes its registrations may take in all; past it REGISTER gets E_UNAVAILABLE' },
-  { flag: 'memory-max-bytes-per-peer', kind: 'integer', value: '<bytes>', group: 'store', defaultText: String(DEFAULT_MEMORY_STORE_MAX_BYTES_PER_PEER), help: 'Memory store: bytes one peer\'s registrations may take; past it REGISTER gets E_NOT_AUTHORIZED' },
-  { flag: 'postgres-schema', kind: 'string', value: '<name>', group: 'store', defaultText: 'public', help: 'PostgreSQL schema for the tables; servers on the same schema form one fleet' },
-  { flag: 'postgres-max-connections', kind: 'integer', value: '<n>', group: 'store', defaultText: '10', help: 'Most connections this server opens to PostgreSQL' },
-  { flag: 'min-ttl', kind: 'integer', value: '<s>', group: 'limits', defaultText: String(MIN_TTL_SECONDS), help: 'Shortest registration TTL accepted, in seconds' },
-  { flag: 'max-ttl', kind: 'integer', value: '<s>', group: 'limits', defaultText: String(MAX_TTL_SECONDS), help: 'Longest registration TTL accepted, in seconds' },
-  { flag: 'default-ttl', kind: 'integer', value: '<s>', group: 'limits', defaultText: String(DEFAULT_TTL_SECONDS), help: 'TTL of a registration that asks for none, in seconds (within min..max)' },
-  { flag: 'max-namespace-length', kind: 'integer', value: '<bytes>', group: 'limits', defaultText: String(MAX_NAMESPACE_LENGTH), help: 'Longest namespace, in UTF-8 bytes' },
-  { flag: 'max-registrations-per-peer', kind: 'integer', value: '<n>', group: 'limits', defaultText: String(MAX_REGISTRATIONS_PER_PEER), help: 'Live registrations one peer may hold (across the fleet on PostgreSQL)' },
-  { flag: 'max-registrations-total', kind: 'integer', value: '<n>', group: 'limits', defaultText: String(MAX_REGISTRATIONS_TOTAL), help: 'Live registrations held in all; past it REGISTER gets E_UNAVAILABLE' },
-  { flag: 'max-discover-limit', kind: 'integer', value: '<n>', group: 'limits', defaultText: String(MAX_DISCOVER_LIMIT), help: 'Most registrations in one DISCOVER response' },
-  { flag: 'max-request-size', kind: 'integer', value: '<bytes>', group: 'limits', defaultText: String(MAX_REQUEST_SIZE), help: 'Largest request read' },
-  { flag: 'max-response-size', kind: 'integer', value: '<bytes>', group: 'limits', defaultText: String(MAX_RESPONSE_SIZE), help: 'Largest DISCOVER response written' },
-  { flag: 'max-record-size', kind: 'integer', value: '<bytes>', group: 'limits', defaultText: String(MAX_RECORD_SIZE), help: 'Largest signed peer record accepted; it must fit in one DISCOVER response' },
-  { flag: 'max-record-addresses', kind: 'integer', value: '<n>', group: 'limits', defaultText: String(MAX_RECORD_ADDRESSES), help: 'Most addresses a registered peer record may list' },
-  { flag: 'max-inbound-streams', kind: 'integer', value: '<n>', group: 'limits', defaultText: '32', help: 'Rendezvous streams served at once per connection' },
-  { flag: 'max-concurrent-requests', kind: 'integer', value: '<n>', group: 'limits', defaultText: '256', help: 'Requests processed at once, all peers together; past it requests get E_UNAVAILABLE' },
-  { flag: 'timeout', kind: 'integer', value: '<ms>', group: 'limits', defaultText: String(DEFAULT_TIMEOUT_MS), help: 'Time allowed to read a request, handle it and reply, in milliseconds' },
-  { flag: 'sweep-interval', kind: 'integer', value: '<ms>', group: 'limits', defaultText: '60000', help: 'How often expired registrations are removed, in milliseconds' },
-  { flag: 'run-on-limited-connection', kind: 'boolean', value: 'true|false', group: 'limits', defaultText: 'true', help: 'Serve requests that arrive over relayed (limited) connections' },
-  { flag: 'protocol', kind: 'list', value: '<id>', group: 'limits', defaultText: PROTOCOL, help: 'Protocol id to serve. Repeatable' },
-  { flag: 'relay', kind: 'flag', group: 'relay', defaultText: 'false', help: 'Also run a circuit relay v2 server, and register this server under the "/libp2p/relay" namespace so browsers find it' },
-  { flag: 'relay-max-reservations', kind: 'integer', value: '<n>', group: 'relay', defaultText: '128', help: 'Most relay reservations held at once' },
-  { flag: 'relay-unlimited', kind: 'flag', group: 'relay', defaultText: 'false', help: 'Relay connections with no time or data limit (by default each gets 2 minutes and 128 KiB). go-libp2p opens no stream on a limited relayed connection, so Go nodes (go-libp2p-pubsub among them) need this to talk to browsers behind this relay; relayed traffic is then unbounded' },
+  { flag: 'store', kind: 'string', value: 'memory|<url>', group: 'store', defaultText: COMMAND_DEFAULTS.store, help: 'Where registrations live: "memory" (lost on restart) or a postgres://user:password@host:5432/db URL, which several servers can share' },
+  { flag: 'store-start-timeout', kind: 'integer', value: '<ms>', group: 'store', defaultText: String(COMMAND_DEFAULTS.storeStartTimeout), help: 'How long the store may take to start (connect, create or migrate its tables) before the command gives up with status 1' },
+  { flag: 'memory-max-bytes', kind: 'integer', value: '<bytes>', group: 'store', defaultText: String(MEMORY_STORE_DEFAULTS.maxBytes), help: 'Memory store: bytes its registrations may take in all; past it REGISTER gets E_UNAVAILABLE' },
+  { flag: 'memory-max-bytes-per-peer', kind: 'integer', value: '<bytes>', group: 'store', defaultText: String(MEMORY_STORE_DEFAULTS.maxBytesPerPeer), help: 'Memory store: bytes one peer\'s registrations may take; past it REGISTER gets E_NOT_AUTHORIZED' },
+  { flag: 'postgres-schema', kind: 'string', value: '<name>', group: 'store', defaultText: POSTGRES_STORE_DEFAULTS.schema, help: 'PostgreSQL schema for the tables; servers on the same schema form one fleet' },
+  { flag: 'postgres-max-connections', kind: 'integer', value: '<n>', group: 'store', defaultText: String(POSTGRES_STORE_DEFAULTS.maxConnections), help: 'Most connections this server opens to PostgreSQL' },
+  { flag: 'min-ttl', kind: 'integer', value: '<s>', group: 'limits', defaultText: String(SERVER_DEFAULTS.minTtl), help: 'Shortest registration TTL accepted, in seconds' },
+  { flag: 'max-ttl', kind: 'integer', value: '<s>', group: 'limits', defaultText: String(SERVER_DEFAULTS.maxTtl), help: 'Longest registration TTL accepted, in seconds' },
+  { flag: 'default-ttl', kind: 'integer', value: '<s>', group: 'limits', defaultText: String(SERVER_DEFAULTS.defaultTtl), help: 'TTL of a registration that asks for none, in seconds (within min..max)' },
+  { flag: 'max-namespace-length', kind: 'integer', value: '<bytes>', group: 'limits', defaultText: String(SERVER_DEFAULTS.maxNamespaceLength), help: 'Longest namespace, in UTF-8 bytes' },
+  { flag: 'max-registrations-per-peer', kind: 'integer', value: '<n>', group: 'limits', defaultText: String(SERVER_DEFAULTS.maxRegistrationsPerPeer), help: 'Live registrations one peer may hold (across the fleet on PostgreSQL)' },
+  { flag: 'max-registrations-total', kind: 'integer', value: '<n>', group: 'limits', defaultText: String(SERVER_DEFAULTS.maxRegistrationsTotal), help: 'Live registrations held in all; past it REGISTER gets E_UNAVAILABLE' },
+  { flag: 'max-discover-limit', kind: 'integer', value: '<n>', group: 'limits', defaultText: String(SERVER_DEFAULTS.maxDiscoverLimit), help: 'Most registrations in one DISCOVER response' },
+  { flag: 'max-request-size', kind: 'integer', value: '<bytes>', group: 'limits', defaultText: String(SERVER_DEFAULTS.maxRequestSize), help: 'Largest request read' },
+  { flag: 'max-response-size', kind: 'integer', value: '<bytes>', group: 'limits', defaultText: String(SERVER_DEFAULTS.maxResponseSize), help: 'Largest DISCOVER response written' },
+  { flag: 'max-record-size', kind: 'integer', value: '<bytes>', group: 'limits', defaultText: String(SERVER_DEFAULTS.maxRecordSize), help: 'Largest signed peer record accepted; it must fit in one DISCOVER response' },
+  { flag: 'max-record-addresses', kind: 'integer', value: '<n>', group: 'limits', defaultText: String(SERVER_DEFAULTS.maxRecordAddresses), help: 'Most addresses a registered peer record may list' },
+  { flag: 'max-inbound-streams', kind: 'integer', value: '<n>', group: 'limits', defaultText: String(SERVER_DEFAULTS.maxInboundStreams), help: 'Rendezvous streams served at once per connection' },
+  { flag: 'max-concurrent-requests', kind: 'integer', value: '<n>', group: 'limits', defaultText: String(SERVER_DEFAULTS.maxConcurrentRequests), help: 'Requests processed at once, all peers together; past it requests get E_UNAVAILABLE' },
+  { flag: 'timeout', kind: 'integer', value: '<ms>', group: 'limits', defaultText: String(SERVER_DEFAULTS.timeout), help: 'Time allowed to read a request, handle it and reply, in milliseconds' },
+  { flag: 'sweep-interval', kind: 'integer', value: '<ms>', group: 'limits', defaultText: String(SERVER_DEFAULTS.sweepInterval), help: 'How often expired registrations are removed, in milliseconds' },
+  { flag: 'run-on-limited-connection', kind: 'boolean', value: 'true|false', group: 'limits', defaultText: String(SERVER_DEFAULTS.runOnLimitedConnection), help: 'Serve requests that arrive over relayed (limited) connections' },
+  { flag: 'protocol', kind: 'list', value: '<id>', group: 'limits', defaultText: SERVER_DEFAULTS.protocols.join(','), help: 'Protocol id to serve. Repeatable' },
+  { flag: 'relay', kind: 'flag', group: 'relay', defaultText: String(COMMAND_DEFAULTS.relay), help: 'Also run a circuit relay v2 server, and register this server under the "/libp2p/relay" namespace so browsers find it' },
+  { flag: 'relay-max-reservations', kind: 'integer', value: '<n>', group: 'relay', defaultText: String(COMMAND_DEFAULTS.relayMaxReservations), help: 'Most relay reservations held at once' },
+  { flag: 'relay-unlimited', kind: 'flag', group: 'relay', defaultText: String(COMMAND_DEFAULTS.relayUnlimited), help: 'Relay connections with no time or data limit (by default each gets 2 minutes and 128 KiB). go-libp2p opens no stream on a limited relayed connection, so Go nodes (go-libp2p-pubsub among them) need this to talk to browsers behind this relay; relayed traffic is then unbounded' },
   { flag: 'metrics', kind: 'string', value: '[host:]port', group: 'operations', help: 'Serve Prometheus metrics at http://host:port/metrics (host defaults to 127.0.0.1). Off when not set' },
-  { flag: 'log-level', kind: 'string', value: LOG_LEVELS.join('|'), group: 'operations', defaultText: 'error', help: 'How much to log to stderr (a DEBUG environment variable, when set, wins)' },
+  { flag: 'log-level', kind: 'string', value: LOG_LEVELS.join('|'), group: 'operations', defaultText: COMMAND_DEFAULTS.logLevel, help: 'How much to log to stderr (a DEBUG environment variable, when set, wins)' },
   { flag: 'config', kind: 'string', value: '<file>', group: 'operations', help: 'JSON file of options, keys in camelCase (e.g. {"listen": ["/ip4/0.0.0.0/tcp/4001"], "maxTtl": 86400}); flags and env vars override it' }
 ]
 
@@ -440,7 +439,7 @@ function serverOptions (get: Getter): CliConfig['server'] {
 }
 
 function storeChoice (get: Getter, where: (flag: string) => string): StoreChoice {
-  const text = get('store', toStringValue) ?? 'memory'
+  const text = get('store', toStringValue) ?? COMMAND_DEFAULTS.store
 
   const schema = get('postgres-schema', toStringValue)
   const schemaProblem = schema == null ? undefined : schemaNameProblem(schema)
@@ -474,8 +473,8 @@ function storeChoice (get: Getter, where: (flag: string) => string): StoreChoice
     return {
       kind: 'postgres',
       url: text,
-      schema: schema ?? 'public',
-      maxConnections: get('postgres-max-connections', toInteger) ?? 10
+      schema: schema ?? POSTGRES_STORE_DEFAULTS.schema,
+      maxConnections: get('postgres-max-connections', toInteger) ?? POSTGRES_STORE_DEFAULTS.maxConnections
     }
   }
 
@@ -509,7 +508,7 @@ export function parseCli (argv: string[], env: Record<string, string | undefined
     throw new UsageError(`${where('listen')} needs at least one address`)
   }
 
-  const logLevel = get('log-level', toStringValue) ?? 'error'
+  const logLevel = get('log-level', toStringValue) ?? COMMAND_DEFAULTS.logLevel
   if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) {
     throw new UsageError(`${where('log-level')} must be one of ${LOG_LEVELS.join(', ')}, got "${logLevel}"`)
   }
@@ -521,15 +520,15 @@ export function parseCli (argv: string[], env: Record<string, string | undefined
     config: {
       listen,
       announce: get('announce', toMultiaddrs) ?? [],
-      maxConnections: get('max-connections', toInteger) ?? 1000,
-      inboundConnectionThreshold: get('inbound-connection-threshold', toInteger) ?? 5,
+      maxConnections: get('max-connections', toInteger) ?? COMMAND_DEFAULTS.maxConnections,
+      inboundConnectionThreshold: get('inbound-connection-threshold', toInteger) ?? COMMAND_DEFAULTS.inboundConnectionThreshold,
       identityFile: get('identity', toStringValue) ?? DEFAULT_IDENTITY_FILE,
       store: storeChoice(get, where),
-      storeStartTimeout: get('store-start-timeout', toTimerDelay) ?? DEFAULT_STORE_START_TIMEOUT_MS,
+      storeStartTimeout: get('store-start-timeout', toTimerDelay) ?? COMMAND_DEFAULTS.storeStartTimeout,
       server: serverOptions(get),
-      relay: get('relay', toBoolean) ?? false,
-      relayMaxReservations: get('relay-max-reservations', toInteger) ?? 128,
-      relayUnlimited: get('relay-unlimited', toBoolean) ?? false,
+      relay: get('relay', toBoolean) ?? COMMAND_DEFAULTS.relay,
+      relayMaxReservations: get('relay-max-reservations', toInteger) ?? COMMAND_DEFAULTS.relayMaxReservations,
+      relayUnlimited: get('relay-unlimited', toBoolean) ?? COMMAND_DEFAULTS.relayUnlimited,
       metrics: metrics == null ? undefined : parseMetricsAddress(String(metrics.value), metrics.where),
       logLevel: logLevel as LogLevel
     }

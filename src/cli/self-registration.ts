@@ -22,7 +22,11 @@ export interface SelfRegistrationInit {
   config: ServerConfig
   namespace: string
   log: Logger
-  /** Delay before retrying a failed registration, doubling per failure up to `max`, in ms. Default: 1 s to 60 s */
+  /**
+   * Delay before retrying a failed registration, doubling per failure up to `max`, in ms.
+   *
+   * @default 1 s to 60 s
+   */
   retry?: { initial: number, max: number }
 }
 

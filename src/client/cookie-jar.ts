@@ -7,9 +7,6 @@
  * sending huge cookies, cannot grow it without limit.
  */
 
-/** Default number of cookies kept; the oldest is forgotten first */
-export const DEFAULT_MAX_COOKIES = 1024
-
 /**
  * Cookies longer than this are not kept (they are still returned to the caller). Every known server's cookies
  * are far shorter: 8 bytes + namespace (Rust, ours), 40 (Go), a small protobuf (Nim).
@@ -28,7 +25,7 @@ export class CookieJar {
   private readonly cookies = new Map<string, Uint8Array>()
   private readonly maxCookies: number
 
-  constructor (maxCookies: number = DEFAULT_MAX_COOKIES) {
+  constructor (maxCookies: number) {
     this.maxCookies = Math.max(1, maxCookies)
   }
 

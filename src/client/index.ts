@@ -14,7 +14,7 @@ import { DefaultRendezvousClient } from './rendezvous-client.ts'
 import type { RendezvousClientComponents } from './rendezvous-client.ts'
 import type { RendezvousClient, RendezvousClientInit } from './types.ts'
 
-export { DefaultRendezvousClient, DEFAULT_MAX_DISCOVER_PAGES } from './rendezvous-client.ts'
+export { DefaultRendezvousClient } from './rendezvous-client.ts'
 export type { RendezvousClientComponents } from './rendezvous-client.ts'
 export type { RendezvousClient, RendezvousClientInit, RendezvousPoint, RegisterOptions, DiscoverOptions, DiscoveredRegistration, DiscoverResult } from './types.ts'
 

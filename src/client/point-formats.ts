@@ -11,15 +11,13 @@ import type { ResolvedPoint } from './point.ts'
 import type { PeerRecordFormat } from '../protocol/peer-record.ts'
 import type { PeerId, PeerStore } from '@libp2p/interface'
 
-export const DEFAULT_MAX_REMEMBERED_POINTS = 1024
-
 export class PointFormats {
   private readonly peerStore?: PeerStore
   private readonly mode: 'auto' | PeerRecordFormat
   private readonly remembered = new Map<string, PeerRecordFormat>()
   private readonly max: number
 
-  constructor (components: { peerStore?: PeerStore }, mode: 'auto' | PeerRecordFormat, max: number = DEFAULT_MAX_REMEMBERED_POINTS) {
+  constructor (components: { peerStore?: PeerStore }, mode: 'auto' | PeerRecordFormat, max: number) {
     this.peerStore = components.peerStore
     this.mode = mode
     this.max = Math.max(1, max)

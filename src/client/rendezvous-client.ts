@@ -13,16 +13,17 @@
  */
 import { InvalidParametersError, serviceCapabilities } from '@libp2p/interface'
 import { equals as uint8ArrayEquals } from 'uint8arrays/equals'
-import { DEFAULT_TIMEOUT_MS, DEFAULT_TTL_SECONDS, MAX_DISCOVER_LIMIT, MAX_RESPONSE_SIZE, MAX_TTL_SECONDS, PROTOCOL } from '../constants.ts'
+import { DEFAULT_TTL_SECONDS, MAX_TTL_SECONDS } from '../constants.ts'
+import { CLIENT_DEFAULTS } from '../defaults.ts'
 import { InvalidResponseError, NoAddressesError, RendezvousError } from '../errors.ts'
 import { Message } from '../pb/rendezvous.ts'
 import { validateNamespace } from '../protocol/namespace.ts'
 import { sealPeerRecord } from '../protocol/peer-record.ts'
 import { widelyUnderstoodAddresses } from './addresses.ts'
-import { CookieJar, DEFAULT_MAX_COOKIES } from './cookie-jar.ts'
+import { CookieJar } from './cookie-jar.ts'
 import { exchange, send } from './exchange.ts'
 import { ClientMetrics } from './metrics.ts'
-import { DEFAULT_MAX_REMEMBERED_POINTS, PointFormats } from './point-formats.ts'
+import { PointFormats } from './point-formats.ts'
 import { PointStreams } from './point-streams.ts'
 import { resolvePoint } from './point.ts'
 import { verifyRegistrations } from './verify.ts'
@@ -52,15 +53,6 @@ interface RegisterAttempt {
   ttl?: number
   multiaddrs: Multiaddr[]
 }
-
-/** Default for {@link RendezvousClientInit.maxDiscoverPages} */
-export const DEFAULT_MAX_DISCOVER_PAGES = 100
-
-/** Default for {@link RendezvousClientInit.maxStreamsPerPoint} */
-export const DEFAULT_MAX_STREAMS_PER_POINT = 4
-
-/** Default for {@link RendezvousClientInit.streamIdleTimeout}: well under the 150 s a server of ours waits */
-export const DEFAULT_STREAM_IDLE_TIMEOUT_MS = 30_000
 
 const { MessageType, ResponseStatus } = Message
 
@@ -103,21 +95,21 @@ export class DefaultRendezvousClient implements RendezvousClient {
   constructor (components: RendezvousClientComponents, init: RendezvousClientInit = {}) {
     this.components = components
     this.log = components.logger.forComponent('libp2p:rendezvous:client')
-    this.timeout = init.timeout ?? DEFAULT_TIMEOUT_MS
-    this.maxDiscoverPages = init.maxDiscoverPages ?? DEFAULT_MAX_DISCOVER_PAGES
-    this.discoverLimit = checkPositiveInteger('discoverLimit', init.discoverLimit) ?? MAX_DISCOVER_LIMIT
-    this.formats = new PointFormats(components, init.peerRecordFormat ?? 'auto', init.maxRememberedPoints)
+    this.timeout = init.timeout ?? CLIENT_DEFAULTS.timeout
+    this.maxDiscoverPages = init.maxDiscoverPages ?? CLIENT_DEFAULTS.maxDiscoverPages
+    this.discoverLimit = checkPositiveInteger('discoverLimit', init.discoverLimit) ?? CLIENT_DEFAULTS.discoverLimit
+    this.formats = new PointFormats(components, init.peerRecordFormat ?? CLIENT_DEFAULTS.peerRecordFormat, init.maxRememberedPoints ?? CLIENT_DEFAULTS.maxRememberedPoints)
     this.streams = new PointStreams(components.connectionManager, {
-      protocol: init.protocol ?? PROTOCOL,
-      maxResponseSize: init.maxResponseSize ?? MAX_RESPONSE_SIZE,
-      runOnLimitedConnection: init.runOnLimitedConnection ?? true,
-      reuseStreams: init.reuseStreams ?? true,
-      maxStreamsPerPoint: checkPositiveInteger('maxStreamsPerPoint', init.maxStreamsPerPoint) ?? DEFAULT_MAX_STREAMS_PER_POINT,
-      idleTimeout: checkPositiveInteger('streamIdleTimeout', init.streamIdleTimeout) ?? DEFAULT_STREAM_IDLE_TIMEOUT_MS,
-      maxRememberedPoints: init.maxRememberedPoints ?? DEFAULT_MAX_REMEMBERED_POINTS,
+      protocol: init.protocol ?? CLIENT_DEFAULTS.protocol,
+      maxResponseSize: init.maxResponseSize ?? CLIENT_DEFAULTS.maxResponseSize,
+      runOnLimitedConnection: init.runOnLimitedConnection ?? CLIENT_DEFAULTS.runOnLimitedConnection,
+      reuseStreams: init.reuseStreams ?? CLIENT_DEFAULTS.reuseStreams,
+      maxStreamsPerPoint: checkPositiveInteger('maxStreamsPerPoint', init.maxStreamsPerPoint) ?? CLIENT_DEFAULTS.maxStreamsPerPoint,
+      idleTimeout: checkPositiveInteger('streamIdleTimeout', init.streamIdleTimeout) ?? CLIENT_DEFAULTS.streamIdleTimeout,
+      maxRememberedPoints: init.maxRememberedPoints ?? CLIENT_DEFAULTS.maxRememberedPoints,
       log: this.log
     })
-    this.cookies = new CookieJar(init.maxCookies ?? DEFAULT_MAX_COOKIES)
+    this.cookies = new CookieJar(init.maxCookies ?? CLIENT_DEFAULTS.maxCookies)
     this.metrics = new ClientMetrics(components.metrics)
   }
 

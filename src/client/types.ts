@@ -5,21 +5,47 @@ import type { Multiaddr } from '@multiformats/multiaddr'
 export type RendezvousPoint = PeerId | Multiaddr | Multiaddr[]
 
 export interface RendezvousClientInit {
-  /** Time allowed for one exchange (dial, request, response), in ms. Default: 10000 */
+  /**
+   * Time allowed for one exchange (dial, request, response), in ms.
+   *
+   * @default 10000
+   */
   timeout?: number
-  /** Largest response read, in bytes. Default: 1048576 */
+  /**
+   * Largest response read, in bytes.
+   *
+   * @default 1048576
+   */
   maxResponseSize?: number
-  /** Open streams over limited (relayed) connections. Default: true */
+  /**
+   * Open streams over limited (relayed) connections.
+   *
+   * @default true
+   */
   runOnLimitedConnection?: boolean
-  /** Protocol id to speak. Default: `/rendezvous/1.0.0` */
+  /**
+   * Protocol id to speak.
+   *
+   * @default '/rendezvous/1.0.0'
+   */
   protocol?: string
-  /** Discover cookies kept, one per (point, namespace); the least recently used is forgotten first. Default: 1024 */
+  /**
+   * Discover cookies kept, one per (point, namespace); the least recently used is forgotten first.
+   *
+   * @default 1024
+   */
   maxCookies?: number
-  /** Most DISCOVER requests one `discoverAll` walk sends before it stops, against points that never run dry. Default: 100 */
+  /**
+   * Most DISCOVER requests one `discoverAll` walk sends before it stops, against points that never run dry.
+   *
+   * @default 100
+   */
   maxDiscoverPages?: number
   /**
    * The limit a DISCOVER carries when the caller gives none. A limit is always sent: Rust points return every
-   * registration when there is none (a reply can pass 1 MiB). Default: 1000 (the spec's recommended maximum)
+   * registration when there is none (a reply can pass 1 MiB).
+   *
+   * @default 1000 (the spec's recommended maximum)
    */
   discoverLimit?: number
   /**
@@ -27,50 +53,70 @@ export interface RendezvousClientInit {
    * and Nim points open; `'legacy'` (domain `libp2p-routing-state`) is the only format rust-libp2p points open.
    * `'auto'` sends legacy to a point whose identify agent is `rust-libp2p/…`, standard to the others, switches to
    * legacy when a point closes a standard REGISTER without a reply, and remembers per point what worked.
-   * Default: `'auto'`
+   *
+   * @default 'auto'
    */
   peerRecordFormat?: 'auto' | 'standard' | 'legacy'
   /**
    * Points whose record format (for `peerRecordFormat: 'auto'`) and whose way of serving streams are remembered;
-   * the least recently used is forgotten first. Default: 1024
+   * the least recently used is forgotten first.
+   *
+   * @default 1024
    */
   maxRememberedPoints?: number
   /**
    * Send requests one after another on streams kept open per point, when the point answers several requests per
    * stream (ours, Go's); a point that closes a stream after one answer (Rust, Nim) gets a stream per request,
-   * remembered per point. `false`: a new stream for every request, at every point. Default: true
+   * remembered per point. `false`: a new stream for every request, at every point.
+   *
+   * @default true
    */
   reuseStreams?: boolean
   /**
    * Streams kept open per point. A request that finds all of them busy opens one more, closed after its reply
-   * when this many are kept already. Default: 4
+   * when this many are kept already.
+   *
+   * @default 4
    */
   maxStreamsPerPoint?: number
-  /** ms a kept stream may go unused before it is closed (a server of ours waits 150 s for the next request). Default: 30000 */
+  /**
+   * ms a kept stream may go unused before it is closed (a server of ours waits 150 s for the next request).
+   *
+   * @default 30000
+   */
   streamIdleTimeout?: number
 }
 
 export interface RegisterOptions extends AbortOptions {
   /**
-   * Requested TTL in seconds. Default: omitted, so the point applies its default (2 h in the spec). Never sent as 0.
-   * When the point answers E_INVALID_TTL, the client retries once without it; when it answers E_INVALID_TTL to a
-   * REGISTER without one (the earlier JS server requires a TTL), once with the spec's default of 7200.
+   * Requested TTL in seconds, never sent as 0. When the point answers E_INVALID_TTL, the client retries once
+   * without it; when it answers E_INVALID_TTL to a REGISTER without one (the earlier JS server requires a TTL), once
+   * with the spec's default of 7200.
+   *
+   * @default omitted, so the point applies its default (2 h in the spec)
    */
   ttl?: number
   /**
-   * Addresses to put in the signed record. Default: the node's own addresses (`addressManager.getAddresses()`).
-   * When a point refuses the record or closes without a reply, the client retries once with only the widely
-   * understood ones (tcp, ws, wss, tls, dns*, quic-v1, p2p-circuit) within 2048 bytes, which Nim and Go points take.
+   * Addresses to put in the signed record. When a point refuses the record or closes without a reply, the client
+   * retries once with only the widely understood ones (tcp, ws, wss, tls, dns*, quic-v1, p2p-circuit) within 2048
+   * bytes, which Nim and Go points take.
+   *
+   * @default the node's own addresses (`addressManager.getAddresses()`)
    */
   multiaddrs?: Multiaddr[]
 }
 
 export interface DiscoverOptions extends AbortOptions {
-  /** Most registrations wanted. Default: the client's `discoverLimit` (1000). Never sent as 0 */
+  /**
+   * Most registrations wanted, never sent as 0.
+   *
+   * @default the client's `discoverLimit` (1000)
+   */
   limit?: number
   /**
-   * The cookie to continue from. Default: the cookie this client last received from this point for this
-   * namespace, so repeated calls return only what is new. Pass `null` to start from the beginning.
+   * The cookie to continue from; `null` starts from the beginning.
+   *
+   * @default the cookie this client last received from this point for this namespace, so repeated calls return only what is new
    */
   cookie?: Uint8Array | null
 }

@@ -4,6 +4,8 @@
  * them on a fake clock, deterministically and without waiting.
  */
 
+import { MAX_TIMER_MS } from '../constants.ts'
+
 /** An opaque timer handle, whatever the clock's `setTimeout` returns */
 export type TimerHandle = unknown
 
@@ -16,7 +18,7 @@ export interface Clock {
 }
 
 /** Node's timers overflow past 2^31 - 1 ms (about 24.8 days) and fire at once: no delay is longer than this */
-export const MAX_TIMER_DELAY = 2 ** 31 - 1
+export const MAX_TIMER_DELAY = MAX_TIMER_MS
 
 /** The wall clock and the platform's timers */
 export const systemClock: Clock = {

@@ -105,7 +105,11 @@ export interface PointRegistrationResult {
 }
 
 export interface RendezvousDiscoveryDiscoverOptions extends AbortOptions {
-  /** Most registrations asked of each point. Default: the `discoverLimit` option (100) */
+  /**
+   * Most registrations asked of each point.
+   *
+   * @default the `discoverLimit` option (100)
+   */
   limit?: number
 }
 

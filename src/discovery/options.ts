@@ -6,6 +6,7 @@
 import { InvalidParametersError } from '@libp2p/interface'
 import { isMultiaddr, multiaddr } from '@multiformats/multiaddr'
 import { MAX_DISCOVER_LIMIT, MAX_TTL_SECONDS } from '../constants.ts'
+import { DISCOVERY_DEFAULTS } from '../defaults.ts'
 import { namespaceProblem } from '../protocol/namespace.ts'
 import { MAX_TIMER_DELAY } from './clock.ts'
 import type { DiscoveryWarning } from './warnings.ts'
@@ -37,7 +38,11 @@ export interface NamespaceSpec {
   discover: boolean
   /** Connected peers wanted from this namespace; 0 discovers (emitting `peer` events) without dialing */
   quota: number
-  /** Which registrants fill the quota. Default: `any` */
+  /**
+   * Which registrants fill the quota.
+   *
+   * @default `any`
+   */
   selection?: Selection
   /**
    * For kind `topic`: the pubsub topic. A connected peer counts towards the quota only once pubsub reports it
@@ -50,15 +55,29 @@ export interface NamespaceSpec {
 export interface UserNamespace {
   /** The rendezvous namespace */
   ns: string
-  /** Register this node under it. Default: true */
+  /**
+   * Register this node under it.
+   *
+   * @default true
+   */
   register?: boolean
-  /** Discover and dial peers under it. Default: true */
+  /**
+   * Discover and dial peers under it.
+   *
+   * @default true
+   */
   discover?: boolean
-  /** Connected peers wanted from it. Default: `quotas.namespace` (4) */
+  /**
+   * Connected peers wanted from it.
+   *
+   * @default `quotas.namespace` (4)
+   */
   quota?: number
   /**
    * Keep connections to this many registrants, the ones closest to this node in kad-dht's keyspace (XOR distance
-   * of the SHA-256 of peer ids), instead of `quota` registrants of any kind. Default: none
+   * of the SHA-256 of peer ids), instead of `quota` registrants of any kind.
+   *
+   * @default none
    */
   closest?: number
 }
@@ -84,126 +103,256 @@ export interface NodeState {
 export type RelayMode = 'auto' | 'always' | 'never'
 
 export interface QuotaInit {
-  /** Connected peers wanted per subscribed pubsub topic (gossipsub's D). Default: 6 */
+  /**
+   * Connected peers wanted per subscribed pubsub topic (gossipsub's D).
+   *
+   * @default 6
+   */
   topic?: number
-  /** Relays wanted while the node needs one. Default: 2 */
+  /**
+   * Relays wanted while the node needs one.
+   *
+   * @default 2
+   */
   relay?: number
-  /** Connected peers wanted from the node's dapp. Default: 4 */
+  /**
+   * Connected peers wanted from the node's dapp.
+   *
+   * @default 4
+   */
   dapp?: number
-  /** Connected peers wanted per user namespace that sets no quota of its own. Default: 4 */
+  /**
+   * Connected peers wanted per user namespace that sets no quota of its own.
+   *
+   * @default 4
+   */
   namespace?: number
 }
 
 export interface TagInit {
-  /** Value of the `rendezvous-topic` tag on peers kept for a topic. Default: 60 */
+  /**
+   * Value of the `rendezvous-topic` tag on peers kept for a topic.
+   *
+   * @default 60
+   */
   topic?: number
-  /** Value of the `rendezvous-relay` tag on relays kept. Default: 80 */
+  /**
+   * Value of the `rendezvous-relay` tag on relays kept.
+   *
+   * @default 80
+   */
   relay?: number
-  /** Value of the `rendezvous-dapp` tag on dapp peers kept. Default: 60 */
+  /**
+   * Value of the `rendezvous-dapp` tag on dapp peers kept.
+   *
+   * @default 60
+   */
   dapp?: number
-  /** Value of the `rendezvous-namespace` tag on peers kept for a user namespace. Default: 50 */
+  /**
+   * Value of the `rendezvous-namespace` tag on peers kept for a user namespace.
+   *
+   * @default 50
+   */
   namespace?: number
-  /** Value of the `keep-alive-rendezvous` tag on the rendezvous points. Default: 100 */
+  /**
+   * Value of the `keep-alive-rendezvous` tag on the rendezvous points.
+   *
+   * @default 100
+   */
   point?: number
 }
 
 export interface RendezvousDiscoveryInit {
   /**
    * The rendezvous points: multiaddrs (string or Multiaddr) that end in `/p2p/<peer id>`. The node registers at
-   * every one of them and discovers from every one. Default: none (the module then only reports its state, and
-   * warns once)
+   * every one of them and discovers from every one.
+   *
+   * @default none (the module then only reports its state, and warns once)
    */
   points?: Array<string | Multiaddr>
-  /** The dapp id. The node registers and discovers `/dapp/<id>`. Default: none */
+  /**
+   * The dapp id. The node registers and discovers `/dapp/<id>`.
+   *
+   * @default none
+   */
   dapp?: string
-  /** Namespaces of the application's own. Default: none */
+  /**
+   * Namespaces of the application's own.
+   *
+   * @default none
+   */
   namespaces?: UserNamespace[]
   /**
    * Replaces the derivation of namespaces from node state. It receives the state and the namespaces the
    * default rules derived (topics, relay, dapp, user namespaces) and returns the namespaces to use.
-   * Called whenever the state may have changed; keep it cheap and deterministic. Default: the default rules
+   * Called whenever the state may have changed; keep it cheap and deterministic.
+   *
+   * @default the default rules
    */
   deriveNamespaces?(state: NodeState, defaults: NamespaceSpec[]): NamespaceSpec[]
   /**
    * When the node looks for relays: `auto` while it has no public, verified, non-circuit address (browsers, nodes
    * behind NAT) unless every point is on a private network it has a direct address on, `always`, or `never`.
-   * Default: `auto`
+   *
+   * @default 'auto'
    */
   relay?: RelayMode
   /**
    * While a relay is needed, make sure the node listens on `/p2p-circuit` once per wanted relay, so that the
-   * circuit relay transport reserves a slot on the relays dialed. Needs `circuitRelayTransport()`. Default: true
+   * circuit relay transport reserves a slot on the relays dialed. Needs `circuitRelayTransport()`.
+   *
+   * @default true
    */
   relayListen?: boolean
-  /** Connection quotas per namespace kind */
+  /**
+   * Connection quotas per namespace kind
+   *
+   * @default { topic: 6, relay: 2, dapp: 4, namespace: 4 }
+   */
   quotas?: QuotaInit
-  /** Tag values; the tag names are fixed (see the docs). Values are 0-100 */
+  /**
+   * Tag values; the tag names are fixed (see the docs). Values are 0-100
+   *
+   * @default { topic: 60, relay: 80, dapp: 60, namespace: 50, point: 100 }
+   */
   tags?: TagInit
-  /** TTL asked for on REGISTER, in seconds (1 to 259200). Default: none (the point's default, 2 h in the spec) */
+  /**
+   * TTL asked for on REGISTER, in seconds (1 to 259200).
+   *
+   * @default none (the point's default, 2 h in the spec)
+   */
   ttl?: number
   /**
    * A registration is refreshed this long before its granted TTL runs out, in ms, at most a quarter of the TTL;
-   * up to 10% of the TTL more is taken off at random. Default: 30000
+   * up to 10% of the TTL more is taken off at random.
+   *
+   * @default 30000
    */
   refreshMargin?: number
   /**
    * While a quota is unmet and its namespace is younger than `fastDiscoverWindow`, queries follow each other
-   * this fast, in ms, doubling while nothing new comes (up to `discoverInterval`). Default: 100
+   * this fast, in ms, doubling while nothing new comes (up to `discoverInterval`).
+   *
+   * @default 100
    */
   fastDiscoverInterval?: number
-  /** How long after a namespace appears queries may follow the fast schedule, in ms. Default: 10000 */
+  /**
+   * How long after a namespace appears queries may follow the fast schedule, in ms.
+   *
+   * @default 10000
+   */
   fastDiscoverWindow?: number
-  /** Delay between discover queries of a namespace whose quota is unmet, in ms. Default: 1000 */
+  /**
+   * Delay between discover queries of a namespace whose quota is unmet, in ms.
+   *
+   * @default 1000
+   */
   discoverInterval?: number
-  /** While queries bring nothing new, the delay doubles up to this, in ms. Default: 120000 */
+  /**
+   * While queries bring nothing new, the delay doubles up to this, in ms.
+   *
+   * @default 120000
+   */
   maxDiscoverInterval?: number
   /**
    * Delay between discover queries of a namespace whose quota is met, in ms: a node at quota learns of a newly
-   * registered peer within this long. Default: 30000
+   * registered peer within this long.
+   *
+   * @default 30000
    */
   satisfiedDiscoverInterval?: number
-  /** Most registrations asked for per discover query (1 to 1000). Default: 100 */
+  /**
+   * Most registrations asked for per discover query (1 to 1000).
+   *
+   * @default 100
+   */
   discoverLimit?: number
   /**
    * How often node state is re-read as a fallback, in ms. Changes are seen at once through events (pubsub
    * subscriptions, addresses, listeners, protocols); the poll catches anything that comes without one.
-   * At least 10. Default: 5000
+   * At least 10.
+   *
+   * @default 5000
    */
   pollInterval?: number
-  /** Backoff of a rendezvous point after failures, in ms. Default: `{ initial: 1000, max: 300000 }` */
+  /**
+   * Backoff of a rendezvous point after failures, in ms.
+   *
+   * @default { initial: 1000, max: 300000 }
+   */
   pointBackoff?: { initial?: number, max?: number }
-  /** Backoff of a discovered peer after failed dials, in ms. Default: `{ initial: 5000, max: 600000 }` */
+  /**
+   * Backoff of a discovered peer after failed dials, in ms.
+   *
+   * @default { initial: 5000, max: 600000 }
+   */
   peerBackoff?: { initial?: number, max?: number }
-  /** Dials in flight at once (at least 1). Default: 4 */
+  /**
+   * Dials in flight at once (at least 1).
+   *
+   * @default 4
+   */
   maxParallelDials?: number
-  /** Dials waiting in the queue at most (at least 1); more candidates wait for the next round. Default: 32 */
+  /**
+   * Dials waiting in the queue at most (at least 1); more candidates wait for the next round.
+   *
+   * @default 32
+   */
   maxQueuedDials?: number
-  /** Time allowed for one dial, in ms. Default: 10000 */
+  /**
+   * Time allowed for one dial, in ms.
+   *
+   * @default 10000
+   */
   dialTimeout?: number
   /**
    * Connections left free below the connection manager's `maxConnections`: the dialer starts no dial that
-   * would take the node past `maxConnections - connectionHeadroom`. Default: 10% of maxConnections, at least 2
+   * would take the node past `maxConnections - connectionHeadroom`.
+   *
+   * @default 10% of maxConnections, at least 2
    */
   connectionHeadroom?: number
   /**
    * A peer dialed for a namespace, or a registrant that connected to us, counts as pending (towards the quota,
    * so no other peer is dialed in its place) this long while pubsub learns its subscriptions, in ms.
-   * Default: 10000
+   *
+   * @default 10000
    */
   countGrace?: number
-  /** Tag the rendezvous points `keep-alive-rendezvous` so libp2p keeps them connected. Default: true */
+  /**
+   * Tag the rendezvous points `keep-alive-rendezvous` so libp2p keeps them connected.
+   *
+   * @default true
+   */
   keepAlivePoints?: boolean
-  /** How long `stop()` waits for REGISTERs in flight to settle and UNREGISTERs to be sent, in ms. Default: 2000 */
+  /**
+   * How long `stop()` waits for REGISTERs in flight to settle and UNREGISTERs to be sent, in ms.
+   *
+   * @default 2000
+   */
   stopTimeout?: number
-  /** The name of the pubsub service in `services`. Default: `pubsub` */
+  /**
+   * The name of the pubsub service in `services`.
+   *
+   * @default 'pubsub'
+   */
   pubsubService?: string
-  /** A rendezvous client to use instead of the default one (for tests or a custom transport) */
+  /**
+   * A rendezvous client to use instead of the default one (for tests or a custom transport)
+   *
+   * @default a client made by `rendezvousClient(clientInit)`
+   */
   client?: RendezvousClient | ((components: any) => RendezvousClient)
-  /** Options of the default client */
+  /**
+   * Options of the default client
+   *
+   * @default {} (the client's own defaults)
+   */
   clientInit?: RendezvousClientInit
   /**
-   * Hears each of the module's warnings (a setup that cannot work as meant), once per kind. Default: printed
-   * with `console.warn`, also logged as an error under `libp2p:rendezvous:discovery`
+   * Hears each of the module's warnings (a setup that cannot work as meant), once per kind.
+   *
+   * @default printed with `console.warn`, also logged as an error under `libp2p:rendezvous:discovery`
    */
   onWarning?(warning: DiscoveryWarning): void
 }
@@ -306,7 +455,11 @@ function invalid (name: string, requirement: string, value: unknown): InvalidPar
 interface NumberRule {
   /** Smallest value allowed */
   min: number
-  /** Largest value allowed. Default: MAX_TIMER_DELAY (anything larger would overflow a timer) */
+  /**
+   * Largest value allowed.
+   *
+   * @default MAX_TIMER_DELAY (anything larger would overflow a timer)
+   */
   max?: number
   integer?: boolean
   /** `min` itself is not allowed */
@@ -366,10 +519,10 @@ function object<T extends object> (name: string, value: unknown, keys: ReadonlyA
   return value as Partial<T>
 }
 
-function backoff (name: string, value: unknown, initial: number, max: number): { initial: number, max: number } {
+function backoff (name: string, value: unknown, fallback: { initial: number, max: number }): { initial: number, max: number } {
   const init = object<{ initial: number, max: number }>(name, value, ['initial', 'max'])
-  const first = number(`${name}.initial`, init.initial, initial, MS_POSITIVE)
-  const last = number(`${name}.max`, init.max, Math.max(first, max), MS_POSITIVE)
+  const first = number(`${name}.initial`, init.initial, fallback.initial, MS_POSITIVE)
+  const last = number(`${name}.max`, init.max, Math.max(first, fallback.max), MS_POSITIVE)
 
   if (last < first) {
     throw invalid(`${name}.max`, `>= ${name}.initial (${first})`, last)
@@ -502,14 +655,14 @@ export function resolveOptions (init: RendezvousDiscoveryInit = {}): ResolvedOpt
     throw invalid('clientInit', 'an object', options.clientInit)
   }
 
-  const pubsubService = options.pubsubService ?? 'pubsub'
+  const pubsubService = options.pubsubService ?? DISCOVERY_DEFAULTS.pubsubService
 
   if (typeof pubsubService !== 'string' || pubsubService === '') {
     throw invalid('pubsubService', 'a service name', pubsubService)
   }
 
-  const discoverInterval = number('discoverInterval', options.discoverInterval, 1000, MS_POSITIVE)
-  const maxDiscoverInterval = number('maxDiscoverInterval', options.maxDiscoverInterval, Math.max(discoverInterval, 120_000), MS_POSITIVE)
+  const discoverInterval = number('discoverInterval', options.discoverInterval, DISCOVERY_DEFAULTS.discoverInterval, MS_POSITIVE)
+  const maxDiscoverInterval = number('maxDiscoverInterval', options.maxDiscoverInterval, Math.max(discoverInterval, DISCOVERY_DEFAULTS.maxDiscoverInterval), MS_POSITIVE)
 
   if (maxDiscoverInterval < discoverInterval) {
     throw invalid('maxDiscoverInterval', `>= discoverInterval (${discoverInterval})`, maxDiscoverInterval)
@@ -520,39 +673,39 @@ export function resolveOptions (init: RendezvousDiscoveryInit = {}): ResolvedOpt
     dapp,
     namespaces: userNamespaces(options.namespaces),
     deriveNamespaces: options.deriveNamespaces,
-    relay: oneOf('relay', options.relay, ['auto', 'always', 'never'], 'auto'),
-    relayListen: boolean('relayListen', options.relayListen, true),
+    relay: oneOf('relay', options.relay, ['auto', 'always', 'never'], DISCOVERY_DEFAULTS.relay),
+    relayListen: boolean('relayListen', options.relayListen, DISCOVERY_DEFAULTS.relayListen),
     quotas: {
-      topic: number('quotas.topic', quotas.topic, 6, COUNT),
-      relay: number('quotas.relay', quotas.relay, 2, COUNT),
-      dapp: number('quotas.dapp', quotas.dapp, 4, COUNT),
-      namespace: number('quotas.namespace', quotas.namespace, 4, COUNT)
+      topic: number('quotas.topic', quotas.topic, DISCOVERY_DEFAULTS.quotas.topic, COUNT),
+      relay: number('quotas.relay', quotas.relay, DISCOVERY_DEFAULTS.quotas.relay, COUNT),
+      dapp: number('quotas.dapp', quotas.dapp, DISCOVERY_DEFAULTS.quotas.dapp, COUNT),
+      namespace: number('quotas.namespace', quotas.namespace, DISCOVERY_DEFAULTS.quotas.namespace, COUNT)
     },
     tags: {
-      topic: number('tags.topic', tags.topic, 60, tag),
-      relay: number('tags.relay', tags.relay, 80, tag),
-      dapp: number('tags.dapp', tags.dapp, 60, tag),
-      namespace: number('tags.namespace', tags.namespace, 50, tag),
-      point: number('tags.point', tags.point, 100, tag)
+      topic: number('tags.topic', tags.topic, DISCOVERY_DEFAULTS.tags.topic, tag),
+      relay: number('tags.relay', tags.relay, DISCOVERY_DEFAULTS.tags.relay, tag),
+      dapp: number('tags.dapp', tags.dapp, DISCOVERY_DEFAULTS.tags.dapp, tag),
+      namespace: number('tags.namespace', tags.namespace, DISCOVERY_DEFAULTS.tags.namespace, tag),
+      point: number('tags.point', tags.point, DISCOVERY_DEFAULTS.tags.point, tag)
     },
     ttl: options.ttl === undefined ? undefined : number('ttl', options.ttl, 0, { min: 1, max: MAX_TTL_SECONDS, integer: true, text: 'a whole number of seconds >= 1' }),
-    refreshMargin: number('refreshMargin', options.refreshMargin, 30_000, MS),
-    fastDiscoverInterval: number('fastDiscoverInterval', options.fastDiscoverInterval, Math.min(100, discoverInterval), MS_POSITIVE),
-    fastDiscoverWindow: number('fastDiscoverWindow', options.fastDiscoverWindow, 10_000, MS),
+    refreshMargin: number('refreshMargin', options.refreshMargin, DISCOVERY_DEFAULTS.refreshMargin, MS),
+    fastDiscoverInterval: number('fastDiscoverInterval', options.fastDiscoverInterval, Math.min(DISCOVERY_DEFAULTS.fastDiscoverInterval, discoverInterval), MS_POSITIVE),
+    fastDiscoverWindow: number('fastDiscoverWindow', options.fastDiscoverWindow, DISCOVERY_DEFAULTS.fastDiscoverWindow, MS),
     discoverInterval,
     maxDiscoverInterval,
-    satisfiedDiscoverInterval: number('satisfiedDiscoverInterval', options.satisfiedDiscoverInterval, 30_000, MS_POSITIVE),
-    discoverLimit: number('discoverLimit', options.discoverLimit, 100, { min: 1, max: MAX_DISCOVER_LIMIT, integer: true, text: 'a whole number >= 1' }),
-    pollInterval: number('pollInterval', options.pollInterval, 5000, { min: 10, text: 'a number of ms >= 10' }),
-    pointBackoff: backoff('pointBackoff', options.pointBackoff, 1000, 300_000),
-    peerBackoff: backoff('peerBackoff', options.peerBackoff, 5000, 600_000),
-    maxParallelDials: number('maxParallelDials', options.maxParallelDials, 4, COUNT_POSITIVE),
-    maxQueuedDials: number('maxQueuedDials', options.maxQueuedDials, 32, COUNT_POSITIVE),
-    dialTimeout: number('dialTimeout', options.dialTimeout, 10_000, MS_POSITIVE),
+    satisfiedDiscoverInterval: number('satisfiedDiscoverInterval', options.satisfiedDiscoverInterval, DISCOVERY_DEFAULTS.satisfiedDiscoverInterval, MS_POSITIVE),
+    discoverLimit: number('discoverLimit', options.discoverLimit, DISCOVERY_DEFAULTS.discoverLimit, { min: 1, max: MAX_DISCOVER_LIMIT, integer: true, text: 'a whole number >= 1' }),
+    pollInterval: number('pollInterval', options.pollInterval, DISCOVERY_DEFAULTS.pollInterval, { min: 10, text: 'a number of ms >= 10' }),
+    pointBackoff: backoff('pointBackoff', options.pointBackoff, DISCOVERY_DEFAULTS.pointBackoff),
+    peerBackoff: backoff('peerBackoff', options.peerBackoff, DISCOVERY_DEFAULTS.peerBackoff),
+    maxParallelDials: number('maxParallelDials', options.maxParallelDials, DISCOVERY_DEFAULTS.maxParallelDials, COUNT_POSITIVE),
+    maxQueuedDials: number('maxQueuedDials', options.maxQueuedDials, DISCOVERY_DEFAULTS.maxQueuedDials, COUNT_POSITIVE),
+    dialTimeout: number('dialTimeout', options.dialTimeout, DISCOVERY_DEFAULTS.dialTimeout, MS_POSITIVE),
     connectionHeadroom: options.connectionHeadroom === undefined ? undefined : number('connectionHeadroom', options.connectionHeadroom, 0, COUNT),
-    countGrace: number('countGrace', options.countGrace, 10_000, MS),
-    keepAlivePoints: boolean('keepAlivePoints', options.keepAlivePoints, true),
-    stopTimeout: number('stopTimeout', options.stopTimeout, 2000, MS),
+    countGrace: number('countGrace', options.countGrace, DISCOVERY_DEFAULTS.countGrace, MS),
+    keepAlivePoints: boolean('keepAlivePoints', options.keepAlivePoints, DISCOVERY_DEFAULTS.keepAlivePoints),
+    stopTimeout: number('stopTimeout', options.stopTimeout, DISCOVERY_DEFAULTS.stopTimeout, MS),
     pubsubService,
     client: options.client,
     clientInit: options.clientInit,

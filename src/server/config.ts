@@ -1,38 +1,11 @@
 import { InvalidParametersError } from '@libp2p/interface'
-import {
-  DEFAULT_TIMEOUT_MS, DEFAULT_TTL_SECONDS, MAX_DISCOVER_LIMIT, MAX_NAMESPACE_LENGTH, MAX_RECORD_ADDRESSES, MAX_RECORD_SIZE,
-  MAX_REGISTRATIONS_PER_PEER, MAX_REGISTRATIONS_TOTAL, MAX_REQUEST_SIZE, MAX_REQUESTS_PER_STREAM, MAX_RESPONSE_SIZE, MAX_TIMER_MS,
-  MAX_TTL_SECONDS, MIN_TTL_SECONDS, PROTOCOL, STREAM_IDLE_TIMEOUT_MS
-} from '../constants.ts'
+import { MAX_TIMER_MS, MAX_TTL_SECONDS, PROTOCOL } from '../constants.ts'
+import { SERVER_DEFAULTS } from '../defaults.ts'
 import { largestRecordInResponse } from './response-size.ts'
 import type { RendezvousServerInit } from './options.ts'
 
 /** Every server option with its default applied */
 export type ServerConfig = Required<Omit<RendezvousServerInit, 'store'>>
-
-export const SERVER_DEFAULTS: ServerConfig = {
-  minTtl: MIN_TTL_SECONDS,
-  maxTtl: MAX_TTL_SECONDS,
-  defaultTtl: DEFAULT_TTL_SECONDS,
-  ttlBelowMin: 'clamp',
-  maxNamespaceLength: MAX_NAMESPACE_LENGTH,
-  maxRegistrationsPerPeer: MAX_REGISTRATIONS_PER_PEER,
-  maxRegistrationsTotal: MAX_REGISTRATIONS_TOTAL,
-  maxDiscoverLimit: MAX_DISCOVER_LIMIT,
-  maxRequestSize: MAX_REQUEST_SIZE,
-  maxResponseSize: MAX_RESPONSE_SIZE,
-  maxRecordSize: MAX_RECORD_SIZE,
-  maxRecordAddresses: MAX_RECORD_ADDRESSES,
-  maxInboundStreams: 32,
-  maxConcurrentRequests: 256,
-  timeout: DEFAULT_TIMEOUT_MS,
-  streamIdleTimeout: STREAM_IDLE_TIMEOUT_MS,
-  maxRequestsPerStream: MAX_REQUESTS_PER_STREAM,
-  verifiedRecordCacheSize: 5000,
-  sweepInterval: 60_000,
-  runOnLimitedConnection: true,
-  protocols: [PROTOCOL]
-}
 
 /** The integer options, with the largest value each may take and why */
 const INTEGER_OPTIONS: Array<[keyof ServerConfig, number, string?]> = [
@@ -72,7 +45,7 @@ function invalid (message: string): InvalidParametersError {
  */
 export function resolveServerConfig (init: RendezvousServerInit = {}): ServerConfig {
   const defined = Object.fromEntries(Object.entries(init).filter(([key, value]) => value !== undefined && key !== 'store'))
-  const config: ServerConfig = { ...SERVER_DEFAULTS, ...defined }
+  const config: ServerConfig = { ...SERVER_DEFAULTS, protocols: [...SERVER_DEFAULTS.protocols], ...defined }
 
   for (const [name, max, why] of INTEGER_OPTIONS) {
     const value = config[name]
@@ -92,7 +65,7 @@ export function resolveServerConfig (init: RendezvousServerInit = {}): ServerCon
   }
 
   if (init.defaultTtl == null) {
-    config.defaultTtl = Math.min(Math.max(DEFAULT_TTL_SECONDS, config.minTtl), config.maxTtl)
+    config.defaultTtl = Math.min(Math.max(SERVER_DEFAULTS.defaultTtl, config.minTtl), config.maxTtl)
   }
 
   if (config.minTtl > config.maxTtl) {

@@ -1,68 +1,144 @@
 import type { RegistrationStore } from './store/registration-store.ts'
 
 export interface RendezvousServerInit {
-  /** Where registrations live. Default: a new in-memory store (`new MemoryRegistrationStore()`) */
+  /**
+   * Where registrations live.
+   *
+   * @default a new in-memory store (`new MemoryRegistrationStore()`)
+   */
   store?: RegistrationStore
-  /** Shortest TTL accepted, in seconds. Default: 7200 (2 h, the spec's recommendation) */
+  /**
+   * Shortest TTL accepted, in seconds.
+   *
+   * @default 7200 (2 h, the spec's recommendation)
+   */
   minTtl?: number
-  /** Longest TTL accepted, in seconds; at most 259200. Default: 259200 (72 h, the spec's maximum) */
+  /**
+   * Longest TTL accepted, in seconds; at most 259200.
+   *
+   * @default 259200 (72 h, the spec's maximum)
+   */
   maxTtl?: number
-  /** TTL given to a REGISTER without one, in seconds; must lie within [minTtl, maxTtl]. Default: 7200 (2 h, the spec) */
+  /**
+   * TTL given to a REGISTER without one, in seconds; must lie within [minTtl, maxTtl].
+   *
+   * @default 7200 (2 h, the spec)
+   */
   defaultTtl?: number
   /**
    * What a REGISTER asking for less than `minTtl` gets: `'clamp'` registers it for `minTtl` (and says so in the
    * reply's TTL), `'reject'` answers E_INVALID_TTL. Go's client accepts TTLs from 120 s and never retries a
-   * refusal, so the default is `'clamp'`. A TTL above `maxTtl` is always refused. Default: `'clamp'`
+   * refusal, so the default is `'clamp'`. A TTL above `maxTtl` is always refused.
+   *
+   * @default 'clamp'
    */
   ttlBelowMin?: 'clamp' | 'reject'
-  /** Longest namespace accepted, in UTF-8 bytes. Default: 255 (the spec) */
+  /**
+   * Longest namespace accepted, in UTF-8 bytes.
+   *
+   * @default 255 (the spec)
+   */
   maxNamespaceLength?: number
-  /** Live registrations one peer may hold; refreshing one of them is always allowed. Default: 1000 (the spec) */
+  /**
+   * Live registrations one peer may hold; refreshing one of them is always allowed.
+   *
+   * @default 1000 (the spec)
+   */
   maxRegistrationsPerPeer?: number
-  /** Live registrations the server holds in all; beyond it REGISTER gets E_UNAVAILABLE. Default: 1000000 */
+  /**
+   * Live registrations the server holds in all; beyond it REGISTER gets E_UNAVAILABLE.
+   *
+   * @default 1000000
+   */
   maxRegistrationsTotal?: number
-  /** Most registrations in one DISCOVER_RESPONSE; also used when a DISCOVER asks for none or 0. Default: 1000 (the spec) */
+  /**
+   * Most registrations in one DISCOVER_RESPONSE; also used when a DISCOVER asks for none or 0.
+   *
+   * @default 1000 (the spec)
+   */
   maxDiscoverLimit?: number
-  /** Largest request read, in bytes; a larger frame is refused before it is read. Default: 16384 */
+  /**
+   * Largest request read, in bytes; a larger frame is refused before it is read.
+   *
+   * @default 16384
+   */
   maxRequestSize?: number
-  /** Largest DISCOVER_RESPONSE written, in bytes; a page is cut short to fit. Default: 1048576 */
+  /**
+   * Largest DISCOVER_RESPONSE written, in bytes; a page is cut short to fit.
+   *
+   * @default 1048576
+   */
   maxResponseSize?: number
   /**
    * Largest signed peer record accepted, in bytes; a larger one gets E_INVALID_SIGNED_PEER_RECORD. It must fit in
-   * a DISCOVER_RESPONSE on its own (with a namespace of `maxNamespaceLength`) and in a request. Default: 4096, or
-   * less when `maxRequestSize` or `maxResponseSize` is set too low to carry it
+   * a DISCOVER_RESPONSE on its own (with a namespace of `maxNamespaceLength`) and in a request.
+   *
+   * @default 4096 (or less when `maxRequestSize` or `maxResponseSize` is set too low to carry it)
    */
   maxRecordSize?: number
-  /** Most addresses a registered peer record may list; a record with more gets E_INVALID_SIGNED_PEER_RECORD. Default: 64 */
+  /**
+   * Most addresses a registered peer record may list; a record with more gets E_INVALID_SIGNED_PEER_RECORD.
+   *
+   * @default 64
+   */
   maxRecordAddresses?: number
-  /** Streams served at once per connection. Default: 32 */
+  /**
+   * Streams served at once per connection.
+   *
+   * @default 32
+   */
   maxInboundStreams?: number
-  /** Requests being processed at once, all peers together; beyond it requests get E_UNAVAILABLE. Default: 256 */
+  /**
+   * Requests being processed at once, all peers together; beyond it requests get E_UNAVAILABLE.
+   *
+   * @default 256
+   */
   maxConcurrentRequests?: number
   /**
    * Time allowed to read a request, handle it and write the reply, in ms, at most 2^31 - 1; a store that has not
    * answered by 80% of it gets the request an E_UNAVAILABLE reply. A sweep of expired registrations that has not
-   * finished by then is given up (the next one goes on). Default: 10000
+   * finished by then is given up (the next one goes on).
+   *
+   * @default 10000
    */
   timeout?: number
   /**
    * Time a stream may stay silent after a reply before the client's next request starts, in ms, at most 2^31 - 1;
    * then it is reset.
-   * Default: 150000 (Go's `DiscoverAsync` asks again on the same stream every 120 s)
+   *
+   * @default 150000 (Go's `DiscoverAsync` asks again on the same stream every 120 s)
    */
   streamIdleTimeout?: number
-  /** Requests answered on one stream; after the last reply the server closes its side. Default: 1000 */
+  /**
+   * Requests answered on one stream; after the last reply the server closes its side.
+   *
+   * @default 1000
+   */
   maxRequestsPerStream?: number
   /**
    * Signed peer records remembered after their signature check, by their bytes, so that the same record sent again
    * (in another namespace, or to refresh) is not checked again; the least recently used is forgotten first. Each
-   * takes about 3 KiB (an Ed25519 record with two addresses). 0 checks every record. Default: 5000
+   * takes about 3 KiB (an Ed25519 record with two addresses). 0 checks every record.
+   *
+   * @default 5000
    */
   verifiedRecordCacheSize?: number
-  /** How often expired registrations are removed from the store, in ms, at most 2^31 - 1. Default: 60000 */
+  /**
+   * How often expired registrations are removed from the store, in ms, at most 2^31 - 1.
+   *
+   * @default 60000
+   */
   sweepInterval?: number
-  /** Serve requests that arrive over limited (relayed) connections. Default: true */
+  /**
+   * Serve requests that arrive over limited (relayed) connections.
+   *
+   * @default true
+   */
   runOnLimitedConnection?: boolean
-  /** Protocol ids to serve, each starting with `/`. Default: `['/rendezvous/1.0.0']` */
+  /**
+   * Protocol ids to serve, each starting with `/`.
+   *
+   * @default ['/rendezvous/1.0.0']
+   */
   protocols?: string[]
 }

@@ -1,11 +1,12 @@
 import { expect } from 'aegir/chai'
 import { CookieJar, MAX_KEPT_COOKIE_LENGTH } from '../../src/client/cookie-jar.ts'
+import { CLIENT_DEFAULTS } from '../../src/defaults.ts'
 
 const bytes = (...values: number[]): Uint8Array => new Uint8Array(values)
 
 describe('client cookie jar', () => {
   it('keeps one cookie per point and namespace, with "all namespaces" kept apart', () => {
-    const jar = new CookieJar()
+    const jar = new CookieJar(CLIENT_DEFAULTS.maxCookies)
     jar.set('A', 'x', bytes(1))
     jar.set('A', undefined, bytes(2))
     jar.set('B', 'x', bytes(3))
@@ -31,7 +32,7 @@ describe('client cookie jar', () => {
   })
 
   it('holds at most its bound however many pairs it sees', () => {
-    const jar = new CookieJar()
+    const jar = new CookieJar(CLIENT_DEFAULTS.maxCookies)
 
     for (let i = 0; i < 5000; i++) {
       jar.set(`point-${i % 7}`, `ns-${i}`, bytes(i % 256))
@@ -41,7 +42,7 @@ describe('client cookie jar', () => {
   })
 
   it('does not keep an empty or an oversized cookie, and drops the one it had', () => {
-    const jar = new CookieJar()
+    const jar = new CookieJar(CLIENT_DEFAULTS.maxCookies)
     jar.set('A', 'x', bytes(1))
     jar.set('A', 'x', new Uint8Array())
     expect(jar.get('A', 'x')).to.be.undefined()
@@ -51,7 +52,7 @@ describe('client cookie jar', () => {
   })
 
   it('forgets every cookie of one point and only of that point', () => {
-    const jar = new CookieJar()
+    const jar = new CookieJar(CLIENT_DEFAULTS.maxCookies)
     jar.set('A', 'x', bytes(1))
     jar.set('A', undefined, bytes(2))
     jar.set('AB', 'x', bytes(3))

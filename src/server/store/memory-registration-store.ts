@@ -28,7 +28,7 @@
  * alone let records as large as a request fill many gigabytes.
  */
 import { InvalidParametersError } from '@libp2p/interface'
-import { DEFAULT_MEMORY_STORE_MAX_BYTES, DEFAULT_MEMORY_STORE_MAX_BYTES_PER_PEER, DEFAULT_SWEEP_SLICE } from '../../constants.ts'
+import { MEMORY_STORE_DEFAULTS } from '../../defaults.ts'
 import { ExpiryHeap } from './expiry-heap.ts'
 import { checkRegisterInput } from './registration-store.ts'
 import { SeqIndex } from './seq-index.ts'
@@ -79,18 +79,22 @@ export interface MemoryRegistrationStoreInit {
   /**
    * Bytes the registrations, their peers and their namespaces may take in all, as {@link registrationCost},
    * {@link peerCost} and {@link namespaceCost} count them; a REGISTER past it is refused (the server answers
-   * E_UNAVAILABLE). Default: 1 GiB
+   * E_UNAVAILABLE).
+   *
+   * @default 1073741824 (1 GiB)
    */
   maxBytes?: number
   /**
    * Bytes one peer and its registrations may take, as {@link peerCost} and {@link registrationCost} count them;
-   * a REGISTER past it is refused (the server answers E_NOT_AUTHORIZED). Default: 2 MiB, room for the spec's 1000
-   * registrations per peer with records of 1.6 KiB
+   * a REGISTER past it is refused (the server answers E_NOT_AUTHORIZED).
+   *
+   * @default 2097152 (2 MiB, room for the spec's 1000 registrations per peer with records of 1.6 KiB
    */
   maxBytesPerPeer?: number
   /**
-   * Most expired registrations removed in one go, without yielding to the event loop. Default: 1000 (about a
-   * millisecond of work)
+   * Most expired registrations removed in one go, without yielding to the event loop.
+   *
+   * @default 1000 (about a millisecond of work)
    */
   sweepSlice?: number
 }
@@ -194,9 +198,9 @@ export class MemoryRegistrationStore implements RegistrationStore {
   private lastSeq = 0
 
   constructor (init: MemoryRegistrationStoreInit = {}) {
-    this.maxBytes = positiveInteger('maxBytes', init.maxBytes ?? DEFAULT_MEMORY_STORE_MAX_BYTES)
-    this.maxBytesPerPeer = positiveInteger('maxBytesPerPeer', init.maxBytesPerPeer ?? DEFAULT_MEMORY_STORE_MAX_BYTES_PER_PEER)
-    this.sweepSlice = positiveInteger('sweepSlice', init.sweepSlice ?? DEFAULT_SWEEP_SLICE)
+    this.maxBytes = positiveInteger('maxBytes', init.maxBytes ?? MEMORY_STORE_DEFAULTS.maxBytes)
+    this.maxBytesPerPeer = positiveInteger('maxBytesPerPeer', init.maxBytesPerPeer ?? MEMORY_STORE_DEFAULTS.maxBytesPerPeer)
+    this.sweepSlice = positiveInteger('sweepSlice', init.sweepSlice ?? MEMORY_STORE_DEFAULTS.sweepSlice)
     // globalThis.crypto exists in browsers and in Node >= 19
     this.cookieSecret = globalThis.crypto.getRandomValues(new Uint8Array(COOKIE_SECRET_LENGTH))
   }

@@ -42,6 +42,7 @@ import { randomBytes, randomInt } from 'node:crypto'
 import { InvalidParametersError } from '@libp2p/interface'
 import { logger as createLogger } from '@libp2p/logger'
 import postgres from 'postgres'
+import { POSTGRES_STORE_DEFAULTS } from '../../defaults.ts'
 import { DatabaseClock } from './postgres-clock.ts'
 import { Pool } from './postgres-pool.ts'
 import { migrate } from './postgres-schema.ts'
@@ -56,43 +57,86 @@ export interface PostgresRegistrationStoreInit {
   /**
    * The PostgreSQL schema (namespace) holding the tables; created if missing. Fleets that share a database but
    * must not see each other's registrations use different schemas. Letters, digits and `_` only.
-   * Default: `public`
+   *
+   * @default 'public'
    */
   schema?: string
-  /** Most connections this server opens for REGISTER, UNREGISTER and the sweep. Default: 10 */
+  /**
+   * Most connections this server opens for REGISTER, UNREGISTER and the sweep.
+   *
+   * @default 10
+   */
   maxConnections?: number
-  /** Most connections this server opens for DISCOVER and stats, besides `maxConnections`. Default: 5 */
+  /**
+   * Most connections this server opens for DISCOVER and stats, besides `maxConnections`.
+   *
+   * @default 5
+   */
   maxReadConnections?: number
   /**
    * Most queries that wait for a free connection, per pool; beyond it a call fails at once with
-   * `StoreUnavailableError` (E_UNAVAILABLE) rather than queue behind a stalled database. Default: 100
+   * `StoreUnavailableError` (E_UNAVAILABLE) rather than queue behind a stalled database.
+   *
+   * @default 100
    */
   maxWaiting?: number
-  /** Time allowed to open a connection, in seconds. Default: 10 */
+  /**
+   * Time allowed to open a connection, in seconds.
+   *
+   * @default 10
+   */
   connectTimeout?: number
-  /** Longest a statement may run (`statement_timeout`), in ms. Default: 5000 */
+  /**
+   * Longest a statement may run (`statement_timeout`), in ms.
+   *
+   * @default 5000
+   */
   statementTimeout?: number
-  /** Longest a statement may wait for a lock (`lock_timeout`), in ms. Default: 2000 */
+  /**
+   * Longest a statement may wait for a lock (`lock_timeout`), in ms.
+   *
+   * @default 2000
+   */
   lockTimeout?: number
-  /** Longest a session may sit idle inside a transaction (`idle_in_transaction_session_timeout`), in ms. Default: 10000 */
+  /**
+   * Longest a session may sit idle inside a transaction (`idle_in_transaction_session_timeout`), in ms.
+   *
+   * @default 10000
+   */
   idleInTransactionTimeout?: number
   /**
    * The clock that the times given to the store (`now`, `expiresAt`) are read from; the store moves them onto
-   * the database's clock. Default: `Date.now`, the clock the server uses
+   * the database's clock.
+   *
+   * @default `Date.now`, the clock the server uses
    */
   clock?(): number
-  /** How often the offset between `clock` and the database's clock is measured again, in ms. Default: 60000 */
+  /**
+   * How often the offset between `clock` and the database's clock is measured again, in ms.
+   *
+   * @default 60000
+   */
   clockCheckInterval?: number
   /**
    * PostgreSQL settings for this server's sessions, e.g. `{ work_mem: '8MB' }`. `synchronous_commit: 'off'`
    * saves a REGISTER the wait for its commit's WAL flush, at the cost of losing the registrations of the last
    * few hundred ms if PostgreSQL itself crashes (never when a rendezvous server does). `search_path` is always the
-   * schema, and the timeouts are the options above. Default: none
+   * schema, and the timeouts are the options above.
+   *
+   * @default none
    */
   sessionSettings?: Record<string, string>
-  /** Registrations deleted per transaction by the expiry sweep. Default: 10000 */
+  /**
+   * Registrations deleted per transaction by the expiry sweep.
+   *
+   * @default 10000
+   */
   sweepBatchSize?: number
-  /** Where to log. Default: the `libp2p:rendezvous:store:postgres` debug logger */
+  /**
+   * Where to log.
+   *
+   * @default the `libp2p:rendezvous:store:postgres` debug logger
+   */
   log?: Logger
 }
 
@@ -169,7 +213,7 @@ export class PostgresRegistrationStore implements RegistrationStore {
       throw new TypeError('PostgresRegistrationStore needs a connection url, e.g. postgres://user:password@host:5432/database')
     }
 
-    this.schema = init.schema ?? 'public'
+    this.schema = init.schema ?? POSTGRES_STORE_DEFAULTS.schema
 
     const problem = schemaNameProblem(this.schema)
 
@@ -179,25 +223,25 @@ export class PostgresRegistrationStore implements RegistrationStore {
 
     this.init = init
     this.log = init.log ?? createLogger('libp2p:rendezvous:store:postgres')
-    this.sweepBatchSize = positiveInteger('sweepBatchSize', init.sweepBatchSize, 10_000)
+    this.sweepBatchSize = positiveInteger('sweepBatchSize', init.sweepBatchSize, POSTGRES_STORE_DEFAULTS.sweepBatchSize)
     this.limits = {
-      maxConnections: positiveInteger('maxConnections', init.maxConnections, 10),
-      maxReadConnections: positiveInteger('maxReadConnections', init.maxReadConnections, 5),
-      maxWaiting: positiveInteger('maxWaiting', init.maxWaiting, 100),
-      connectTimeout: positiveInteger('connectTimeout', init.connectTimeout, 10)
+      maxConnections: positiveInteger('maxConnections', init.maxConnections, POSTGRES_STORE_DEFAULTS.maxConnections),
+      maxReadConnections: positiveInteger('maxReadConnections', init.maxReadConnections, POSTGRES_STORE_DEFAULTS.maxReadConnections),
+      maxWaiting: positiveInteger('maxWaiting', init.maxWaiting, POSTGRES_STORE_DEFAULTS.maxWaiting),
+      connectTimeout: positiveInteger('connectTimeout', init.connectTimeout, POSTGRES_STORE_DEFAULTS.connectTimeout)
     }
     this.settings = {
       // the tables are created and found in our schema, whatever the role's default search_path is
       application_name: 'libp2p-rendezvous',
       ...init.sessionSettings,
       search_path: this.schema,
-      statement_timeout: String(positiveInteger('statementTimeout', init.statementTimeout, 5000)),
-      lock_timeout: String(positiveInteger('lockTimeout', init.lockTimeout, 2000)),
-      idle_in_transaction_session_timeout: String(positiveInteger('idleInTransactionTimeout', init.idleInTransactionTimeout, 10_000))
+      statement_timeout: String(positiveInteger('statementTimeout', init.statementTimeout, POSTGRES_STORE_DEFAULTS.statementTimeout)),
+      lock_timeout: String(positiveInteger('lockTimeout', init.lockTimeout, POSTGRES_STORE_DEFAULTS.lockTimeout)),
+      idle_in_transaction_session_timeout: String(positiveInteger('idleInTransactionTimeout', init.idleInTransactionTimeout, POSTGRES_STORE_DEFAULTS.idleInTransactionTimeout))
     }
     this.clock = new DatabaseClock({
       localClock: init.clock ?? Date.now,
-      checkInterval: positiveInteger('clockCheckInterval', init.clockCheckInterval, 60_000),
+      checkInterval: positiveInteger('clockCheckInterval', init.clockCheckInterval, POSTGRES_STORE_DEFAULTS.clockCheckInterval),
       tolerance: CLOCK_TOLERANCE_MS,
       log: this.log
     })

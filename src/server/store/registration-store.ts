@@ -4,7 +4,7 @@
  * across every server of the fleet.
  */
 import { InvalidParametersError } from '@libp2p/interface'
-import { MAX_RECORD_SIZE } from '../../constants.ts'
+import { SERVER_DEFAULTS } from '../../defaults.ts'
 import type { AbortOptions } from '@libp2p/interface'
 
 /** A registration as the store keeps it */
@@ -43,7 +43,9 @@ export interface RegisterLimits {
   /**
    * Largest signed peer record kept, in bytes. The server refuses larger records on the wire before they reach
    * the store; every store refuses them again through {@link checkRegisterInput}, so no caller can fill it with
-   * records that no DISCOVER page could carry. Default: 4096 (the server's default `maxRecordSize`)
+   * records that no DISCOVER page could carry.
+   *
+   * @default 4096 (the server's default `maxRecordSize`)
    */
   maxRecordSize?: number
 }
@@ -142,7 +144,7 @@ export function checkRegisterInput (input: RegisterInput, limits: RegisterLimits
     throw new InvalidParametersError(`register input signedPeerRecord must be a Uint8Array, got ${typeof input.signedPeerRecord}`)
   }
 
-  const maxRecordSize = limits.maxRecordSize ?? MAX_RECORD_SIZE
+  const maxRecordSize = limits.maxRecordSize ?? SERVER_DEFAULTS.maxRecordSize
 
   if (!Number.isSafeInteger(maxRecordSize) || maxRecordSize < 1) {
     throw new InvalidParametersError(`register limit maxRecordSize must be a positive integer, got ${maxRecordSize}`)
