@@ -24,7 +24,10 @@ const { MessageType, ResponseStatus } = Message
 
 const FRAMES = Number(process.env.STRESS_FUZZ_FRAMES ?? 10_000)
 const SEED = Number(process.env.STRESS_SEED ?? Math.floor(Math.random() * 2 ** 31))
-/** The server's timeout: a stream the fuzzer leaves half-sent must be ended by then */
+/**
+ * The server's timeout, and its wait for a next request on a stream: a stream the fuzzer leaves half-sent, or open
+ * after a complete request, must be ended by then
+ */
 const SERVER_TIMEOUT = 500
 /** What a loaded, shared 2-core machine may add to it before a stream counts as left open */
 const SLACK = 5000
@@ -33,7 +36,7 @@ const STREAMS_PER_CONNECTION = 12
 
 interface FuzzFrame {
   bytes: Uint8Array
-  /** Leave our side open after writing, so that only the server's timeout can end a short frame */
+  /** Leave our side open after writing, so that only the server's timeouts can end the stream */
   keepOpen: boolean
   /** Write in this many pieces */
   pieces: number
@@ -167,7 +170,7 @@ describe('stress: fuzzing the server through real streams', function () {
   afterEach(async () => { await nodes.stopAll() })
 
   it(`survives ${FRAMES} random and mutated frames on ${CONNECTIONS} connections, answers every well-framed request and keeps serving an honest client`, async () => {
-    const server = await nodes.server({ timeout: SERVER_TIMEOUT, maxInboundStreams: 64 })
+    const server = await nodes.server({ timeout: SERVER_TIMEOUT, streamIdleTimeout: SERVER_TIMEOUT, maxInboundStreams: 64 })
     const maxRequestSize = server.services.rendezvous.config.maxRequestSize
     const fuzzers = await nodes.clients(CONNECTIONS)
     const honest: ClientNode = await nodes.client({ timeout: 10_000 })
