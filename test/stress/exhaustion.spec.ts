@@ -80,6 +80,8 @@ describe('stress: resource exhaustion', function () {
     const stillHeld = openRendezvousStreams(server).length
 
     const durations = await Promise.all(endings)
+    // the client keeps a stream per point open for its next request: only the attackers' streams are left to end
+    await honest.stop()
     const drained = await eventually(() => openRendezvousStreams(server).length === 0, SLACK)
     const after = readMemory()
 
