@@ -15,7 +15,7 @@ import { Message } from '../../src/pb/rendezvous.ts'
 import { sealPeerRecord } from '../../src/protocol/peer-record.ts'
 import { BODY_MUTATIONS, FRAMINGS, Random, decodeReply, expectationOf, frame } from './fixtures/frames.ts'
 import { NodeSet, eventually, openRendezvousStreams, yieldToEventLoop } from './fixtures/nodes.ts'
-import { CrashWatch, PeakMemory, mb, readMemory, report } from './fixtures/process.ts'
+import { CrashWatch, PeakMemory, mb, readMemory, report, residentByKind } from './fixtures/process.ts'
 import type { Expectation } from './fixtures/frames.ts'
 import type { ClientNode, ServerNode } from './fixtures/nodes.ts'
 import type { Libp2p } from '@libp2p/interface'
@@ -233,6 +233,7 @@ describe('stress: fuzzing the server through real streams', function () {
     const honestLoop = nodes.honest(honest, server)
 
     const memoryBefore = readMemory()
+    const residentBefore = residentByKind()
     const peak = new PeakMemory().start()
     const problems: string[] = []
     const outcomes = new Map<string, number>()
@@ -270,13 +271,15 @@ describe('stress: fuzzing the server through real streams', function () {
     // every stream the fuzzers opened has been ended on the server too
     const drained = await eventually(() => openRendezvousStreams(server).length === 0, SERVER_TIMEOUT + SLACK)
     const memoryAfter = readMemory()
+    const residentAfter = residentByKind()
 
     report('frames fuzzed', frames.length)
     report('fuzz throughput', `${(frames.length / seconds).toFixed(0)} frames/s over ${seconds.toFixed(1)} s (${CONNECTIONS} connections x ${STREAMS_PER_CONNECTION} streams)`)
     report('fuzz outcomes', [...outcomes.entries()].sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k}: ${v}`).join('; '))
     report('fuzz slowest stream', `${slowest.toFixed(0)} ms (server timeout ${SERVER_TIMEOUT} ms)`)
     report('fuzz honest rounds (register + discover)', honestLoop.rounds)
-    report('fuzz memory', `heap ${mb(memoryBefore.heapUsed)} -> ${mb(memoryAfter.heapUsed)}, rss ${mb(memoryBefore.rss)} -> ${mb(memoryAfter.rss)}, peak rss ${mb(peak.rss)}`)
+    report('fuzz memory', `heap ${mb(memoryBefore.heapUsed)} -> ${mb(memoryAfter.heapUsed)} (committed ${mb(memoryBefore.heapTotal)} -> ${mb(memoryAfter.heapTotal)}), external ${mb(memoryBefore.external)} -> ${mb(memoryAfter.external)}, rss ${mb(memoryBefore.rss)} -> ${mb(memoryAfter.rss)}, peak rss ${mb(peak.rss)}`)
+    report('fuzz resident memory by kind', Object.keys({ ...residentBefore, ...residentAfter }).map(kind => `${kind} ${mb(residentBefore[kind] ?? 0)} -> ${mb(residentAfter[kind] ?? 0)}`).join(', '))
 
     expect(problems, `${problems.length} frames were mishandled, e.g.:\n${problems.slice(0, 10).join('\n')}`).to.be.empty()
     expect(drained, `${openRendezvousStreams(server).length} rendezvous streams still open on the server`).to.be.true()

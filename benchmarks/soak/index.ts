@@ -1,0 +1,175 @@
+/**
+ * Soak: the `rendezvous-server` command, as an operator runs it, under mixed honest and hostile load on
+ * 127.0.0.1 for 15 minutes (by default), with its resident memory sampled all along. The question is whether
+ * memory stays flat once the server is warm: the store is kept full (short TTLs, a small memory budget that the
+ * hostile flood fills) so that every part of it has reached its steady size early.
+ *
+ * `npm run soak` runs 15 minutes, `npm run soak -- --minutes 60` longer, `npm run soak -- --quick` 40 s (what CI runs,
+ * through bench:quick).
+ *
+ * Prints a table and writes benchmarks/results/soak.json (quick/soak.json for --quick). Exits non-zero only when
+ * the soak could not run or the server did not stop cleanly; the memory verdict is a figure, not a failure.
+ */
+import { spawn } from 'node:child_process'
+import { readFileSync } from 'node:fs'
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { cpus, loadavg, tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { createInterface } from 'node:readline'
+import { fileURLToPath } from 'node:url'
+import { multiaddr } from '@multiformats/multiaddr'
+import { NODE_FLAGS, parseArgs } from '../lib/child.ts'
+import { print, progress } from '../lib/print.ts'
+import { formatTable } from '../lib/table.ts'
+import { runLoad } from './load.ts'
+import type { LoadPlan, Outcomes } from './load.ts'
+
+const MiB = 1024 * 1024
+const args = parseArgs(process.argv.slice(2))
+const quick = args.has('quick')
+const durationMs = quick ? 40_000 : Number(args.get('minutes') ?? 15) * 60_000
+/** Memory is compared from the end of the warm-up on: a third of the run, at most 3 minutes */
+const warmupMs = Math.min(durationMs / 3, 3 * 60_000)
+const sampleMs = quick ? 1000 : 5000
+const plan: LoadPlan = { honest: 6, hostile: 4, churnMs: quick ? 5000 : 30_000, requestTimeoutMs: 5000 }
+/** The memory store's budget: small enough that the hostile flood fills it within the warm-up */
+const STORE_BYTES = 4 * MiB
+
+if (!(durationMs > 0)) {
+  throw new Error('--minutes must be a positive number')
+}
+
+const BIN = fileURLToPath(new URL('../../src/cli/bin.ts', import.meta.url))
+const dir = await mkdtemp(join(tmpdir(), 'rdv-soak-'))
+const server = spawn(process.execPath, [...NODE_FLAGS, BIN,
+  '--listen', '/ip4/127.0.0.1/tcp/0', '--identity', join(dir, 'identity.key'), '--metrics', '127.0.0.1:0', '--log-level', 'silent',
+  // registrations live seconds and are swept every second, so the store churns as a busy one does over hours
+  '--min-ttl', '1', '--max-ttl', '120', '--default-ttl', '10', '--sweep-interval', '1000', '--timeout', '2000',
+  '--memory-max-bytes', String(STORE_BYTES), '--max-registrations-per-peer', '200', '--max-connections', '256', '--inbound-connection-threshold', '1000'
+], { stdio: ['ignore', 'pipe', 'pipe'] })
+const stderr: string[] = []
+server.stderr?.setEncoding('utf8').on('data', (chunk: string) => stderr.push(chunk))
+const exited = new Promise<number | null>(resolve => server.once('exit', code => { resolve(code) }))
+
+interface Listening { multiaddrs: string[], metrics: string }
+const listening = await new Promise<Listening>((resolve, reject) => {
+  const lines = createInterface({ input: server.stdout! })
+  lines.on('line', line => {
+    if (line.startsWith('{"event":"listening"')) {
+      resolve(JSON.parse(line))
+    }
+  })
+  exited.then(code => { reject(new Error(`the server exited (${code}) before listening: ${stderr.join('')}`)) }, reject)
+})
+const target = multiaddr(listening.multiaddrs.find(ma => !ma.includes('/ws')) ?? listening.multiaddrs[0])
+
+interface Sample {
+  /** Seconds since the load started */
+  t: number
+  rssMiB: number
+  heapMiB?: number
+  externalMiB?: number
+  registrations?: number
+}
+
+/** Resident set size of the server, from /proc (Linux) */
+function residentMiB (pid: number): number {
+  const match = /^VmRSS:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))
+  return Number(match?.[1] ?? NaN) / 1024
+}
+
+/** A few series of the server's own /metrics */
+async function scrape (): Promise<Partial<Sample>> {
+  try {
+    const text = await (await fetch(listening.metrics, { signal: AbortSignal.timeout(5000) })).text()
+    const value = (series: string): number | undefined => {
+      const line = text.split('\n').find(l => l.startsWith(`${series} `))
+      return line == null ? undefined : Number(line.slice(series.length + 1))
+    }
+    return {
+      heapMiB: (value('nodejs_heap_size_used_bytes') ?? NaN) / MiB,
+      externalMiB: (value('nodejs_external_memory_bytes') ?? NaN) / MiB,
+      registrations: value('libp2p_rendezvous_server_store{kind="registrations"}')
+    }
+  } catch {
+    return {}
+  }
+}
+
+const samples: Sample[] = []
+const started = Date.now()
+const deadline = started + durationMs
+const sampler = setInterval(() => {
+  const t = (Date.now() - started) / 1000
+  const rssMiB = residentMiB(server.pid!)
+  scrape().then(metrics => {
+    samples.push({ t, rssMiB, ...metrics })
+    if (samples.length % Math.max(1, Math.round(60_000 / sampleMs)) === 0) {
+      progress(`soak: ${t.toFixed(0)} s, server rss ${rssMiB.toFixed(0)} MiB, heap ${metrics.heapMiB?.toFixed(0)} MiB, ${metrics.registrations} registrations`)
+    }
+  }, () => {})
+}, sampleMs)
+
+progress(`soak: ${durationMs / 1000} s of load on ${target.toString()}, warm-up ${warmupMs / 1000} s`)
+let outcomes: Outcomes = new Map()
+let loadError: string | undefined
+try {
+  outcomes = await runLoad(target, deadline, plan)
+} catch (err: any) {
+  loadError = err.stack ?? String(err)
+}
+clearInterval(sampler)
+
+server.kill('SIGTERM')
+const code = await Promise.race([exited, new Promise<string>(resolve => setTimeout(resolve, 40_000, 'still running after 40 s').unref())])
+if (typeof code === 'string') {
+  server.kill('SIGKILL')
+}
+await rm(dir, { recursive: true, force: true })
+
+/** Least-squares slope of y over t, per minute */
+function slopePerMinute (points: Array<{ t: number, y: number }>): number {
+  const n = points.length
+  if (n < 2) {
+    return 0
+  }
+  const mt = points.reduce((s, p) => s + p.t, 0) / n
+  const my = points.reduce((s, p) => s + p.y, 0) / n
+  const num = points.reduce((s, p) => s + (p.t - mt) * (p.y - my), 0)
+  const den = points.reduce((s, p) => s + (p.t - mt) ** 2, 0)
+  return den === 0 ? 0 : num / den * 60
+}
+
+const warm = samples.filter(s => s.t * 1000 >= warmupMs)
+const atWarm = warm[0]?.rssMiB ?? NaN
+const atEnd = warm.at(-1)?.rssMiB ?? NaN
+const maxWarm = Math.max(...warm.map(s => s.rssMiB))
+const slope = slopePerMinute(warm.map(s => ({ t: s.t, y: s.rssMiB })))
+const heapSlope = slopePerMinute(warm.filter(s => Number.isFinite(s.heapMiB)).map(s => ({ t: s.t, y: s.heapMiB ?? 0 })))
+/** Flat: over the measured part, RSS rose by less than 10% of where it started (noise of GC and allocator pools) */
+const growth = atEnd - atWarm
+const flat = growth < atWarm * 0.1
+const requests = [...outcomes.values()].reduce((s, n) => s + n, 0)
+
+print(`**Soak: ${(durationMs / 60_000).toFixed(quick ? 2 : 0)} min of mixed load, server memory after a ${(warmupMs / 1000).toFixed(0)} s warm-up**\n`)
+print(formatTable(
+  ['RSS at warm-up MiB', 'RSS at end MiB', 'max after warm-up MiB', 'RSS slope MiB/min', 'heap slope MiB/min', 'verdict', 'requests', 'server exit'],
+  [[atWarm.toFixed(0), atEnd.toFixed(0), maxWarm.toFixed(0), slope.toFixed(2), heapSlope.toFixed(2), flat ? 'flat' : `grew ${growth.toFixed(0)} MiB`, String(requests), String(code)]]
+))
+print('\nOutcomes:')
+print([...outcomes.entries()].sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k}: ${v}`).join(', '))
+if (loadError != null) {
+  print(`\nthe load failed: ${loadError}`)
+}
+
+const outName = args.get('out') ?? (quick ? 'quick/soak' : 'soak')
+const jsonPath = new URL(`../results/${outName}.json`, import.meta.url)
+await mkdir(new URL('.', jsonPath), { recursive: true })
+await writeFile(jsonPath, JSON.stringify({
+  meta: { startedAt: new Date(started).toISOString(), node: process.version, cpus: cpus().length, loadavgAfter: loadavg(), quick, durationMs, warmupMs, sampleMs, plan, storeBytes: STORE_BYTES },
+  summary: { rssAtWarmupMiB: atWarm, rssAtEndMiB: atEnd, rssMaxAfterWarmupMiB: maxWarm, rssSlopeMiBPerMinute: slope, heapSlopeMiBPerMinute: heapSlope, flat, requests, serverExit: code },
+  outcomes: Object.fromEntries(outcomes),
+  samples
+}, null, 2))
+print(`\nwrote ${fileURLToPath(jsonPath)}`)
+process.exit(loadError == null && code === 0 ? 0 : 1)
