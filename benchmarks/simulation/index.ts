@@ -1,0 +1,142 @@
+/**
+ * `npm run simulate`: the simulator's validation against the real one-process benchmark, then the networks of
+ * 1k, 10k and 100k nodes, each scenario in a child process of its own (so that its wall time, CPU and peak memory
+ * are its own), then the sizing tables. Prints markdown tables (the ones docs/sizing.md quotes) and writes
+ * benchmarks/results/simulation.json.
+ *
+ * npm run simulate [-- --scenarios validate,1k,10k,100k] [--seed 1] [--out simulation]
+ *
+ * `validate` runs the real benchmark at 10 and 50 nodes on TCP 127.0.0.1 (about two minutes) and the simulator
+ * with the CPU costs measured in that same run. The 10k and 100k runs are heavy: on a shared machine run them
+ * under a lock (`flock /tmp/rdv-heavy.lock npm run simulate -- --scenarios 100k`).
+ */
+import { mkdir, readFile, writeFile } from 'node:fs/promises'
+import { cpus, loadavg } from 'node:os'
+import { fileURLToPath } from 'node:url'
+import { NODE_FLAGS, parseArgs, runChild } from '../lib/child.ts'
+import { print, progress } from '../lib/print.ts'
+import { calibrationTable, comparisonTable, loadTable, runTable, sizingTable, timeToQuotaTable, validationTable } from './report.ts'
+import { SCENARIOS } from './scenarios.ts'
+import { readServerCpu } from './sizing.ts'
+import type { ValidationPair } from './report.ts'
+import type { ScenarioResult } from './simulation.ts'
+import type { RealRun } from './validate-real.ts'
+
+const VALIDATION_SIZES = [10, 50]
+const DEFAULT_SCENARIOS = ['validate', '1k', '10k', '100k']
+
+const here = fileURLToPath(new URL('.', import.meta.url))
+const args = parseArgs(process.argv.slice(2))
+const wanted = (args.get('scenarios') ?? DEFAULT_SCENARIOS.join(',')).split(',').filter(s => s !== '')
+const seedArgs = args.has('seed') ? ['--seed', args.get('seed') ?? '1'] : []
+const outName = args.get('out') ?? 'simulation'
+const resultsDir = new URL('../results/', import.meta.url)
+const jsonPath = new URL(`${outName}.json`, resultsDir)
+
+for (const name of wanted) {
+  if (name !== 'validate' && SCENARIOS[name] == null) {
+    throw new Error(`no scenario "${name}" (known: validate, ${Object.keys(SCENARIOS).join(', ')})`)
+  }
+}
+
+async function simulate (name: string, extra: string[] = []): Promise<ScenarioResult | undefined> {
+  const scenario = SCENARIOS[name]
+  const outcome = await runChild<ScenarioResult>(`${here}run-one.ts`, ['--scenario', name, ...seedArgs, ...extra], scenario.wallLimitMs + 120_000, NODE_FLAGS)
+
+  if (outcome.result == null) {
+    progress(`${name}: no result (${outcome.error})`)
+  }
+
+  return outcome.result
+}
+
+// what an earlier run wrote: scenarios not run this time keep their results
+let previous: { validation?: ValidationPair[], results?: ScenarioResult[] } = {}
+
+try {
+  previous = JSON.parse(await readFile(jsonPath, 'utf8'))
+} catch {
+  // none yet
+}
+
+const startedAt = new Date()
+const loadBefore = loadavg()
+let validation = previous.validation ?? []
+const results = new Map<string, ScenarioResult>((previous.results ?? []).map(r => [r.scenario, r]))
+const failures: string[] = []
+
+if (wanted.includes('validate')) {
+  validation = []
+
+  for (const nodes of VALIDATION_SIZES) {
+    progress(`validation: the real benchmark with ${nodes} nodes`)
+    const real = await runChild<RealRun>(`${here}validate-real.ts`, ['--nodes', String(nodes), '--transport', 'tcp'], 300_000, NODE_FLAGS)
+
+    if (real.result == null) {
+      failures.push(`validation at ${nodes} nodes: the real run gave no result (${real.error})`)
+      continue
+    }
+
+    const simulated = await simulate(`validate-${nodes}`, ['--cpu', JSON.stringify(real.result.calibration)])
+
+    if (simulated == null) {
+      failures.push(`validation at ${nodes} nodes: the simulation gave no result`)
+      continue
+    }
+
+    validation.push({ nodes, real: real.result, simulated })
+  }
+}
+
+for (const name of wanted.filter(n => n !== 'validate')) {
+  const result = await simulate(name)
+
+  if (result == null) {
+    failures.push(`${name}: no result`)
+  } else {
+    results.set(name, result)
+  }
+}
+
+const ordered = Object.keys(SCENARIOS).map(name => results.get(name)).filter((r): r is ScenarioResult => r != null && !r.scenario.startsWith('validate') && r.scenario !== 'ci')
+const serverCpu = await readServerCpu(new URL('server.json', resultsDir))
+
+if (validation.length > 0) {
+  print('\n### Validation: the real one-process benchmark and the simulator, side by side\n')
+  print(validationTable(validation))
+  print('\nCPU costs the simulator was given, measured in the same run (ms, CPU time x the machine\'s slowdown):\n')
+  print(calibrationTable(validation))
+}
+
+if (ordered.length > 0) {
+  print('\n### Time to quota\n')
+  print(timeToQuotaTable(ordered))
+  print('\n### Load on each point at steady state\n')
+  print(loadTable(ordered))
+  print('\n### Rendezvous and pubsub-peer-discovery for the same network\n')
+  print(comparisonTable(ordered))
+  print('\n### Fleet sizing\n')
+  print(sizingTable(ordered, serverCpu))
+  print('\n### The runs\n')
+  print(runTable(ordered))
+}
+
+for (const failure of failures) {
+  print(`\n${failure}`)
+}
+
+const meta = {
+  startedAt: startedAt.toISOString(),
+  finishedAt: new Date().toISOString(),
+  node: process.version,
+  cpus: cpus().length,
+  cpuModel: cpus()[0]?.model,
+  loadavgBefore: loadBefore,
+  loadavgAfter: loadavg(),
+  scenarios: wanted
+}
+
+await mkdir(resultsDir, { recursive: true })
+await writeFile(jsonPath, JSON.stringify({ meta, validation, results: [...results.values()], serverCpu }, null, 2))
+print(`\nwrote ${fileURLToPath(jsonPath)}`)
+process.exitCode = failures.length === 0 ? 0 : 1

@@ -1,0 +1,40 @@
+/**
+ * Child process entry: runs one scenario and prints its result as one JSON line on stdout (progress on stderr),
+ * with the wall time, CPU time and peak RSS of the whole process.
+ *
+ * node --experimental-transform-types benchmarks/simulation/run-one.ts --scenario 1k [--seed 2] [--cpu '{"nodeStartMs":4,…}']
+ */
+import { parseArgs } from '../lib/child.ts'
+import { progress } from '../lib/print.ts'
+import { ResourceMeter } from '../lib/resources.ts'
+import { SCENARIOS } from './scenarios.ts'
+import { Simulation } from './simulation.ts'
+import type { Scenario } from './model/scenario.ts'
+
+const args = parseArgs(process.argv.slice(2))
+const name = args.get('scenario') ?? 'ci'
+const preset = SCENARIOS[name]
+
+if (preset == null) {
+  throw new Error(`no scenario "${name}" (known: ${Object.keys(SCENARIOS).join(', ')})`)
+}
+
+const scenario: Scenario = { ...preset }
+
+if (args.has('seed')) {
+  scenario.seed = Number(args.get('seed'))
+}
+
+if (args.has('cpu')) {
+  scenario.sharedCpu = JSON.parse(args.get('cpu') ?? '{}')
+}
+
+const meter = new ResourceMeter(200)
+progress(`${name}: ${scenario.description}`)
+const result = await new Simulation(scenario, { progress }).run()
+const resources = meter.stop()
+result.engine.peakRssMiB = resources.peakRssMiB
+result.engine.wallMs = resources.wallMs
+result.engine.cpuMs = resources.cpuMs
+process.stdout.write(`${JSON.stringify(result)}\n`)
+process.exit(0)

@@ -1,0 +1,110 @@
+/**
+ * The scenarios `npm run simulate` runs and the docs quote. Every figure in docs/sizing.md comes from one of these,
+ * by name; change one and the docs' tables change with it.
+ */
+import type { LatencyModel, Scenario } from './model/scenario.ts'
+
+/**
+ * The internet: round trips of 20-300 ms between nodes (each node's share drawn uniformly), points in data
+ * centres; a connection takes 3 round trips (TCP, Noise XX, multistream-select and yamux), a request 2 (the
+ * protocol's negotiation, then the request); pubsub knows a new peer's subscriptions 2 round trips after the
+ * connection opened (identify, then gossipsub's hello); half of the dials of a peer that is gone are refused
+ * within a round trip, the other half wait out libp2p's 6 s address dial timeout.
+ */
+export const INTERNET: LatencyModel = {
+  accessDelayMs: [10, 150],
+  pointAccessDelayMs: 10,
+  handshakeRtts: 3,
+  requestRtts: 2,
+  relayedExtraRtts: 2,
+  subscriptionRtts: 2,
+  deadDialRefusedShare: 0.5,
+  deadDialTimeoutMs: 6000
+}
+
+/** One process on one machine: loopback round trips of 0.1 ms; what takes time is the CPU (see `sharedCpu`) */
+export const LOOPBACK: LatencyModel = {
+  ...INTERNET,
+  accessDelayMs: [0.05, 0.05],
+  pointAccessDelayMs: 0.05
+}
+
+/** A network at the scale of `nodes`: churn, topics, browsers and relays as an application of that size might have */
+function scale (name: string, nodes: number, durationMs: number, rampMs: number, wallLimitMs: number): Scenario {
+  return {
+    name,
+    description: `${nodes.toLocaleString('en-US')} nodes online: sessions of 30 min median (log-normal, sigma 1), half of them ending without UNREGISTER; ${Math.max(10, nodes / 100)} topics of Zipf popularity, 1-3 per node; 30% browsers that need relays, 10% of the others run one; 2 points; defaults everywhere`,
+    seed: 1,
+    nodes,
+    rampMs,
+    durationMs,
+    measureFromMs: rampMs + 5 * 60_000,
+    churn: { medianSessionMs: 30 * 60_000, sessionSigma: 1, cleanLeaveShare: 0.5 },
+    topics: { count: Math.max(10, nodes / 100), zipf: 1, perNode: [1, 3] },
+    browserShare: 0.3,
+    relayShare: 0.1,
+    relayMaxReservations: 15,
+    maxConnections: { public: 300, browser: 100 },
+    points: 2,
+    latency: INTERNET,
+    discovery: {},
+    server: {},
+    warmStart: true,
+    pubsubDiscoveryIntervalMs: 10_000,
+    wallLimitMs: 30 * 60_000
+  }
+}
+
+/**
+ * The real one-process benchmark (benchmarks/discovery-latency, method `rendezvous`): N nodes started at once, one
+ * topic, one point, loopback, no churn, until every node has 6 topic peers. The CPU constants are what one
+ * process spends per node start, per connection and per request (see the README of this folder for how they were
+ * measured).
+ */
+function validation (nodes: number): Scenario {
+  return {
+    name: `validate-${nodes}`,
+    description: `${nodes} nodes started at once on loopback, one topic, one point, no churn (the real benchmark's setting)`,
+    seed: 1,
+    nodes,
+    rampMs: 0,
+    durationMs: 60_000,
+    measureFromMs: 60_000,
+    topics: { count: 1, zipf: 1, perNode: [1, 1] },
+    browserShare: 0,
+    relayShare: 0,
+    relayMaxReservations: 15,
+    maxConnections: { public: 300, browser: 100 },
+    points: 1,
+    latency: LOOPBACK,
+    sharedCpu: { nodeStartMs: 15, connectionMs: 10, requestMs: 1.5 },
+    discovery: {},
+    server: {},
+    warmStart: false,
+    stopAtQuota: true,
+    pubsubDiscoveryIntervalMs: 10_000,
+    wallLimitMs: 5 * 60_000
+  }
+}
+
+/** Small enough for the test suite (seconds), with every feature on: churn, warm start, browsers, relays, two points */
+export const CI: Scenario = {
+  ...scale('ci', 40, 5 * 60_000, 30_000, 10 * 60_000),
+  description: '40 nodes, sessions of 3 min median, 5 simulated minutes: every feature of the model in a few seconds',
+  measureFromMs: 2 * 60_000,
+  churn: { medianSessionMs: 3 * 60_000, sessionSigma: 1, cleanLeaveShare: 0.5 },
+  topics: { count: 4, zipf: 1, perNode: [1, 2] },
+  relayShare: 0.2,
+  // TTLs in proportion to the short sessions, or the stores fill with the registrations of nodes long gone
+  discovery: { ttl: 300 },
+  server: { minTtl: 60 }
+}
+
+export const SCENARIOS: Record<string, Scenario> = {
+  'validate-10': validation(10),
+  'validate-50': validation(50),
+  ci: CI,
+  '1k': scale('1k', 1_000, 60 * 60_000, 5 * 60_000, 30 * 60_000),
+  '10k': scale('10k', 10_000, 30 * 60_000, 5 * 60_000, 30 * 60_000),
+  '100k': scale('100k', 100_000, 20 * 60_000, 5 * 60_000, 10 * 60_000)
+}

@@ -1,0 +1,552 @@
+/**
+ * One simulated run: builds the points and the nodes of a scenario on a virtual clock with one seeded generator,
+ * lets them join (a ramp, then arrivals and departures as sessions end), runs the clock to the end and reports
+ * what was measured. Everything that decides what happens comes from the seed, so a run repeats exactly.
+ */
+import { multiaddr } from '@multiformats/multiaddr'
+import { RELAY_NAMESPACE, topicNamespace } from '../../src/discovery/options.ts'
+import { comparableSeq } from '../../src/protocol/peer-record.ts'
+import { Random, Zipf } from './engine/random.ts'
+import { VirtualClock } from './engine/virtual-clock.ts'
+import { SimClient } from './model/client.ts'
+import { TrustedRecords, makeIdentity } from './model/identities.ts'
+import { Measurements } from './model/measure.ts'
+import { Network } from './model/network.ts'
+import { SimNode } from './model/node.ts'
+import { SimPoint, emptyCounters } from './model/point.ts'
+import { pubsubDiscoveryCost } from './model/pubsub-peer-discovery.ts'
+import type { Identity } from './model/identities.ts'
+import type { Cohort, QuotaKind, TimeSummary } from './model/measure.ts'
+import type { DialCounters } from './model/network.ts'
+import type { NodeKind } from './model/node.ts'
+import type { PointCounters } from './model/point.ts'
+import type { PubsubDiscoveryCost } from './model/pubsub-peer-discovery.ts'
+import type { Scenario } from './model/scenario.ts'
+import type { Runtime } from '../../src/discovery/clock.ts'
+import type { Multiaddr } from '@multiformats/multiaddr'
+
+/** The simulated clock's origin: any fixed time (records carry it as their sequence number) */
+const ORIGIN = Date.UTC(2027, 0, 1)
+
+/** How often the stores are sampled and progress is printed, in simulated ms */
+const SAMPLE_INTERVAL = 60_000
+
+export interface RequestRates {
+  register: number
+  discover: number
+  unregister: number
+  refused: number
+  /** Registrations sent back in DISCOVER replies */
+  returned: number
+  /** Bytes of records sent back */
+  returnedBytes: number
+}
+
+export interface ScenarioResult {
+  scenario: string
+  description: string
+  seed: number
+  /** Rendezvous points every node used */
+  points: number
+  /** The run stopped at its wall-time bound before the end */
+  cutShort: boolean
+  /** Simulated time covered, ms */
+  simulatedMs: number
+  timeToQuota: Record<Cohort, Record<QuotaKind, TimeSummary>>
+  /** Until every node of the first wave had reached its quotas (validation runs) */
+  untilAllAtQuota?: {
+    ms: number
+    register: number
+    discover: number
+    /** DISCOVERs a node had sent when it reached its topic quota: median and maximum */
+    discoverPerNodeP50: number | null
+    discoverPerNodeMax: number | null
+  }
+  /** Over the steady-state window, per point */
+  perPointPerSecond?: RequestRates
+  /**
+   * Over the steady-state window, per point: registrations left to run out by nodes that left without
+   * unregistering (what a store's sweep deletes at steady state)
+   */
+  abandonedPerPointPerSecond?: number
+  /** Over the steady-state window, per node online */
+  perNodePerHour?: { register: number, discover: number, unregister: number }
+  windowMs: number
+  population: { averageOnline: number, joined: number, left: number, leftCleanly: number, ghosts: number, browsers: number, relays: number }
+  store: { registrations: number, bytes: number, maxRegistrations: number, maxBytes: number }
+  dials: DialCounters
+  /** Warnings the modules gave, by code (each module says each once) */
+  warnings: Record<string, number>
+  pubsubPeerDiscovery: PubsubDiscoveryCost
+  engine: { timersFired: number, wallMs: number, cpuMs: number, peakRssMiB: number, sharedCpuMs: number }
+}
+
+function rates (from: PointCounters, to: PointCounters, seconds: number): RequestRates {
+  const per = (key: keyof PointCounters): number => seconds > 0 ? (to[key] - from[key]) / seconds : 0
+  return {
+    register: per('register'),
+    discover: per('discover'),
+    unregister: per('unregister'),
+    refused: per('refused'),
+    returned: per('returned'),
+    returnedBytes: per('returnedBytes')
+  }
+}
+
+/** A public IPv4 address for node `index` (20.0.0.0 and up: outside every private range) */
+function publicAddress (index: number): Multiaddr {
+  return multiaddr(`/ip4/${20 + Math.floor(index / 65536) % 200}.${(index >> 8) & 255}.${index & 255}.7/tcp/4001`)
+}
+
+export interface SimulationHooks {
+  /** Called every simulated minute */
+  progress?(line: string): void
+  /** Called at the end of the run, before the nodes still online are stopped: to look at the world as it is */
+  atEnd?(simulation: Simulation): void | Promise<void>
+}
+
+export class Simulation {
+  readonly scenario: Scenario
+  readonly clock: VirtualClock
+  readonly random: Random
+  readonly network: Network
+  readonly points: SimPoint[]
+  readonly measurements: Measurements
+  private readonly runtime: Runtime
+  private readonly trusted = new TrustedRecords()
+  private readonly zipf: Zipf
+  private readonly topicNames: string[]
+  private readonly pointAddresses: Multiaddr[]
+  private readonly hooks: SimulationHooks
+  private readonly warnings: Record<string, number> = {}
+  private nodeIndex = 0
+  private joined = 0
+  private left = 0
+  private leftCleanly = 0
+  private ghosts = 0
+  private browsers = 0
+  private relays = 0
+  private maxRegistrations = 0
+  /** Registrations held by nodes when they left without unregistering, since the window opened */
+  private abandoned = 0
+  private maxBytes = 0
+  private windowStart?: PointCounters
+  private atQuota?: { register: number, discover: number }
+  private stopped = false
+  /** Every node that joined, online or not */
+  readonly everyone: SimNode[] = []
+
+  constructor (scenario: Scenario, hooks: SimulationHooks = {}) {
+    this.scenario = scenario
+    this.hooks = hooks
+    this.clock = new VirtualClock(ORIGIN)
+    this.random = new Random(scenario.seed)
+    this.runtime = { clock: this.clock, random: this.random.next }
+    this.zipf = new Zipf(scenario.topics.count, scenario.topics.zipf)
+    this.topicNames = Array.from({ length: scenario.topics.count }, (_, i) => `topic-${i}`)
+    this.points = Array.from({ length: scenario.points }, (_, i) => {
+      const identity = makeIdentity(this.random.next)
+      const address = multiaddr(`/dns4/rdv${i}.example.com/tcp/443/wss/p2p/${identity.id}`)
+      return new SimPoint(identity, address, scenario.latency.pointAccessDelayMs, scenario.server, this.clock, this.trusted)
+    })
+    this.pointAddresses = this.points.map(p => p.multiaddr)
+    const quotas = scenario.discovery.quotas ?? {}
+    this.measurements = new Measurements({
+      origin: ORIGIN,
+      topicQuota: quotas.topic ?? 6,
+      relayQuota: quotas.relay ?? 2,
+      rampEnd: Math.max(1, scenario.rampMs),
+      steadyFrom: scenario.measureFromMs,
+      neverAfterMs: scenario.churn == null ? 0 : 120_000,
+      onAllAtQuota: () => { this.allAtQuota() }
+    })
+    this.network = new Network({
+      clock: this.clock,
+      random: this.random,
+      latency: scenario.latency,
+      points: this.points,
+      trusted: this.trusted,
+      relayMaxReservations: scenario.relayMaxReservations,
+      cpu: scenario.sharedCpu,
+      observer: { changed: (node) => { this.measurements.check(node, this.clock.now()) } }
+    })
+  }
+
+  async run (): Promise<ScenarioResult> {
+    const wallStart = performance.now()
+    const cpuStart = process.cpuUsage()
+    let peakRss = process.memoryUsage.rss()
+    const s = this.scenario
+    const end = ORIGIN + s.durationMs
+
+    for (const point of this.points) {
+      await point.start()
+    }
+
+    const ghostsPerNode = s.warmStart ? this.ghostsPerNode() : 0
+
+    for (let i = 0; i < s.nodes; i++) {
+      const at = s.rampMs * this.random.next()
+      const session = s.churn == null ? undefined : this.residualSession()
+      this.clock.setTimeout(() => {
+        void this.join(session)
+        // the registrations left behind by nodes gone before, in step with the nodes online
+        const ghosts = Math.floor(ghostsPerNode) + (this.random.chance(ghostsPerNode % 1) ? 1 : 0)
+
+        for (let g = 0; g < ghosts; g++) {
+          void this.addGhost()
+        }
+      }, at)
+    }
+
+    if (s.churn != null) {
+      this.scheduleArrival()
+    }
+
+    this.clock.setTimeout(() => {
+      this.measurements.openWindow(this.clock.now())
+      this.windowStart = this.totals()
+    }, s.measureFromMs)
+
+    const sample = (): void => {
+      void this.sampleStores()
+      peakRss = Math.max(peakRss, process.memoryUsage.rss())
+      this.hooks.progress?.(`${s.name}: ${((this.clock.now() - ORIGIN) / 60_000).toFixed(0)} min simulated, ${this.network.nodes.size} nodes online, ${this.clock.fired} timers, wall ${((performance.now() - wallStart) / 1000).toFixed(0)} s, RSS ${(process.memoryUsage.rss() / 2 ** 20).toFixed(0)} MiB`)
+      this.clock.setTimeout(sample, SAMPLE_INTERVAL)
+    }
+    this.clock.setTimeout(sample, SAMPLE_INTERVAL)
+
+    let cutShort = false
+    await this.clock.runUntil(end, () => {
+      if (this.stopped) {
+        return true
+      }
+
+      if (performance.now() - wallStart > s.wallLimitMs) {
+        cutShort = true
+        return true
+      }
+
+      return false
+    })
+
+    const now = this.clock.now()
+    await this.sampleStores()
+    peakRss = Math.max(peakRss, process.memoryUsage.rss())
+    const online = [...this.network.nodes.values()]
+    this.measurements.finish(online, now)
+    const windowMs = this.windowStart == null ? 0 : now - (ORIGIN + s.measureFromMs)
+    const nodeHours = this.measurements.nodeHours(now)
+    const result = this.result(cutShort, now, windowMs, nodeHours)
+    await this.hooks.atEnd?.(this)
+    const cpu = process.cpuUsage(cpuStart)
+    result.engine = {
+      timersFired: this.clock.fired,
+      wallMs: performance.now() - wallStart,
+      cpuMs: (cpu.user + cpu.system) / 1000,
+      peakRssMiB: peakRss / 2 ** 20,
+      sharedCpuMs: this.network.cpuUsed
+    }
+    await this.shutdown(online)
+    return result
+  }
+
+  private result (cutShort: boolean, now: number, windowMs: number, nodeHours: number): ScenarioResult {
+    const s = this.scenario
+    const kinds: QuotaKind[] = ['topic', 'relay', 'reachable']
+    const timeToQuota = Object.fromEntries((['start', 'steady'] as Cohort[]).map(cohort =>
+      [cohort, Object.fromEntries(kinds.map(kind => [kind, this.measurements.summary(cohort, kind)]))])) as ScenarioResult['timeToQuota']
+    const result: ScenarioResult = {
+      scenario: s.name,
+      description: s.description,
+      seed: s.seed,
+      points: s.points,
+      cutShort,
+      simulatedMs: now - ORIGIN,
+      timeToQuota,
+      windowMs,
+      population: {
+        averageOnline: windowMs > 0 ? nodeHours * 3_600_000 / windowMs : this.network.nodes.size,
+        joined: this.joined,
+        left: this.left,
+        leftCleanly: this.leftCleanly,
+        ghosts: this.ghosts,
+        browsers: this.browsers,
+        relays: this.relays
+      },
+      store: { registrations: 0, bytes: 0, maxRegistrations: this.maxRegistrations, maxBytes: this.maxBytes },
+      dials: { ...this.network.dials },
+      warnings: { ...this.warnings },
+      pubsubPeerDiscovery: pubsubDiscoveryCost(windowMs > 0 ? nodeHours * 3_600_000 / windowMs : s.nodes, s.pubsubDiscoveryIntervalMs),
+      engine: { timersFired: 0, wallMs: 0, cpuMs: 0, peakRssMiB: 0, sharedCpuMs: 0 }
+    }
+
+    const store = this.points[0]?.store
+    result.store.registrations = this.lastRegistrations
+    result.store.bytes = store?.bytesUsed ?? 0
+
+    if (this.atQuota != null && this.measurements.allAtQuotaAt != null) {
+      const counts = this.everyone.filter(n => n.discoversAtQuota != null).map(n => n.discoversAtQuota as number).sort((a, b) => a - b)
+      result.untilAllAtQuota = {
+        ms: this.measurements.allAtQuotaAt,
+        register: this.atQuota.register,
+        discover: this.atQuota.discover,
+        discoverPerNodeP50: counts.length === 0 ? null : counts[Math.ceil(counts.length / 2) - 1],
+        discoverPerNodeMax: counts.length === 0 ? null : counts[counts.length - 1]
+      }
+    }
+
+    if (this.windowStart != null && windowMs > 0) {
+      const seconds = windowMs / 1000
+      const perPoint = rates(this.windowStart, this.totals(), seconds * this.points.length)
+      result.perPointPerSecond = perPoint
+      result.abandonedPerPointPerSecond = this.abandoned / this.points.length / seconds
+      const hours = Math.max(nodeHours, 1e-9)
+      const all = (rate: number): number => rate * seconds * this.points.length / hours
+      result.perNodePerHour = { register: all(perPoint.register), discover: all(perPoint.discover), unregister: all(perPoint.unregister) }
+    }
+
+    return result
+  }
+
+  private lastRegistrations = 0
+
+  private async sampleStores (): Promise<void> {
+    const point = this.points[0]
+
+    if (point == null) {
+      return
+    }
+
+    const stats = await point.store.stats(this.clock.now())
+    this.lastRegistrations = stats.registrations
+    this.maxRegistrations = Math.max(this.maxRegistrations, stats.registrations)
+    this.maxBytes = Math.max(this.maxBytes, point.store.bytesUsed)
+  }
+
+  /** Requests of every point, summed */
+  private totals (): PointCounters {
+    const sum = emptyCounters()
+
+    for (const point of this.points) {
+      for (const key of Object.keys(sum) as Array<keyof PointCounters>) {
+        sum[key] += point.counters[key]
+      }
+    }
+
+    return sum
+  }
+
+  private allAtQuota (): void {
+    const sent = { register: 0, discover: 0 }
+
+    for (const node of this.everyone) {
+      sent.register += node.sent.register
+      sent.discover += node.sent.discover
+    }
+
+    this.atQuota = sent
+
+    if (this.scenario.churn == null && this.scenario.stopAtQuota === true) {
+      this.stopped = true
+    }
+  }
+
+  /** A session length drawn for a node joining now */
+  private session (): number {
+    const churn = this.scenario.churn
+
+    if (churn == null) {
+      return Infinity
+    }
+
+    return this.random.logNormal(churn.medianSessionMs, churn.sessionSigma)
+  }
+
+  /**
+   * What is left of the session of a node found online in a network at steady state: a session drawn in
+   * proportion to its length (longer sessions are more likely to be under way), of which a uniform share is left.
+   * For a log-normal, the length-biased draw is a log-normal of median `median * e^(sigma^2)`.
+   */
+  private residualSession (): number {
+    const churn = this.scenario.churn
+
+    if (churn == null) {
+      return Infinity
+    }
+
+    const biased = this.random.logNormal(churn.medianSessionMs * Math.exp(churn.sessionSigma ** 2), churn.sessionSigma)
+    return biased * this.random.next()
+  }
+
+  private meanSession (): number {
+    const churn = this.scenario.churn
+    return churn == null ? Infinity : churn.medianSessionMs * Math.exp(churn.sessionSigma ** 2 / 2)
+  }
+
+  /** Arrivals as a Poisson process that keeps `nodes` online on average */
+  private scheduleArrival (): void {
+    const gap = this.random.exponential(this.meanSession() / this.scenario.nodes)
+    this.clock.setTimeout(() => {
+      if (this.clock.now() - ORIGIN < this.scenario.durationMs) {
+        void this.join(this.session())
+        this.scheduleArrival()
+      }
+    }, gap)
+  }
+
+  private topicsForNode (): string[] {
+    const [min, max] = this.scenario.topics.perNode
+    const wanted = Math.min(this.topicNames.length, min + this.random.int(max - min + 1))
+    const chosen = new Set<string>()
+
+    for (let tries = 0; chosen.size < wanted && tries < wanted * 20; tries++) {
+      chosen.add(this.topicNames[this.zipf.sample(this.random.next)])
+    }
+
+    return [...chosen].sort()
+  }
+
+  private nextSeq (): bigint {
+    return BigInt(Math.floor(this.clock.now()))
+  }
+
+  private createNode (): SimNode {
+    const s = this.scenario
+    const kind: NodeKind = this.random.chance(s.browserShare) ? 'browser' : 'public'
+    const runsRelay = kind === 'public' && this.random.chance(s.relayShare)
+    const identity = makeIdentity(this.random.next)
+    const index = this.nodeIndex++
+    const [minDelay, maxDelay] = s.latency.accessDelayMs
+
+    return new SimNode({
+      identity,
+      kind,
+      runsRelay,
+      topics: this.topicsForNode(),
+      accessDelay: this.random.uniform(minDelay, maxDelay),
+      maxConnections: kind === 'browser' ? s.maxConnections.browser : s.maxConnections.public,
+      address: kind === 'public' ? publicAddress(index) : undefined,
+      discovery: {
+        ...s.discovery,
+        points: this.pointAddresses,
+        relay: 'auto',
+        onWarning: (warning) => { this.warnings[warning.code] = (this.warnings[warning.code] ?? 0) + 1 }
+      },
+      runtime: this.runtime,
+      network: this.network,
+      seal: (id: Identity, addresses: Multiaddr[]) => this.trusted.seal(id, addresses, this.nextSeq()),
+      client: (node) => new SimClient(node, this.network)
+    })
+  }
+
+  private async join (session: number | undefined): Promise<void> {
+    const node = this.createNode()
+    this.joined++
+    this.browsers += node.kind === 'browser' ? 1 : 0
+    this.relays += node.runsRelay ? 1 : 0
+    this.everyone.push(node)
+    node.joinedAt = this.clock.now()
+    await this.network.work(m => m.nodeStartMs)
+    this.network.nodes.set(node.id, node)
+    this.measurements.joined(node, this.clock.now())
+    node.start()
+
+    if (session != null && Number.isFinite(session)) {
+      this.clock.setTimeout(() => { void this.leave(node) }, session)
+    }
+  }
+
+  private async leave (node: SimNode): Promise<void> {
+    if (!node.online) {
+      return
+    }
+
+    const clean = this.random.chance(this.scenario.churn?.cleanLeaveShare ?? 1)
+    this.left++
+
+    if (clean) {
+      this.leftCleanly++
+      // libp2p's stop: the module unregisters while the connections are still up, then everything closes
+      await node.module.beforeStop()
+    }
+
+    if (!clean && this.windowStart != null) {
+      this.abandoned += node.module.status.scheduler.registrations.filter(r => r.registered).length
+    }
+
+    node.online = false
+    node.departure = clean ? 'clean' : 'vanished'
+    this.network.nodes.delete(node.id)
+    this.measurements.left(node, this.clock.now())
+    this.network.disconnectAll(node)
+    await node.module.stop()
+  }
+
+  /**
+   * How many registrations of nodes that left without unregistering there are per node online, at steady state:
+   * departures come at `1 / mean session` per node, a share of them unclean, and each leaves its registrations to
+   * run out within one TTL.
+   */
+  private ghostsPerNode (): number {
+    const churn = this.scenario.churn
+
+    if (churn == null) {
+      return 0
+    }
+
+    const ttlMs = (this.scenario.discovery.ttl ?? this.points[0].config.defaultTtl) * 1000
+    return ttlMs / this.meanSession() * (1 - churn.cleanLeaveShare)
+  }
+
+  /**
+   * The registrations of one node that left without unregistering, as it would have left them at a random moment
+   * of the last TTL: written straight into each point's store with what is left of their TTL.
+   */
+  private async addGhost (): Promise<void> {
+    const s = this.scenario
+    const ttlMs = (s.discovery.ttl ?? this.points[0].config.defaultTtl) * 1000
+    const now = Math.floor(this.clock.now())
+    const identity = makeIdentity(this.random.next)
+    const browser = this.random.chance(s.browserShare)
+    const runsRelay = !browser && this.random.chance(s.relayShare)
+    // nobody answers at these addresses any more: what they are matters only for the record's size
+    const address = browser
+      ? multiaddr(`${publicAddress(this.nodeIndex++).toString()}/p2p/${identity.id}/p2p-circuit`)
+      : publicAddress(this.nodeIndex++)
+    const left = Math.ceil(this.random.next() * ttlMs)
+    const seq = BigInt(now - (ttlMs - left))
+    const record = this.trusted.seal(identity, [address], seq)
+    const namespaces = this.topicsForNode().map(topicNamespace)
+
+    if (runsRelay) {
+      namespaces.push(RELAY_NAMESPACE)
+    }
+
+    for (const point of this.points) {
+      for (const namespace of namespaces) {
+        await point.store.register({ peerId: identity.id, namespace, signedPeerRecord: record.envelope, recordSeq: comparableSeq(seq), expiresAt: now + left }, {
+          maxRegistrationsPerPeer: point.config.maxRegistrationsPerPeer,
+          maxRegistrationsTotal: point.config.maxRegistrationsTotal,
+          maxRecordSize: point.config.maxRecordSize
+        }, now)
+      }
+    }
+
+    this.ghosts++
+  }
+
+  /** Stops every module still running and the points, abruptly (nothing more is measured) */
+  private async shutdown (online: SimNode[]): Promise<void> {
+    for (const node of online) {
+      node.online = false
+    }
+
+    this.network.nodes.clear()
+    await Promise.allSettled(online.map(async node => node.module.stop()))
+
+    for (const point of this.points) {
+      point.stop()
+    }
+  }
+}
