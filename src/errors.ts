@@ -1,3 +1,5 @@
+import { InvalidParametersError } from '@libp2p/interface'
+import { isMultiaddr } from '@multiformats/multiaddr'
 import { Message } from './pb/rendezvous.ts'
 
 export type ResponseStatus = Message.ResponseStatus
@@ -84,4 +86,34 @@ export class NoRendezvousPointsError extends Error {
 export class StoreUnavailableError extends Error {
   static name = 'StoreUnavailableError'
   name = 'StoreUnavailableError'
+}
+
+/** A value as an error message shows it: strings quoted, objects as JSON, functions as such */
+export function describeValue (value: unknown): string {
+  if (typeof value === 'string') {
+    return JSON.stringify(value)
+  }
+
+  if (typeof value === 'function') {
+    return 'a function'
+  }
+
+  if (typeof value === 'bigint') {
+    return `${value}n`
+  }
+
+  try {
+    return typeof value === 'object' && value !== null && !isMultiaddr(value) ? JSON.stringify(value) : String(value)
+  } catch {
+    return String(value)
+  }
+}
+
+/**
+ * The one error for an option that cannot work, whichever part it belongs to (server, stores, client, discovery;
+ * the command names the flag instead): libp2p's `InvalidParametersError`, naming the factory, the option, what it
+ * must be and the value it got, e.g. `rendezvousClient option timeout must be a whole number of ms >= 1, got -5`
+ */
+export function invalidOption (owner: string, option: string, requirement: string, value: unknown): InvalidParametersError {
+  return new InvalidParametersError(`${owner} option ${option} must be ${requirement}, got ${describeValue(value)}`)
 }

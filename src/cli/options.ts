@@ -5,6 +5,7 @@
  * Precedence, highest first: flags, environment (`RENDEZVOUS_*`), the JSON config file (`--config`), defaults.
  */
 import { parseArgs } from 'node:util'
+import { InvalidParametersError } from '@libp2p/interface'
 import { multiaddr } from '@multiformats/multiaddr'
 import { MAX_TIMER_MS } from '../constants.ts'
 import { COMMAND_DEFAULTS, MEMORY_STORE_DEFAULTS, POSTGRES_STORE_DEFAULTS, SERVER_DEFAULTS } from '../defaults.ts'
@@ -125,8 +126,11 @@ export interface CliConfig {
   logLevel: LogLevel
 }
 
-/** Bad flags, env vars or config file: the command prints the message and exits with status 2 */
-export class UsageError extends Error {
+/**
+ * Bad flags, env vars or config file: the command prints the message and exits with status 2. It is the package's
+ * one error for bad options, named after the flag, variable or config key at fault
+ */
+export class UsageError extends InvalidParametersError {
   static name = 'UsageError'
   name = 'UsageError'
 }
@@ -431,7 +435,7 @@ function serverOptions (get: Getter): CliConfig['server'] {
       ['runOnLimitedConnection', 'run-on-limited-connection']
     ])
     throw new UsageError(String(err.message)
-      .replace(/rendezvous server option /g, '')
+      .replace(/rendezvousServer option /g, '')
       .replace(/\b[a-z][A-Za-z]+\b/g, word => flagOf.has(word) ? `--${flagOf.get(word)}` : word))
   }
 

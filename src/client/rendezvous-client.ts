@@ -11,15 +11,16 @@
  * registration is verified on its own and a bad one dropped, never the whole response. TTLs from the wire are
  * clamped before anyone builds a timer from them.
  */
-import { InvalidParametersError, serviceCapabilities } from '@libp2p/interface'
+import { serviceCapabilities } from '@libp2p/interface'
 import { equals as uint8ArrayEquals } from 'uint8arrays/equals'
 import { DEFAULT_TTL_SECONDS, MAX_TTL_SECONDS } from '../constants.ts'
-import { CLIENT_DEFAULTS } from '../defaults.ts'
 import { InvalidResponseError, NoAddressesError, RendezvousError } from '../errors.ts'
+import { positiveInteger } from '../option-checks.ts'
 import { Message } from '../pb/rendezvous.ts'
 import { validateNamespace } from '../protocol/namespace.ts'
 import { sealPeerRecord } from '../protocol/peer-record.ts'
 import { widelyUnderstoodAddresses } from './addresses.ts'
+import { resolveClientConfig } from './config.ts'
 import { CookieJar } from './cookie-jar.ts'
 import { exchange, send } from './exchange.ts'
 import { ClientMetrics } from './metrics.ts'
@@ -67,15 +68,7 @@ function hasStatus (err: unknown, status: Message.ResponseStatus): err is Rendez
 
 /** A positive whole number, or `undefined`; anything else is the caller's mistake */
 function checkPositiveInteger (name: string, value: number | undefined): number | undefined {
-  if (value == null) {
-    return undefined
-  }
-
-  if (!Number.isSafeInteger(value) || value <= 0) {
-    throw new InvalidParametersError(`${name} must be a positive whole number, got ${value}`)
-  }
-
-  return value
+  return value == null ? undefined : positiveInteger('rendezvousClient', name, value)
 }
 
 export class DefaultRendezvousClient implements RendezvousClient {
@@ -95,21 +88,22 @@ export class DefaultRendezvousClient implements RendezvousClient {
   constructor (components: RendezvousClientComponents, init: RendezvousClientInit = {}) {
     this.components = components
     this.log = components.logger.forComponent('libp2p:rendezvous:client')
-    this.timeout = init.timeout ?? CLIENT_DEFAULTS.timeout
-    this.maxDiscoverPages = init.maxDiscoverPages ?? CLIENT_DEFAULTS.maxDiscoverPages
-    this.discoverLimit = checkPositiveInteger('discoverLimit', init.discoverLimit) ?? CLIENT_DEFAULTS.discoverLimit
-    this.formats = new PointFormats(components, init.peerRecordFormat ?? CLIENT_DEFAULTS.peerRecordFormat, init.maxRememberedPoints ?? CLIENT_DEFAULTS.maxRememberedPoints)
+    const config = resolveClientConfig(init)
+    this.timeout = config.timeout
+    this.maxDiscoverPages = config.maxDiscoverPages
+    this.discoverLimit = config.discoverLimit
+    this.formats = new PointFormats(components, config.peerRecordFormat, config.maxRememberedPoints)
     this.streams = new PointStreams(components.connectionManager, {
-      protocol: init.protocol ?? CLIENT_DEFAULTS.protocol,
-      maxResponseSize: init.maxResponseSize ?? CLIENT_DEFAULTS.maxResponseSize,
-      runOnLimitedConnection: init.runOnLimitedConnection ?? CLIENT_DEFAULTS.runOnLimitedConnection,
-      reuseStreams: init.reuseStreams ?? CLIENT_DEFAULTS.reuseStreams,
-      maxStreamsPerPoint: checkPositiveInteger('maxStreamsPerPoint', init.maxStreamsPerPoint) ?? CLIENT_DEFAULTS.maxStreamsPerPoint,
-      idleTimeout: checkPositiveInteger('streamIdleTimeout', init.streamIdleTimeout) ?? CLIENT_DEFAULTS.streamIdleTimeout,
-      maxRememberedPoints: init.maxRememberedPoints ?? CLIENT_DEFAULTS.maxRememberedPoints,
+      protocol: config.protocol,
+      maxResponseSize: config.maxResponseSize,
+      runOnLimitedConnection: config.runOnLimitedConnection,
+      reuseStreams: config.reuseStreams,
+      maxStreamsPerPoint: config.maxStreamsPerPoint,
+      idleTimeout: config.streamIdleTimeout,
+      maxRememberedPoints: config.maxRememberedPoints,
       log: this.log
     })
-    this.cookies = new CookieJar(init.maxCookies ?? CLIENT_DEFAULTS.maxCookies)
+    this.cookies = new CookieJar(config.maxCookies)
     this.metrics = new ClientMetrics(components.metrics)
   }
 

@@ -7,6 +7,7 @@ import { InvalidParametersError } from '@libp2p/interface'
 import { isMultiaddr, multiaddr } from '@multiformats/multiaddr'
 import { MAX_DISCOVER_LIMIT, MAX_TTL_SECONDS } from '../constants.ts'
 import { DISCOVERY_DEFAULTS } from '../defaults.ts'
+import { invalidOption } from '../errors.ts'
 import { namespaceProblem } from '../protocol/namespace.ts'
 import { MAX_TIMER_DELAY } from './clock.ts'
 import type { DiscoveryWarning } from './warnings.ts'
@@ -432,24 +433,8 @@ const KNOWN_KEYS: ReadonlyArray<keyof RendezvousDiscoveryInit> = [
   'pubsubService', 'client', 'clientInit', 'onWarning'
 ]
 
-function describe (value: unknown): string {
-  if (typeof value === 'string') {
-    return JSON.stringify(value)
-  }
-
-  if (typeof value === 'function') {
-    return 'a function'
-  }
-
-  try {
-    return typeof value === 'object' && value !== null && !isMultiaddr(value) ? JSON.stringify(value) : String(value)
-  } catch {
-    return String(value)
-  }
-}
-
 function invalid (name: string, requirement: string, value: unknown): InvalidParametersError {
-  return new InvalidParametersError(`rendezvousDiscovery: option ${name} must be ${requirement}, got ${describe(value)}`)
+  return invalidOption('rendezvousDiscovery', name, requirement, value)
 }
 
 interface NumberRule {
@@ -512,7 +497,7 @@ function object<T extends object> (name: string, value: unknown, keys: ReadonlyA
 
   for (const key of Object.keys(value)) {
     if (!keys.includes(key as keyof T & string)) {
-      throw new InvalidParametersError(`rendezvousDiscovery: unknown option ${name}.${key} (known: ${keys.join(', ')})`)
+      throw new InvalidParametersError(`rendezvousDiscovery has no option ${name === 'init' ? key : `${name}.${key}`} (known: ${keys.join(', ')})`)
     }
   }
 

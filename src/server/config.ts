@@ -31,7 +31,7 @@ const INTEGER_OPTIONS: Array<[keyof ServerConfig, number, string?]> = [
 ]
 
 function invalid (message: string): InvalidParametersError {
-  return new InvalidParametersError(`rendezvous server option ${message}`)
+  return new InvalidParametersError(`rendezvousServer option ${message}`)
 }
 
 /**

@@ -12,6 +12,7 @@
  * for the peer on the connection, and the limits on its addresses. The cache holds at most `maxEntries` records and
  * forgets the least recently used first; 0 turns it off.
  */
+import { InvalidParametersError } from '@libp2p/interface'
 import { toString as uint8ArrayToString } from 'uint8arrays/to-string'
 
 export interface VerifiedRecordsInit <T extends { envelope: Uint8Array }> {
@@ -39,7 +40,7 @@ export class VerifiedRecords <T extends { envelope: Uint8Array }> {
 
   constructor (init: VerifiedRecordsInit<T>) {
     if (!Number.isSafeInteger(init.maxEntries) || init.maxEntries < 0) {
-      throw new RangeError(`maxEntries must be a non-negative integer, got ${init.maxEntries}`)
+      throw new InvalidParametersError(`VerifiedRecords maxEntries must be a non-negative integer, got ${init.maxEntries}`)
     }
 
     this.init = init

@@ -2,6 +2,7 @@
  * The cache of checked signed peer records: unit tests with a counting check, then a real server, where a refresh
  * and a REGISTER in another namespace with the same record cost no signature check and change no answer.
  */
+import { InvalidParametersError } from '@libp2p/interface'
 import { expect } from 'aegir/chai'
 import { Message } from '../../src/pb/rendezvous.ts'
 import { VerifiedRecords } from '../../src/server/verified-records.ts'
@@ -95,7 +96,7 @@ describe('VerifiedRecords', () => {
     await records.open(Uint8Array.from([1]))
     expect(check.calls).to.equal(2)
     expect(records.stats().size).to.equal(0)
-    expect(() => new VerifiedRecords({ maxEntries: -1, verify: async (e) => check.verify(e) })).to.throw(RangeError)
+    expect(() => new VerifiedRecords({ maxEntries: -1, verify: async (e) => check.verify(e) })).to.throw(InvalidParametersError)
   })
 })
 

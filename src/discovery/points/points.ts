@@ -48,7 +48,7 @@ export function parsePoints (points: Multiaddr[], self?: PeerId): RendezvousPoin
     const peerId = peerIdOfMultiaddr(ma)
 
     if (peerId == null) {
-      throw new InvalidParametersError(`rendezvousDiscovery: option points[${i}] must end with /p2p/<peer id>, got "${ma.toString()}"`)
+      throw new InvalidParametersError(`rendezvousDiscovery option points[${i}] must end with /p2p/<peer id>, got "${ma.toString()}"`)
     }
 
     const id = peerId.toString()

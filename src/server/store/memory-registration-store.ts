@@ -27,8 +27,8 @@
  * against two budgets, one for the whole store and one per peer (see {@link registrationCost}): the count limits
  * alone let records as large as a request fill many gigabytes.
  */
-import { InvalidParametersError } from '@libp2p/interface'
 import { MEMORY_STORE_DEFAULTS } from '../../defaults.ts'
+import { positiveInteger } from '../../option-checks.ts'
 import { ExpiryHeap } from './expiry-heap.ts'
 import { checkRegisterInput } from './registration-store.ts'
 import { SeqIndex } from './seq-index.ts'
@@ -97,14 +97,6 @@ export interface MemoryRegistrationStoreInit {
    * @default 1000 (about a millisecond of work)
    */
   sweepSlice?: number
-}
-
-function positiveInteger (name: string, value: number): number {
-  if (!Number.isSafeInteger(value) || value < 1) {
-    throw new InvalidParametersError(`memory store option ${name} must be a positive integer, got ${value}`)
-  }
-
-  return value
 }
 
 /** Lets the event loop run (I/O included) before the next slice of work */
@@ -198,9 +190,9 @@ export class MemoryRegistrationStore implements RegistrationStore {
   private lastSeq = 0
 
   constructor (init: MemoryRegistrationStoreInit = {}) {
-    this.maxBytes = positiveInteger('maxBytes', init.maxBytes ?? MEMORY_STORE_DEFAULTS.maxBytes)
-    this.maxBytesPerPeer = positiveInteger('maxBytesPerPeer', init.maxBytesPerPeer ?? MEMORY_STORE_DEFAULTS.maxBytesPerPeer)
-    this.sweepSlice = positiveInteger('sweepSlice', init.sweepSlice ?? MEMORY_STORE_DEFAULTS.sweepSlice)
+    this.maxBytes = positiveInteger('MemoryRegistrationStore', 'maxBytes', init.maxBytes ?? MEMORY_STORE_DEFAULTS.maxBytes)
+    this.maxBytesPerPeer = positiveInteger('MemoryRegistrationStore', 'maxBytesPerPeer', init.maxBytesPerPeer ?? MEMORY_STORE_DEFAULTS.maxBytesPerPeer)
+    this.sweepSlice = positiveInteger('MemoryRegistrationStore', 'sweepSlice', init.sweepSlice ?? MEMORY_STORE_DEFAULTS.sweepSlice)
     // globalThis.crypto exists in browsers and in Node >= 19
     this.cookieSecret = globalThis.crypto.getRandomValues(new Uint8Array(COOKIE_SECRET_LENGTH))
   }

@@ -43,6 +43,8 @@ import { InvalidParametersError } from '@libp2p/interface'
 import { logger as createLogger } from '@libp2p/logger'
 import postgres from 'postgres'
 import { POSTGRES_STORE_DEFAULTS } from '../../defaults.ts'
+import { invalidOption } from '../../errors.ts'
+import { positiveInteger } from '../../option-checks.ts'
 import { DatabaseClock } from './postgres-clock.ts'
 import { Pool } from './postgres-pool.ts'
 import { migrate } from './postgres-schema.ts'
@@ -184,12 +186,10 @@ function toMillis (now: number): number {
   return Math.floor(now)
 }
 
-function positiveInteger (name: string, value: number | undefined, fallback: number): number {
-  const chosen = value ?? fallback
-  if (!Number.isSafeInteger(chosen) || chosen < 1) {
-    throw new InvalidParametersError(`PostgresRegistrationStore option ${name} must be a positive integer, got ${value}`)
-  }
-  return chosen
+const OWNER = 'postgresRegistrationStore'
+
+function positiveOption (name: string, value: number | undefined, fallback: number): number {
+  return positiveInteger(OWNER, name, value ?? fallback)
 }
 
 /** The code of a database error, also when it was wrapped as a StoreUnavailableError */
@@ -210,38 +210,36 @@ export class PostgresRegistrationStore implements RegistrationStore {
 
   constructor (init: PostgresRegistrationStoreInit) {
     if (typeof init?.url !== 'string' || init.url === '') {
-      throw new TypeError('PostgresRegistrationStore needs a connection url, e.g. postgres://user:password@host:5432/database')
+      throw invalidOption(OWNER, 'url', 'a connection url, e.g. postgres://user:password@host:5432/database', init?.url)
     }
 
     this.schema = init.schema ?? POSTGRES_STORE_DEFAULTS.schema
 
-    const problem = schemaNameProblem(this.schema)
-
-    if (problem != null) {
-      throw new TypeError(problem)
+    if (schemaNameProblem(this.schema) != null) {
+      throw invalidOption(OWNER, 'schema', 'a plain identifier (letters, digits and _, not starting with a digit, at most 63)', this.schema)
     }
 
     this.init = init
     this.log = init.log ?? createLogger('libp2p:rendezvous:store:postgres')
-    this.sweepBatchSize = positiveInteger('sweepBatchSize', init.sweepBatchSize, POSTGRES_STORE_DEFAULTS.sweepBatchSize)
+    this.sweepBatchSize = positiveOption('sweepBatchSize', init.sweepBatchSize, POSTGRES_STORE_DEFAULTS.sweepBatchSize)
     this.limits = {
-      maxConnections: positiveInteger('maxConnections', init.maxConnections, POSTGRES_STORE_DEFAULTS.maxConnections),
-      maxReadConnections: positiveInteger('maxReadConnections', init.maxReadConnections, POSTGRES_STORE_DEFAULTS.maxReadConnections),
-      maxWaiting: positiveInteger('maxWaiting', init.maxWaiting, POSTGRES_STORE_DEFAULTS.maxWaiting),
-      connectTimeout: positiveInteger('connectTimeout', init.connectTimeout, POSTGRES_STORE_DEFAULTS.connectTimeout)
+      maxConnections: positiveOption('maxConnections', init.maxConnections, POSTGRES_STORE_DEFAULTS.maxConnections),
+      maxReadConnections: positiveOption('maxReadConnections', init.maxReadConnections, POSTGRES_STORE_DEFAULTS.maxReadConnections),
+      maxWaiting: positiveOption('maxWaiting', init.maxWaiting, POSTGRES_STORE_DEFAULTS.maxWaiting),
+      connectTimeout: positiveOption('connectTimeout', init.connectTimeout, POSTGRES_STORE_DEFAULTS.connectTimeout)
     }
     this.settings = {
       // the tables are created and found in our schema, whatever the role's default search_path is
       application_name: 'libp2p-rendezvous',
       ...init.sessionSettings,
       search_path: this.schema,
-      statement_timeout: String(positiveInteger('statementTimeout', init.statementTimeout, POSTGRES_STORE_DEFAULTS.statementTimeout)),
-      lock_timeout: String(positiveInteger('lockTimeout', init.lockTimeout, POSTGRES_STORE_DEFAULTS.lockTimeout)),
-      idle_in_transaction_session_timeout: String(positiveInteger('idleInTransactionTimeout', init.idleInTransactionTimeout, POSTGRES_STORE_DEFAULTS.idleInTransactionTimeout))
+      statement_timeout: String(positiveOption('statementTimeout', init.statementTimeout, POSTGRES_STORE_DEFAULTS.statementTimeout)),
+      lock_timeout: String(positiveOption('lockTimeout', init.lockTimeout, POSTGRES_STORE_DEFAULTS.lockTimeout)),
+      idle_in_transaction_session_timeout: String(positiveOption('idleInTransactionTimeout', init.idleInTransactionTimeout, POSTGRES_STORE_DEFAULTS.idleInTransactionTimeout))
     }
     this.clock = new DatabaseClock({
       localClock: init.clock ?? Date.now,
-      checkInterval: positiveInteger('clockCheckInterval', init.clockCheckInterval, POSTGRES_STORE_DEFAULTS.clockCheckInterval),
+      checkInterval: positiveOption('clockCheckInterval', init.clockCheckInterval, POSTGRES_STORE_DEFAULTS.clockCheckInterval),
       tolerance: CLOCK_TOLERANCE_MS,
       log: this.log
     })
