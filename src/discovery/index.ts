@@ -211,7 +211,7 @@ export class RendezvousDiscovery extends TypedEventEmitter<PeerDiscoveryEvents> 
       onPage: async (page) => this.onPage(page),
       onRequest: (kind, outcome) => { this.metrics.request(kind, outcome) }
     })
-    this.records = new Records(components)
+    this.records = new Records(components.peerId)
     this.relayListeners = new RelayListeners(components, {
       onUnsupported: () => { this.warnNoRelayTransport() }
     })
@@ -492,12 +492,13 @@ export class RendezvousDiscovery extends TypedEventEmitter<PeerDiscoveryEvents> 
 
   /**
    * Handles one page of a query: stores and announces its records, and offers the peers to the quotas. While
-   * more pages follow, dials for the namespace wait; after the last one they go, among all the candidates.
-   * Resolves to how many peers were new to the namespace.
+   * more pages follow, or the young namespace still fills, dials for the namespace wait; once the list is complete
+   * they go, among all the candidates. Resolves to how many peers were new to the namespace.
    */
   private async onPage (page: DiscoveredPage): Promise<number> {
-    if (page.more) {
-      this.quotas.setPaging(page.ns, page.point.id, true)
+    // the hold goes on before any of the page's peers is a candidate, and comes off once all of them are
+    if (page.more || page.growing) {
+      this.quotas.hold(page.ns, page.point.id, page.more ? 'paging' : 'growing')
     }
 
     const fresh = await this.accept(page.ns, page.registrations)
@@ -506,8 +507,8 @@ export class RendezvousDiscovery extends TypedEventEmitter<PeerDiscoveryEvents> 
       this.refreshRelayListeners()
     }
 
-    if (!page.more) {
-      this.quotas.setPaging(page.ns, page.point.id, false)
+    if (!page.more && !page.growing) {
+      this.quotas.release(page.ns, page.point.id)
     }
 
     return fresh
@@ -515,14 +516,18 @@ export class RendezvousDiscovery extends TypedEventEmitter<PeerDiscoveryEvents> 
 
   /** Stores and announces registrations found under `ns` and makes them candidates; resolves to how many are new */
   private async accept (ns: string, registrations: DiscoveredRegistration[]): Promise<number> {
-    const accepted = await this.records.accept(ns, registrations, (peer: PeerInfo) => {
+    if (!this.started) {
+      return 0
+    }
+
+    const accepted = this.records.accept(registrations, (peer: PeerInfo) => {
       this.metrics.peer()
       this.safeDispatchEvent('peer', { detail: peer })
-    }, () => this.started)
+    })
     let fresh = 0
 
     for (const registration of accepted) {
-      if (this.quotas.addCandidate(ns, registration.peerId, registration.ttl)) {
+      if (this.quotas.addCandidate(ns, registration.peerId, registration.ttl, registration.signedPeerRecord)) {
         fresh++
       }
     }

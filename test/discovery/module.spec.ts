@@ -5,7 +5,7 @@
 import { multiaddr } from '@multiformats/multiaddr'
 import { expect } from 'aegir/chai'
 import { RendezvousDiscovery } from '../../src/discovery/index.ts'
-import { INBOUND_GRACE } from '../../src/discovery/peers/quotas.ts'
+import { INBOUND_GRACE, PAGING_HOLD } from '../../src/discovery/peers/quotas.ts'
 import { FakeClient, FakePoint, deferred } from './stubs/fake-client.ts'
 import { fakeRuntime } from './stubs/fake-clock.ts'
 import { StubNode } from './stubs/node.ts'
@@ -183,7 +183,7 @@ describe('discovery module', () => {
       }
     }
     await start(s)
-    await s.runtime.clock.tick(INBOUND_GRACE * 3)
+    await s.runtime.clock.tick(PAGING_HOLD - 100)
     expect(s.node.dialed).to.have.lengthOf(0, 'the first page is not the list')
 
     last.resolve()

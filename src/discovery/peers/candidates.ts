@@ -11,6 +11,8 @@ export interface Candidate {
   expiresAt: number
   /** When it was first seen under the namespace (ms since epoch) */
   since: number
+  /** Its signed peer record, stored in the peer store before it is dialed */
+  record?: Uint8Array
 }
 
 /** Most candidates remembered per namespace */
@@ -18,6 +20,8 @@ export const MAX_CANDIDATES_PER_NAMESPACE = 1000
 
 export class Candidates {
   private readonly pools = new Map<string, PeerMap<Candidate>>()
+  /** ns -> a number that changes whenever a peer joins or leaves its pool */
+  private readonly versions = new Map<string, number>()
   private readonly max: number
 
   constructor (max: number = MAX_CANDIDATES_PER_NAMESPACE) {
@@ -28,7 +32,7 @@ export class Candidates {
    * A peer discovered under `ns` whose registration lives `ttl` seconds more. Returns true when the peer is new
    * to the namespace (not a refresh of one known and alive).
    */
-  add (ns: string, peerId: PeerId, ttl: number, now: number): boolean {
+  add (ns: string, peerId: PeerId, ttl: number, now: number, record?: Uint8Array): boolean {
     let pool = this.pools.get(ns)
 
     if (pool == null) {
@@ -38,15 +42,21 @@ export class Candidates {
 
     const known = pool.get(peerId)
     const alive = known != null && known.expiresAt > now
+
+    if (known == null) {
+      this.changed(ns)
+    }
+
     // delete first so that the map's order is the order of last sighting
     pool.delete(peerId)
-    pool.set(peerId, { peerId, expiresAt: now + Math.max(0, ttl) * 1000, since: alive ? known.since : now })
+    pool.set(peerId, { peerId, expiresAt: now + Math.max(0, ttl) * 1000, since: alive ? known.since : now, record: record ?? known?.record })
 
     if (pool.size > this.max) {
       const oldest = pool.keys().next().value
 
       if (oldest != null) {
         pool.delete(oldest)
+        this.changed(ns)
       }
     }
 
@@ -72,6 +82,7 @@ export class Candidates {
     for (const [peerId, candidate] of pool) {
       if (candidate.expiresAt <= now) {
         pool.delete(peerId)
+        this.changed(ns)
       } else {
         out.push(candidate)
       }
@@ -80,16 +91,30 @@ export class Candidates {
     return out
   }
 
+  /** Changes whenever a peer joins or leaves the pool of `ns`, so that what is computed from the pool can be kept */
+  version (ns: string): number {
+    return this.versions.get(ns) ?? 0
+  }
+
+  private changed (ns: string): void {
+    this.versions.set(ns, (this.versions.get(ns) ?? 0) + 1)
+  }
+
   /** Forgets every namespace not in `keep` */
   retain (keep: Set<string>): void {
     for (const ns of [...this.pools.keys()]) {
       if (!keep.has(ns)) {
         this.pools.delete(ns)
+        this.changed(ns)
       }
     }
   }
 
   clear (): void {
+    for (const ns of this.pools.keys()) {
+      this.changed(ns)
+    }
+
     this.pools.clear()
   }
 }

@@ -25,7 +25,7 @@ export interface CountInput {
   /** For a topic: the peers pubsub lists as subscribed (connected or not) */
   subscribers: PeerId[]
   /** Peers kept (tagged) for the namespace at the last count */
-  kept: PeerSet
+  kept: PeerId[]
   /** Peers in dial backoff now */
   backedOff(peer: PeerId): boolean
   now: number
@@ -36,35 +36,38 @@ export interface Count {
   /** Connected peers that count, the ones kept before first */
   counted: PeerId[]
   /** Connected registrants that do not count yet but are expected to */
-  arriving: PeerSet
+  arriving: PeerId[]
   /** The earliest time an arriving peer stops being expected (ms since epoch) */
   arrivingUntil?: number
 }
 
 export function countPeers (input: CountInput): Count {
   const { spec, connected } = input
-  const counted = new PeerSet()
-  const arriving = new PeerSet()
+  const counted: PeerId[] = []
+  const countedIds = new PeerSet()
+  const arriving: PeerId[] = []
   let arrivingUntil: number | undefined
+  const count = (peer: PeerId): void => {
+    if (connected.has(peer) && !countedIds.has(peer)) {
+      countedIds.add(peer)
+      counted.push(peer)
+    }
+  }
 
   if (spec.kind === 'topic' && spec.topic != null) {
-    for (const peer of input.subscribers) {
-      if (connected.has(peer)) {
-        counted.add(peer)
-      }
-    }
+    input.subscribers.forEach(count)
 
     for (const member of input.members) {
       const openedAt = connected.get(member.peerId)
 
-      if (openedAt == null || counted.has(member.peerId)) {
+      if (openedAt == null || countedIds.has(member.peerId)) {
         continue
       }
 
       const until = openedAt + input.countGrace
 
       if (until > input.now) {
-        arriving.add(member.peerId)
+        arriving.push(member.peerId)
         arrivingUntil = Math.min(arrivingUntil ?? until, until)
       }
     }
@@ -73,27 +76,15 @@ export function countPeers (input: CountInput): Count {
       .map(m => m.peerId)
       .filter(peer => connected.has(peer) || !input.backedOff(peer))
 
-    for (const peer of closestFirst(input.self, ranked).slice(0, spec.quota)) {
-      if (connected.has(peer)) {
-        counted.add(peer)
-      }
-    }
+    closestFirst(input.self, ranked).slice(0, spec.quota).forEach(count)
   } else {
-    for (const member of input.members) {
-      if (connected.has(member.peerId)) {
-        counted.add(member.peerId)
-      }
-    }
-
+    input.members.forEach(member => { count(member.peerId) })
     // a kept peer whose registration ran out still counts while connected
-    for (const peer of input.kept) {
-      if (connected.has(peer)) {
-        counted.add(peer)
-      }
-    }
+    input.kept.forEach(count)
   }
 
   // the peers kept before first, so that tags do not hop between peers from one count to the next
-  const ordered = [...counted].sort((a, b) => Number(input.kept.has(b)) - Number(input.kept.has(a)))
-  return { counted: ordered, arriving, arrivingUntil }
+  const kept = new PeerSet(input.kept)
+  counted.sort((a, b) => Number(kept.has(b)) - Number(kept.has(a)))
+  return { counted, arriving, arrivingUntil }
 }

@@ -31,6 +31,8 @@ export interface DialJob {
 }
 
 export interface DialQueueHooks {
+  /** Runs once a dial leaves the queue, before the connection is opened (e.g. to store the peer's addresses) */
+  beforeDial?(job: DialJob): Promise<void>
   /** A dial left the queue and is about to open a connection */
   onStart?(job: DialJob): void
   /** A dial ended */
@@ -150,6 +152,7 @@ export class DialQueue {
 
       this.log('dialing %p for %s', job.peerId, job.ns)
       this.hooks.onStart?.(job)
+      await this.hooks.beforeDial?.(job)
       const timeout = clockTimeout(this.runtime.clock, this.options.dialTimeout)
 
       try {

@@ -18,8 +18,9 @@ import { Timers } from '../timers.ts'
 import { Candidates } from './candidates.ts'
 import { countPeers } from './counting.ts'
 import { DialQueue } from './dial-queue.ts'
-import { planDials } from './selection.ts'
+import { Rings, planDials } from './selection.ts'
 import { Tagger } from './tags.ts'
+import type { Candidate } from './candidates.ts'
 import type { DialJob, DialOutcome, DialQueueComponents } from './dial-queue.ts'
 import type { SelectionMode } from './selection.ts'
 import type { TaggerComponents } from './tags.ts'
@@ -74,14 +75,24 @@ export interface DialerStatus {
   backedOff: number
 }
 
+/** Most time between something that may change a quota and the reconcile that looks at it, in ms */
+export const RECONCILE_DELAY = 10
+
 /** Longest wait for the last page of a discovery before dialing from what came, in ms */
 export const PAGING_HOLD = 5000
 
 /**
- * How long a ring neighbour seen for the first time is waited for to dial this node before it is dialed, in ms:
- * about a query of the fast schedule and a handshake on a loaded machine
+ * Longest wait, in all, for the registrants of a young namespace to stop arriving before dialing from what came,
+ * in ms: 50 nodes started together in one process on a loaded machine register over about 3 s
  */
-export const INBOUND_GRACE = 1000
+export const SETTLE_HOLD = 5000
+
+/**
+ * How long a ring neighbour that should dial this node is waited for before this node dials it, in ms, counted
+ * from when this node first saw it or last finished waiting for its list to settle, whichever is later: the
+ * neighbour sees its list settle about when this node does, then needs a handshake on a loaded machine
+ */
+export const INBOUND_GRACE = 2000
 
 function selectionMode (spec: NamespaceSpec): SelectionMode {
   if (spec.selection === 'closest') {
@@ -115,13 +126,16 @@ export class Quotas {
   /** ns -> peer -> counts as pending until (ms since epoch; Infinity while the dial waits in the queue) */
   private readonly pending = new Map<string, PeerMap<number>>()
   /** ns -> peers kept (tagged) for it at the last reconcile */
-  private readonly kept = new Map<string, PeerSet>()
+  private readonly kept = new Map<string, PeerId[]>()
   /** ns -> whether its quota was met at the last reconcile */
   private readonly met = new Map<string, boolean>()
   /** ns -> point -> until when dialing waits for the rest of its paged answer (ms since epoch) */
   private readonly paging = new Map<string, Map<string, number>>()
+  /** ns -> when a wait for its list to be complete last ended (ms since epoch) */
+  private readonly settledAt = new Map<string, number>()
+  /** ns -> its rings, for the candidates' version they were built from */
+  private readonly rings = new Map<string, { version: number, quota: number, rings: Rings }>()
   private running = false
-  private reconcileQueued = false
 
   constructor (components: QuotasComponents, options: QuotasOptions, runtime: Runtime, hooks: QuotasHooks = {}) {
     this.components = components
@@ -131,6 +145,7 @@ export class Quotas {
     this.log = components.logger.forComponent('libp2p:rendezvous:discovery:quotas')
     this.timers = new Timers(runtime.clock, (key, err) => { this.log.error('%s failed - %e', key, err) })
     this.dials = new DialQueue(components, options, runtime, {
+      beforeDial: async (job) => this.storeRecord(job),
       onStart: (job) => { this.dialStarted(job) },
       onDone: (job, outcome) => { this.dialDone(job, outcome) }
     })
@@ -165,6 +180,8 @@ export class Quotas {
     this.kept.clear()
     this.met.clear()
     this.paging.clear()
+    this.settledAt.clear()
+    this.rings.clear()
     this.candidates.clear()
     await this.tagger.clear()
   }
@@ -177,7 +194,7 @@ export class Quotas {
     const wanted = new Set(this.specs.map(spec => spec.ns))
     this.candidates.retain(wanted)
 
-    for (const map of [this.pending, this.kept, this.met, this.paging]) {
+    for (const map of [this.pending, this.kept, this.met, this.paging, this.settledAt, this.rings]) {
       for (const ns of [...map.keys()]) {
         if (!wanted.has(ns)) {
           map.delete(ns)
@@ -192,31 +209,44 @@ export class Quotas {
    * A peer registered under `ns` whose registration lives `ttl` seconds more. Returns true when the peer is new
    * to the namespace (not a refresh of one already known).
    */
-  addCandidate (ns: string, peerId: PeerId, ttl: number): boolean {
+  addCandidate (ns: string, peerId: PeerId, ttl: number, record?: Uint8Array): boolean {
     if (peerId.equals(this.components.peerId) || !this.specs.some(spec => spec.ns === ns)) {
       return false
     }
 
-    const isNew = this.candidates.add(ns, peerId, ttl, this.runtime.clock.now())
+    const isNew = this.candidates.add(ns, peerId, ttl, this.runtime.clock.now(), record)
     this.scheduleReconcile()
     return isNew
   }
 
   /**
-   * The point `point` answered for `ns` and the next page follows at once (`more`), or not: while any point
-   * pages through `ns`, its candidates are counted but not dialed
+   * Dials for `ns` wait while the list of its registrants that `point` gives is known to be incomplete: more
+   * pages follow at once (`paging`, waited for up to `PAGING_HOLD` after each page), or the young namespace is
+   * still filling (`growing`, up to `SETTLE_HOLD` in all), so that the choice is made among all the registrants,
+   * not among those that came first, which every node would get alike
    */
-  setPaging (ns: string, point: string, more: boolean): void {
+  hold (ns: string, point: string, reason: 'paging' | 'growing'): void {
     let points = this.paging.get(ns)
 
-    if (more) {
-      if (points == null) {
-        points = new Map()
-        this.paging.set(ns, points)
-      }
+    if (points == null) {
+      points = new Map()
+      this.paging.set(ns, points)
+    }
 
-      points.set(point, this.runtime.clock.now() + PAGING_HOLD)
-    } else if (points?.delete(point) === true) {
+    const now = this.runtime.clock.now()
+    const held = points.get(point)
+
+    if (reason === 'paging') {
+      points.set(point, now + PAGING_HOLD)
+    } else if (held == null || held <= now) {
+      points.set(point, now + SETTLE_HOLD)
+    }
+  }
+
+  /** The list `point` gives for `ns` is complete as far as it knows: dials may go */
+  release (ns: string, point: string): void {
+    if (this.paging.get(ns)?.delete(point) === true) {
+      this.settledAt.set(ns, this.runtime.clock.now())
       this.scheduleReconcile()
     }
   }
@@ -238,20 +268,17 @@ export class Quotas {
     const now = this.runtime.clock.now()
     const connected = this.connectedPeers()
     const { counted, arriving } = this.count(spec, connected, now)
-    return spec.quota - counted.length - arriving.size - this.livePending(spec.ns, connected, new PeerSet(counted), now).size
+    return spec.quota - counted.length - arriving.length - this.livePending(spec.ns, connected, new PeerSet(counted), now).length
   }
 
-  /** Runs a reconcile soon, once however many times it is asked for in between */
+  /**
+   * Runs a reconcile soon (within `RECONCILE_DELAY`), once however many times it is asked for in between: a
+   * starting network brings connections, subscriptions and candidates by the hundred per second
+   */
   readonly scheduleReconcile = (): void => {
-    if (this.reconcileQueued || !this.running) {
-      return
+    if (this.running) {
+      this.timers.setEarlier('wake', RECONCILE_DELAY, () => { this.reconcile() })
     }
-
-    this.reconcileQueued = true
-    queueMicrotask(() => {
-      this.reconcileQueued = false
-      this.reconcile()
-    })
   }
 
   /**
@@ -288,7 +315,7 @@ export class Quotas {
     const { now, connected } = round
     const { counted, arriving, arrivingUntil } = this.count(spec, connected, now)
     const kept = counted.slice(0, spec.quota)
-    this.kept.set(spec.ns, new PeerSet(kept))
+    this.kept.set(spec.ns, kept)
 
     for (const peer of kept) {
       const tags = round.keep.get(peer) ?? new Set<string>()
@@ -296,9 +323,8 @@ export class Quotas {
       round.keep.set(peer, tags)
     }
 
-    const countedSet = new PeerSet(counted)
-    const pending = this.livePending(spec.ns, connected, countedSet, now)
-    const have = new PeerSet([...countedSet, ...arriving, ...pending])
+    const pending = this.livePending(spec.ns, connected, new PeerSet(counted), now)
+    const have = new PeerSet([...counted, ...arriving, ...pending])
     const deficit = spec.quota - have.size
     const wasMet = this.met.get(spec.ns)
     this.met.set(spec.ns, deficit <= 0)
@@ -308,10 +334,16 @@ export class Quotas {
       this.hooks.onQuotaUnmet?.(spec.ns)
     }
 
-    if (deficit <= 0 || !spec.discover) {
-      return
+    // a ring namespace may owe dials to its links even at quota (see selection.ts)
+    if (spec.discover && (deficit > 0 || selectionMode(spec) === 'ring')) {
+      this.dialFor(spec, round, deficit, have)
     }
+  }
 
+  /** Dials what `spec` wants now, unless its list of registrants is still being completed */
+  private dialFor (spec: NamespaceSpec, round: Round, deficit: number, have: PeerSet): void {
+    const { now, connected } = round
+    const mode = selectionMode(spec)
     const held = this.heldUntil(spec.ns, now)
 
     if (held > now) {
@@ -322,7 +354,7 @@ export class Quotas {
     const members = this.candidates.live(spec.ns, now)
     const plan = planDials({
       self: this.components.peerId,
-      mode: selectionMode(spec),
+      mode,
       quota: spec.quota,
       deficit,
       members,
@@ -330,6 +362,8 @@ export class Quotas {
       dialable: (peer) => !connected.has(peer) && !this.dials.has(peer) && !this.dials.backoff.isBackedOff(peer, now),
       now,
       inboundGrace: INBOUND_GRACE,
+      settledAt: this.settledAt.get(spec.ns) ?? 0,
+      rings: mode === 'ring' ? this.ringsOf(spec, members) : undefined,
       random: this.runtime.random
     })
 
@@ -360,6 +394,20 @@ export class Quotas {
     }
   }
 
+  /** The rings of `spec`'s members, built again only when they changed */
+  private ringsOf (spec: NamespaceSpec, members: Candidate[]): Rings {
+    const version = this.candidates.version(spec.ns)
+    const cached = this.rings.get(spec.ns)
+
+    if (cached?.version === version && cached.quota === spec.quota) {
+      return cached.rings
+    }
+
+    const rings = new Rings([this.components.peerId, ...members.map(m => m.peerId)], spec.quota)
+    this.rings.set(spec.ns, { version, quota: spec.quota, rings })
+    return rings
+  }
+
   status (): DialerStatus {
     const now = this.runtime.clock.now()
     const connected = this.connectedPeers()
@@ -372,9 +420,9 @@ export class Quotas {
           kind: spec.kind,
           quota: spec.quota,
           connected: counted.length,
-          pending: arriving.size + this.livePending(spec.ns, connected, new PeerSet(counted), now).size,
+          pending: arriving.length + this.livePending(spec.ns, connected, new PeerSet(counted), now).length,
           candidates: this.candidates.live(spec.ns, now).filter(c => !connected.has(c.peerId) && !this.dials.backoff.isBackedOff(c.peerId, now)).length,
-          kept: this.kept.get(spec.ns)?.size ?? 0
+          kept: this.kept.get(spec.ns)?.length ?? 0
         }
       }),
       queued: this.dials.queued,
@@ -408,7 +456,7 @@ export class Quotas {
       connected,
       members: this.candidates.live(spec.ns, now),
       subscribers,
-      kept: this.kept.get(spec.ns) ?? new PeerSet(),
+      kept: this.kept.get(spec.ns) ?? [],
       backedOff: (peer) => this.dials.backoff.isBackedOff(peer, now),
       now,
       countGrace: this.options.countGrace
@@ -431,9 +479,9 @@ export class Quotas {
   }
 
   /** Pending peers of `ns` that still count as pending; expired and counted ones are forgotten */
-  private livePending (ns: string, connected: PeerMap<number>, counted: PeerSet, now: number): PeerSet {
+  private livePending (ns: string, connected: PeerMap<number>, counted: PeerSet, now: number): PeerId[] {
     const pending = this.pending.get(ns)
-    const live = new PeerSet()
+    const live: PeerId[] = []
 
     if (pending == null) {
       return live
@@ -448,7 +496,7 @@ export class Quotas {
         continue
       }
 
-      live.add(peer)
+      live.push(peer)
     }
 
     return live
@@ -494,6 +542,23 @@ export class Quotas {
     }
 
     return queued
+  }
+
+  /** Stores the peer's signed record (its certified addresses) before it is dialed; never rejects */
+  private async storeRecord (job: DialJob): Promise<void> {
+    const record = this.candidates.get(job.ns, job.peerId, this.runtime.clock.now())?.record
+
+    if (record == null || record.byteLength === 0) {
+      return
+    }
+
+    try {
+      // false only means the store has this record or a newer one already
+      await this.components.peerStore.consumePeerRecord(record, { expectedPeer: job.peerId })
+    } catch (err: any) {
+      // the addresses announced with the peer event are in the peer store anyway
+      this.log('could not store the record of %p - %e', job.peerId, err)
+    }
   }
 
   private dialStarted (job: DialJob): void {

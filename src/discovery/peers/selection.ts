@@ -87,7 +87,10 @@ export function compareXor (a: Uint8Array, b: Uint8Array, target: Uint8Array): n
 /** `peers` nearest to `self` first, in kad-dht's keyspace */
 export function closestFirst (self: PeerId, peers: PeerId[]): PeerId[] {
   const target = dhtKey(self)
-  return [...peers].sort((a, b) => compareXor(dhtKey(a), dhtKey(b), target))
+  return peers
+    .map(peer => ({ peer, key: dhtKey(peer) }))
+    .sort((a, b) => compareXor(a.key, b.key, target))
+    .map(k => k.peer)
 }
 
 /** The members of a namespace on `count` hash rings, and the links between them that every member agrees on */
@@ -95,7 +98,8 @@ export class Rings {
   private readonly orders: PeerId[][] = []
   private readonly positions: Array<Map<string, number>> = []
   private readonly quota: number
-  private readonly extraCache = new Map<string, PeerId[]>()
+  private readonly linkCache = new Map<string, PeerId[]>()
+  private pairs?: Map<string, PeerId[]>
 
   /** `members` must include the node itself */
   constructor (members: PeerId[], quota: number) {
@@ -103,7 +107,9 @@ export class Rings {
     const count = Math.max(1, Math.ceil(quota / 2))
 
     for (let ring = 0; ring < count; ring++) {
-      const order = [...members].sort((a, b) => compareBytes(ringKey(ring, a), ringKey(ring, b)))
+      const keyed = members.map(peer => ({ peer, key: ringKey(ring, peer) }))
+      keyed.sort((a, b) => compareBytes(a.key, b.key))
+      const order = keyed.map(k => k.peer)
       this.orders.push(order)
       this.positions.push(new Map(order.map((peer, i) => [peer.toString(), i])))
     }
@@ -120,16 +126,25 @@ export class Rings {
     return order[(((i + k) % order.length) + order.length) % order.length]
   }
 
-  /** The successor and predecessor of `peer` on every ring */
-  links (peer: PeerId): PeerSet {
-    const links = new PeerSet()
+  /** The successor and predecessor of `peer` on every ring, each once */
+  links (peer: PeerId): PeerId[] {
+    const cached = this.linkCache.get(peer.toString())
+
+    if (cached != null) {
+      return cached
+    }
+
+    const links: PeerId[] = []
+    const seen = new PeerSet([peer])
+    this.linkCache.set(peer.toString(), links)
 
     for (let ring = 0; ring < this.orders.length; ring++) {
       for (const k of [1, -1]) {
         const other = this.at(peer, ring, k)
 
-        if (!other.equals(peer)) {
-          links.add(other)
+        if (!seen.has(other)) {
+          seen.add(other)
+          links.push(other)
         }
       }
     }
@@ -156,32 +171,73 @@ export class Rings {
     return out
   }
 
-  /** The extra links `peer` takes when its ring links are fewer than the quota (some neighbours repeat) */
+  /**
+   * The extra links of `peer`: a member whose ring links are fewer than the quota (the same neighbour on two
+   * rings) is paired with the next members on the first ring that lack links too, so that an extra link fills
+   * two gaps at once and nobody ends up with more than the quota; only when none is left is it paired with a
+   * member that has enough. Every member computes the same pairs
+   */
   extras (peer: PeerId): PeerId[] {
-    const id = peer.toString()
-    let extras = this.extraCache.get(id)
-
-    if (extras == null) {
-      const links = this.links(peer)
-      const missing = this.quota - links.size
-      extras = missing > 0 ? this.successors(peer).filter(p => !links.has(p)).slice(0, missing) : []
-      this.extraCache.set(id, extras)
-    }
-
-    return extras
+    this.pairs ??= this.pairUp()
+    return this.pairs.get(peer.toString()) ?? []
   }
 
-  /** Whether `from` dials `to` for a link between them (both must be members) */
+  /** Whether `from` dials `to` for a link between them (ring link or extra): of the two ends, the smaller id */
   dials (from: PeerId, to: PeerId): boolean {
-    const smaller = from.toString() < to.toString()
+    const linked = this.links(from).some(p => p.equals(to)) || this.extras(from).some(p => p.equals(to))
+    return linked && from.toString() < to.toString()
+  }
 
-    if (this.links(from).has(to)) {
-      return smaller
+  private pairUp (): Map<string, PeerId[]> {
+    const pairs = new Map<string, PeerId[]>()
+    const order = this.orders[0] ?? []
+    const missing = new Map(order.map(peer => [peer.toString(), Math.max(0, this.quota - this.links(peer).length)]))
+    const lacks = (peer: PeerId): number => missing.get(peer.toString()) ?? 0
+    const linked = (a: PeerId, b: PeerId): boolean => this.links(a).some(p => p.equals(b)) || (pairs.get(a.toString()) ?? []).some(p => p.equals(b))
+    const pair = (a: PeerId, b: PeerId): void => {
+      for (const [x, y] of [[a, b], [b, a]]) {
+        const list = pairs.get(x.toString()) ?? []
+        list.push(y)
+        pairs.set(x.toString(), list)
+        missing.set(x.toString(), Math.max(0, lacks(x) - 1))
+      }
     }
 
-    const fromWants = this.extras(from).some(p => p.equals(to))
-    const toWants = this.extras(to).some(p => p.equals(from))
-    return fromWants && (!toWants || smaller)
+    // first among members that lack links too, nearest first on the first ring
+    for (const a of order) {
+      for (let k = 1; k < order.length && lacks(a) > 0; k++) {
+        const b = this.at(a, 0, k)
+
+        if (!b.equals(a) && !linked(a, b) && lacks(b) > 0) {
+          pair(a, b)
+        }
+      }
+    }
+
+    // then among any, the one with the fewest links
+    const degree = (peer: PeerId): number => this.links(peer).length + (pairs.get(peer.toString())?.length ?? 0)
+
+    for (const a of order) {
+      while (lacks(a) > 0) {
+        let best: PeerId | undefined
+
+        for (let k = 1; k < order.length; k++) {
+          const b = this.at(a, 0, k)
+
+          if (!b.equals(a) && !linked(a, b) && (best == null || degree(b) < degree(best))) {
+            best = b
+          }
+        }
+
+        if (best == null) {
+          break
+        }
+
+        pair(a, best)
+      }
+    }
+
+    return pairs
   }
 }
 
@@ -210,8 +266,12 @@ export interface DialPlanInput {
   /** Whether a peer may be dialed now (not connected, not dialing, not backing off) */
   dialable(peer: PeerId): boolean
   now: number
-  /** How long a ring neighbour that should dial this node is waited for (ms since it was first seen) */
+  /** How long a ring neighbour that should dial this node is waited for */
   inboundGrace: number
+  /** The wait counts from when a neighbour was first seen, or from this moment if later (ms since epoch) */
+  settledAt?: number
+  /** The rings of the node and `members`, when already built */
+  rings?: Rings
   random(): number
 }
 
@@ -228,7 +288,7 @@ export interface DialPlan {
 export function planDials (input: DialPlanInput): DialPlan {
   const { mode, deficit } = input
 
-  if (deficit <= 0) {
+  if (deficit <= 0 && mode !== 'ring') {
     return { targets: [], expected: 0 }
   }
 
@@ -244,17 +304,19 @@ export function planDials (input: DialPlanInput): DialPlan {
     return { targets: closestFirst(input.self, peers).slice(0, input.quota).filter(open).slice(0, deficit), expected: 0 }
   }
 
-  const rings = new Rings([input.self, ...peers], input.quota)
+  const rings = input.rings ?? new Rings([input.self, ...peers], input.quota)
   const self = input.self
   const since = new Map(input.members.map(m => [m.peerId.toString(), m.since]))
   // the links this node dials, then those it waits for, then anyone by ring order (when links are undialable)
-  const links = [...rings.links(self), ...rings.extras(self)]
+  const ringLinks = rings.links(self)
+  const extras = rings.extras(self)
+  const links = [...ringLinks, ...extras]
   const mine = links.filter(peer => rings.dials(self, peer))
   const expectedPeers = new PeerSet()
   let recheckAt: number | undefined
 
   for (const peer of links) {
-    const until = (since.get(peer.toString()) ?? 0) + input.inboundGrace
+    const until = Math.max(since.get(peer.toString()) ?? 0, input.settledAt ?? 0) + input.inboundGrace
 
     if (!input.have.has(peer) && rings.dials(peer, self) && until > input.now) {
       expectedPeers.add(peer)
@@ -262,11 +324,18 @@ export function planDials (input: DialPlanInput): DialPlan {
     }
   }
 
-  const seen = new PeerSet()
-  const targets: PeerId[] = []
+  // the links this node dials are its to dial, even when peers off its links already fill its quota: their other
+  // ends wait for it. Once its quota is met, only the links it saw lately (a newcomer between it and a neighbour),
+  // and never more links than the quota has room for
+  const capacity = extras.length > 0 ? links.length : Math.min(input.quota, links.length)
+  const room = capacity - expectedPeers.size - links.filter(peer => input.have.has(peer)).length
+  const targets = mine
+    .filter(peer => open(peer) && (deficit > 0 || input.now - (since.get(peer.toString()) ?? 0) < input.inboundGrace))
+    .slice(0, Math.max(0, room))
+  const seen = new PeerSet(mine)
   const wanted = Math.max(0, deficit - expectedPeers.size)
 
-  for (const peer of [...mine, ...links, ...rings.successors(self)]) {
+  for (const peer of [...links, ...rings.successors(self)]) {
     if (targets.length >= wanted) {
       break
     }

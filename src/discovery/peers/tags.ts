@@ -7,7 +7,7 @@ import { PeerMap } from '@libp2p/peer-collections'
 import type { ComponentLogger, Logger, PeerId, PeerStore } from '@libp2p/interface'
 
 export interface TaggerComponents {
-  peerStore: Pick<PeerStore, 'merge'>
+  peerStore: Pick<PeerStore, 'merge' | 'consumePeerRecord'>
   logger: ComponentLogger
 }
 

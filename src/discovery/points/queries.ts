@@ -18,7 +18,7 @@
  * Each answer goes to `onPage` in one call together with whether more pages follow at once, so that whoever
  * dials from it knows before dialing that it holds only part of the list.
  */
-import { PeerMap } from '@libp2p/peer-collections'
+import { PeerMap, PeerSet } from '@libp2p/peer-collections'
 import { RendezvousError } from '../../errors.ts'
 import { Message } from '../../pb/rendezvous.ts'
 import { jitter } from '../backoff.ts'
@@ -36,7 +36,7 @@ export interface QueriesComponents {
 
 export type QueriesOptions = Pick<ResolvedOptions, 'discoverLimit' | 'fastDiscoverInterval' | 'fastDiscoverWindow' | 'discoverInterval' | 'maxDiscoverInterval' | 'satisfiedDiscoverInterval'>
 
-/** One DISCOVER answer, and whether the next page is being fetched at once */
+/** One DISCOVER answer, with what is known of how complete the list is */
 export interface DiscoveredPage {
   ns: string
   point: RendezvousPointState
@@ -44,6 +44,12 @@ export interface DiscoveredPage {
   registrations: DiscoveredRegistration[]
   /** More pages follow at once: the registrations so far are not the whole list */
   more: boolean
+  /**
+   * The namespace is young and its registrants are still arriving (a query brought one the queries had not seen
+   * within the last `SETTLE_QUIET`): peers started with this one are still registering, and the next query (on
+   * the fast schedule) will likely bring more
+   */
+  growing: boolean
 }
 
 export interface QueriesHooks {
@@ -88,10 +94,21 @@ interface Query extends WorkState {
   paging: boolean
   /** Records (peer -> sequence number) received in the walk of pages under way, or that ended on a full page */
   walk?: PeerMap<bigint>
+  /** The registrants seen so far, while the namespace is young */
+  known?: PeerSet
+  /** When an answer last brought a registrant not seen before (ms since epoch) */
+  grewAt?: number
 }
 
 /** Most records remembered per walk of pages */
 const MAX_WALK = 100_000
+
+/**
+ * How long no new registrant must have come before a young namespace's list counts as settled, in ms: more than
+ * the gaps between the registrations of nodes started together on a loaded machine. The query that confirms it
+ * goes out as this quiet time ends
+ */
+export const SETTLE_QUIET = 100
 
 /** Delay of the query that follows a quota turning unmet, in ms (±50%) */
 const QUOTA_UNMET_QUERY_DELAY = 200
@@ -305,12 +322,22 @@ export class Queries extends PointWork {
     }
 
     q.paging = more
-    const fresh = await this.hooks.onPage({ ns: q.ns, point: q.point, registrations: result.registrations, more })
+    const growing = this.grew(q, result.registrations)
+    const fresh = await this.hooks.onPage({ ns: q.ns, point: q.point, registrations: result.registrations, more, growing })
 
-    if (this.isActive(q)) {
-      const age = this.runtime.clock.now() - q.since
-      this.schedule(q, more ? 0 : nextQueryDelay(q, { fresh, deficit: this.hooks.deficit(q.ns), age }, this.options, this.runtime.random))
+    if (!this.isActive(q)) {
+      return
     }
+
+    const now = this.runtime.clock.now()
+    let delay = more ? 0 : nextQueryDelay(q, { fresh, deficit: this.hooks.deficit(q.ns), age: now - q.since }, this.options, this.runtime.random)
+
+    if (growing && q.grewAt != null) {
+      // whoever waits for the list to settle learns that it has from the first query after the quiet time
+      delay = Math.min(delay, Math.max(0, q.grewAt + SETTLE_QUIET - now) + 1)
+    }
+
+    this.schedule(q, delay)
   }
 
   private async failed (q: Query, err: unknown): Promise<void> {
@@ -324,12 +351,37 @@ export class Queries extends PointWork {
     if (q.paging) {
       // a walk of pages ends here: whoever waits for its last page must not wait longer
       q.paging = false
-      await this.hooks.onPage({ ns: q.ns, point: q.point, registrations: [], more: false })
+      await this.hooks.onPage({ ns: q.ns, point: q.point, registrations: [], more: false, growing: false })
     }
 
     const delay = this.points.failed(q.point, q, err)
     this.log('discovering "%s" at %s failed, again in %d ms - %s', q.ns, q.point.id, Math.round(delay), q.lastError)
     this.schedule(q, delay)
+  }
+
+  /**
+   * Whether a young namespace's registrants are still arriving: this answer or one within `SETTLE_QUIET` brought
+   * one not seen before. The registrants seen are remembered while the namespace is young
+   */
+  private grew (q: Query, registrations: DiscoveredRegistration[]): boolean {
+    const now = this.runtime.clock.now()
+
+    if (now - q.since >= this.options.fastDiscoverWindow) {
+      q.known = undefined
+      return false
+    }
+
+    const known = q.known ?? new PeerSet()
+    q.known = known
+
+    for (const r of registrations) {
+      if (!known.has(r.peerId)) {
+        known.add(r.peerId)
+        q.grewAt = now
+      }
+    }
+
+    return q.grewAt != null && now - q.grewAt < SETTLE_QUIET
   }
 
   /** Whether a page holds a record this walk of pages has not seen yet; remembers the page's records */

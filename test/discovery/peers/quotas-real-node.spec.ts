@@ -63,13 +63,13 @@ describe('quotas on a real node', () => {
 
   it('holds dials while a discovery is still paging, then picks among all candidates', async () => {
     const { host, others } = await setup(2)
-    dialer?.setPaging(spec.ns, 'point', true)
+    dialer?.hold(spec.ns, 'point', 'paging')
     others.forEach(o => dialer?.addCandidate(spec.ns, o.peerId, 60))
     dialer?.reconcile()
     await delay(300)
     expect(host.getPeers()).to.have.lengthOf(0)
 
-    dialer?.setPaging(spec.ns, 'point', false)
+    dialer?.release(spec.ns, 'point')
     expect(await waitFor(() => host.getPeers().length === 1, 3000)).to.be.true()
   })
 

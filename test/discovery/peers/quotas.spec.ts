@@ -1,7 +1,7 @@
 import { expect } from 'aegir/chai'
 import { TAG_NAMES, resolveOptions } from '../../../src/discovery/options.ts'
-import { INBOUND_GRACE, PAGING_HOLD, Quotas } from '../../../src/discovery/peers/quotas.ts'
-import { closestFirst } from '../../../src/discovery/peers/selection.ts'
+import { INBOUND_GRACE, PAGING_HOLD, Quotas, RECONCILE_DELAY, SETTLE_HOLD } from '../../../src/discovery/peers/quotas.ts'
+import { Rings, closestFirst } from '../../../src/discovery/peers/selection.ts'
 import { fakeRuntime } from '../stubs/fake-clock.ts'
 import { StubNode } from '../stubs/node.ts'
 import { peerIds } from '../stubs/peers.ts'
@@ -39,7 +39,7 @@ describe('quotas', () => {
     const { quotas, node, runtime } = setup()
     quotas.setNamespaces([dapp])
     others.slice(0, 6).forEach(p => quotas.addCandidate(dapp.ns, p, 60))
-    await runtime.clock.tick(INBOUND_GRACE)
+    await runtime.clock.tick(INBOUND_GRACE + 100)
 
     expect(node.connections).to.have.lengthOf(2)
     expect(quotas.deficit(dapp.ns)).to.equal(0)
@@ -47,8 +47,19 @@ describe('quotas', () => {
     expect(kept.every(p => node.tagsOf(p).includes(TAG_NAMES.dapp))).to.be.true()
 
     quotas.setNamespaces([])
-    await runtime.clock.tick(0)
+    await runtime.clock.tick(RECONCILE_DELAY * 5)
     expect(kept.every(p => node.tagsOf(p).length === 0)).to.be.true()
+    await quotas.stop()
+  })
+
+  it('stores a peer\'s signed record just before dialing it, and only then', async () => {
+    const { quotas, node, runtime } = setup()
+    quotas.setNamespaces([dapp])
+    others.slice(0, 6).forEach(p => quotas.addCandidate(dapp.ns, p, 60, new Uint8Array([1])))
+    await runtime.clock.tick(INBOUND_GRACE + 100)
+
+    expect(node.records.map(String).sort()).to.deep.equal(node.dialed.map(String).sort())
+    expect(node.records.length).to.be.lessThan(6)
     await quotas.stop()
   })
 
@@ -69,29 +80,79 @@ describe('quotas', () => {
     const lastPage = others.slice(3, 10)
 
     // a page and "more follow" in one call: the hold is set before the page's peers are candidates
-    quotas.setPaging(dapp.ns, 'point', true)
+    quotas.hold(dapp.ns, 'point', 'paging')
     firstPage.forEach(p => quotas.addCandidate(dapp.ns, p, 60))
     await runtime.clock.tick(100)
     expect(node.dialed).to.have.lengthOf(0, 'nothing dialed from the first page')
 
     lastPage.forEach(p => quotas.addCandidate(dapp.ns, p, 60))
-    quotas.setPaging(dapp.ns, 'point', false)
-    await runtime.clock.tick(INBOUND_GRACE)
+    quotas.release(dapp.ns, 'point')
+    await runtime.clock.tick(INBOUND_GRACE + 100)
 
     // the same choice as a node that got the whole list in one page
     const whole = setup()
     whole.quotas.setNamespaces([dapp])
     others.slice(0, 10).forEach(p => whole.quotas.addCandidate(dapp.ns, p, 60))
-    await whole.runtime.clock.tick(INBOUND_GRACE)
+    await whole.runtime.clock.tick(INBOUND_GRACE + 100)
     expect(node.dialed.map(String).sort()).to.deep.equal(whole.node.dialed.map(String).sort())
     await quotas.stop()
     await whole.quotas.stop()
   })
 
+  it('waits while a young namespace still fills, and then dials among all its registrants', async () => {
+    const { quotas, node, runtime } = setup()
+    quotas.setNamespaces([dapp])
+    quotas.hold(dapp.ns, 'point', 'growing')
+    others.slice(0, 3).forEach(p => quotas.addCandidate(dapp.ns, p, 60))
+    await runtime.clock.tick(1000)
+    expect(node.dialed).to.have.lengthOf(0)
+
+    others.slice(3, 10).forEach(p => quotas.addCandidate(dapp.ns, p, 60))
+    quotas.release(dapp.ns, 'point')
+    await runtime.clock.tick(INBOUND_GRACE + 100)
+    expect(node.dialed.length).to.be.within(1, 2)
+
+    // a namespace that never stops growing is waited for SETTLE_HOLD at most
+    const other = setup()
+    other.quotas.setNamespaces([dapp])
+    other.quotas.hold(dapp.ns, 'point', 'growing')
+    others.slice(0, 6).forEach(p => other.quotas.addCandidate(dapp.ns, p, 60))
+    await other.runtime.clock.tick(SETTLE_HOLD - 10)
+    other.quotas.hold(dapp.ns, 'point', 'growing')
+    expect(other.node.dialed).to.have.lengthOf(0)
+    await other.runtime.clock.tick(INBOUND_GRACE + 100)
+    expect(other.node.dialed.length).to.be.greaterThan(0)
+    await quotas.stop()
+    await other.quotas.stop()
+  })
+
+  it('dials the ring links that are its to dial even when peers off its links fill its quota, so their other ends do not wait', async () => {
+    const { quotas, node, runtime, subscribers } = setup()
+    const ring: NamespaceSpec = { ...topic, quota: 6 }
+    const members = others.slice(0, 10)
+    const rings = new Rings([self, ...members], 6)
+    const mine = [...rings.links(self), ...rings.extras(self)].filter(p => rings.dials(self, p))
+    const strangers = members.filter(p => !rings.links(self).some(l => l.equals(p)) && !rings.extras(self).some(l => l.equals(p)))
+    expect(mine.length).to.be.greaterThan(0)
+    expect(strangers.length).to.be.greaterThan(0)
+
+    quotas.setNamespaces([ring])
+    members.forEach(p => quotas.addCandidate(ring.ns, p, 60))
+    // peers off its links dial it and subscribe first
+    for (const stranger of strangers.slice(0, 6)) {
+      node.connect(stranger)
+      subscribers.push(stranger)
+    }
+
+    await runtime.clock.tick(RECONCILE_DELAY * 5)
+    expect(mine.every(p => node.dialed.some(d => d.equals(p)))).to.be.true()
+    await quotas.stop()
+  })
+
   it('stops holding dials when the last page never comes', async () => {
     const { quotas, node, runtime } = setup()
     quotas.setNamespaces([dapp])
-    quotas.setPaging(dapp.ns, 'point', true)
+    quotas.hold(dapp.ns, 'point', 'paging')
     others.slice(0, 3).forEach(p => quotas.addCandidate(dapp.ns, p, 60))
     await runtime.clock.tick(PAGING_HOLD - 1)
     expect(node.dialed).to.have.lengthOf(0)
@@ -110,7 +171,7 @@ describe('quotas', () => {
       node.connect(peer, 'inbound')
     }
 
-    await runtime.clock.tick(INBOUND_GRACE)
+    await runtime.clock.tick(INBOUND_GRACE + 100)
     expect(node.dialed).to.have.lengthOf(0, 'they are arriving: nobody is dialed in their place')
     expect(quotas.deficit(topic.ns)).to.equal(0)
 
@@ -132,12 +193,12 @@ describe('quotas', () => {
     }
     quotas.setNamespaces([relay])
     quotas.addCandidate(relay.ns, bad, 600)
-    await runtime.clock.tick(0)
+    await runtime.clock.tick(RECONCILE_DELAY * 5)
     expect(outcomes).to.deep.equal(['relay:failure'])
     expect(quotas.status().backedOff).to.equal(1)
 
     quotas.addCandidate(relay.ns, good, 600)
-    await runtime.clock.tick(0)
+    await runtime.clock.tick(RECONCILE_DELAY * 5)
     expect(outcomes).to.deep.equal(['relay:failure', 'relay:success'])
 
     node.disconnect(good)
@@ -169,11 +230,11 @@ describe('quotas', () => {
 
     // the two nearest are not known yet: the next two are kept
     nearest.slice(2).forEach(p => quotas.addCandidate(closest.ns, p, 60))
-    await runtime.clock.tick(0)
+    await runtime.clock.tick(RECONCILE_DELAY * 5)
     expect(node.connections.map(c => c.remotePeer.toString()).sort()).to.deep.equal(nearest.slice(2, 4).map(String).sort())
 
     nearest.slice(0, 2).forEach(p => quotas.addCandidate(closest.ns, p, 60))
-    await runtime.clock.tick(0)
+    await runtime.clock.tick(RECONCILE_DELAY * 5)
     const tagged = nearest.filter(p => node.tagsOf(p).includes(TAG_NAMES.user))
     expect(tagged.map(String)).to.deep.equal(nearest.slice(0, 2).map(String))
     await quotas.stop()

@@ -60,11 +60,11 @@ describe('peer selection', () => {
         for (const node of swarm) {
           const id = node.toString()
           const neighbours = new Set([...(dials.get(id) ?? []), ...[...dials].filter(([, t]) => t.includes(id)).map(([from]) => from)])
-          expect(neighbours.size).to.be.at.least(6, `swarm ${offset}: ${id} has ${neighbours.size}`)
+          expect(neighbours.size).to.be.within(6, 7, `swarm ${offset}: ${id} has ${neighbours.size}`)
         }
 
-        // about half the quota each: the floor's 3 per node, a little more where rings overlap
-        expect(edges / swarm.length).to.be.within(3, 4, `swarm ${offset}`)
+        // half the quota each, as the floor's 3 per node, and a little more where rings overlap
+        expect(edges / swarm.length).to.be.within(3, 3.3, `swarm ${offset}`)
       }
     })
 
@@ -77,9 +77,10 @@ describe('peer selection', () => {
       expect(new PeerSet(successors).size).to.equal(9)
 
       const links = rings.links(self)
-      expect(links.size + rings.extras(self).length).to.equal(6)
-      expect([...links].every(p => rings.links(p).has(self))).to.be.true('links are symmetric')
-      expect([...links].every(p => rings.dials(self, p) !== rings.dials(p, self))).to.be.true('each link is dialed by one end')
+      const linksOf = (peer: PeerId): string[] => rings.links(peer).map(String)
+      expect(links.length + rings.extras(self).length).to.equal(6)
+      expect(links.every(p => linksOf(p).includes(self.toString()))).to.be.true('links are symmetric')
+      expect(links.every(p => rings.dials(self, p) !== rings.dials(p, self))).to.be.true('each link is dialed by one end')
     })
 
     it('waits for a neighbour seen a moment ago to dial, and dials it once the grace is over', () => {

@@ -43,6 +43,8 @@ export class StubNode {
   readonly dialed: PeerId[] = []
   /** Tags set on peers through the peer store */
   readonly tags = new PeerMap<Map<string, number>>()
+  /** Signed records stored through the peer store, by the peer they are expected to be of */
+  readonly records: PeerId[] = []
   /** Decides how a dial ends: resolve to connect, throw to fail. Default: connects at once */
   dial: (peer: PeerId, options: AbortOptions) => Promise<void> | void = () => {}
 
@@ -98,7 +100,13 @@ export class StubNode {
       this.tags.set(peer, tags)
       return {}
     },
-    consumePeerRecord: async (): Promise<boolean> => true
+    consumePeerRecord: async (_record: Uint8Array, options?: { expectedPeer?: PeerId }): Promise<boolean> => {
+      if (options?.expectedPeer != null) {
+        this.records.push(options.expectedPeer)
+      }
+
+      return true
+    }
   }
 
   readonly addressManager = {
