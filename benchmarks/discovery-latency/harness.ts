@@ -5,7 +5,8 @@
  */
 import { createBenchNode, stopAll } from '../lib/nodes.ts'
 import { debug } from '../lib/print.ts'
-import type { BenchEnv, FreshnessResult, MethodResult, NodeTiming, RelayResult } from './types.ts'
+import { profilePhase } from '../lib/profiler.ts'
+import type { BenchEnv, FreshnessResult, MethodResult, NodeTiming, QuotaPhase, RelayResult } from './types.ts'
 import type { BenchNode, BenchNodeInit, TransportName } from '../lib/nodes.ts'
 import type { PeerId } from '@libp2p/interface'
 
@@ -15,6 +16,10 @@ const WATCH_INTERVAL_MS = 10
 export interface Infrastructure {
   /** Nodes that are not measured and never count towards a quota (hub, rendezvous server, relays) */
   nodes: BenchNode[]
+  /** Requests the infrastructure has served so far, by kind, when it counts them */
+  requests?(): Record<string, number>
+  /** When the infrastructure first held a registration of `peer` (performance.now()), when it can tell */
+  registeredAt?(peer: PeerId): number | undefined
   /** Called before the measured nodes are stopped, e.g. to cancel their loops */
   beforeStop?(): void
   /** Anything else to stop at the end */
@@ -42,10 +47,14 @@ export interface SwarmSpec {
   canReachQuota?: boolean
   /** See `canReachQuota`. Default 2000 */
   graceMs?: number
+  /** Whether a late node can be found at all (the freshness phase). Default true */
+  freshness?: boolean
 }
 
 export interface SwarmHelpers {
   env: BenchEnv
+  /** The measured nodes, in order */
+  nodes: BenchNode[]
   /** Is this peer part of the infrastructure? */
   isInfrastructure(peer: PeerId): boolean
   /** Connected peers subscribed to the topic, infrastructure excluded */
@@ -54,10 +63,11 @@ export interface SwarmHelpers {
   connectedPeers(node: BenchNode): number
 }
 
-export function createHelpers (env: BenchEnv, infraIds: Set<string>): SwarmHelpers {
+export function createHelpers (env: BenchEnv, infraIds: Set<string>, nodes: BenchNode[] = []): SwarmHelpers {
   const isInfrastructure = (peer: PeerId): boolean => infraIds.has(peer.toString())
   return {
     env,
+    nodes,
     isInfrastructure,
     topicPeers (node) {
       let count = 0
@@ -77,8 +87,8 @@ export function createHelpers (env: BenchEnv, infraIds: Set<string>): SwarmHelpe
 export async function runSwarm (env: BenchEnv, spec: SwarmSpec): Promise<MethodResult> {
   const infra = await spec.infrastructure(env)
   const infraIds = new Set(infra.nodes.map(node => node.peerId.toString()))
-  const helpers = createHelpers(env, infraIds)
   const nodes: BenchNode[] = []
+  const helpers = createHelpers(env, infraIds, nodes)
   const notes: string[] = []
 
   try {
@@ -88,6 +98,8 @@ export async function runSwarm (env: BenchEnv, spec: SwarmSpec): Promise<MethodR
 
     const timings: NodeTiming[] = nodes.map(() => ({ infraMs: null, firstPeerMs: null, quotaMs: null }))
     const startedAt: number[] = []
+    const profiler = await profilePhase(`${env.method ?? 'method'}-${env.transport}-${env.nodes}`)
+    const cpuStart = process.cpuUsage()
     const commonStart = performance.now()
 
     const started = nodes.map(async (node, i) => {
@@ -99,6 +111,13 @@ export async function runSwarm (env: BenchEnv, spec: SwarmSpec): Promise<MethodR
 
     const allStarted = Promise.all(started)
     await watch(env, nodes, timings, startedAt, helpers, commonStart, spec)
+    const cpu = process.cpuUsage(cpuStart)
+    await profiler.stop()
+    const quotaPhase: QuotaPhase = {
+      cpuMs: (cpu.user + cpu.system) / 1000,
+      wallMs: performance.now() - commonStart,
+      connections: nodes.map(node => node.getConnections().filter(c => !helpers.isInfrastructure(c.remotePeer)).length)
+    }
     await allStarted
 
     for (const node of nodes) {
@@ -106,11 +125,11 @@ export async function runSwarm (env: BenchEnv, spec: SwarmSpec): Promise<MethodR
     }
 
     let freshness: FreshnessResult | undefined
-    if (env.freshness) {
+    if (env.freshness && spec.freshness !== false) {
       freshness = await measureFreshness(env, spec, infra, nodes, timings, helpers, notes)
     }
 
-    return { nodes: timings, freshness, notes }
+    return { nodes: timings, quotaPhase, freshness, notes }
   } finally {
     infra.beforeStop?.()
     await stopAll(nodes)
@@ -177,7 +196,8 @@ async function watch (env: BenchEnv, nodes: BenchNode[], timings: NodeTiming[], 
 /**
  * Starts one more node after the others settled and measures, for every node already at quota, how long it
  * takes to learn of the newcomer: a `peer:discovery` event for it (from a discovery module, or from identify on
- * a connection the observer's side opened or accepted).
+ * a connection the observer's side opened or accepted). When the infrastructure counts its requests, the phase
+ * runs its whole bound, so that the request rate of nodes at quota is measured over a fixed window.
  */
 async function measureFreshness (env: BenchEnv, spec: SwarmSpec, infra: Infrastructure, nodes: BenchNode[], timings: NodeTiming[], helpers: SwarmHelpers, notes: string[]): Promise<FreshnessResult> {
   const observers = nodes.filter((_, i) => timings[i].quotaMs != null)
@@ -199,16 +219,22 @@ async function measureFreshness (env: BenchEnv, spec: SwarmSpec, infra: Infrastr
     })
   }
 
+  const before = infra.requests?.()
+  let durationMs = 0
+
   try {
     clock.lateStartedAt = performance.now()
     await late.start()
     late.services.pubsub.subscribe(env.topic)
     spec.afterStart?.(late, nodes.length, helpers, 'late')
 
+    // with request counts the phase runs its whole bound, so that the rate is measured over a fixed window
     const deadline = performance.now() + env.freshnessBoundMs
-    while (found.size < observers.length && performance.now() < deadline) {
+    const done = (): boolean => before == null && found.size >= observers.length
+    while (!done() && performance.now() < deadline) {
       await new Promise(resolve => setTimeout(resolve, 50))
     }
+    durationMs = performance.now() - clock.lateStartedAt
   } finally {
     listeners.forEach(remove => { remove() })
     await stopAll([late])
@@ -218,7 +244,19 @@ async function measureFreshness (env: BenchEnv, spec: SwarmSpec, infra: Infrastr
     notes.push('freshness: no node was at quota, nobody to observe the late node')
   }
 
-  return { observers: observers.length, foundMs: [...found.values()] }
+  const result: FreshnessResult = { observers: observers.length, foundMs: [...found.values()], durationMs }
+  const registeredAt = infra.registeredAt?.(late.peerId)
+
+  if (registeredAt != null) {
+    result.foundAfterRegistrationMs = [...found.values()].map(ms => ms + clock.lateStartedAt - registeredAt)
+  }
+
+  if (before != null) {
+    const after = infra.requests?.() ?? {}
+    result.requests = Object.fromEntries(Object.entries(after).map(([kind, count]) => [kind, count - (before[kind] ?? 0)]))
+  }
+
+  return result
 }
 
 /**
@@ -231,7 +269,17 @@ async function measureFreshness (env: BenchEnv, spec: SwarmSpec, infra: Infrastr
  */
 export const RELAY_TRANSPORT: TransportName = 'tcp'
 
-export async function runRelayNodes (env: BenchEnv, count: number, boundMs: number, nodeInit: (i: number) => Omit<BenchNodeInit, 'transport' | 'listen' | 'relayReservations'>, afterStart?: (node: BenchNode) => void): Promise<RelayResult> {
+export interface RelayNodeHooks {
+  /** Called once a node has started */
+  afterStart?(node: BenchNode): void
+  /** Called when a node first advertises a circuit address, with the instant (performance.now()) */
+  onReserved?(node: BenchNode, at: number): void
+  /** How long the nodes keep running after the last reservation (e.g. for a REGISTER on its way), in ms. Default 0 */
+  lingerMs?: number
+}
+
+export async function runRelayNodes (env: BenchEnv, count: number, boundMs: number, nodeInit: (i: number) => Omit<BenchNodeInit, 'transport' | 'listen' | 'relayReservations'>, hooks: RelayNodeHooks = {}): Promise<RelayResult> {
+  const { afterStart, onReserved } = hooks
   const nodes: BenchNode[] = []
   try {
     for (let i = 0; i < count; i++) {
@@ -242,20 +290,27 @@ export async function runRelayNodes (env: BenchEnv, count: number, boundMs: numb
     await Promise.all(nodes.map(async (node, i) => {
       const startedAt = performance.now()
       const reserved = new Promise<void>(resolve => {
+        // a new listener's addresses are in getMultiaddrs() as it starts listening; libp2p's self:peer:update for
+        // them comes after a 1 s debounce
         const check = (): void => {
           if (node.getMultiaddrs().some(ma => ma.toString().includes('/p2p-circuit'))) {
-            reservationMs[i] ??= performance.now() - startedAt
+            const at = performance.now()
+            reservationMs[i] ??= at - startedAt
+            onReserved?.(node, at)
             node.removeEventListener('self:peer:update', check)
+            node.removeEventListener('transport:listening', check)
             resolve()
           }
         }
         node.addEventListener('self:peer:update', check)
+        node.addEventListener('transport:listening', check)
       })
       await node.start()
       afterStart?.(node)
       await raceTimeout(reserved, boundMs - (performance.now() - startedAt))
     }))
 
+    await new Promise(resolve => setTimeout(resolve, hooks.lingerMs ?? 0))
     return { reservationMs }
   } finally {
     await stopAll(nodes)

@@ -4,6 +4,7 @@
  * the machine's load hits every method alike. Prints tables, writes JSON and an SVG chart.
  *
  * npx node benchmarks/discovery-latency/index.ts [--quick] [--methods a,b] [--sizes 10,50] [--transports memory,tcp]
+ * [--bound ms] [--freshness-bound ms] [--relays n] [--out name]
  */
 import { existsSync } from 'node:fs'
 import { mkdir, writeFile } from 'node:fs/promises'
@@ -20,14 +21,20 @@ import type { LatencySummary } from '../lib/stats.ts'
 
 /** Every method, in table order. A method module that is missing is reported and skipped */
 export const METHODS = [
+  'ring-floor',
   'handshake-floor',
   'hub-only',
   'rendezvous',
-  'rendezvous-1s',
   'pubsub-peer-discovery',
   'pubsub-peer-discovery-1s',
   'kad-dht'
 ]
+
+/** The method every other is compared with ("x floor") */
+const FLOOR = 'ring-floor'
+
+/** The window the request rate of nodes at quota is given per (the default satisfiedDiscoverInterval) */
+const RATE_WINDOW_MS = 30_000
 
 interface Plan {
   scenarios: Array<{ transport: TransportName, nodes: number }>
@@ -55,7 +62,8 @@ const FULL: Plan = {
     { transport: 'tcp', nodes: 50 }
   ],
   boundMs: 60_000,
-  freshnessBoundMs: 20_000,
+  // a node at quota queries every 30 s by default: the window must hold one whole period
+  freshnessBoundMs: 35_000,
   relayCount: 10,
   relayBoundMs: 20_000
 }
@@ -70,11 +78,22 @@ export interface ScenarioSummary {
   quota: LatencySummary
   never: number
   cpuMs: number
+  /** CPU of the quota phase (common start to the last node at quota), in ms, for all nodes and infrastructure */
+  quotaCpuMs?: number
+  /** Connections per node to other measured nodes at the end of the quota phase */
+  connections?: { mean: number, max: number }
   peakRssMiB: number
   /** Worst event loop delay during the run, in ms (all nodes share the loop) */
   loopDelayMaxMs: number
-  freshness?: { observers: number, found: LatencySummary }
-  relay?: { reservation: LatencySummary, never: number }
+  freshness?: {
+    observers: number
+    found: LatencySummary
+    /** From the late node's registration at the infrastructure, when known */
+    afterRegistration?: LatencySummary
+    /** DISCOVERs per observer per 30 s during the phase, when the infrastructure counts them */
+    discoverRate?: number
+  }
+  relay?: { reservation: LatencySummary, never: number, registeredAfter?: LatencySummary }
   notes: string[]
 }
 
@@ -92,17 +111,48 @@ function summarizeRun (run: RunOneResult): ScenarioSummary {
     quota: summarize(quota),
     never: nodes.length - quota.length,
     cpuMs: run.resources.cpuMs,
+    quotaCpuMs: run.result.quotaPhase?.cpuMs,
+    connections: run.result.quotaPhase == null
+      ? undefined
+      : {
+          mean: run.result.quotaPhase.connections.reduce((a, b) => a + b, 0) / Math.max(1, run.result.quotaPhase.connections.length),
+          max: Math.max(0, ...run.result.quotaPhase.connections)
+        },
     peakRssMiB: run.resources.peakRssMiB,
     loopDelayMaxMs: run.resources.loopDelayMs.max,
-    freshness: run.result.freshness == null ? undefined : { observers: run.result.freshness.observers, found: summarize(run.result.freshness.foundMs) },
+    freshness: summarizeFreshness(run),
     relay: run.relay == null
       ? undefined
       : {
           reservation: summarize(run.relay.reservationMs.filter((v): v is number => v != null)),
-          never: run.relay.reservationMs.filter(v => v == null).length
+          never: run.relay.reservationMs.filter(v => v == null).length,
+          registeredAfter: run.relay.registeredAfterMs == null ? undefined : summarize(run.relay.registeredAfterMs.filter((v): v is number => v != null))
         },
     notes: run.result.notes ?? []
   }
+}
+
+function summarizeFreshness (run: RunOneResult): ScenarioSummary['freshness'] {
+  const freshness = run.result.freshness
+
+  if (freshness == null) {
+    return undefined
+  }
+
+  const discovers = freshness.requests?.discover
+  return {
+    observers: freshness.observers,
+    found: summarize(freshness.foundMs),
+    afterRegistration: freshness.foundAfterRegistrationMs == null ? undefined : summarize(freshness.foundAfterRegistrationMs),
+    discoverRate: discovers == null || freshness.durationMs == null || freshness.observers === 0
+      ? undefined
+      : discovers / freshness.observers / (freshness.durationMs / RATE_WINDOW_MS)
+  }
+}
+
+/** `value / floor`, to one decimal, or `-` */
+function ratio (value: number | null | undefined, floor: number | null | undefined): string {
+  return value == null || floor == null || floor === 0 ? '-' : `${(value / floor).toFixed(2)}x`
 }
 
 const here = fileURLToPath(new URL('.', import.meta.url))
@@ -116,6 +166,12 @@ if (args.has('sizes') || args.has('transports')) {
 }
 if (args.has('bound')) {
   plan.boundMs = Number(args.get('bound'))
+}
+if (args.has('freshness-bound')) {
+  plan.freshnessBoundMs = Number(args.get('freshness-bound'))
+}
+if (args.has('relays')) {
+  plan.relayCount = Number(args.get('relays'))
 }
 const methods = args.get('methods')?.split(',') ?? METHODS
 const outName = args.get('out') ?? (quick ? 'quick/discovery-latency' : 'discovery-latency')
@@ -164,26 +220,50 @@ for (const scenario of plan.scenarios) {
   if (rows.length === 0) {
     continue
   }
+  const floor = rows.find(s => s.method === FLOOR)
   print()
-  print(`### ${scenario.nodes} nodes on ${scenario.transport}: time to 6 connected topic peers (ms)`)
+  print(`### ${scenario.nodes} nodes on ${scenario.transport}: time to 6 connected topic peers (ms), CPU and connections until every node had them`)
   print()
   print(formatTable(
-    ['method', 'to infra p50', 'first peer p50', 'quota p50', 'p95', 'max', 'never', 'CPU s', 'peak RSS MiB', 'loop stall max', 'fresh p50', 'fresh found'],
+    ['method', 'to infra p50', 'first peer p50', 'quota p50', 'p95', 'p95 x floor', 'max', 'never', 'conns/node mean', 'max', 'CPU s to quota', 'CPU x floor', 'CPU ms/node', 'CPU s all', 'peak RSS MiB', 'loop stall max'],
     rows.map(s => [
       s.label,
       fmtMs(s.infra.p50),
       fmtMs(s.firstPeer.p50),
       fmtMs(s.quota.p50),
       fmtMs(s.quota.p95),
+      ratio(s.quota.p95, floor?.quota.p95),
       fmtMs(s.quota.max),
       `${s.never}/${s.nodes}`,
+      s.connections == null ? '-' : s.connections.mean.toFixed(1),
+      s.connections == null ? '-' : String(s.connections.max),
+      s.quotaCpuMs == null ? '-' : (s.quotaCpuMs / 1000).toFixed(2),
+      ratio(s.quotaCpuMs, floor?.quotaCpuMs),
+      s.quotaCpuMs == null ? '-' : (s.quotaCpuMs / s.nodes).toFixed(0),
       (s.cpuMs / 1000).toFixed(1),
       s.peakRssMiB.toFixed(0),
-      fmtMs(s.loopDelayMaxMs),
-      s.freshness == null ? '-' : fmtMs(s.freshness.found.p50),
-      s.freshness == null || s.freshness.observers === 0 ? '-' : `${s.freshness.found.count}/${s.freshness.observers}`
+      fmtMs(s.loopDelayMaxMs)
     ])
   ))
+
+  const fresh = rows.filter(s => s.freshness != null)
+  if (fresh.length > 0) {
+    print()
+    print(`${scenario.nodes} nodes on ${scenario.transport}, freshness: a node started later, and how long the nodes at quota take to learn of it (ms)`)
+    print()
+    print(formatTable(
+      ['method', 'found', 'p50', 'max', 'after its registration p50', 'max', 'DISCOVER per node per 30 s'],
+      fresh.map(s => [
+        s.label,
+        s.freshness == null || s.freshness.observers === 0 ? '-' : `${s.freshness.found.count}/${s.freshness.observers}`,
+        fmtMs(s.freshness?.found.p50),
+        fmtMs(s.freshness?.found.max),
+        fmtMs(s.freshness?.afterRegistration?.p50),
+        fmtMs(s.freshness?.afterRegistration?.max),
+        s.freshness?.discoverRate == null ? '-' : s.freshness.discoverRate.toFixed(2)
+      ])
+    ))
+  }
 }
 
 const relayRows = summaries.filter(s => s.relay != null)
@@ -192,8 +272,8 @@ if (relayRows.length > 0) {
   print('### Relay: time until a node with no listen address holds a reservation and advertises a circuit address (ms, TCP)')
   print()
   print(formatTable(
-    ['method', 'nodes', 'p50', 'p95', 'max', 'never'],
-    relayRows.map(s => [s.label, String((s.relay?.reservation.count ?? 0) + (s.relay?.never ?? 0)), fmtMs(s.relay?.reservation.p50), fmtMs(s.relay?.reservation.p95), fmtMs(s.relay?.reservation.max), `${s.relay?.never}/${(s.relay?.never ?? 0) + (s.relay?.reservation.count ?? 0)}`])
+    ['method', 'nodes', 'p50', 'p95', 'max', 'never', 'registered after the reservation p50', 'max'],
+    relayRows.map(s => [s.label, String((s.relay?.reservation.count ?? 0) + (s.relay?.never ?? 0)), fmtMs(s.relay?.reservation.p50), fmtMs(s.relay?.reservation.p95), fmtMs(s.relay?.reservation.max), `${s.relay?.never}/${(s.relay?.never ?? 0) + (s.relay?.reservation.count ?? 0)}`, fmtMs(s.relay?.registeredAfter?.p50), fmtMs(s.relay?.registeredAfter?.max)])
   ))
 }
 

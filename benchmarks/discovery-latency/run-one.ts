@@ -23,6 +23,7 @@ export interface RunOneResult {
 const args = parseArgs(process.argv.slice(2))
 const name = args.get('method') ?? 'hub-only'
 const env: BenchEnv = {
+  method: name,
   transport: (args.get('transport') ?? 'memory') as TransportName,
   nodes: Number(args.get('nodes') ?? 10),
   topic: args.get('topic') ?? 'bench/topic',

@@ -7,6 +7,8 @@ import type { TransportName } from '../lib/nodes.ts'
 
 /** What every method is run with */
 export interface BenchEnv {
+  /** The method's name, for file names */
+  method?: string
   transport: TransportName
   /** Measured nodes, started together */
   nodes: number
@@ -37,10 +39,29 @@ export interface FreshnessResult {
   observers: number
   /** Per observer that found the late node: ms from the late node's `start()` until it was discovered */
   foundMs: number[]
+  /**
+   * Per observer that found the late node: ms from the moment its registration reached the infrastructure (when
+   * the method can tell, e.g. the rendezvous server's store) until it was discovered
+   */
+  foundAfterRegistrationMs?: number[]
+  /** How long the phase ran, in ms */
+  durationMs?: number
+  /** Requests the infrastructure counted during the phase, by kind (e.g. `discover`), when it counts them */
+  requests?: Record<string, number>
+}
+
+/** CPU and connections over the quota phase: from the common start until every node reached the quota */
+export interface QuotaPhase {
+  /** CPU time of the whole process over the phase, in ms (all nodes and the infrastructure share it) */
+  cpuMs: number
+  wallMs: number
+  /** Per measured node at the end of the phase: open connections to other measured nodes (infrastructure not counted) */
+  connections: number[]
 }
 
 export interface MethodResult {
   nodes: NodeTiming[]
+  quotaPhase?: QuotaPhase
   freshness?: FreshnessResult
   /** Anything the method wants to say about this run (e.g. why it could not reach the quota) */
   notes?: string[]
@@ -49,6 +70,11 @@ export interface MethodResult {
 export interface RelayResult {
   /** Per relay-needing node: ms from `start()` until it advertised a `/p2p-circuit` address; null: never */
   reservationMs: Array<number | null>
+  /**
+   * Per relay-needing node: ms from its reservation (the circuit address in its listeners) until the
+   * infrastructure held a registration carrying it; null: never. Only for methods that register addresses
+   */
+  registeredAfterMs?: Array<number | null>
 }
 
 export interface DiscoveryMethod {

@@ -39,6 +39,12 @@ export interface BenchNodeInit {
   peerDiscovery?: Array<(components: any) => PeerDiscovery>
   /** Extra gossipsub options (defaults: D = 6, heartbeat 1 s) */
   gossipsub?: Parameters<typeof gossipsub>[0]
+  /**
+   * Run gossipsub (default true). Infrastructure that takes no part in the topic (a rendezvous server, which
+   * runs no pubsub when deployed) leaves it out, so that every node does not also exchange subscriptions and
+   * heartbeats with it
+   */
+  pubsub?: boolean
   /** Overrides of the connection manager options */
   connectionManager?: Libp2pOptions['connectionManager']
   /** Create the node started (default false, so that a harness can start many at the same instant) */
@@ -91,12 +97,16 @@ export async function createBenchNode (init: BenchNodeInit): Promise<BenchNode> 
     },
     services: {
       identify: identify(),
-      pubsub: gossipsub({
-        // every node here shares one IP (127.0.0.1): gossipsub's IP colocation penalty (-5 x (peers - 10)^2) would
-        // graylist any peer with more than ~11 same-IP connections and drop its subscriptions and messages
-        scoreParams: { IPColocationFactorWeight: 0 },
-        ...init.gossipsub
-      }),
+      ...(init.pubsub === false
+        ? {}
+        : {
+            pubsub: gossipsub({
+              // every node here shares one IP (127.0.0.1): gossipsub's IP colocation penalty (-5 x (peers - 10)^2) would
+              // graylist any peer with more than ~11 same-IP connections and drop its subscriptions and messages
+              scoreParams: { IPColocationFactorWeight: 0 },
+              ...init.gossipsub
+            })
+          }),
       ...init.services
     } as any
   }

@@ -8,16 +8,18 @@ import { rendezvousDiscovery } from '../../../src/discovery/index.ts'
 import { rendezvousServer } from '../../../src/server/index.ts'
 import { createBenchNode, stopAll } from '../../lib/nodes.ts'
 import { RELAY_TRANSPORT, runRelayNodes, runSwarm } from '../harness.ts'
+import { RecordingStore } from '../recording-store.ts'
 import type { RendezvousDiscoveryInit } from '../../../src/discovery/index.ts'
 import type { BenchNode } from '../../lib/nodes.ts'
 import type { BenchEnv, DiscoveryMethod } from '../types.ts'
 
-/** A started rendezvous point with the server's default options */
-export async function startRendezvousServer (env: BenchEnv): Promise<BenchNode> {
+/** A started rendezvous point with the server's default options, on a store that records what reaches it */
+export async function startRendezvousServer (env: BenchEnv, store: RecordingStore = new RecordingStore()): Promise<BenchNode> {
   return createBenchNode({
     transport: env.transport,
     start: true,
-    services: { rendezvous: rendezvousServer() },
+    pubsub: false,
+    services: { rendezvous: rendezvousServer({ store }) },
     connectionManager: { maxConnections: 10_000 }
   })
 }
@@ -33,9 +35,14 @@ export function rendezvousMethod (name: string, label: string, options: Rendezvo
     description: `Each node knows one rendezvous server; rendezvousDiscovery registers it under its topic, discovers and dials${options.discoverInterval == null ? '' : ` (discoverInterval ${options.discoverInterval} ms)`}.`,
 
     async run (env) {
+      const store = new RecordingStore()
       return runSwarm(env, {
         async infrastructure () {
-          return { nodes: [await startRendezvousServer(env)] }
+          return {
+            nodes: [await startRendezvousServer(env, store)],
+            requests: () => ({ ...store.requests }),
+            registeredAt: (peer) => store.registeredAt(peer)
+          }
         },
         nodeInit (_, infra, role) {
           return {
@@ -54,7 +61,8 @@ export function rendezvousMethod (name: string, label: string, options: Rendezvo
 
     async relay (env, count, boundMs) {
       const relayEnv: BenchEnv = { ...env, transport: RELAY_TRANSPORT }
-      const server = await startRendezvousServer(relayEnv)
+      const store = new RecordingStore(true)
+      const server = await startRendezvousServer(relayEnv, store)
       const relays: BenchNode[] = []
       try {
         // two relays that announce themselves under the relay namespace, as any relay running the module does
@@ -68,9 +76,20 @@ export function rendezvousMethod (name: string, label: string, options: Rendezvo
         }
         // let the relays register before the clients look (a deployment has its relays up long before)
         await waitForRegistrations(relays)
-        return await runRelayNodes(env, count, boundMs, () => ({
-          peerDiscovery: [rendezvousDiscovery({ ...options, points: pointsOf(server), relay: 'always', quotas: { relay: 1 } })]
-        }))
+        const reservedAt = new Map<BenchNode, number>()
+        // each registers under a dapp (looking for nobody there), so that its circuit address is registered
+        const result = await runRelayNodes(env, count, boundMs, () => ({
+          peerDiscovery: [rendezvousDiscovery({ ...options, points: pointsOf(server), relay: 'always', dapp: 'bench-relayed', quotas: { relay: 1, dapp: 0 } })]
+        }), {
+          onReserved: (node, at) => { reservedAt.set(node, at) },
+          // the last REGISTER may still be on its way when the harness sees the last circuit address
+          lingerMs: 2000
+        })
+        result.registeredAfterMs = [...reservedAt].map(([node, at]) => {
+          const registered = store.circuitRegisteredAt(node.peerId)
+          return registered == null ? null : registered - at
+        })
+        return result
       } finally {
         await stopAll(relays)
         await stopAll([server])
