@@ -62,6 +62,8 @@ export interface PeerOptions {
   tcp?: boolean
   /** Listen addresses. Default: one fresh memory address */
   listen?: string[]
+  /** More services */
+  services?: Record<string, (components: any) => unknown>
 }
 
 export function pointAddress (point: PointNode | Multiaddr | string): Multiaddr | string {
@@ -86,6 +88,8 @@ export async function createPeer (options: PeerOptions): Promise<PeerNode> {
   if (options.relayServer === true) {
     services.relay = circuitRelayServer({ reservations: { maxReservations: 64 } })
   }
+
+  Object.assign(services, options.services)
 
   return createMemoryNode({
     addresses: { listen: options.listen ?? [memoryAddress('peer')] },
