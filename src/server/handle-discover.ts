@@ -57,6 +57,8 @@ async function readPage (namespace: string | undefined, afterSeq: bigint, limit:
   let done = false
   // asked once, at the first standard record: the answer may wait for identify
   let legacyOnly: boolean | undefined
+  let lastNamespace: string | undefined
+  let lastNamespaceLength = 0
 
   for (let reads = 0; reads < MAX_STORE_READS && !done && registrations.length < limit; reads++) {
     const wanted = limit - registrations.length
@@ -76,7 +78,13 @@ async function readPage (namespace: string | undefined, afterSeq: bigint, limit:
         }
       }
 
-      size += namespaceByteLength(registration.namespace) + registration.signedPeerRecord.byteLength + REGISTRATION_OVERHEAD
+      // a page is mostly one namespace: its length is measured once
+      if (registration.namespace !== lastNamespace) {
+        lastNamespace = registration.namespace
+        lastNamespaceLength = namespaceByteLength(lastNamespace)
+      }
+
+      size += lastNamespaceLength + registration.signedPeerRecord.byteLength + REGISTRATION_OVERHEAD
 
       if (size > ctx.config.maxResponseSize) {
         // the rest follows on the next page: the cookie points just after the last registration sent

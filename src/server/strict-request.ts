@@ -11,6 +11,7 @@
  */
 import { reader } from 'protons-runtime'
 import { Message } from '../pb/rendezvous.ts'
+import { encodeReply } from './reply-encoding.ts'
 import type { Uint8ArrayList } from 'uint8arraylist'
 
 const utf8 = new TextDecoder('utf-8', { fatal: true })
@@ -100,9 +101,12 @@ function bodiesWithInvalidNamespace (bytes: Uint8Array): Set<'register' | 'unreg
   return invalid
 }
 
-/** `Message` for `pbStream(…).pb()`: decodes as protons does, then marks namespaces that were not UTF-8 */
+/**
+ * `Message` for `pbStream(…).pb()`: decodes as protons does, then marks namespaces that were not UTF-8; encodes
+ * replies as `Message.encode` does (a DISCOVER_RESPONSE in one pass, see reply-encoding.ts)
+ */
 export const StrictRequest = {
-  encode: Message.encode,
+  encode: encodeReply,
   decode (buf: Uint8Array | Uint8ArrayList): Message {
     const message = Message.decode(buf)
     const bytes = buf instanceof Uint8Array ? buf : buf.subarray()
