@@ -77,7 +77,7 @@ export const POSTGRES_STORE_DEFAULTS: Readonly<Required<Omit<PostgresRegistratio
   schema: 'public',
   maxConnections: 10,
   maxReadConnections: 5,
-  maxWaiting: 100,
+  maxWaiting: 250,
   connectTimeout: 10,
   statementTimeout: 5000,
   lockTimeout: 2000,

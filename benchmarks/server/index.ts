@@ -1,39 +1,69 @@
 /**
- * Server throughput and scale: REGISTER/s and DISCOVER/s under many concurrent client streams, for the memory
- * and the PostgreSQL store and for canvas-js's rendezvous server when it is installed (see canvas.ts);
- * the cost of the signature check alone; DISCOVER latency at growing store sizes; memory per registration.
- * Each server runs in its own process on TCP 127.0.0.1; the load comes from this one.
+ * Server throughput and scale, today's code beside the current one in the same run: REGISTER/s and DISCOVER/s
+ * and the server's CPU per reply, for the memory and the PostgreSQL store (one server and a fleet of three on one
+ * database), with requests on a new stream each and one after another on kept streams; canvas-js's rendezvous
+ * server when it is installed (see canvas.ts); the cost of the signature check alone; DISCOVER latency at growing
+ * store sizes; memory per registration. Each server runs in its own process on TCP 127.0.0.1; the load comes from
+ * this one.
  *
- * npx node --experimental-transform-types benchmarks/server/index.ts [--quick]
+ * "Today" is the server's source at BASELINE_COMMIT (see baseline.ts), run by the same harness.
+ *
+ * npx node --experimental-transform-types benchmarks/server/index.ts [--quick] [--profile] [--baseline <commit>]
+ * [--only <text>] [--load-ms <ms>] [--loads register,discover]
+ *
+ * - `--profile`: profile every server's CPU over each load (V8's profiler, as `node --cpu-prof` runs it) and print
+ * where it went; the profiler slows the servers, so these runs are not for the figures
+ * - `--only`: run only the throughput rows whose "<store> <variant>" contains this text, and no scale rows
+ * - `--load-ms`: how long each load runs
+ * - `--loads`: which loads to run: register, discover or both (default), comma-separated
  */
-import { mkdir, writeFile } from 'node:fs/promises'
+import { mkdir, rm, writeFile } from 'node:fs/promises'
 import { cpus, loadavg } from 'node:os'
 import { fileURLToPath } from 'node:url'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
+import postgres from 'postgres'
 import { openPeerRecord, sealPeerRecord } from '../../src/protocol/peer-record.ts'
 import { NODE_FLAGS, parseArgs } from '../lib/child.ts'
+import { summarizeProfile } from '../lib/cpu-profile.ts'
 import { print, progress } from '../lib/print.ts'
 import { fmtMs, summarize } from '../lib/stats.ts'
 import { formatTable } from '../lib/table.ts'
+import { BASELINE_COMMIT, baselineSource } from './baseline.ts'
 import { CANVAS_DIR, canvasSetup } from './canvas.ts'
 import { TARGET_NAMESPACE } from './fill.ts'
-import { runLoad, startClients, stopClients } from './load.ts'
-import { discoverRequest, exchange, statusOf } from './raw-client.ts'
+import { primeRegistrations, runLoad, startClients, stopClients } from './load.ts'
+import { discoverRequest, statusOf } from './raw-client.ts'
 import { ServerProcess } from './server-process.ts'
-import type { LoadKind, LoadResult } from './load.ts'
+import type { Client, LoadKind, LoadResult } from './load.ts'
+import type { StreamMode } from './raw-client.ts'
+import type { ProfileSummary } from '../lib/cpu-profile.ts'
 import type { LatencySummary } from '../lib/stats.ts'
 
-type ServerKind = 'memory' | 'postgres' | 'canvas'
+type StoreKind = 'memory' | 'postgres'
+type Code = 'today' | 'now'
 
 interface Plan {
+  /** Client nodes per server */
   clients: number
+  /** Requests in flight per client */
   concurrency: number
+  /**
+   * PostgreSQL runs: clients per server and requests in flight per client (16 in flight per server). One request
+   * at a time per client: a peer's registrations change one at a time (its advisory lock), so 16 in flight means
+   * 16 peers
+   */
+  pgClients: number
+  pgConcurrency: number
   loadMs: number
+  /** Namespaces each client registers in, once before a REGISTER load (which then measures refreshes) */
+  namespaces: number
   /** Registrations in the store during the throughput runs */
   throughputFill: number
-  scaleSizes: Record<ServerKind, number[]>
+  /** Servers of the PostgreSQL fleet; 0 skips it */
+  fleet: number
+  scaleSizes: { memory: number[], postgres: number[], postgresToday: number[], canvas: number[] }
   /** Sequential DISCOVERs per size */
   scaleRequests: number
   signatureMs: number
@@ -41,23 +71,30 @@ interface Plan {
 
 /** Proves every part still runs; its figures are too short to quote */
 const QUICK: Plan = {
-  clients: 4,
-  concurrency: 16,
-  loadMs: 1500,
+  clients: 2,
+  concurrency: 8,
+  pgClients: 16,
+  pgConcurrency: 1,
+  loadMs: 1000,
+  namespaces: 50,
   throughputFill: 200,
-  scaleSizes: { memory: [2000], postgres: [], canvas: [] },
-  scaleRequests: 100,
-  signatureMs: 500
+  fleet: 3,
+  scaleSizes: { memory: [2000], postgres: [2000], postgresToday: [], canvas: [] },
+  scaleRequests: 50,
+  signatureMs: 300
 }
 
 const FULL: Plan = {
   clients: 8,
   concurrency: 16,
+  pgClients: 16,
+  pgConcurrency: 1,
   loadMs: 10_000,
+  namespaces: 500,
   throughputFill: 1000,
-  // the PostgreSQL store registers one row per transaction under an advisory lock (a few hundred a second
-  // here), so filling it through its API stops at 10k
-  scaleSizes: { memory: [1000, 100_000, 1_000_000], postgres: [1000, 10_000], canvas: [1000, 100_000, 1_000_000] },
+  fleet: 3,
+  // the PostgreSQL store is filled in bulk with SQL (fill.ts); today's stops at 10k as before
+  scaleSizes: { memory: [1000, 100_000, 1_000_000], postgres: [1000, 10_000, 100_000, 1_000_000], postgresToday: [1000, 10_000], canvas: [1000, 100_000, 1_000_000] },
   scaleRequests: 1000,
   signatureMs: 3000
 }
@@ -65,42 +102,104 @@ const FULL: Plan = {
 /** Registrations asked per DISCOVER under load: under canvas's default cap (64), so every server returns the same page */
 const DISCOVER_LIMIT = 50
 
+/** What a throughput row ran: which code, how requests travel, whether records are checked once */
+interface Variant {
+  code: Code
+  mode: StreamMode
+  /** verifiedRecordCacheSize given to the server; undefined: its default (today's code has no cache) */
+  recordCache?: number
+  label: string
+}
+
+const MEMORY_VARIANTS: Variant[] = [
+  { code: 'today', mode: 'stream-per-request', label: 'today: stream per request, no record cache' },
+  { code: 'now', mode: 'stream-per-request', label: 'now: stream per request' },
+  { code: 'now', mode: 'open-streams', recordCache: 0, label: 'now: open streams, record cache off' },
+  { code: 'now', mode: 'open-streams', label: 'now: open streams' }
+]
+
+const POSTGRES_VARIANTS: Variant[] = [
+  { code: 'today', mode: 'stream-per-request', label: 'today: advisory lock, stream per request' },
+  { code: 'now', mode: 'stream-per-request', label: 'now: stream per request' },
+  { code: 'now', mode: 'open-streams', label: 'now: open streams' }
+]
+
 const args = parseArgs(process.argv.slice(2))
 const quick = args.has('quick')
-const plan = quick ? QUICK : FULL
+const profiling = args.has('profile')
+const only = args.get('only')
+const plan = { ...(quick ? QUICK : FULL) }
+const onlyLoads = args.get('loads')?.split(',')
+const loadsOf = (loads: LoadKind[]): LoadKind[] => onlyLoads == null ? loads : loads.filter(kind => onlyLoads.includes(kind))
+if (args.has('load-ms')) {
+  plan.loadMs = Number(args.get('load-ms'))
+}
 const here = fileURLToPath(new URL('.', import.meta.url))
+const profileDir = fileURLToPath(new URL('../results/profiles/', import.meta.url))
 const pgUrl = process.env.RENDEZVOUS_TEST_POSTGRES_URL
 const skipped: string[] = []
 const startedAt = new Date()
 const loadBefore = loadavg()
+const profiles: Array<{ label: string, summary: ProfileSummary }> = []
 
-/** Starts a server of `kind` holding `fill` registrations; undefined when that kind cannot run here */
-async function startServer (kind: ServerKind, fill: number): Promise<ServerProcess | undefined> {
-  const timeoutMs = 60_000 + fill / 5
-  if (kind === 'canvas') {
-    const setup = await canvasSetup()
-    if (setup.args == null || setup.node == null) {
-      return undefined
-    }
-    return ServerProcess.start(setup.node, [...setup.args, String(fill)], { cwd: CANVAS_DIR, timeoutMs })
-  }
-  return ServerProcess.start(process.execPath, [...NODE_FLAGS, '--expose-gc', '--max-old-space-size=8192', `${here}serve.ts`, '--store', kind, '--fill', String(fill)], { timeoutMs })
+const baseline = await baselineSource(args.get('baseline') ?? BASELINE_COMMIT)
+if ('skipped' in baseline) {
+  skipped.push(baseline.skipped)
 }
 
-async function serverKinds (): Promise<ServerKind[]> {
-  const kinds: ServerKind[] = ['memory']
+interface StartOptions {
+  code: Code
+  store: StoreKind
+  fill: number
+  fillMethod?: 'api' | 'sql'
+  recordCache?: number
+  /** A schema shared by a fleet, dropped by the caller */
+  schema?: string
+}
+
+function fileLabel (label: string): string {
+  return label.replace(/[^a-z0-9]+/gi, '_')
+}
+
+/** Starts one of our servers; undefined when its code is not available (no baseline) */
+async function startServer (options: StartOptions): Promise<ServerProcess | undefined> {
+  const src = options.code === 'today' ? ('skipped' in baseline ? undefined : baseline.src) : undefined
+
+  if (options.code === 'today' && src == null) {
+    return undefined
+  }
+
+  return ServerProcess.start(process.execPath, [
+    ...NODE_FLAGS, '--expose-gc', '--max-old-space-size=8192', `${here}serve.ts`,
+    '--store', options.store, '--fill', String(options.fill), '--fill-method', options.fillMethod ?? 'api',
+    ...(src == null ? [] : ['--src', src]),
+    ...(options.recordCache == null ? [] : ['--record-cache', String(options.recordCache)]),
+    ...(options.schema == null ? [] : ['--schema', options.schema, '--keep-schema'])
+  ], { timeoutMs: 120_000 + options.fill / 5 })
+}
+
+async function startCanvas (fill: number): Promise<ServerProcess | undefined> {
+  const setup = await canvasSetup()
+  if (setup.args == null || setup.node == null) {
+    return undefined
+  }
+  return ServerProcess.start(setup.node, [...setup.args, String(fill)], { cwd: CANVAS_DIR, timeoutMs: 60_000 + fill / 5 })
+}
+
+async function stopServers (servers: ServerProcess[]): Promise<void> {
+  await Promise.all(servers.map(async server => server.stop()))
+}
+
+async function dropSchema (schema: string): Promise<void> {
   if (pgUrl == null) {
-    skipped.push('PostgreSQL store: RENDEZVOUS_TEST_POSTGRES_URL is not set')
-  } else {
-    kinds.push('postgres')
+    return
   }
-  const canvas = await canvasSetup()
-  if (canvas.skipped != null) {
-    skipped.push(`@canvas-js/libp2p-rendezvous: ${canvas.skipped}`)
-  } else {
-    kinds.push('canvas')
+  const sql = postgres(pgUrl, { max: 1, onnotice: () => {} })
+  try {
+    await sql.unsafe(`DROP SCHEMA IF EXISTS ${schema} CASCADE`)
+  } finally {
+    await sql.end({ timeout: 5 })
   }
-  return kinds
 }
 
 // --- 1. the signature check alone
@@ -130,53 +229,140 @@ async function signatureCost (): Promise<SignatureCost> {
 
 // --- 2. throughput
 interface ThroughputRow extends LoadResult {
-  server: ServerKind
-  /** Server CPU per OK reply, in µs */
+  store: StoreKind | 'canvas'
+  variant: string
+  code: Code | 'canvas'
+  mode: StreamMode
+  servers: number
+  /** Server CPU per OK reply, in µs (all servers together) */
   serverCpuMicrosPerOk: number
-  /** Server CPU used over the run divided by its wall time: 1.0 is one core busy */
+  /** Server CPU used over the run divided by its wall time, all servers together: 1.0 is one core busy */
   serverCores: number
 }
 
-async function throughput (kind: ServerKind): Promise<ThroughputRow[]> {
-  const server = await startServer(kind, plan.throughputFill)
-  if (server == null) {
-    return []
-  }
-  const clients = await startClients(plan.clients, server.target)
+interface ThroughputRun {
+  store: StoreKind | 'canvas'
+  variant: Variant | { code: 'canvas', mode: StreamMode, label: string }
+  servers: ServerProcess[]
+  clientsPerServer: number
+  concurrency: number
+  loads: LoadKind[]
+}
+
+/** Runs each load against every server of the run at once, clients of their own per server */
+async function measure (run: ThroughputRun): Promise<ThroughputRow[]> {
+  const clients: Client[] = []
   const rows: ThroughputRow[] = []
+
   try {
-    for (const loadKind of ['register', 'discover'] as LoadKind[]) {
-      progress(`${kind}: ${loadKind} load, ${plan.clients} clients x ${plan.concurrency} streams, ${plan.loadMs / 1000} s`)
-      const before = await server.stats()
+    for (const server of run.servers) {
+      clients.push(...await startClients(run.clientsPerServer, server.target, server.ready.protocol, run.variant.mode))
+    }
+
+    for (const kind of run.loads) {
+      if (kind === 'register') {
+        progress(`${run.store} ${run.variant.label}: registering every client in ${plan.namespaces} namespaces first`)
+        // a few at a time per client: one peer's registrations are written one at a time anyway
+        await primeRegistrations(clients, plan.namespaces, Math.max(run.concurrency, 4))
+      }
+
+      progress(`${run.store} ${run.variant.label}: ${kind} load, ${run.servers.length} server(s) x ${run.clientsPerServer} clients x ${run.concurrency} in flight, ${plan.loadMs / 1000} s`)
+      const profiled = profiling && run.store !== 'canvas'
+      if (profiled) {
+        await Promise.all(run.servers.map(async server => server.profileStart()))
+      }
+      const before = await Promise.all(run.servers.map(async server => server.stats()))
       const result = await runLoad(clients, {
-        target: server.target,
-        protocol: server.ready.protocol,
-        kind: loadKind,
-        clients: plan.clients,
-        concurrency: plan.concurrency,
+        kind,
+        clients: clients.length,
+        concurrency: run.concurrency,
         durationMs: plan.loadMs,
+        namespaces: plan.namespaces,
         discoverNamespace: TARGET_NAMESPACE,
         discoverLimit: DISCOVER_LIMIT
       })
-      const after = await server.stats()
-      const cpuMs = after.cpuMs - before.cpuMs
+      const after = await Promise.all(run.servers.map(async server => server.stats()))
+      if (profiled) {
+        const label = `${run.store} ${run.variant.label}${run.servers.length > 1 ? `, ${run.servers.length} servers` : ''}: ${kind}`
+        await Promise.all(run.servers.map(async (server, i) => {
+          const file = `${profileDir}${fileLabel(label)}-${i}.cpuprofile`
+          await server.profileStop(file)
+          profiles.push({ label: `${label}${run.servers.length > 1 ? ` (server ${i + 1})` : ''}`, summary: await summarizeProfile(file) })
+        }))
+      }
+      const cpuMs = after.reduce((sum, stats, i) => sum + stats.cpuMs - before[i].cpuMs, 0)
       rows.push({
         ...result,
-        server: kind,
+        store: run.store,
+        variant: run.variant.label,
+        code: run.variant.code,
+        mode: run.variant.mode,
+        servers: run.servers.length,
         serverCpuMicrosPerOk: (result.statuses.OK ?? 0) === 0 ? NaN : cpuMs * 1000 / result.statuses.OK,
         serverCores: cpuMs / result.wallMs
       })
     }
   } finally {
     await stopClients(clients)
+  }
+
+  return rows
+}
+
+async function throughput (store: StoreKind, variant: Variant, servers: number, loads: LoadKind[]): Promise<ThroughputRow[]> {
+  const schema = store === 'postgres' ? `bench_tp_${process.pid}_${Math.random().toString(36).slice(2, 8)}` : undefined
+  const started: ServerProcess[] = []
+
+  try {
+    for (let i = 0; i < servers; i++) {
+      // the first server fills the store; a fleet shares it
+      const server = await startServer({ code: variant.code, store, fill: i === 0 ? plan.throughputFill : 0, fillMethod: 'sql', recordCache: variant.recordCache, schema })
+      if (server == null) {
+        return []
+      }
+      started.push(server)
+    }
+
+    const postgresLoad = store === 'postgres'
+    return await measure({
+      store,
+      variant,
+      servers: started,
+      clientsPerServer: postgresLoad ? plan.pgClients : plan.clients,
+      concurrency: postgresLoad ? plan.pgConcurrency : plan.concurrency,
+      loads
+    })
+  } finally {
+    await stopServers(started)
+    if (schema != null) {
+      await dropSchema(schema)
+    }
+  }
+}
+
+async function canvasThroughput (): Promise<ThroughputRow[]> {
+  const server = await startCanvas(plan.throughputFill)
+  if (server == null) {
+    return []
+  }
+  try {
+    return await measure({
+      store: 'canvas',
+      variant: { code: 'canvas', mode: 'stream-per-request', label: 'canvas (Node 20, SQLite)' },
+      servers: [server],
+      clientsPerServer: plan.clients,
+      concurrency: plan.concurrency,
+      loads: ['register', 'discover']
+    })
+  } finally {
     await server.stop()
   }
-  return rows
 }
 
 // --- 3. DISCOVER latency at scale, memory per registration
 interface ScaleRow {
-  server: ServerKind
+  server: StoreKind | 'canvas'
+  code: Code | 'canvas'
   size: number
   fillPerSecond: number
   heapBytesPerRegistration?: number
@@ -188,22 +374,22 @@ interface ScaleRow {
   errors: number
 }
 
-async function scale (kind: ServerKind, size: number): Promise<ScaleRow | undefined> {
-  progress(`${kind}: filling ${size} registrations`)
-  const server = await startServer(kind, size)
+async function scale (kind: StoreKind | 'canvas', code: Code, size: number): Promise<ScaleRow | undefined> {
+  progress(`${kind} (${code}): filling ${size} registrations`)
+  const server = kind === 'canvas' ? await startCanvas(size) : await startServer({ code, store: kind, fill: size, fillMethod: kind === 'postgres' ? 'sql' : 'api' })
   if (server == null) {
     return undefined
   }
-  const [client] = await startClients(1, server.target)
+  const [client] = await startClients(1, server.target, server.ready.protocol, 'stream-per-request')
   try {
     let errors = 0
     let returned = 0
-    const measure = async (ns: string | undefined): Promise<LatencySummary> => {
+    const measureLatency = async (ns: string | undefined): Promise<LatencySummary> => {
       const latencies: number[] = []
       for (let i = 0; i < plan.scaleRequests; i++) {
         const t0 = performance.now()
         try {
-          const reply = await exchange(client.node, server.target, server.ready.protocol, discoverRequest(ns, 100), AbortSignal.timeout(10_000))
+          const reply = await client.raw.request(discoverRequest(ns, 100), AbortSignal.timeout(10_000))
           latencies.push(performance.now() - t0)
           if (statusOf(reply) !== 'OK') {
             errors++
@@ -215,12 +401,13 @@ async function scale (kind: ServerKind, size: number): Promise<ScaleRow | undefi
       }
       return summarize(latencies)
     }
-    const target = await measure(TARGET_NAMESPACE)
+    const target = await measureLatency(TARGET_NAMESPACE)
     const targetReturned = returned
     // canvas reads an absent namespace as the literal '' and answers nothing: only ours is asked for "all"
-    const all = kind === 'canvas' ? undefined : await measure(undefined)
+    const all = kind === 'canvas' ? undefined : await measureLatency(undefined)
     return {
       server: kind,
+      code: kind === 'canvas' ? 'canvas' : code,
       size,
       fillPerSecond: server.ready.fill?.perSecond ?? NaN,
       heapBytesPerRegistration: server.ready.fill?.heapBytesPerRegistration,
@@ -237,38 +424,82 @@ async function scale (kind: ServerKind, size: number): Promise<ScaleRow | undefi
 }
 
 // --- run
-const kinds = await serverKinds()
-for (const reason of skipped) {
-  progress(`skipped: ${reason}`)
+if (profiling) {
+  await rm(profileDir, { recursive: true, force: true })
+  await mkdir(profileDir, { recursive: true })
+}
+
+let synchronousCommit = '-'
+if (pgUrl == null) {
+  skipped.push('PostgreSQL store: RENDEZVOUS_TEST_POSTGRES_URL is not set')
+} else {
+  const sql = postgres(pgUrl, { max: 1, onnotice: () => {} })
+  try {
+    synchronousCommit = (await sql<Array<{ synchronous_commit: string }>>`SHOW synchronous_commit`)[0].synchronous_commit
+  } finally {
+    await sql.end({ timeout: 5 })
+  }
+}
+const canvas = await canvasSetup()
+if (canvas.skipped != null) {
+  skipped.push(`@canvas-js/libp2p-rendezvous: ${canvas.skipped}`)
 }
 
 progress('signature check cost')
 const signature = await signatureCost()
 
 const throughputRows: ThroughputRow[] = []
-for (const kind of kinds) {
+const attempt = async (what: string, fn: () => Promise<ThroughputRow[]>): Promise<void> => {
+  if (only != null && !what.includes(only)) {
+    return
+  }
   try {
-    throughputRows.push(...await throughput(kind))
+    throughputRows.push(...await fn())
   } catch (err: any) {
-    skipped.push(`${kind} throughput failed: ${err.message}`)
+    skipped.push(`${what} failed: ${err.message}`)
   }
 }
 
+for (const variant of MEMORY_VARIANTS) {
+  await attempt(`memory ${variant.label}`, async () => throughput('memory', variant, 1, loadsOf(['register', 'discover'])))
+}
+
+if (pgUrl != null) {
+  for (const variant of POSTGRES_VARIANTS) {
+    await attempt(`postgres ${variant.label}`, async () => throughput('postgres', variant, 1, loadsOf(['register', 'discover'])))
+  }
+  if (plan.fleet > 1) {
+    for (const variant of [POSTGRES_VARIANTS[0], POSTGRES_VARIANTS[2]]) {
+      await attempt(`postgres fleet ${variant.label}`, async () => throughput('postgres', variant, plan.fleet, loadsOf(['register'])))
+    }
+  }
+}
+
+if (canvas.skipped == null) {
+  await attempt('canvas', canvasThroughput)
+}
+
 const scaleRows: ScaleRow[] = []
-for (const kind of kinds) {
-  for (const size of plan.scaleSizes[kind]) {
+const scaleRuns: Array<[StoreKind | 'canvas', Code, number[]]> = [
+  ['memory', 'now', plan.scaleSizes.memory],
+  ...(pgUrl == null ? [] : [['postgres', 'today', plan.scaleSizes.postgresToday], ['postgres', 'now', plan.scaleSizes.postgres]] as Array<[StoreKind, Code, number[]]>),
+  ...(canvas.skipped == null ? [['canvas', 'now', plan.scaleSizes.canvas]] as Array<[StoreKind | 'canvas', Code, number[]]> : [])
+]
+for (const [kind, code, sizes] of only == null ? scaleRuns : []) {
+  for (const size of sizes) {
     try {
-      const row = await scale(kind, size)
+      const row = await scale(kind, code, size)
       if (row != null) {
         scaleRows.push(row)
       }
     } catch (err: any) {
-      skipped.push(`${kind} at ${size} registrations failed: ${err.message}`)
+      skipped.push(`${kind} (${code}) at ${size} registrations failed: ${err.message}`)
     }
   }
 }
 
 // --- report
+const baselineName = 'skipped' in baseline ? 'unavailable' : `commit ${baseline.commit}`
 print()
 print('### Signature check alone (one Ed25519 record, two addresses, in this process)')
 print()
@@ -278,46 +509,90 @@ print(formatTable(['operation', 'per second', 'µs each'], [
 ]))
 
 const statusText = (statuses: Record<string, number>): string => Object.entries(statuses).map(([k, v]) => `${k} ${v}`).join(', ')
-print()
-print(`### Throughput: ${plan.clients} clients x ${plan.concurrency} streams, one request per stream, ${plan.loadMs / 1000} s each, TCP 127.0.0.1`)
-print()
-print(formatTable(
-  ['server', 'request', 'OK/s', 'p50 ms', 'p99 ms', 'server CPU µs/OK', 'server cores', 'client cores', 'replies'],
-  throughputRows.map(r => [
-    r.server === 'canvas' ? 'canvas (Node 20, SQLite)' : `ours, ${r.server} store`,
-    r.kind === 'register' ? 'REGISTER' : `DISCOVER (${DISCOVER_LIMIT} back)`,
+const requestName = (r: ThroughputRow): string => r.kind === 'register' ? 'REGISTER (refresh)' : `DISCOVER (${DISCOVER_LIMIT} back)`
+const throughputTable = (rows: ThroughputRow[]): string => formatTable(
+  ['server', 'request', 'OK/s', 'p50 ms', 'p99 ms', 'server CPU µs/OK', 'OK/s per server core', 'server cores', 'client cores', 'replies'],
+  rows.map(r => [
+    r.store === 'canvas' ? r.variant : `${r.variant}${r.servers > 1 ? `, ${r.servers} servers` : ''}`,
+    requestName(r),
     r.okPerSecond.toFixed(0),
     fmtMs(r.latency.p50),
     fmtMs(r.latency.p99),
     Number.isNaN(r.serverCpuMicrosPerOk) ? '-' : r.serverCpuMicrosPerOk.toFixed(0),
+    Number.isNaN(r.serverCpuMicrosPerOk) ? '-' : (1e6 / r.serverCpuMicrosPerOk).toFixed(0),
     r.serverCores.toFixed(2),
     r.clientCores.toFixed(2),
     statusText(r.statuses)
   ])
-))
+)
 
-const ours = throughputRows.filter(r => r.server === 'memory')
-const canvas = throughputRows.filter(r => r.server === 'canvas')
-const ratios: Array<{ request: string, okPerSecond: number, cpuPerOk: number }> = []
-for (const kind of ['register', 'discover'] as LoadKind[]) {
-  const a = ours.find(r => r.kind === kind)
-  const b = canvas.find(r => r.kind === kind)
-  if (a != null && b != null) {
-    ratios.push({ request: kind, okPerSecond: a.okPerSecond / b.okPerSecond, cpuPerOk: a.serverCpuMicrosPerOk / b.serverCpuMicrosPerOk })
-  }
-}
-if (ratios.length > 0) {
+print()
+print(`### Throughput, memory store: ${plan.clients} clients x ${plan.concurrency} in flight, ${plan.loadMs / 1000} s each, TCP 127.0.0.1 (today = ${baselineName})`)
+print()
+print(throughputTable(throughputRows.filter(r => r.store === 'memory' || r.store === 'canvas')))
+
+const pgRows = throughputRows.filter(r => r.store === 'postgres')
+if (pgRows.length > 0) {
   print()
-  print('Ours (memory store) / canvas, same run: ' + ratios.map(r => `${r.request.toUpperCase()} ${r.okPerSecond.toFixed(2)}x the rate at ${r.cpuPerOk.toFixed(2)}x the server CPU per reply`).join('; '))
+  print(`### Throughput, PostgreSQL store (synchronous_commit = ${synchronousCommit}): ${plan.pgClients} clients x ${plan.pgConcurrency} in flight per server, ${plan.loadMs / 1000} s each`)
+  print()
+  print(throughputTable(pgRows))
+}
+
+/** Goals of issue 13, each with today's figure and the current one from this run */
+interface Goal { goal: string, today?: number, now?: number, met?: boolean, unit: string }
+const find = (store: string, label: string, kind: LoadKind, servers = 1): ThroughputRow | undefined =>
+  throughputRows.find(r => r.store === store && r.variant === label && r.kind === kind && r.servers === servers)
+const goals: Goal[] = []
+{
+  const today = (kind: LoadKind): ThroughputRow | undefined => find('memory', MEMORY_VARIANTS[0].label, kind)
+  const perStream = (kind: LoadKind): ThroughputRow | undefined => find('memory', MEMORY_VARIANTS[1].label, kind)
+  const open = (kind: LoadKind): ThroughputRow | undefined => find('memory', MEMORY_VARIANTS[3].label, kind)
+  const cpu = (row?: ThroughputRow): number | undefined => row?.serverCpuMicrosPerOk
+  const add = (goal: string, unit: string, today: number | undefined, now: number | undefined, met: (now: number) => boolean): void => {
+    goals.push({ goal, unit, today, now, met: now == null || Number.isNaN(now) ? undefined : met(now) })
+  }
+  add('memory, open streams: server CPU per DISCOVER reply (50 registrations) <= 200 µs', 'µs', cpu(today('discover')), cpu(open('discover')), v => v <= 200)
+  add('memory, open streams: server CPU per refresh REGISTER <= 250 µs', 'µs', cpu(today('register')), cpu(open('register')), v => v <= 250)
+  add('memory, open streams: DISCOVER/s per server core >= 5,000', '/s', 1e6 / (cpu(today('discover')) ?? NaN), 1e6 / (cpu(open('discover')) ?? NaN), v => v >= 5000)
+  add('memory, stream per request: server CPU per DISCOVER no worse than today', 'µs', cpu(today('discover')), cpu(perStream('discover')), v => v <= (cpu(today('discover')) ?? Infinity) * 1.05)
+  add('memory, stream per request: server CPU per refresh REGISTER no worse than today', 'µs', cpu(today('register')), cpu(perStream('register')), v => v <= (cpu(today('register')) ?? Infinity) * 1.05)
+
+  const pgToday = find('postgres', POSTGRES_VARIANTS[0].label, 'register')
+  const pgNow = find('postgres', POSTGRES_VARIANTS[2].label, 'register')
+  add(`PostgreSQL, one server, ${plan.pgClients * plan.pgConcurrency} in flight: REGISTER/s >= 2,000`, '/s', pgToday?.okPerSecond, pgNow?.okPerSecond, v => v >= 2000)
+  const fleetToday = find('postgres', POSTGRES_VARIANTS[0].label, 'register', plan.fleet)
+  const fleetNow = find('postgres', POSTGRES_VARIANTS[2].label, 'register', plan.fleet)
+  const ratio = (fleet?: ThroughputRow, one?: ThroughputRow): number | undefined => fleet == null || one == null ? undefined : fleet.okPerSecond / one.okPerSecond
+  add(`PostgreSQL, fleet of ${plan.fleet} on one database: REGISTER/s >= 2.5x one server's`, 'x', ratio(fleetToday, pgToday), ratio(fleetNow, pgNow), v => v >= 2.5)
+
+  const pgScale = scaleRows.filter(r => r.server === 'postgres' && r.code === 'now' && r.target.p99 != null)
+  if (pgScale.length >= 2) {
+    const smallest = pgScale[0]
+    const largest = pgScale[pgScale.length - 1]
+    // flat: the largest store's p99 within 1.5x the smallest's (or 1 ms, for sub-millisecond noise)
+    goals.push({
+      goal: `PostgreSQL: DISCOVER p99 flat from ${smallest.size.toLocaleString('en-US')} to ${largest.size.toLocaleString('en-US')} registrations (p99 at the largest / at the smallest)`,
+      unit: 'x',
+      now: (largest.target.p99 ?? NaN) / (smallest.target.p99 ?? NaN),
+      met: (largest.target.p99 ?? Infinity) <= Math.max((smallest.target.p99 ?? 0) * 1.5, (smallest.target.p99 ?? 0) + 1)
+    })
+  }
 }
 
 print()
-print(`### DISCOVER latency by store size (${plan.scaleRequests} sequential requests, limit 100, one client)`)
+print('### Goals of issue 13, today and now in this run')
+print()
+const fmtGoal = (v: number | undefined, unit: string): string => v == null || Number.isNaN(v) ? '-' : unit === 'x' ? `${v.toFixed(2)}x` : `${v.toFixed(0)}${unit === 'µs' ? ' µs' : '/s'}`
+print(formatTable(['goal', 'today', 'now', 'met'], goals.map(g => [g.goal, fmtGoal(g.today, g.unit), fmtGoal(g.now, g.unit), g.met == null ? '-' : g.met ? 'yes' : 'NO'])))
+
+print()
+print(`### DISCOVER latency by store size (${plan.scaleRequests} sequential requests, limit 100, one client, a stream per request)`)
 print()
 print(formatTable(
   ['server', 'registrations', 'target ns p50 ms', 'p99 ms', 'returned', 'all ns p50 ms', 'p99 ms', 'bytes/registration (heap)', 'fill/s', 'errors'],
   scaleRows.map(r => [
-    r.server === 'canvas' ? 'canvas (SQLite in memory)' : `ours, ${r.server}`,
+    r.server === 'canvas' ? 'canvas (SQLite in memory)' : `${r.code}, ${r.server}`,
     r.size.toLocaleString('en-US'),
     fmtMs(r.target.p50),
     fmtMs(r.target.p99),
@@ -330,11 +605,21 @@ print(formatTable(
   ])
 ))
 
+for (const { label, summary } of profiles) {
+  print()
+  print(`### CPU profile: ${label} (${summary.samples} samples)`)
+  print()
+  print(formatTable(['part of the code', 'self time'], summary.parts.map(p => [p.name, `${(p.share * 100).toFixed(1)}%`])))
+  print()
+  print(formatTable(['function', 'self time'], summary.functions.map(f => [f.name, `${(f.share * 100).toFixed(1)}%`])))
+}
+
 for (const reason of skipped) {
   print(`\nskipped: ${reason}`)
 }
 
-const outName = args.get('out') ?? (quick ? 'quick/server' : 'server')
+// only a full, unfiltered, unprofiled run replaces the committed results
+const outName = args.get('out') ?? (quick ? 'quick/server' : profiling ? 'profiles/server' : only != null || args.has('load-ms') || args.has('loads') ? 'partial/server' : 'server')
 const jsonPath = new URL(`../results/${outName}.json`, import.meta.url)
 await mkdir(new URL('.', jsonPath), { recursive: true })
 await writeFile(jsonPath, JSON.stringify({
@@ -346,13 +631,17 @@ await writeFile(jsonPath, JSON.stringify({
     loadavgBefore: loadBefore,
     loadavgAfter: loadavg(),
     quick,
+    profiling,
+    synchronousCommit,
+    baseline: 'skipped' in baseline ? null : baseline.commit,
     plan,
     discoverLimit: DISCOVER_LIMIT
   },
   signature,
   throughput: throughputRows,
-  ratios,
+  goals,
   scale: scaleRows,
+  profiles,
   skipped
 }, null, 2))
 print()

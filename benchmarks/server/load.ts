@@ -1,14 +1,15 @@
 /**
- * The load generator: `clients` libp2p nodes, each keeping `concurrency` requests in flight (one stream each)
- * for `durationMs`, against one server. Counts replies by status and times every request.
+ * The load generator: `clients` libp2p nodes, each keeping `concurrency` requests in flight for `durationMs`
+ * against one server, on a new stream per request or one after another on kept streams (see raw-client.ts).
+ * Counts replies by status and times every request.
  */
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { sealPeerRecord } from '../../src/protocol/peer-record.ts'
 import { createBenchNode, stopAll } from '../lib/nodes.ts'
 import { summarize } from '../lib/stats.ts'
-import { discoverRequest, exchange, registerRequest, statusOf } from './raw-client.ts'
-import type { Message } from './raw-client.ts'
+import { discoverRequest, rawClient, registerRequest, statusOf } from './raw-client.ts'
+import type { Message, RawClient, StreamMode } from './raw-client.ts'
 import type { BenchNode } from '../lib/nodes.ts'
 import type { LatencySummary } from '../lib/stats.ts'
 import type { Multiaddr } from '@multiformats/multiaddr'
@@ -16,8 +17,6 @@ import type { Multiaddr } from '@multiformats/multiaddr'
 export type LoadKind = 'register' | 'discover'
 
 export interface LoadInit {
-  target: Multiaddr
-  protocol: string
   kind: LoadKind
   /** Client nodes, each with its own connection to the server */
   clients: number
@@ -49,13 +48,14 @@ export interface LoadResult {
   clientCores: number
 }
 
-interface Client {
+export interface Client {
   node: BenchNode
   record: Uint8Array<ArrayBuffer>
+  raw: RawClient
 }
 
 /** Client nodes with their signed records, connected to the server before the clock starts */
-export async function startClients (count: number, target: Multiaddr): Promise<Client[]> {
+export async function startClients (count: number, target: Multiaddr, protocol: string, mode: StreamMode): Promise<Client[]> {
   const clients: Client[] = []
   for (let i = 0; i < count; i++) {
     const privateKey = await generateKeyPair('Ed25519')
@@ -64,16 +64,35 @@ export async function startClients (count: number, target: Multiaddr): Promise<C
     const sealed = await sealPeerRecord(privateKey, peerIdFromPrivateKey(privateKey), node.getMultiaddrs())
     // a copy on a plain ArrayBuffer, the type the generated protobuf code asks for
     const record = new Uint8Array(sealed)
-    clients.push({ node, record })
+    clients.push({ node, record, raw: rawClient(node, target, protocol, mode) })
   }
   return clients
 }
 
 export async function stopClients (clients: Client[]): Promise<void> {
+  await Promise.all(clients.map(async c => c.raw.close().catch(() => {})))
   await stopAll(clients.map(c => c.node))
 }
 
 export const LOAD_NAMESPACE_PREFIX = 'load/ns-'
+
+/**
+ * Registers every client in every namespace a REGISTER load cycles through, before the clock starts, so that the
+ * load measures refreshes (what a point mostly serves) rather than first registrations
+ */
+export async function primeRegistrations (clients: Client[], namespaces = 500, concurrency = 16): Promise<void> {
+  await Promise.all(clients.map(async client => {
+    let next = 0
+    await Promise.all(Array.from({ length: concurrency }, async () => {
+      while (next < namespaces) {
+        const reply = await client.raw.request(registerRequest(`${LOAD_NAMESPACE_PREFIX}${next++}`, client.record), AbortSignal.timeout(30_000))
+        if (statusOf(reply) !== 'OK') {
+          throw new Error(`priming REGISTER answered ${statusOf(reply)}`)
+        }
+      }
+    }))
+  }))
+}
 
 export async function runLoad (clients: Client[], init: LoadInit): Promise<LoadResult> {
   const namespaces = init.namespaces ?? 500
@@ -95,7 +114,7 @@ export async function runLoad (clients: Client[], init: LoadInit): Promise<LoadR
       i += init.concurrency
       const t0 = performance.now()
       try {
-        const reply = await exchange(client.node, init.target, init.protocol, request, AbortSignal.timeout(10_000))
+        const reply = await client.raw.request(request, AbortSignal.timeout(10_000))
         latencies.push(performance.now() - t0)
         const status = statusOf(reply)
         statuses[status] = (statuses[status] ?? 0) + 1

@@ -1,45 +1,75 @@
 /**
  * Server process: one rendezvous server on TCP 127.0.0.1 with a memory or PostgreSQL store, optionally filled
- * first. Prints one JSON line when ready, then answers `stats` on stdin with its CPU and memory, and stops on
- * `exit` (or when stdin closes).
+ * first. Prints one JSON line when ready, then answers `stats` on stdin with its CPU and memory, `profile-start`
+ * and `profile-stop <file>` by profiling its CPU in between (V8's profiler, the `.cpuprofile` of `node --cpu-prof`,
+ * but only over the load), and stops on `exit` (or when stdin closes).
+ *
+ * The server's code comes from `--src` (default: this checkout's `src/`): the benchmark points it at an older
+ * commit's `src/` (see baseline.ts) to measure that code in the same run.
  *
  * npx node --experimental-transform-types --expose-gc benchmarks/server/serve.ts --store memory --fill 100000
+ *
+ * - `--src <dir>`: the source tree to run (default: ../../src)
+ * - `--store memory|postgres`
+ * - `--fill <n>`: registrations written before the ready line
+ * - `--fill-method api|sql`: through the store's register (default), or in bulk with SQL (PostgreSQL only)
+ * - `--schema <name>`: PostgreSQL schema (default: bench_<pid>, dropped at exit); processes given the same one form a fleet
+ * - `--keep-schema`: do not drop the schema at exit (the process that starts the fleet drops it)
+ * - `--pg-connections <n>`: the store's connections (default 10)
+ * - `--record-cache <n>`: verifiedRecordCacheSize (0: check every record); the server's default if absent
  */
+import { writeFile } from 'node:fs/promises'
+import { Session } from 'node:inspector/promises'
 import { createInterface } from 'node:readline'
+import { fileURLToPath, pathToFileURL } from 'node:url'
 import postgres from 'postgres'
-import { rendezvousServer } from '../../src/server/index.ts'
-import { PostgresRegistrationStore } from '../../src/server/store/postgres-store.ts'
 import { parseArgs } from '../lib/child.ts'
 import { createBenchNode } from '../lib/nodes.ts'
-import { fillStore } from './fill.ts'
+import { fillStore, fillSql } from './fill.ts'
 import type { RendezvousServer } from '../../src/server/index.ts'
 import type { RegistrationStore } from '../../src/server/store/registration-store.ts'
 
+type ServerModule = typeof import('../../src/server/index.ts')
+type PostgresModule = typeof import('../../src/server/store/postgres-store.ts')
+
 const MiB = 1024 * 1024
 const args = parseArgs(process.argv.slice(2))
+const src = args.get('src') ?? fileURLToPath(new URL('../../src', import.meta.url))
 const storeKind = args.get('store') ?? 'memory'
 const fill = Number(args.get('fill') ?? 0)
+const fillMethod = args.get('fill-method') ?? 'api'
 const pgUrl = process.env.RENDEZVOUS_TEST_POSTGRES_URL
-// a schema of its own, dropped at exit, so that the benchmark never sees nor leaves other data
-const pgSchema = `bench_${process.pid}`
+// a schema of its own by default, dropped at exit, so that the benchmark never sees nor leaves other data
+const pgSchema = args.get('schema') ?? `bench_${process.pid}`
+const dropSchema = !args.has('keep-schema')
+const recordCache = args.get('record-cache')
 
 function gc (): void {
   (globalThis as any).gc?.()
 }
+
+const serverModule: ServerModule = await import(pathToFileURL(`${src}/server/index.ts`).href)
 
 let store: RegistrationStore | undefined
 if (storeKind === 'postgres') {
   if (pgUrl == null) {
     throw new Error('RENDEZVOUS_TEST_POSTGRES_URL is not set')
   }
-  store = new PostgresRegistrationStore({ url: pgUrl, schema: pgSchema, maxConnections: 10 })
+  const { PostgresRegistrationStore }: PostgresModule = await import(pathToFileURL(`${src}/server/store/postgres-store.ts`).href)
+  store = new PostgresRegistrationStore({ url: pgUrl, schema: pgSchema, maxConnections: Number(args.get('pg-connections') ?? 10) })
 }
 
 const node = await createBenchNode({
   transport: 'tcp',
   start: true,
   services: {
-    rendezvous: rendezvousServer({ store, maxRegistrationsTotal: 10_000_000 })
+    rendezvous: serverModule.rendezvousServer({
+      store,
+      maxRegistrationsTotal: 10_000_000,
+      // room for every kept stream of the load's clients on one connection
+      maxInboundStreams: 128,
+      ...(recordCache == null ? {} : { verifiedRecordCacheSize: Number(recordCache) })
+    })
   },
   connectionManager: { maxConnections: 10_000 }
 })
@@ -47,7 +77,12 @@ const server = node.services.rendezvous as RendezvousServer
 
 gc()
 const before = process.memoryUsage()
-const filled = fill > 0 ? await fillStore(server.store, { count: fill, concurrency: storeKind === 'postgres' ? 16 : 1 }) : undefined
+let filled
+if (fill > 0 && fillMethod === 'sql' && storeKind === 'postgres' && pgUrl != null) {
+  filled = await fillSql(pgUrl, pgSchema, { count: fill })
+} else if (fill > 0) {
+  filled = await fillStore(server.store, { count: fill, concurrency: storeKind === 'postgres' ? 16 : 1 })
+}
 gc()
 const after = process.memoryUsage()
 
@@ -74,7 +109,7 @@ async function stop (): Promise<void> {
   }
   stopping = true
   await node.stop()
-  if (storeKind === 'postgres' && pgUrl != null) {
+  if (storeKind === 'postgres' && pgUrl != null && dropSchema) {
     const sql = postgres(pgUrl, { onnotice: () => {} })
     await sql.unsafe(`DROP SCHEMA IF EXISTS ${pgSchema} CASCADE`)
     await sql.end()
@@ -82,9 +117,32 @@ async function stop (): Promise<void> {
   process.exit(0)
 }
 
+let profiler: Session | undefined
+
+async function profileStart (): Promise<void> {
+  profiler = new Session()
+  profiler.connect()
+  await profiler.post('Profiler.enable')
+  await profiler.post('Profiler.start')
+}
+
+async function profileStop (file: string): Promise<void> {
+  const { profile } = await profiler!.post('Profiler.stop')
+  profiler?.disconnect()
+  profiler = undefined
+  await writeFile(file, JSON.stringify(profile))
+}
+
 const lines = createInterface({ input: process.stdin })
 lines.on('line', (line) => {
-  if (line.trim() === 'stats') {
+  const [command, argument] = line.trim().split(/\s+/, 2)
+
+  if (command === 'profile-start' || command === 'profile-stop') {
+    (command === 'profile-start' ? profileStart() : profileStop(argument)).then(
+      () => { process.stdout.write(`${JSON.stringify({ ok: true })}\n`) },
+      (err: any) => { process.stdout.write(`${JSON.stringify({ ok: false, error: err.message })}\n`) }
+    )
+  } else if (line.trim() === 'stats') {
     const cpu = process.cpuUsage(cpuStart)
     process.stdout.write(`${JSON.stringify({ cpuMs: (cpu.user + cpu.system) / 1000, rssMiB: process.memoryUsage.rss() / MiB })}\n`)
   } else if (line.trim() === 'exit') {

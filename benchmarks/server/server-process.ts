@@ -1,6 +1,7 @@
 /**
  * A rendezvous server in a process of its own (ours through serve.ts, or canvas's), driven over stdin/stdout:
- * one JSON line when ready, one JSON line per `stats` request, `exit` to stop. The load generator stays in the
+ * one JSON line when ready, one JSON line per `stats` (and, ours only, `profile-start` / `profile-stop`) request,
+ * `exit` to stop. The load generator stays in the
  * parent, so the server's CPU figures are its own.
  */
 import { spawn } from 'node:child_process'
@@ -65,6 +66,28 @@ export class ServerProcess {
       throw new Error('server exited')
     }
     return JSON.parse(line.value)
+  }
+
+  /** Starts profiling the server's CPU (ours only: canvas's server does not answer this) */
+  async profileStart (): Promise<void> {
+    await this.command('profile-start')
+  }
+
+  /** Stops profiling and writes the profile to `file` */
+  async profileStop (file: string): Promise<void> {
+    await this.command(`profile-stop ${file}`)
+  }
+
+  private async command (line: string): Promise<void> {
+    this.child.stdin?.write(`${line}\n`)
+    const answer = await this.lines.next()
+    if (answer.done === true) {
+      throw new Error('server exited')
+    }
+    const { ok, error } = JSON.parse(answer.value)
+    if (ok !== true) {
+      throw new Error(`${line}: ${error}`)
+    }
   }
 
   async stop (): Promise<void> {

@@ -77,9 +77,10 @@ export interface PostgresRegistrationStoreInit {
   maxReadConnections?: number
   /**
    * Most queries that wait for a free connection, per pool; beyond it a call fails at once with
-   * `StoreUnavailableError` (E_UNAVAILABLE) rather than queue behind a stalled database.
+   * `StoreUnavailableError` (E_UNAVAILABLE) rather than queue behind a stalled database: about what a server's
+   * `maxConcurrentRequests` (256) lets in.
    *
-   * @default 100
+   * @default 250
    */
   maxWaiting?: number
   /**
