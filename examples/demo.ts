@@ -12,7 +12,7 @@ import { tcp } from '@libp2p/tcp'
 import { yamux } from '@libp2p/yamux'
 import { createLibp2p } from 'libp2p'
 import { rendezvousDiscovery, rendezvousServer } from '../src/index.ts'
-import type { RendezvousDiscovery } from '../src/index.ts'
+import type { RendezvousDiscoveryService } from '../src/index.ts'
 import type { GossipSub } from '@libp2p/gossipsub'
 import type { Libp2p } from '@libp2p/interface'
 
@@ -34,7 +34,7 @@ const point = await createLibp2p({
 const pointAddress = point.getMultiaddrs()[0]
 console.log(`rendezvous point ${pointAddress.toString()}`)
 
-type Peer = Libp2p<{ identify: unknown, pubsub: GossipSub, rendezvous: RendezvousDiscovery }>
+type Peer = Libp2p<{ identify: unknown, pubsub: GossipSub, rendezvous: RendezvousDiscoveryService }>
 const started = performance.now()
 const peers: Peer[] = await Promise.all(Array.from({ length: PEERS }, async () => createLibp2p({
   ...transport,

@@ -2,7 +2,12 @@ import { InvalidParametersError } from '@libp2p/interface'
 import { isMultiaddr } from '@multiformats/multiaddr'
 import { Message } from './pb/rendezvous.ts'
 
-export type ResponseStatus = Message.ResponseStatus
+/**
+ * The status of a rendezvous response, as the spec names it (the schema's `ResponseStatus`: {@link STATUS_CODES}
+ * lists each one with its number, and would not compile if the two disagreed)
+ */
+export type ResponseStatus = 'OK' | 'E_INVALID_NAMESPACE' | 'E_INVALID_SIGNED_PEER_RECORD' | 'E_INVALID_TTL' | 'E_INVALID_COOKIE' |
+  'E_NOT_AUTHORIZED' | 'E_INTERNAL_ERROR' | 'E_UNAVAILABLE'
 
 /** The numeric wire code of each status, as the spec lists them */
 export const STATUS_CODES: Record<ResponseStatus, number> = {

@@ -113,8 +113,11 @@ export interface RendezvousDiscoveryDiscoverOptions extends AbortOptions {
   limit?: number
 }
 
-/** The module's API when registered under `services` */
-export interface RendezvousDiscoveryService extends PeerDiscovery {
+/**
+ * The module's API when registered under `services`, beside the `peer` events every libp2p `PeerDiscovery` emits
+ * (the factory gives a `PeerDiscovery & RendezvousDiscoveryService`)
+ */
+export interface RendezvousDiscoveryService {
   /**
    * Registers the node under `ns` at every point now and keeps the registration refreshed until
    * `unregister(ns)` or stop. Resolves to each point's answer; rejects (while still retrying in the background)
@@ -136,7 +139,7 @@ export interface RendezvousDiscoveryService extends PeerDiscovery {
 /** How long a node may have namespaces to register and no address before it is warned about, in ms */
 const NO_ADDRESS_GRACE = 3000
 
-export class RendezvousDiscovery extends TypedEventEmitter<PeerDiscoveryEvents> implements RendezvousDiscoveryService, Startable {
+export class RendezvousDiscovery extends TypedEventEmitter<PeerDiscoveryEvents> implements PeerDiscovery, RendezvousDiscoveryService, Startable {
   readonly [peerDiscoverySymbol] = this
   readonly [Symbol.toStringTag] = 'libp2p-rendezvous-discovery'
   readonly [serviceCapabilities]: string[] = ['@libp2p/peer-discovery', '@libp2p/rendezvous-discovery']
@@ -575,6 +578,6 @@ function stripPeerId (ma: Multiaddr): Multiaddr | undefined {
 /**
  * A rendezvous discovery module for `peerDiscovery: [...]` or `services: { rendezvous: ... }`.
  */
-export function rendezvousDiscovery (init: RendezvousDiscoveryInit = {}): (components: RendezvousDiscoveryComponents) => RendezvousDiscovery {
+export function rendezvousDiscovery (init: RendezvousDiscoveryInit = {}): (components: RendezvousDiscoveryComponents) => PeerDiscovery & RendezvousDiscoveryService {
   return (components) => new RendezvousDiscovery(components, init)
 }

@@ -1,10 +1,12 @@
 import type { RegistrationStore } from './store/registration-store.ts'
+import type { ComponentLogger, Libp2pEvents, Metrics, PeerStore, TypedEventTarget } from '@libp2p/interface'
+import type { Registrar } from '@libp2p/interface-internal'
 
 export interface RendezvousServerInit {
   /**
    * Where registrations live.
    *
-   * @default a new in-memory store (`new MemoryRegistrationStore()`)
+   * @default a new in-memory store (`memoryRegistrationStore()`)
    */
   store?: RegistrationStore
   /**
@@ -141,4 +143,27 @@ export interface RendezvousServerInit {
    * @default ['/rendezvous/1.0.0']
    */
   protocols?: string[]
+}
+
+/** What the server needs of the node */
+export interface RendezvousServerComponents {
+  registrar: Registrar
+  logger: ComponentLogger
+  metrics?: Metrics
+  /** To read a requester's agent version (identify's), so that a rust-libp2p client is sent only records it can parse */
+  peerStore?: PeerStore
+  events?: TypedEventTarget<Libp2pEvents>
+}
+
+/** A rendezvous point as it is seen under `node.services` */
+export interface RendezvousServerService {
+  /** Every option, with its default applied */
+  readonly config: Readonly<Required<Omit<RendezvousServerInit, 'store'>>>
+  /** Where the registrations live */
+  readonly store: RegistrationStore
+  /**
+   * Removes expired registrations now (the server also does so every `sweepInterval`); resolves with how many it
+   * removed. Expired registrations are never returned meanwhile.
+   */
+  sweep(): Promise<number>
 }

@@ -13,13 +13,12 @@ import { ServerMetrics } from './server-metrics.ts'
 import { StrictRequest } from './strict-request.ts'
 import { VerifiedRecords } from './verified-records.ts'
 import type { ServerConfig } from './config.ts'
-import type { RendezvousServerInit } from './options.ts'
+import type { RendezvousServerComponents, RendezvousServerInit, RendezvousServerService } from './options.ts'
 import type { RequestContext } from './request-context.ts'
 import type { RequestKind } from './server-metrics.ts'
 import type { RegistrationStore } from './store/registration-store.ts'
 import type { VerifiedPeerRecord } from '../protocol/peer-record.ts'
-import type { ComponentLogger, Connection, Libp2pEvents, Logger, Metrics, PeerId, PeerStore, Startable, Stream, TypedEventTarget } from '@libp2p/interface'
-import type { Registrar } from '@libp2p/interface-internal'
+import type { Connection, Logger, PeerId, Startable, Stream } from '@libp2p/interface'
 import type { ProtobufMessageStream } from '@libp2p/utils'
 
 const { MessageType, ResponseStatus } = Message
@@ -80,15 +79,6 @@ function tooLate (request: Message): Outcome {
   return { kind: type === MessageType.UNREGISTER ? 'unregister' : 'invalid', status: refusal.status }
 }
 
-export interface RendezvousServerComponents {
-  registrar: Registrar
-  logger: ComponentLogger
-  metrics?: Metrics
-  /** To read a requester's agent version (identify's), so that a rust-libp2p client is sent only records it can parse */
-  peerStore?: PeerStore
-  events?: TypedEventTarget<Libp2pEvents>
-}
-
 /** How long a DISCOVER whose answer holds standard records waits for identify to say whether the requester is rust-libp2p */
 const IDENTIFY_WAIT_MS = 2000
 
@@ -103,7 +93,7 @@ interface Outcome {
  * A rendezvous point: serves REGISTER, UNREGISTER and DISCOVER, as many requests per stream as the client sends, from a
  * {@link RegistrationStore}, and sweeps expired registrations out of the store on an interval.
  */
-export class RendezvousServer implements Startable {
+export class RendezvousServer implements RendezvousServerService, Startable {
   readonly [Symbol.toStringTag] = 'libp2p-rendezvous-server'
   readonly [serviceCapabilities]: string[] = ['@libp2p/rendezvous-server']
 

@@ -11,12 +11,12 @@ import { NoAddressesError, NoRendezvousPointsError } from '../../src/errors.ts'
 import { rendezvousServer } from '../../src/server/index.ts'
 import { createNode, stopAll } from './fixtures/nodes.ts'
 import type { RendezvousClient } from '../../src/client/index.ts'
-import type { RendezvousServer } from '../../src/server/index.ts'
+import type { RendezvousServerService } from '../../src/server/index.ts'
 import type { Libp2p } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
 
 type ClientNode = Libp2p<{ rendezvous: RendezvousClient }>
-type PointNode = Libp2p<{ rendezvous: RendezvousServer }>
+type PointNode = Libp2p<{ rendezvous: RendezvousServerService }>
 
 describe('rendezvous client against the rendezvous server', function () {
   this.timeout(30_000)

@@ -25,7 +25,7 @@ interface OptionSet {
 
 const OPTION_SETS: OptionSet[] = [
   { file: 'src/server/options.ts', name: 'RendezvousServerInit', defaults: SERVER_DEFAULTS, heading: 'Server options (`rendezvousServer(init)`)' },
-  { file: 'src/server/store/memory-registration-store.ts', name: 'MemoryRegistrationStoreInit', defaults: MEMORY_STORE_DEFAULTS, heading: 'Memory store options (`new MemoryRegistrationStore(init)`)' },
+  { file: 'src/server/store/memory-registration-store.ts', name: 'MemoryRegistrationStoreInit', defaults: MEMORY_STORE_DEFAULTS, heading: 'Memory store options (`memoryRegistrationStore(init)`)' },
   { file: 'src/server/store/postgres-store.ts', name: 'PostgresRegistrationStoreInit', defaults: POSTGRES_STORE_DEFAULTS, heading: 'PostgreSQL store options (`postgresRegistrationStore(init)`)' },
   { file: 'src/client/types.ts', name: 'RendezvousClientInit', defaults: CLIENT_DEFAULTS, heading: 'Client options (`rendezvousClient(init)`)' },
   { file: 'src/discovery/options.ts', name: 'RendezvousDiscoveryInit', defaults: DISCOVERY_DEFAULTS, heading: 'Discovery options (`rendezvousDiscovery(init)`)' },

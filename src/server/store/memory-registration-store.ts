@@ -24,7 +24,7 @@
  * Memory: one small object per registration holding its record bytes (copied, so a record decoded out of a larger
  * network buffer does not keep that buffer alive) and references to its peer and namespace, whose id strings are
  * kept once per peer and once per namespace. What registrations, peers and namespaces take is counted in bytes
- * against two budgets, one for the whole store and one per peer (see {@link registrationCost}): the count limits
+ * against two budgets, one for the whole store and one per peer (see `registrationCost`): the count limits
  * alone let records as large as a request fill many gigabytes.
  */
 import { MEMORY_STORE_DEFAULTS } from '../../defaults.ts'
@@ -77,15 +77,15 @@ export function namespaceCost (namespace: string): number {
 
 export interface MemoryRegistrationStoreInit {
   /**
-   * Bytes the registrations, their peers and their namespaces may take in all, as {@link registrationCost},
-   * {@link peerCost} and {@link namespaceCost} count them; a REGISTER past it is refused (the server answers
+   * Bytes the registrations, their peers and their namespaces may take in all, as `registrationCost`,
+   * `peerCost` and `namespaceCost` count them; a REGISTER past it is refused (the server answers
    * E_UNAVAILABLE).
    *
    * @default 1073741824 (1 GiB)
    */
   maxBytes?: number
   /**
-   * Bytes one peer and its registrations may take, as {@link peerCost} and {@link registrationCost} count them;
+   * Bytes one peer and its registrations may take, as `peerCost` and `registrationCost` count them;
    * a REGISTER past it is refused (the server answers E_NOT_AUTHORIZED).
    *
    * @default 2097152 (2 MiB, room for the spec's 1000 registrations per peer with records of 1.6 KiB
@@ -466,4 +466,9 @@ export class MemoryRegistrationStore implements RegistrationStore {
     this.all.remove(registration)
     this.expiries.remove(registration)
   }
+}
+
+/** Creates an in-memory registration store (the server's default) with budgets of its own; pass it to `rendezvousServer({ store })` */
+export function memoryRegistrationStore (init: MemoryRegistrationStoreInit = {}): RegistrationStore {
+  return new MemoryRegistrationStore(init)
 }

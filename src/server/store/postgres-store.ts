@@ -514,6 +514,6 @@ export class PostgresRegistrationStore implements RegistrationStore {
 }
 
 /** Creates a PostgreSQL registration store; pass it to `rendezvousServer({ store })` */
-export function postgresRegistrationStore (init: PostgresRegistrationStoreInit): PostgresRegistrationStore {
+export function postgresRegistrationStore (init: PostgresRegistrationStoreInit): RegistrationStore {
   return new PostgresRegistrationStore(init)
 }

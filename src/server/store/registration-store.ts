@@ -42,7 +42,7 @@ export interface RegisterLimits {
   maxRegistrationsTotal: number
   /**
    * Largest signed peer record kept, in bytes. The server refuses larger records on the wire before they reach
-   * the store; every store refuses them again through {@link checkRegisterInput}, so no caller can fill it with
+   * the store; every store refuses them again through `checkRegisterInput`, so no caller can fill it with
    * records that no DISCOVER page could carry.
    *
    * @default 4096 (the server's default `maxRecordSize`)
