@@ -36,12 +36,14 @@ export interface RendezvousNode {
 
 export async function createStore (choice: StoreChoice): Promise<RegistrationStore> {
   if (choice.kind === 'memory') {
-    return new MemoryRegistrationStore({ maxBytes: choice.maxBytes, maxBytesPerPeer: choice.maxBytesPerPeer })
+    const { kind, ...init } = choice
+    return new MemoryRegistrationStore(init)
   }
 
   // loaded only for a PostgreSQL store: the driver is an optional peer dependency
   const { PostgresRegistrationStore } = await import('../server/store/postgres-store.ts')
-  return new PostgresRegistrationStore({ url: choice.url, schema: choice.schema, maxConnections: choice.maxConnections })
+  const { kind, ...init } = choice
+  return new PostgresRegistrationStore(init)
 }
 
 /** A node, not yet started: `node.start()` opens the store, then listens */

@@ -12,10 +12,15 @@ import { COMMAND_DEFAULTS, MEMORY_STORE_DEFAULTS, POSTGRES_STORE_DEFAULTS, SERVE
 import { resolveServerConfig } from '../server/config.ts'
 import { postgresUrlProblem, schemaNameProblem } from '../server/store/postgres-settings.ts'
 import type { RendezvousServerInit } from '../server/options.ts'
+import type { MemoryRegistrationStoreInit } from '../server/store/memory-registration-store.ts'
+import type { PostgresRegistrationStoreInit } from '../server/store/postgres-store.ts'
 import type { ParseArgsConfig } from 'node:util'
 
-/** `flag`: a switch on the command line (`--relay`), true/false in the environment and the config file */
-export type OptionKind = 'string' | 'list' | 'integer' | 'boolean' | 'flag'
+/**
+ * `integer`: a positive one; `count`: zero or more; `flag`: a switch on the command line (`--relay`), true/false in
+ * the environment and the config file
+ */
+export type OptionKind = 'string' | 'list' | 'integer' | 'count' | 'boolean' | 'flag'
 
 export interface OptionSpec {
   /** The flag without its dashes; the config file key is its camelCase, the env var its UPPER_SNAKE with `RENDEZVOUS_` */
@@ -30,11 +35,15 @@ export interface OptionSpec {
   group: 'network' | 'identity' | 'store' | 'limits' | 'relay' | 'operations'
 }
 
-/** Server limits: flag -> RendezvousServerInit key */
-export const SERVER_LIMIT_OPTIONS = {
+/**
+ * The server's options as flags: flag -> RendezvousServerInit key. The server checks the values and their
+ * combinations; its messages name the key, which the command turns back into the flag.
+ */
+export const SERVER_FLAGS = {
   'min-ttl': 'minTtl',
   'max-ttl': 'maxTtl',
   'default-ttl': 'defaultTtl',
+  'ttl-below-min': 'ttlBelowMin',
   'max-namespace-length': 'maxNamespaceLength',
   'max-registrations-per-peer': 'maxRegistrationsPerPeer',
   'max-registrations-total': 'maxRegistrationsTotal',
@@ -46,8 +55,30 @@ export const SERVER_LIMIT_OPTIONS = {
   'max-inbound-streams': 'maxInboundStreams',
   'max-concurrent-requests': 'maxConcurrentRequests',
   timeout: 'timeout',
-  'sweep-interval': 'sweepInterval'
-} as const
+  'stream-idle-timeout': 'streamIdleTimeout',
+  'max-requests-per-stream': 'maxRequestsPerStream',
+  'verified-record-cache-size': 'verifiedRecordCacheSize',
+  'sweep-interval': 'sweepInterval',
+  'run-on-limited-connection': 'runOnLimitedConnection',
+  protocol: 'protocols'
+} as const satisfies Record<string, keyof Omit<RendezvousServerInit, 'store'>>
+
+/** The memory store's options as flags: flag -> MemoryRegistrationStoreInit key */
+export const MEMORY_STORE_FLAGS = {
+  'memory-max-bytes': 'maxBytes',
+  'memory-max-bytes-per-peer': 'maxBytesPerPeer'
+} as const satisfies Record<string, keyof MemoryRegistrationStoreInit>
+
+/** The PostgreSQL store's options as flags, besides its URL (`--store`): flag -> PostgresRegistrationStoreInit key */
+export const POSTGRES_STORE_FLAGS = {
+  'postgres-schema': 'schema',
+  'postgres-max-connections': 'maxConnections',
+  'postgres-max-read-connections': 'maxReadConnections',
+  'postgres-max-waiting': 'maxWaiting',
+  'postgres-connect-timeout': 'connectTimeout',
+  'postgres-statement-timeout': 'statementTimeout',
+  'postgres-lock-timeout': 'lockTimeout'
+} as const satisfies Record<string, keyof PostgresRegistrationStoreInit>
 
 export const DEFAULT_LISTEN: string[] = [...COMMAND_DEFAULTS.listen]
 export const DEFAULT_IDENTITY_FILE = COMMAND_DEFAULTS.identity
@@ -65,10 +96,16 @@ export const OPTIONS: OptionSpec[] = [
   { flag: 'memory-max-bytes', kind: 'integer', value: '<bytes>', group: 'store', defaultText: String(MEMORY_STORE_DEFAULTS.maxBytes), help: 'Memory store: bytes its registrations may take in all; past it REGISTER gets E_UNAVAILABLE' },
   { flag: 'memory-max-bytes-per-peer', kind: 'integer', value: '<bytes>', group: 'store', defaultText: String(MEMORY_STORE_DEFAULTS.maxBytesPerPeer), help: 'Memory store: bytes one peer\'s registrations may take; past it REGISTER gets E_NOT_AUTHORIZED' },
   { flag: 'postgres-schema', kind: 'string', value: '<name>', group: 'store', defaultText: POSTGRES_STORE_DEFAULTS.schema, help: 'PostgreSQL schema for the tables; servers on the same schema form one fleet' },
-  { flag: 'postgres-max-connections', kind: 'integer', value: '<n>', group: 'store', defaultText: String(POSTGRES_STORE_DEFAULTS.maxConnections), help: 'Most connections this server opens to PostgreSQL' },
+  { flag: 'postgres-max-connections', kind: 'integer', value: '<n>', group: 'store', defaultText: String(POSTGRES_STORE_DEFAULTS.maxConnections), help: 'Most connections this server opens to PostgreSQL for REGISTER, UNREGISTER and the expiry sweep' },
+  { flag: 'postgres-max-read-connections', kind: 'integer', value: '<n>', group: 'store', defaultText: String(POSTGRES_STORE_DEFAULTS.maxReadConnections), help: 'Most connections it opens for DISCOVER, besides --postgres-max-connections' },
+  { flag: 'postgres-max-waiting', kind: 'integer', value: '<n>', group: 'store', defaultText: String(POSTGRES_STORE_DEFAULTS.maxWaiting), help: 'Queries that may wait for a free connection, per pool; past it a request gets E_UNAVAILABLE at once' },
+  { flag: 'postgres-connect-timeout', kind: 'integer', value: '<s>', group: 'store', defaultText: String(POSTGRES_STORE_DEFAULTS.connectTimeout), help: 'How long opening a connection to PostgreSQL may take, in seconds' },
+  { flag: 'postgres-statement-timeout', kind: 'integer', value: '<ms>', group: 'store', defaultText: String(POSTGRES_STORE_DEFAULTS.statementTimeout), help: 'How long one statement may run before PostgreSQL cancels it, in milliseconds' },
+  { flag: 'postgres-lock-timeout', kind: 'integer', value: '<ms>', group: 'store', defaultText: String(POSTGRES_STORE_DEFAULTS.lockTimeout), help: 'How long a statement may wait for a row lock, in milliseconds' },
   { flag: 'min-ttl', kind: 'integer', value: '<s>', group: 'limits', defaultText: String(SERVER_DEFAULTS.minTtl), help: 'Shortest registration TTL accepted, in seconds' },
   { flag: 'max-ttl', kind: 'integer', value: '<s>', group: 'limits', defaultText: String(SERVER_DEFAULTS.maxTtl), help: 'Longest registration TTL accepted, in seconds' },
   { flag: 'default-ttl', kind: 'integer', value: '<s>', group: 'limits', defaultText: String(SERVER_DEFAULTS.defaultTtl), help: 'TTL of a registration that asks for none, in seconds (within min..max)' },
+  { flag: 'ttl-below-min', kind: 'string', value: 'clamp|reject', group: 'limits', defaultText: SERVER_DEFAULTS.ttlBelowMin, help: 'What a REGISTER asking for less than --min-ttl gets: clamp registers it for --min-ttl (Go\'s client asks for 120 s and never retries a refusal), reject answers E_INVALID_TTL' },
   { flag: 'max-namespace-length', kind: 'integer', value: '<bytes>', group: 'limits', defaultText: String(SERVER_DEFAULTS.maxNamespaceLength), help: 'Longest namespace, in UTF-8 bytes' },
   { flag: 'max-registrations-per-peer', kind: 'integer', value: '<n>', group: 'limits', defaultText: String(SERVER_DEFAULTS.maxRegistrationsPerPeer), help: 'Live registrations one peer may hold (across the fleet on PostgreSQL)' },
   { flag: 'max-registrations-total', kind: 'integer', value: '<n>', group: 'limits', defaultText: String(SERVER_DEFAULTS.maxRegistrationsTotal), help: 'Live registrations held in all; past it REGISTER gets E_UNAVAILABLE' },
@@ -80,6 +117,9 @@ export const OPTIONS: OptionSpec[] = [
   { flag: 'max-inbound-streams', kind: 'integer', value: '<n>', group: 'limits', defaultText: String(SERVER_DEFAULTS.maxInboundStreams), help: 'Rendezvous streams served at once per connection' },
   { flag: 'max-concurrent-requests', kind: 'integer', value: '<n>', group: 'limits', defaultText: String(SERVER_DEFAULTS.maxConcurrentRequests), help: 'Requests processed at once, all peers together; past it requests get E_UNAVAILABLE' },
   { flag: 'timeout', kind: 'integer', value: '<ms>', group: 'limits', defaultText: String(SERVER_DEFAULTS.timeout), help: 'Time allowed to read a request, handle it and reply, in milliseconds' },
+  { flag: 'stream-idle-timeout', kind: 'integer', value: '<ms>', group: 'limits', defaultText: String(SERVER_DEFAULTS.streamIdleTimeout), help: 'How long a stream may stay silent after a reply before it is reset, in milliseconds (Go\'s DiscoverAsync asks again every 120 s on one stream)' },
+  { flag: 'max-requests-per-stream', kind: 'integer', value: '<n>', group: 'limits', defaultText: String(SERVER_DEFAULTS.maxRequestsPerStream), help: 'Requests answered on one stream; after the last reply the server closes its side' },
+  { flag: 'verified-record-cache-size', kind: 'count', value: '<n>', group: 'limits', defaultText: String(SERVER_DEFAULTS.verifiedRecordCacheSize), help: 'Signed peer records remembered after their signature check (about 3 KiB each), so the same record sent again is not checked again; 0 checks every record' },
   { flag: 'sweep-interval', kind: 'integer', value: '<ms>', group: 'limits', defaultText: String(SERVER_DEFAULTS.sweepInterval), help: 'How often expired registrations are removed, in milliseconds' },
   { flag: 'run-on-limited-connection', kind: 'boolean', value: 'true|false', group: 'limits', defaultText: String(SERVER_DEFAULTS.runOnLimitedConnection), help: 'Serve requests that arrive over relayed (limited) connections' },
   { flag: 'protocol', kind: 'list', value: '<id>', group: 'limits', defaultText: SERVER_DEFAULTS.protocols.join(','), help: 'Protocol id to serve. Repeatable' },
@@ -102,9 +142,10 @@ export interface MetricsAddress {
   port: number
 }
 
+/** The store and the options set for it (the store applies its defaults to the rest) */
 export type StoreChoice =
-  | { kind: 'memory', maxBytes?: number, maxBytesPerPeer?: number }
-  | { kind: 'postgres', url: string, schema: string, maxConnections: number }
+  | { kind: 'memory' } & MemoryRegistrationStoreInit
+  | { kind: 'postgres', schema: string } & PostgresRegistrationStoreInit
 
 /** Every option with its value, defaults applied, checked */
 export interface CliConfig {
@@ -204,7 +245,8 @@ function toListenAddresses (value: RawValue, where: string): string[] {
   })
 }
 
-function toInteger (value: RawValue, where: string): number {
+/** A whole number of at least `min`, from a flag, a variable or a JSON number */
+function toWholeNumber (value: RawValue, where: string, min: 0 | 1): number {
   const text = String(value).trim()
   let n = NaN
   if (typeof value === 'number') {
@@ -213,11 +255,19 @@ function toInteger (value: RawValue, where: string): number {
     n = Number(text)
   }
 
-  if (!Number.isSafeInteger(n) || n < 1) {
-    throw new UsageError(`${where} must be a positive integer, got "${String(value)}"`)
+  if (!Number.isSafeInteger(n) || n < min) {
+    throw new UsageError(`${where} must be ${min === 1 ? 'a positive integer' : 'an integer of 0 or more'}, got "${String(value)}"`)
   }
 
   return n
+}
+
+function toInteger (value: RawValue, where: string): number {
+  return toWholeNumber(value, where, 1)
+}
+
+function toCount (value: RawValue, where: string): number {
+  return toWholeNumber(value, where, 0)
 }
 
 function toBoolean (value: RawValue, where: string): boolean {
@@ -255,6 +305,32 @@ function toStringValue (value: RawValue, where: string): string {
   return value.trim()
 }
 
+/** How a value of each kind is read */
+const CONVERTERS: Record<OptionKind, (value: RawValue, where: string) => unknown> = {
+  string: toStringValue,
+  list: toList,
+  integer: toInteger,
+  count: toCount,
+  boolean: toBoolean,
+  flag: toBoolean
+}
+
+/** The values of `flags` (flag -> option key) that are set, read by their flags' kinds */
+function optionsOf <Flag extends string, Key extends string> (get: Getter, flags: Record<Flag, Key>): Partial<Record<Key, any>> {
+  const set: Partial<Record<Key, any>> = {}
+
+  for (const [flag, key] of Object.entries(flags) as Array<[Flag, Key]>) {
+    const kind = OPTIONS.find(spec => spec.flag === flag)?.kind ?? 'string'
+    const value = get(flag, CONVERTERS[kind])
+
+    if (value !== undefined) {
+      set[key] = value
+    }
+  }
+
+  return set
+}
+
 export function parseMetricsAddress (value: string, where = '--metrics'): MetricsAddress {
   const match = /^(?:(\[[0-9a-f:.]+\]|[^:\s]+):)?(\d+)$/i.exec(value.trim())
   const port = match == null ? NaN : Number(match[2])
@@ -285,6 +361,7 @@ const JSON_TYPES: Record<OptionKind, { name: string, accepts(value: unknown): bo
   string: { name: 'a string', accepts: value => typeof value === 'string' },
   list: { name: 'a string or an array of strings', accepts: value => typeof value === 'string' || (Array.isArray(value) && value.every(item => typeof item === 'string')) },
   integer: { name: 'a number', accepts: value => typeof value === 'number' },
+  count: { name: 'a number', accepts: value => typeof value === 'number' },
   boolean: { name: 'true or false', accepts: value => typeof value === 'boolean' },
   flag: { name: 'true or false', accepts: value => typeof value === 'boolean' }
 }
@@ -415,25 +492,13 @@ function collectSources (flags: Source, environment: Source, readFile: (path: st
 }
 
 function serverOptions (get: Getter): CliConfig['server'] {
-  const server: CliConfig['server'] = {}
-
-  for (const [flag, key] of Object.entries(SERVER_LIMIT_OPTIONS)) {
-    server[key] = get(flag, toInteger)
-  }
-  server.runOnLimitedConnection = get('run-on-limited-connection', toBoolean)
-  server.protocols = get('protocol', toList)
-
-  const set = Object.fromEntries(Object.entries(server).filter(([, value]) => value !== undefined))
+  const set: CliConfig['server'] = optionsOf(get, SERVER_FLAGS)
 
   try {
     // the server would refuse these at start; a bad combination (min-ttl above max-ttl, ...) is a usage error
     resolveServerConfig(set)
   } catch (err: any) {
-    const flagOf = new Map<string, string>([
-      ...Object.entries(SERVER_LIMIT_OPTIONS).map(([flag, key]): [string, string] => [key, flag]),
-      ['protocols', 'protocol'],
-      ['runOnLimitedConnection', 'run-on-limited-connection']
-    ])
+    const flagOf = new Map<string, string>(Object.entries(SERVER_FLAGS).map(([flag, key]) => [key, flag]))
     throw new UsageError(String(err.message)
       .replace(/rendezvousServer option /g, '')
       .replace(/\b[a-z][A-Za-z]+\b/g, word => flagOf.has(word) ? `--${flagOf.get(word)}` : word))
@@ -452,14 +517,7 @@ function storeChoice (get: Getter, where: (flag: string) => string): StoreChoice
   }
 
   if (text === 'memory') {
-    const maxBytes = get('memory-max-bytes', toInteger)
-    const maxBytesPerPeer = get('memory-max-bytes-per-peer', toInteger)
-
-    return {
-      kind: 'memory',
-      ...(maxBytes == null ? {} : { maxBytes }),
-      ...(maxBytesPerPeer == null ? {} : { maxBytesPerPeer })
-    }
+    return { kind: 'memory', ...optionsOf(get, MEMORY_STORE_FLAGS) }
   }
 
   if (/^postgres(ql)?:\/\//i.test(text)) {
@@ -468,18 +526,13 @@ function storeChoice (get: Getter, where: (flag: string) => string): StoreChoice
       throw new UsageError(`${where('store')}: "${redactUrl(text)}" is not a usable PostgreSQL URL: ${urlProblem}`)
     }
 
-    for (const flag of ['memory-max-bytes', 'memory-max-bytes-per-peer']) {
+    for (const flag of Object.keys(MEMORY_STORE_FLAGS)) {
       if (get(flag, value => value) != null) {
         throw new UsageError(`${where(flag)} applies to the memory store only, and ${where('store')} names a PostgreSQL one`)
       }
     }
 
-    return {
-      kind: 'postgres',
-      url: text,
-      schema: schema ?? POSTGRES_STORE_DEFAULTS.schema,
-      maxConnections: get('postgres-max-connections', toInteger) ?? POSTGRES_STORE_DEFAULTS.maxConnections
-    }
+    return { ...optionsOf(get, POSTGRES_STORE_FLAGS), kind: 'postgres', url: text, schema: schema ?? POSTGRES_STORE_DEFAULTS.schema }
   }
 
   throw new UsageError(`${where('store')} must be "memory" or a postgres:// URL, got "${redactUrl(text)}"`)

@@ -1,5 +1,6 @@
 import { expect } from 'aegir/chai'
-import { DEFAULT_IDENTITY_FILE, DEFAULT_LISTEN, envName, helpText, OPTIONS, parseCli, parseMetricsAddress, redactUrl, UsageError } from '../../src/cli/options.ts'
+import { DEFAULT_IDENTITY_FILE, DEFAULT_LISTEN, envName, helpText, MEMORY_STORE_FLAGS, OPTIONS, parseCli, parseMetricsAddress, POSTGRES_STORE_FLAGS, redactUrl, SERVER_FLAGS, UsageError } from '../../src/cli/options.ts'
+import { MEMORY_STORE_DEFAULTS, POSTGRES_STORE_DEFAULTS, SERVER_DEFAULTS } from '../../src/defaults.ts'
 import type { CliConfig } from '../../src/cli/options.ts'
 
 /** A config file reader over an in-memory set of files */
@@ -62,7 +63,9 @@ describe('rendezvous-server options', () => {
       '--max-registrations-per-peer', '5', '--max-registrations-total', '100', '--max-discover-limit', '50',
       '--max-request-size', '4096', '--max-response-size', '65536', '--max-inbound-streams', '4',
       '--max-concurrent-requests', '16', '--timeout', '2000', '--sweep-interval', '1000',
-      '--run-on-limited-connection', 'false', '--protocol', '/rendezvous/1.0.0', '--protocol', '/test/rendezvous/1.0.0'
+      '--run-on-limited-connection', 'false', '--protocol', '/rendezvous/1.0.0', '--protocol', '/test/rendezvous/1.0.0',
+      '--ttl-below-min', 'reject', '--stream-idle-timeout', '30000', '--max-requests-per-stream', '10',
+      '--verified-record-cache-size', '0'
     ])
 
     expect(config.server).to.deep.equal({
@@ -80,15 +83,60 @@ describe('rendezvous-server options', () => {
       timeout: 2000,
       sweepInterval: 1000,
       runOnLimitedConnection: false,
-      protocols: ['/rendezvous/1.0.0', '/test/rendezvous/1.0.0']
+      protocols: ['/rendezvous/1.0.0', '/test/rendezvous/1.0.0'],
+      ttlBelowMin: 'reject',
+      streamIdleTimeout: 30000,
+      maxRequestsPerStream: 10,
+      verifiedRecordCacheSize: 0
     })
+    expect(usageError(['--ttl-below-min', 'drop'])).to.equal('--ttl-below-min must be \'clamp\' or \'reject\', got "drop"')
+    expect(usageError(['--stream-idle-timeout', '2147483648'])).to.include('--stream-idle-timeout must be at most 2147483647')
+    expect(usageError(['--max-requests-per-stream', '0'])).to.equal('--max-requests-per-stream must be a positive integer, got "0"')
+    expect(usageError(['--verified-record-cache-size', '-1'])).to.equal('--verified-record-cache-size must be an integer of 0 or more, got "-1"')
   })
 
-  it('reads a postgres store with its schema and pool size', () => {
-    const config = run(['--store', 'postgres://rdv:secret@db:5432/rendezvous', '--postgres-schema', 'fleet_a', '--postgres-max-connections', '4'])
+  it('has a flag for every option of the server and its stores that a deployment sets', () => {
+    // what a flag cannot carry or a deployment has no reason to change, and why
+    const without: Record<string, string> = {
+      store: 'chosen by --store',
+      url: 'the --store URL',
+      sweepSlice: 'how often the memory store\'s sweep yields to the event loop, not a capacity',
+      idleInTransactionTimeout: 'a safety net for a session stuck in a transaction, below any deployment\'s concern',
+      clockCheckInterval: 'how often the database clock is compared with the local one, an internal rhythm',
+      sweepBatchSize: 'how many expired rows one transaction deletes, an internal rhythm',
+      sessionSettings: 'PostgreSQL settings belong in the role or the database (ALTER ROLE ... SET)',
+      clock: 'for tests',
+      log: 'the command logs through --log-level'
+    }
+    const flagged = new Set<string>([...Object.values(SERVER_FLAGS), ...Object.values(MEMORY_STORE_FLAGS), ...Object.values(POSTGRES_STORE_FLAGS)])
+    const options = [...Object.keys(SERVER_DEFAULTS), ...Object.keys(MEMORY_STORE_DEFAULTS), ...Object.keys(POSTGRES_STORE_DEFAULTS),
+      'store', 'url', 'sessionSettings', 'clock', 'log']
 
-    expect(config.store).to.deep.equal({ kind: 'postgres', url: 'postgres://rdv:secret@db:5432/rendezvous', schema: 'fleet_a', maxConnections: 4 })
-    expect(run(['--store', 'postgresql://db/rendezvous']).store).to.include({ kind: 'postgres', schema: 'public', maxConnections: 10 })
+    expect(options.filter(option => !flagged.has(option) && without[option] == null)).to.deep.equal([])
+    expect([...flagged].filter(option => without[option] != null)).to.deep.equal([])
+    for (const flag of [...Object.keys(SERVER_FLAGS), ...Object.keys(MEMORY_STORE_FLAGS), ...Object.keys(POSTGRES_STORE_FLAGS)]) {
+      expect(OPTIONS.some(option => option.flag === flag), `--${flag} in OPTIONS`).to.be.true()
+    }
+  })
+
+  it('reads a postgres store with its schema, pool sizes and timeouts', () => {
+    const config = run(['--store', 'postgres://rdv:secret@db:5432/rendezvous', '--postgres-schema', 'fleet_a', '--postgres-max-connections', '4',
+      '--postgres-max-read-connections', '2', '--postgres-max-waiting', '50', '--postgres-connect-timeout', '3', '--postgres-statement-timeout', '1000',
+      '--postgres-lock-timeout', '500'])
+
+    expect(config.store).to.deep.equal({
+      kind: 'postgres',
+      url: 'postgres://rdv:secret@db:5432/rendezvous',
+      schema: 'fleet_a',
+      maxConnections: 4,
+      maxReadConnections: 2,
+      maxWaiting: 50,
+      connectTimeout: 3,
+      statementTimeout: 1000,
+      lockTimeout: 500
+    })
+    // the store applies its own defaults to the rest
+    expect(run(['--store', 'postgresql://db/rendezvous']).store).to.deep.equal({ kind: 'postgres', url: 'postgresql://db/rendezvous', schema: 'public' })
   })
 
   it('takes every option from a RENDEZVOUS_* environment variable', () => {

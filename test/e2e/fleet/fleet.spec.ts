@@ -57,6 +57,8 @@ describe('a fleet of rendezvous servers on one PostgreSQL database', function ()
         '--store', POSTGRES_URL ?? '',
         '--postgres-schema', schema,
         '--postgres-max-connections', '4',
+        '--postgres-max-read-connections', '2',
+        '--postgres-statement-timeout', '4000',
         '--inbound-connection-threshold', '1000',
         ...flags
       ], {}, () => '')
