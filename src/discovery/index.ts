@@ -576,8 +576,10 @@ function stripPeerId (ma: Multiaddr): Multiaddr | undefined {
 }
 
 /**
- * A rendezvous discovery module for `peerDiscovery: [...]` or `services: { rendezvous: ... }`.
+ * A rendezvous discovery module for `peerDiscovery: [...]` or `services: { rendezvous: ... }`. A bad option throws
+ * here, where the application names it, as well as when libp2p builds the module.
  */
 export function rendezvousDiscovery (init: RendezvousDiscoveryInit = {}): (components: RendezvousDiscoveryComponents) => PeerDiscovery & RendezvousDiscoveryService {
+  resolveOptions(init)
   return (components) => new RendezvousDiscovery(components, init)
 }

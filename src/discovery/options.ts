@@ -3,8 +3,8 @@
  * cannot work with an `InvalidParametersError` naming the option and the value, at construction, rather than a
  * node that silently misbehaves later.
  */
-import { InvalidParametersError } from '@libp2p/interface'
 import { isMultiaddr, multiaddr } from '@multiformats/multiaddr'
+import { peerIdOfMultiaddr } from '../client/point.ts'
 import { MAX_DISCOVER_LIMIT, MAX_TTL_SECONDS } from '../constants.ts'
 import { DISCOVERY_DEFAULTS } from '../defaults.ts'
 import { invalidOption } from '../errors.ts'
@@ -12,6 +12,7 @@ import { namespaceProblem } from '../protocol/namespace.ts'
 import { MAX_TIMER_DELAY } from './clock.ts'
 import type { DiscoveryWarning } from './warnings.ts'
 import type { RendezvousClient, RendezvousClientInit } from '../client/types.ts'
+import type { InvalidParametersError, PeerId } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
 
 /**
@@ -497,7 +498,8 @@ function object<T extends object> (name: string, value: unknown, keys: ReadonlyA
 
   for (const key of Object.keys(value)) {
     if (!keys.includes(key as keyof T & string)) {
-      throw new InvalidParametersError(`rendezvousDiscovery has no option ${name === 'init' ? key : `${name}.${key}`} (known: ${keys.join(', ')})`)
+      const option = name === 'init' ? key : `${name}.${key}`
+      throw invalid(option, `left out: there is no such option (the known ones${name === 'init' ? '' : ` of ${name}`}: ${keys.join(', ')})`, (value as Record<string, unknown>)[key])
     }
   }
 
@@ -583,20 +585,37 @@ function points (value: unknown): Multiaddr[] {
   }
 
   return value.map((point: unknown, i) => {
+    let ma: Multiaddr
+
     if (isMultiaddr(point)) {
-      return point
-    }
-
-    if (typeof point !== 'string') {
+      ma = point
+    } else if (typeof point !== 'string') {
       throw invalid(`points[${i}]`, 'a multiaddr or a string', point)
+    } else {
+      try {
+        ma = multiaddr(point)
+      } catch (err: any) {
+        throw invalid(`points[${i}]`, `a multiaddr (${err?.message ?? err})`, point)
+      }
     }
 
-    try {
-      return multiaddr(point)
-    } catch (err: any) {
-      throw invalid(`points[${i}]`, `a multiaddr (${err?.message ?? err})`, point)
-    }
+    pointPeerId(ma, i)
+    return ma
   })
+}
+
+/**
+ * The peer id that point `points[i]` ends with; throws naming the option when there is none (the client checks
+ * that whoever answers is the peer named there, so a point without one cannot be used)
+ */
+export function pointPeerId (ma: Multiaddr, i: number): PeerId {
+  const peerId = peerIdOfMultiaddr(ma)
+
+  if (peerId == null) {
+    throw invalid(`points[${i}]`, 'a multiaddr that ends with /p2p/<peer id>', ma.toString())
+  }
+
+  return peerId
 }
 
 function oneOf<T extends string> (name: string, value: unknown, allowed: readonly T[], fallback: T): T {

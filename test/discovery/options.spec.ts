@@ -1,22 +1,29 @@
 import { InvalidParametersError } from '@libp2p/interface'
 import { multiaddr } from '@multiformats/multiaddr'
 import { expect } from 'aegir/chai'
+import { rendezvousDiscovery } from '../../src/discovery/index.ts'
 import { resolveOptions } from '../../src/discovery/options.ts'
 import type { RendezvousDiscoveryInit } from '../../src/discovery/options.ts'
 
-/** Expects `init` to be refused with an InvalidParametersError whose message names `option` and shows `value` */
+/**
+ * Expects `init` to be refused with the package's one error for a bad option (`invalidOption`: an
+ * InvalidParametersError that names the factory and the option, and shows `value`), both by `resolveOptions` and
+ * by the factory an application calls
+ */
 function refused (init: unknown, option: string, value: string): void {
-  let error: unknown
+  for (const build of [resolveOptions, rendezvousDiscovery]) {
+    let error: unknown
 
-  try {
-    resolveOptions(init as RendezvousDiscoveryInit)
-  } catch (err) {
-    error = err
+    try {
+      build(init as RendezvousDiscoveryInit)
+    } catch (err) {
+      error = err
+    }
+
+    expect(error, `${build.name}: ${option} = ${value}`).to.be.an.instanceOf(InvalidParametersError)
+    expect((error as Error).message).to.include(`rendezvousDiscovery option ${option} must be `)
+    expect((error as Error).message).to.include(value)
   }
-
-  expect(error, `${option} = ${value}`).to.be.an.instanceOf(InvalidParametersError)
-  expect((error as Error).message).to.include(option)
-  expect((error as Error).message).to.include(value)
 }
 
 describe('discovery options (issue 12, item 19)', () => {
@@ -36,6 +43,8 @@ describe('discovery options (issue 12, item 19)', () => {
     const point = '/memory/p/p2p/12D3KooWQYhTNQdmr3ArTeUHRYzFg94BKyTkoWBDWez9kSCVe2Xo'
     expect(resolveOptions({ points: [point, multiaddr(point)] }).points.map(String)).to.deep.equal([point, point])
     refused({ points: ['not a multiaddr'] }, 'points[0]', '"not a multiaddr"')
+    refused({ points: [point, '/memory/no-peer-id'] }, 'points[1]', '/memory/no-peer-id')
+    refused({ points: [`${point}/p2p-circuit`] }, 'points[0]', '/p2p-circuit')
     refused({ points: [point, 42] }, 'points[1]', '42')
     refused({ points: point }, 'points', point)
   })

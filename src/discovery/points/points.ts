@@ -3,10 +3,9 @@
  * jitter, per point), and when one comes back after failing or being disconnected. Work at a point in backoff
  * waits for that point and never holds up work at the others.
  */
-import { InvalidParametersError } from '@libp2p/interface'
-import { peerIdOfMultiaddr } from '../../client/point.ts'
 import { InvalidNamespaceError, NoAddressesError, RendezvousError } from '../../errors.ts'
 import { backoffDelay } from '../backoff.ts'
+import { pointPeerId } from '../options.ts'
 import type { Runtime } from '../clock.ts'
 import type { ResolvedOptions } from '../options.ts'
 import type { Logger, PeerId } from '@libp2p/interface'
@@ -40,16 +39,12 @@ export interface PointsHooks {
   onPointUp?(point: RendezvousPointState): void
 }
 
-/** Parses the configured points, once each; throws an InvalidParametersError for an address without `/p2p/<id>` */
+/** The configured points, once each; throws an InvalidParametersError naming a point without `/p2p/<id>` */
 export function parsePoints (points: Multiaddr[], self?: PeerId): RendezvousPointState[] {
   const byId = new Map<string, RendezvousPointState>()
 
   points.forEach((ma, i) => {
-    const peerId = peerIdOfMultiaddr(ma)
-
-    if (peerId == null) {
-      throw new InvalidParametersError(`rendezvousDiscovery option points[${i}] must end with /p2p/<peer id>, got "${ma.toString()}"`)
-    }
+    const peerId = pointPeerId(ma, i)
 
     const id = peerId.toString()
 

@@ -104,7 +104,7 @@ describe('discovery defects of issue 12', function () {
     expect((await a.services.rendezvous.discover('floodsub:later')).map(r => r.peerId.toString())).to.deep.equal([b.peerId.toString()])
     a.services.pubsub.subscribe('later')
 
-    expect(await waitFor(() => a.getPeers().some(p => p.equals(b.peerId)), 8000)).to.be.true()
+    expect(await waitFor(() => a.getPeers().some(p => p.equals(b.peerId)), 8000)).to.be.true('a found b through its own queries')
   })
 
   it('item 4: a node that restarts reserves a relay slot again', async () => {
@@ -129,12 +129,12 @@ describe('discovery defects of issue 12', function () {
     expect(await waitFor(() => relay.services.rendezvous.status.scheduler.registrations.some(r => r.registered), 5000)).to.be.true()
     // no listen address, like a browser: in 'auto' it needs a relay
     const node = await peer({ points: [point], relayTransport: true, tcp: true, pubsub: false, listen: [], discovery: { relay: 'auto', onWarning: () => {} } })
-    expect(await waitFor(() => node.getMultiaddrs().some(ma => Circuit.matches(ma)), 10_000)).to.be.true()
+    expect(await waitFor(() => node.getMultiaddrs().some(ma => Circuit.matches(ma)), 10_000)).to.be.true('a reservation')
     expect(node.services.rendezvous.status.relayListenersAdded).to.equal(1)
 
     // it gains a direct address on the points' private network: no relay needed any more
     await (node as any).components.transportManager.listen([multiaddr(memoryAddress('direct'))])
-    expect(await waitFor(() => node.services.rendezvous.status.relayListenersAdded === 0, 5000)).to.be.true()
+    expect(await waitFor(() => node.services.rendezvous.status.relayListenersAdded === 0, 5000)).to.be.true('the relay listener closed')
     expect(node.services.rendezvous.status.namespaces.some(s => s.ns === '/libp2p/relay')).to.be.false()
   })
 
