@@ -65,12 +65,15 @@ async function withStream <T> (point: ResolvedPoint, options: ExchangeOptions, o
   }
 }
 
-/** Sends `request` and resolves to the reply. EOF, a reset, an oversized or undecodable reply: {@link InvalidResponseError} */
+/**
+ * Sends `request` and resolves to the reply. A stream reset before the request was written, EOF, a reset, an
+ * oversized or undecodable reply: {@link InvalidResponseError}
+ */
 export async function exchange (point: ResolvedPoint, request: Message, options: ExchangeOptions): Promise<Message> {
   return withStream(point, options, false, async ({ pb }, signal) => {
-    await pb.write(request, { signal })
-
     try {
+      // a write fails too when the point has reset the stream (refused it, or closed a kept one)
+      await pb.write(request, { signal })
       return await pb.read({ signal })
     } catch (err: any) {
       if (signal.aborted) {

@@ -8,9 +8,11 @@
  * learned from the first stream that the point closed after one answer, and remembered per point (the least
  * recently used point forgotten first).
  *
- * A kept stream serves one request at a time. A request finding every kept stream of its point busy opens another
- * one; at most `maxStreamsPerPoint` are kept, extra ones are closed after their request. A stream unused for
- * `idleTimeout` is closed, and so is every kept stream on `closeAll()`.
+ * A kept stream serves one request at a time. A request finding every stream of its point busy opens another one,
+ * up to `maxStreamsPerPoint` open to the point at once (kept or not); beyond that it waits for one to be free, first
+ * come first served, within its own deadline. A burst of requests never opens more streams than a point accepts
+ * (js-libp2p handlers take 32 per connection by default and reset the rest). A stream unused for `idleTimeout` is
+ * closed, and so is every kept stream on `closeAll()`.
  *
  * A request on a kept stream that finds the stream closed or reset by the point (its close raced the request) is
  * sent again once on a new stream: every rendezvous request is safe to repeat.
@@ -29,7 +31,7 @@ export interface PointStreamsInit {
   runOnLimitedConnection: boolean
   /** Keep streams open between requests; false: a stream per request at every point */
   reuseStreams: boolean
-  /** Most streams kept open per point */
+  /** Most streams open to one point at once; further requests wait for one */
   maxStreamsPerPoint: number
   /** ms a kept stream may stay unused before it is closed */
   idleTimeout: number
@@ -48,6 +50,10 @@ export interface PointStream {
   keep: boolean
   /** When its last answer came (performance.now()) */
   answeredAt?: number
+  /** The closeAll() round it was opened in: a stream in use during closeAll() is closed after its request */
+  round: number
+  /** Whether it still counts against its point's open streams */
+  counted: boolean
 }
 
 interface KeptStream extends PointStream {
@@ -66,10 +72,14 @@ export class PointStreams {
   private readonly init: PointStreamsInit
   /** Idle streams by point id, most recently used last */
   private readonly idle = new Map<string, KeptStream[]>()
-  /** Streams kept (idle or in use) by point id */
-  private readonly kept = new Map<string, number>()
+  /** Streams open (idle, in use, or being opened) by point id */
+  private readonly open = new Map<string, number>()
+  /** Requests waiting for a stream to be free, by point id, first come first */
+  private readonly waiting = new Map<string, Array<() => void>>()
   /** Points that answer one request per stream, least recently used first */
   private readonly oneRequestPoints = new Map<string, true>()
+  /** closeAll() calls so far */
+  private round = 0
 
   constructor (connectionManager: ConnectionManager, init: PointStreamsInit) {
     this.connectionManager = connectionManager
@@ -89,25 +99,25 @@ export class PointStreams {
   async acquire (point: ResolvedPoint, signal: AbortSignal, oneShot = false): Promise<PointStream> {
     const reusable = this.init.reuseStreams && !oneShot && !this.oneRequestPoints.has(point.id)
 
-    if (reusable) {
-      const kept = this.takeIdle(point.id)
+    for (let waited = false; ; waited = true) {
+      if (reusable) {
+        const kept = this.takeIdle(point.id)
 
-      if (kept != null) {
-        return kept
+        if (kept != null) {
+          return kept
+        }
+      } else if (this.openCount(point.id) >= this.init.maxStreamsPerPoint) {
+        // a stream of its own may take the place of an idle kept one
+        this.closeOneIdle(point.id)
       }
+
+      if (this.openCount(point.id) < this.init.maxStreamsPerPoint) {
+        return this.openNew(point, signal, reusable)
+      }
+
+      // one woken before keeps its place at the head of the queue
+      await this.waitForStream(point.id, signal, waited)
     }
-
-    const stream = await this.connectionManager.openStream(point.target, this.init.protocol, {
-      signal,
-      runOnLimitedConnection: this.init.runOnLimitedConnection
-    })
-    const keep = reusable && (this.kept.get(point.id) ?? 0) < this.init.maxStreamsPerPoint
-
-    if (keep) {
-      this.kept.set(point.id, (this.kept.get(point.id) ?? 0) + 1)
-    }
-
-    return { stream, pb: pbStream(stream, { maxDataLength: this.init.maxResponseSize }).pb(Message), served: 0, keep }
   }
 
   /** The request on `used` is answered: keep the stream for the next one, or close it */
@@ -115,7 +125,7 @@ export class PointStreams {
     used.served++
     used.answeredAt = performance.now()
 
-    if (used.keep && isOpen(used.stream)) {
+    if (used.keep && used.round === this.round && isOpen(used.stream)) {
       this.makeIdle(point, used)
       return
     }
@@ -145,17 +155,95 @@ export class PointStreams {
     return used.served > 0 && gone && !timedOut
   }
 
-  /** Closes every kept stream */
+  /** Closes every kept stream; the ones in use now are closed after their request */
   async closeAll (): Promise<void> {
-    const streams = [...this.idle.values()].flat()
+    this.round++
+    const streams = [...this.idle.entries()].flatMap(([id, kept]) => kept.map(k => ({ id, kept: k })))
     this.idle.clear()
-    this.kept.clear()
 
-    await Promise.all(streams.map(async kept => {
+    await Promise.all(streams.map(async ({ id, kept }) => {
       kept.stopWatching()
       clearTimeout(kept.timer)
+      this.uncount(id, kept)
       await kept.stream.close().catch(err => { kept.stream.abort(err) })
     }))
+  }
+
+  private async openNew (point: ResolvedPoint, signal: AbortSignal, keep: boolean): Promise<PointStream> {
+    // counted before the stream is open, so that requests arriving meanwhile wait rather than open more
+    const place = { counted: true }
+    const round = this.round
+    this.open.set(point.id, this.openCount(point.id) + 1)
+
+    try {
+      const stream = await this.connectionManager.openStream(point.target, this.init.protocol, {
+        signal,
+        runOnLimitedConnection: this.init.runOnLimitedConnection
+      })
+
+      return { stream, pb: pbStream(stream, { maxDataLength: this.init.maxResponseSize }).pb(Message), served: 0, keep, round, counted: true }
+    } catch (err) {
+      this.uncount(point.id, place)
+      throw err
+    }
+  }
+
+  private openCount (id: string): number {
+    return this.open.get(id) ?? 0
+  }
+
+  /** Waits until a stream of point `id` is free or closed, or `signal` aborts */
+  private async waitForStream (id: string, signal: AbortSignal, first: boolean): Promise<void> {
+    signal.throwIfAborted()
+
+    await new Promise<void>((resolve, reject) => {
+      const queue = this.waiting.get(id) ?? []
+      const onAbort = (): void => {
+        const index = queue.indexOf(wake)
+        if (index >= 0) {
+          queue.splice(index, 1)
+        }
+        if (queue.length === 0 && this.waiting.get(id) === queue) {
+          this.waiting.delete(id)
+        }
+        reject(signal.reason)
+      }
+      const wake = (): void => {
+        signal.removeEventListener('abort', onAbort)
+        resolve()
+      }
+
+      if (first) {
+        queue.unshift(wake)
+      } else {
+        queue.push(wake)
+      }
+      this.waiting.set(id, queue)
+      signal.addEventListener('abort', onAbort, { once: true })
+    })
+  }
+
+  /** A stream of point `id` became free or closed: the first request waiting for one tries again */
+  private wakeNext (id: string): void {
+    const queue = this.waiting.get(id)
+    const next = queue?.shift()
+
+    if (queue?.length === 0) {
+      this.waiting.delete(id)
+    }
+
+    next?.()
+  }
+
+  /** Closes the least recently used idle stream of point `id`, if any */
+  private closeOneIdle (id: string): void {
+    const kept = this.idle.get(id)?.[0]
+
+    if (kept != null) {
+      kept.stopWatching()
+      this.removeIdle(id, kept)
+      kept.stream.close().catch(err => { kept.stream.abort(err) })
+    }
   }
 
   private takeIdle (id: string): PointStream | undefined {
@@ -170,19 +258,28 @@ export class PointStreams {
         break
       }
 
-      this.release1(id)
+      this.uncount(id, kept)
     }
 
     if (streams.length === 0) {
       this.idle.delete(id)
     }
 
-    return kept == null ? undefined : { stream: kept.stream, pb: kept.pb, served: kept.served, keep: true, answeredAt: kept.answeredAt }
+    if (kept == null) {
+      return undefined
+    }
+
+    // its place among the point's open streams goes with it to the request
+    const taken = { stream: kept.stream, pb: kept.pb, served: kept.served, keep: true, answeredAt: kept.answeredAt, round: kept.round, counted: kept.counted }
+    kept.counted = false
+    return taken
   }
 
   private makeIdle (point: ResolvedPoint, used: PointStream): void {
     const { stream } = used
     const kept: KeptStream = { ...used, stopWatching: () => {} }
+    // its place among the point's open streams goes with it
+    used.counted = false
 
     // the point closing an idle stream right after its first answer closes after every answer
     const onClosed = (): void => {
@@ -215,6 +312,7 @@ export class PointStreams {
     const streams = this.idle.get(point.id) ?? []
     streams.push(kept)
     this.idle.set(point.id, streams)
+    this.wakeNext(point.id)
   }
 
   private removeIdle (id: string, kept: KeptStream): void {
@@ -229,25 +327,31 @@ export class PointStreams {
         this.idle.delete(id)
       }
 
-      this.release1(id)
+      this.uncount(id, kept)
     }
   }
 
+  /** `used` is closed or given up: it no longer counts against its point's streams */
   private forget (id: string, used: PointStream): void {
-    if (used.keep) {
-      used.keep = false
-      this.release1(id)
-    }
+    used.keep = false
+    this.uncount(id, used)
   }
 
-  private release1 (id: string): void {
-    const count = (this.kept.get(id) ?? 1) - 1
+  private uncount (id: string, holder: { counted: boolean }): void {
+    if (!holder.counted) {
+      return
+    }
+
+    holder.counted = false
+    const count = this.openCount(id) - 1
 
     if (count <= 0) {
-      this.kept.delete(id)
+      this.open.delete(id)
     } else {
-      this.kept.set(id, count)
+      this.open.set(id, count)
     }
+
+    this.wakeNext(id)
   }
 
   /** A point that closed its side of `used` right after its first answer answers one request per stream */

@@ -73,8 +73,9 @@ export interface RendezvousClientInit {
    */
   reuseStreams?: boolean
   /**
-   * Streams kept open per point. A request that finds all of them busy opens one more, closed after its reply
-   * when this many are kept already.
+   * Most streams open to one point at once, kept or not. A request that finds them all busy waits for one (within
+   * its `timeout`), so that a burst never opens more streams than a point accepts (a js-libp2p point resets the
+   * streams of a connection beyond 32 by default).
    *
    * @default 4
    */

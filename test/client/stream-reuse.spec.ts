@@ -1,14 +1,17 @@
 /**
  * Requests on streams kept open: one stream per point for requests that follow each other where the point serves
  * several per stream, a stream per request where it closes after one answer (learned, remembered), idle streams
- * closed. Real nodes over the memory transport, against the real server and a point that answers once per stream.
+ * closed, many requests in flight at once each answered by its own reply, a stream reset in the middle of a request
+ * sent again once or failed cleanly. Real nodes over the memory transport, against the real server and scripted
+ * points (test/interop/stream-reuse.spec.ts does the same against Go and Rust points).
  */
 import { expect } from 'aegir/chai'
 import { rendezvousClient } from '../../src/client/index.ts'
 import { PROTOCOL } from '../../src/constants.ts'
+import { Message } from '../../src/pb/rendezvous.ts'
 import { rendezvousServer } from '../../src/server/index.ts'
-import { ok, startFakeServer } from './fixtures/fake-server.ts'
-import { createNode, stopAll } from './fixtures/nodes.ts'
+import { fail, ok, startFakeServer } from './fixtures/fake-server.ts'
+import { createNode, eventually, stopAll } from './fixtures/nodes.ts'
 import type { RendezvousClient, RendezvousClientInit } from '../../src/client/index.ts'
 import type { RendezvousServerInit } from '../../src/server/index.ts'
 import type { Libp2p } from '@libp2p/interface'
@@ -16,16 +19,10 @@ import type { Multiaddr } from '@multiformats/multiaddr'
 
 type ClientNode = Libp2p<{ rendezvous: RendezvousClient }>
 
-/** Polls `check` every 20 ms for up to `ms`; resolves to whether it came true */
-async function eventually (check: () => boolean, ms = 5000): Promise<boolean> {
-  const until = Date.now() + ms
-  while (Date.now() < until) {
-    if (check()) {
-      return true
-    }
-    await new Promise(resolve => setTimeout(resolve, 20))
-  }
-  return check()
+const { MessageType, ResponseStatus } = Message
+
+async function delay (ms: number): Promise<void> {
+  await new Promise(resolve => setTimeout(resolve, ms))
 }
 
 describe('rendezvous client: requests on streams kept open', function () {
@@ -78,20 +75,30 @@ describe('rendezvous client: requests on streams kept open', function () {
     expect(alice.open()).to.equal(1)
   })
 
-  it('opens more streams for requests in flight at once, and keeps at most maxStreamsPerPoint of them', async () => {
+  it('opens at most maxStreamsPerPoint streams for requests in flight at once; the others wait for one and then use it', async () => {
     const addrs = await point()
     const alice = await client({ maxStreamsPerPoint: 2 })
     await alice.node.services.rendezvous.register(addrs, 'ns')
 
     const pages = await Promise.all(Array.from({ length: 6 }, async () => alice.node.services.rendezvous.discover(addrs, 'ns', { cookie: null })))
     expect(pages.every(page => page.registrations.length === 1)).to.be.true()
-    expect(alice.opened()).to.be.above(2)
-    expect(await eventually(() => alice.open() === 2), `${alice.open()} streams open`).to.be.true()
+    expect(alice.opened()).to.equal(2)
+    expect(alice.open()).to.equal(2)
 
     // the next ones use the kept streams
-    const before = alice.opened()
-    await Promise.all([1, 2].map(async () => alice.node.services.rendezvous.discover(addrs, 'ns', { cookie: null })))
-    expect(alice.opened()).to.equal(before)
+    await Promise.all([1, 2, 3].map(async () => alice.node.services.rendezvous.discover(addrs, 'ns', { cookie: null })))
+    expect(alice.opened()).to.equal(2)
+  })
+
+  it('keeps a burst within the streams a point accepts, with a stream per request too', async () => {
+    // the point resets every stream of a connection beyond its second
+    const addrs = await point({ maxInboundStreams: 2 })
+    const alice = await client({ maxStreamsPerPoint: 2, reuseStreams: false })
+
+    const ttls = await Promise.all(Array.from({ length: 20 }, async (_, i) => alice.node.services.rendezvous.register(addrs, `ns-${i}`)))
+    expect(ttls.every(ttl => typeof ttl === 'number')).to.be.true()
+    expect(alice.opened()).to.equal(20)
+    expect(await eventually(() => alice.open() === 0)).to.be.true()
   })
 
   it('learns that a point closes after one answer, and opens a stream per request to it from then on', async () => {
@@ -176,6 +183,133 @@ describe('rendezvous client: requests on streams kept open', function () {
 
     expect((await service.discover(addrs, 'ns', { cookie: null })).registrations).to.have.lengthOf(1)
     expect(alice.opened()).to.equal(2)
+  })
+
+  it('answers each of many requests in flight at once with its own reply, on at most maxStreamsPerPoint kept streams', async () => {
+    const addrs = await point()
+    const registrants = await Promise.all([1, 2].map(async () => client()))
+    // ns-i holds alice, and bob too when i is even: each namespace's page is told apart from the others
+    for (let i = 0; i < 8; i++) {
+      await registrants[0].node.services.rendezvous.register(addrs, `ns-${i}`)
+      if (i % 2 === 0) {
+        await registrants[1].node.services.rendezvous.register(addrs, `ns-${i}`)
+      }
+    }
+    const expected = (i: number): string[] => (i % 2 === 0 ? registrants : registrants.slice(0, 1)).map(r => r.node.peerId.toString()).sort()
+
+    const carol = await client({ maxStreamsPerPoint: 3 })
+    const results = await Promise.all(Array.from({ length: 40 }, async (_, i) => {
+      if (i % 5 === 4) {
+        // REGISTERs of carol's own in between, each in a namespace of its own
+        return { i, ttl: await carol.node.services.rendezvous.register(addrs, `carol-${i}`, { ttl: 7200 + i }) }
+      }
+      return { i, page: await carol.node.services.rendezvous.discover(addrs, `ns-${i % 8}`, { cookie: null }) }
+    }))
+
+    for (const result of results) {
+      if (result.page == null) {
+        expect(result.ttl, `REGISTER ${result.i}`).to.equal(7200 + result.i)
+        continue
+      }
+      expect(result.page.registrations.every(r => r.namespace === `ns-${result.i % 8}`), `DISCOVER ${result.i}`).to.be.true()
+      expect(result.page.registrations.map(r => r.peerId.toString()).sort(), `DISCOVER ${result.i}`).to.deep.equal(expected(result.i % 8))
+    }
+    expect((await carol.node.services.rendezvous.discover(addrs, 'carol-4', { cookie: null })).registrations.map(r => r.peerId.toString())).to.deep.equal([carol.node.peerId.toString()])
+    expect(await eventually(() => carol.open() <= 3), `${carol.open()} streams open`).to.be.true()
+  })
+
+  it('pairs each reply with its request when a point answers requests on one stream after different delays', async () => {
+    const node = await createNode()
+    nodes.push(node)
+    // the point echoes each REGISTER's namespace number in the TTL, after a delay that varies from one to the next
+    const fake = await startFakeServer(node, async (request, index) => {
+      await delay((index * 7) % 23)
+      return ok.register(BigInt(7200 + Number(request.register?.ns?.slice(3))))
+    }, { requestsPerStream: 1000 })
+    const alice = await client({ maxStreamsPerPoint: 2 })
+
+    const ttls = await Promise.all(Array.from({ length: 30 }, async (_, i) => alice.node.services.rendezvous.register(node.getMultiaddrs(), `ns-${i}`)))
+
+    expect(ttls).to.deep.equal(Array.from({ length: 30 }, (_, i) => 7200 + i))
+    expect(fake.requests).to.have.lengthOf(30)
+    // and the streams kept afterwards carry the next requests
+    const streams = new Set(fake.streamOf)
+    await alice.node.services.rendezvous.register(node.getMultiaddrs(), 'ns-99')
+    expect(streams.has(fake.streamOf.at(-1) ?? -1)).to.be.true()
+  })
+
+  it('never hands a late reply to the next request: a stream whose request was given up is not kept', async () => {
+    const node = await createNode()
+    nodes.push(node)
+    // the second request's reply comes after the client gave up on it
+    const fake = await startFakeServer(node, async (request, index) => {
+      if (index === 1) {
+        await delay(500)
+      }
+      return ok.register(BigInt(7200 + index))
+    }, { requestsPerStream: 1000 })
+    const alice = await client()
+    const addrs = node.getMultiaddrs()
+
+    expect(await alice.node.services.rendezvous.register(addrs, 'ns')).to.equal(7200)
+    await expect(alice.node.services.rendezvous.register(addrs, 'ns', { signal: AbortSignal.timeout(100) })).to.eventually.be.rejected()
+    expect(await alice.node.services.rendezvous.register(addrs, 'ns')).to.equal(7202)
+    expect(fake.streamOf).to.deep.equal([0, 0, 1])
+  })
+
+  describe('a stream reset by the point in the middle of a request', () => {
+    const discoverReply = ok.discover([])
+
+    it('sends the request again once, on a new stream, when the point resets a kept stream, and keeps the new one', async () => {
+      const node = await createNode()
+      nodes.push(node)
+      const fake = await startFakeServer(node, (request, index) => index === 2 ? 'reset' : discoverReply, { requestsPerStream: 1000 })
+      const alice = await client()
+      const addrs = node.getMultiaddrs()
+
+      for (let i = 0; i < 4; i++) {
+        expect((await alice.node.services.rendezvous.discover(addrs, 'ns', { cookie: null })).registrations).to.deep.equal([])
+      }
+
+      // the third request met the reset on stream 0, went again on stream 1, and the fourth followed it there
+      expect(fake.streamOf).to.deep.equal([0, 0, 0, 1, 1])
+      expect(fake.requests.every(r => r.type === MessageType.DISCOVER)).to.be.true()
+      expect(alice.opened()).to.equal(2)
+      expect((alice.node.services.rendezvous as any).streams.answersOnePerStream({ id: node.peerId.toString() })).to.be.false()
+    })
+
+    it('fails the request with InvalidResponseError when the new stream is reset too, and serves the next one', async () => {
+      const node = await createNode()
+      nodes.push(node)
+      const fake = await startFakeServer(node, (request, index) => index === 2 || index === 3 ? 'reset' : discoverReply, { requestsPerStream: 1000 })
+      const alice = await client({ timeout: 20_000 })
+      const addrs = node.getMultiaddrs()
+
+      await alice.node.services.rendezvous.discover(addrs, 'ns', { cookie: null })
+      await alice.node.services.rendezvous.discover(addrs, 'ns', { cookie: null })
+      await expect(alice.node.services.rendezvous.discover(addrs, 'ns', { cookie: null })).to.eventually.be.rejected.with.property('name', 'InvalidResponseError')
+      // sent twice, no more
+      expect(fake.streamOf).to.deep.equal([0, 0, 0, 1])
+
+      expect((await alice.node.services.rendezvous.discover(addrs, 'ns', { cookie: null })).registrations).to.deep.equal([])
+      expect(fake.streamOf).to.deep.equal([0, 0, 0, 1, 2])
+      expect(await eventually(() => alice.open() === 1), `${alice.open()} streams open`).to.be.true()
+    })
+
+    it('does not send a request again when the point resets the new stream it came on', async () => {
+      const node = await createNode()
+      nodes.push(node)
+      const fake = await startFakeServer(node, (request, index) => index === 0 ? 'reset' : fail.discover(ResponseStatus.E_UNAVAILABLE), { requestsPerStream: 1000 })
+      const alice = await client()
+      const addrs = node.getMultiaddrs()
+
+      await expect(alice.node.services.rendezvous.discover(addrs, 'ns', { cookie: null })).to.eventually.be.rejected.with.property('name', 'InvalidResponseError')
+      expect(fake.requests).to.have.lengthOf(1)
+
+      // the point's next answer reaches the caller as it is
+      await expect(alice.node.services.rendezvous.discover(addrs, 'ns', { cookie: null })).to.eventually.be.rejected.with.property('status', ResponseStatus.E_UNAVAILABLE)
+      expect(fake.streamOf).to.deep.equal([0, 1])
+    })
   })
 
   it('refuses a maxStreamsPerPoint or streamIdleTimeout that is not a positive whole number', async () => {
