@@ -1,0 +1,22 @@
+/**
+ * Loaded into the soaked server with `--import`: every RDV_SOAK_PROBE_MS it writes one JSON line of the process's
+ * own memory figures to file descriptor 3 (a pipe the soak reads). The server's /metrics has the heap in use and
+ * external memory, but not V8's committed heap per space nor `arrayBuffers`, which are what tell V8's page pool,
+ * Buffers and native (malloc) memory apart when RSS moves.
+ */
+import { createWriteStream } from 'node:fs'
+import { getHeapSpaceStatistics } from 'node:v8'
+
+const intervalMs = Number(process.env.RDV_SOAK_PROBE_MS ?? 5000)
+const out = createWriteStream('', { fd: 3 })
+// the soak may stop reading before the server exits
+out.on('error', () => {})
+
+setInterval(() => {
+  const usage = process.memoryUsage()
+  const spaces: Record<string, number> = {}
+  for (const space of getHeapSpaceStatistics()) {
+    spaces[space.space_name] = space.space_size
+  }
+  out.write(JSON.stringify({ at: Date.now(), ...usage, spaces }) + '\n')
+}, intervalMs).unref()
