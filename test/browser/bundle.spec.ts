@@ -8,7 +8,7 @@ import { readdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { expect } from 'aegir/chai'
 import { bundleForBrowser, nodeBuiltinImports, ROOT } from './harness/bundle.ts'
-import { chromiumMissing, sharedChromium } from './harness/chromium.ts'
+import { chromiumMissing, sharedChromium, skipWhenMissing } from './harness/chromium.ts'
 import { startPageServer } from './harness/page-server.ts'
 import { withTimeout } from './harness/poll.ts'
 
@@ -49,12 +49,7 @@ describe('browser bundle', function () {
   })
 
   it('loads in Chromium with the same exports as in Node', async function () {
-    const missing = chromiumMissing()
-    if (missing != null) {
-      // eslint-disable-next-line no-console
-      console.warn(`      ${missing}`)
-      this.skip()
-    }
+    skipWhenMissing(this, chromiumMissing())
     const bundle = await bundleForBrowser('src/index.ts')
     const server = await startPageServer({
       '/': { type: 'text/html', body: '<!doctype html><html><head><link rel="icon" href="data:,"></head><body></body></html>' },

@@ -4,7 +4,7 @@
  */
 
 import { expect } from 'aegir/chai'
-import { chromiumMissing, sharedChromium } from './harness/chromium.ts'
+import { chromiumMissing, sharedChromium, skipWhenMissing } from './harness/chromium.ts'
 import { pollUntil } from './harness/poll.ts'
 import type { PeerId } from '@libp2p/interface'
 import type { Browser, Page } from 'playwright-core'
@@ -32,12 +32,7 @@ describe('examples/browser', function () {
   let example: Example | undefined
 
   before(async function () {
-    const missing = chromiumMissing()
-    if (missing != null) {
-      // eslint-disable-next-line no-console
-      console.warn(`      ${missing}`)
-      this.skip()
-    }
+    skipWhenMissing(this, chromiumMissing())
     example = await startExample({ port: 0 })
     browser = await sharedChromium()
   })

@@ -21,9 +21,8 @@ import { expect } from 'aegir/chai'
 import { topicNamespace } from '../../src/discovery/index.ts'
 import { killAll, startCli } from '../cli/fixtures/cli-process.ts'
 import { GoPubsubNode, goBinaryMissing, stopAllGoNodes } from '../fixtures/go-pubsub-node.ts'
-import { cachedBundle } from './harness/bundle.ts'
-import { chromiumMissing, sharedChromium } from './harness/chromium.ts'
-import { pageHtml, startPageServer } from './harness/page-server.ts'
+import { chromiumMissing, sharedChromium, skipWhenMissing } from './harness/chromium.ts'
+import { servePage } from './harness/page-server.ts'
 import { pollUntil } from './harness/poll.ts'
 import { StepTimer } from './harness/step-timer.ts'
 import { TestPage } from './harness/test-page.ts'
@@ -96,17 +95,8 @@ describe('a Go node dials a browser node through a relay found via rendezvous (C
 
   before(async function () {
     this.timeout(60_000)
-    const missing = chromiumMissing() ?? goBinaryMissing()
-    if (missing != null) {
-      // eslint-disable-next-line no-console
-      console.warn(`      ${missing}`)
-      this.skip()
-    }
-    const bundle = await cachedBundle('test/browser/fixtures/discovery-page.ts')
-    server = await startPageServer({
-      '/': { type: 'text/html', body: pageHtml('Go dials the browser') },
-      '/bundle.js': { type: 'text/javascript', body: bundle.code }
-    })
+    skipWhenMissing(this, chromiumMissing() ?? goBinaryMissing())
+    server = await servePage('Go dials the browser', 'test/browser/fixtures/discovery-page.ts')
     browser = await sharedChromium()
   })
 

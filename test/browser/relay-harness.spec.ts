@@ -5,10 +5,9 @@
  */
 
 import { expect } from 'aegir/chai'
-import { bundleForBrowser } from './harness/bundle.ts'
-import { chromiumMissing, sharedChromium } from './harness/chromium.ts'
+import { chromiumMissing, sharedChromium, skipWhenMissing } from './harness/chromium.ts'
 import { startNodePeer, wsAddress } from './harness/node-peers.ts'
-import { pageHtml, startPageServer } from './harness/page-server.ts'
+import { servePage } from './harness/page-server.ts'
 import { pollUntil } from './harness/poll.ts'
 import { TestPage } from './harness/test-page.ts'
 import type { NodePeer } from './harness/node-peers.ts'
@@ -24,17 +23,8 @@ describe('browser harness (Chromium, no rendezvous)', function () {
   const pages: TestPage[] = []
 
   before(async function () {
-    const missing = chromiumMissing()
-    if (missing != null) {
-      // eslint-disable-next-line no-console
-      console.warn(`      ${missing}`)
-      this.skip()
-    }
-    const bundle = await bundleForBrowser('test/browser/fixtures/relay-page.ts')
-    server = await startPageServer({
-      '/': { type: 'text/html', body: pageHtml('relay harness') },
-      '/bundle.js': { type: 'text/javascript', body: bundle.code }
-    })
+    skipWhenMissing(this, chromiumMissing())
+    server = await servePage('relay harness', 'test/browser/fixtures/relay-page.ts')
     browser = await sharedChromium()
   })
 

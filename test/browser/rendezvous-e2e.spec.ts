@@ -18,10 +18,9 @@ import { rendezvousClient } from '../../src/client/index.ts'
 import { dappNamespace, rendezvousDiscovery, topicNamespace, RELAY_NAMESPACE } from '../../src/discovery/index.ts'
 import { rendezvousServer } from '../../src/server/index.ts'
 import { pingOverConnection } from './fixtures/ping-connection.ts'
-import { cachedBundle } from './harness/bundle.ts'
-import { chromiumMissing, sharedChromium } from './harness/chromium.ts'
+import { chromiumMissing, sharedChromium, skipWhenMissing } from './harness/chromium.ts'
 import { startNodePeer, wsAddress } from './harness/node-peers.ts'
-import { pageHtml, startPageServer } from './harness/page-server.ts'
+import { servePage } from './harness/page-server.ts'
 import { pollUntil, withTimeout } from './harness/poll.ts'
 import { StepTimer } from './harness/step-timer.ts'
 import { TestPage } from './harness/test-page.ts'
@@ -60,17 +59,8 @@ describe('browser nodes through rendezvous (Chromium end to end)', function () {
 
   before(async function () {
     this.timeout(60_000)
-    const missing = chromiumMissing()
-    if (missing != null) {
-      // eslint-disable-next-line no-console
-      console.warn(`      ${missing}`)
-      this.skip()
-    }
-    const bundle = await cachedBundle('test/browser/fixtures/discovery-page.ts')
-    server = await startPageServer({
-      '/': { type: 'text/html', body: pageHtml('rendezvous e2e') },
-      '/bundle.js': { type: 'text/javascript', body: bundle.code }
-    })
+    skipWhenMissing(this, chromiumMissing())
+    server = await servePage('rendezvous e2e', 'test/browser/fixtures/discovery-page.ts')
     browser = await sharedChromium()
   })
 

@@ -34,6 +34,18 @@ export function chromiumMissing (): string | undefined {
   return undefined
 }
 
+/**
+ * Skips the calling suite (from its `before` hook) with `reason`, printed so the run says why, when there is one:
+ * `skipWhenMissing(this, chromiumMissing())`.
+ */
+export function skipWhenMissing (context: Mocha.Context, reason: string | undefined): void {
+  if (reason != null) {
+    // eslint-disable-next-line no-console
+    console.warn(`      ${reason}`)
+    context.skip()
+  }
+}
+
 /** Starts a headless Chromium, failing within `timeout` ms */
 export async function launchChromium (timeout = 20_000): Promise<Browser> {
   return withTimeout(`launching ${CHROMIUM_PATH}`, chromium.launch({

@@ -4,6 +4,7 @@
  */
 
 import { createServer } from 'node:http'
+import { cachedBundle } from './bundle.ts'
 import type { AddressInfo } from 'node:net'
 
 export interface PageServer {
@@ -52,4 +53,13 @@ export async function startPageServer (files: Record<string, ServedFile>): Promi
       await new Promise<void>(resolve => server.close(() => { resolve() }))
     }
   }
+}
+
+/** Serves `pageHtml(title)` with `entry` (a path from the repository root) bundled for the browser as its module */
+export async function servePage (title: string, entry: string): Promise<PageServer> {
+  const bundle = await cachedBundle(entry)
+  return startPageServer({
+    '/': { type: 'text/html', body: pageHtml(title) },
+    '/bundle.js': { type: 'text/javascript', body: bundle.code }
+  })
 }
