@@ -143,10 +143,11 @@ export function comparisonTable (results: ScenarioResult[]): string {
 }
 
 export function runTable (results: ScenarioResult[]): string {
-  return formatTable(['scenario', 'simulated', 'nodes joined', 'wall s', 'CPU s', 'peak RSS MiB', 'timers fired', 'cut short'], results.map(r => [
+  return formatTable(['scenario', 'simulated', 'nodes joined', 'of them real', 'wall s', 'CPU s', 'peak RSS MiB', 'timers fired', 'cut short'], results.map(r => [
     r.scenario,
     `${num(r.simulatedMs / 60_000)} min`,
     num(r.population.joined),
+    num(r.population.real),
     num(r.engine.wallMs / 1000),
     num(r.engine.cpuMs / 1000),
     num(r.engine.peakRssMiB),

@@ -25,6 +25,12 @@ if (args.has('seed')) {
   scenario.seed = Number(args.get('seed'))
 }
 
+// a shorter run than the scenario's (to profile, or to try a change): the steady-state window shrinks with it
+if (args.has('minutes')) {
+  scenario.durationMs = Number(args.get('minutes')) * 60_000
+  scenario.measureFromMs = Math.min(scenario.measureFromMs, scenario.durationMs / 2)
+}
+
 if (args.has('cpu')) {
   scenario.sharedCpu = JSON.parse(args.get('cpu') ?? '{}')
 }

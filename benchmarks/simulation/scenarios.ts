@@ -29,11 +29,21 @@ export const LOOPBACK: LatencyModel = {
   pointAccessDelayMs: 0.05
 }
 
-/** A network at the scale of `nodes`: churn, topics, browsers and relays as an application of that size might have */
-function scale (name: string, nodes: number, durationMs: number, rampMs: number, wallLimitMs: number): Scenario {
+/**
+ * Nodes that run the real discovery module in each network, on average: enough for percentiles of the time to
+ * quota and for the request rates, few enough that each scale costs about the same (the module keeps up to 1000
+ * candidates per namespace and rebuilds its rings from them: a megabyte and some milliseconds per node)
+ */
+const REAL_NODES = 100
+
+/**
+ * A network at the scale of `nodes`: churn, topics, browsers and relays as an application of that size might have.
+ * `real` of them on average run the real discovery module, the others are light nodes (see model/light-node.ts)
+ */
+function scale (name: string, nodes: number, real: number, durationMs: number, rampMs: number, wallLimitMs: number): Scenario {
   return {
     name,
-    description: `${nodes.toLocaleString('en-US')} nodes online: sessions of 30 min median (log-normal, sigma 1), half of them ending without UNREGISTER; ${Math.max(10, nodes / 100)} topics of Zipf popularity, 1-3 per node; 30% browsers that need relays, 10% of the others run one; 2 points; defaults everywhere`,
+    description: `${nodes.toLocaleString('en-US')} nodes online, ${Math.min(real, nodes).toLocaleString('en-US')} of them running the real module: sessions of 30 min median (log-normal, sigma 1), half of them ending without UNREGISTER; ${Math.max(10, nodes / 100)} topics of Zipf popularity, 1-3 per node; 30% browsers that need relays, 10% of the others run one; 2 points; defaults everywhere`,
     seed: 1,
     nodes,
     rampMs,
@@ -47,11 +57,12 @@ function scale (name: string, nodes: number, durationMs: number, rampMs: number,
     maxConnections: { public: 300, browser: 100 },
     points: 2,
     latency: INTERNET,
+    realShare: Math.min(1, real / nodes),
     discovery: {},
     server: {},
     warmStart: true,
     pubsubDiscoveryIntervalMs: 10_000,
-    wallLimitMs: 30 * 60_000
+    wallLimitMs
   }
 }
 
@@ -89,7 +100,7 @@ function validation (nodes: number): Scenario {
 
 /** Small enough for the test suite (seconds), with every feature on: churn, warm start, browsers, relays, two points */
 export const CI: Scenario = {
-  ...scale('ci', 40, 5 * 60_000, 30_000, 10 * 60_000),
+  ...scale('ci', 40, 40, 5 * 60_000, 30_000, 10 * 60_000),
   description: '40 nodes, sessions of 3 min median, 5 simulated minutes: every feature of the model in a few seconds',
   measureFromMs: 2 * 60_000,
   churn: { medianSessionMs: 3 * 60_000, sessionSigma: 1, cleanLeaveShare: 0.5 },
@@ -104,7 +115,7 @@ export const SCENARIOS: Record<string, Scenario> = {
   'validate-10': validation(10),
   'validate-50': validation(50),
   ci: CI,
-  '1k': scale('1k', 1_000, 60 * 60_000, 5 * 60_000, 30 * 60_000),
-  '10k': scale('10k', 10_000, 30 * 60_000, 5 * 60_000, 30 * 60_000),
-  '100k': scale('100k', 100_000, 20 * 60_000, 5 * 60_000, 10 * 60_000)
+  '1k': scale('1k', 1_000, REAL_NODES, 15 * 60_000, 5 * 60_000, 12 * 60_000),
+  '10k': scale('10k', 10_000, REAL_NODES, 15 * 60_000, 5 * 60_000, 12 * 60_000),
+  '100k': scale('100k', 100_000, REAL_NODES, 15 * 60_000, 5 * 60_000, 10 * 60_000)
 }

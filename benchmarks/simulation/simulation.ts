@@ -4,12 +4,14 @@
  * what was measured. Everything that decides what happens comes from the seed, so a run repeats exactly.
  */
 import { multiaddr } from '@multiformats/multiaddr'
+import { DISCOVERY_DEFAULTS } from '../../src/defaults.ts'
 import { RELAY_NAMESPACE, topicNamespace } from '../../src/discovery/options.ts'
 import { comparableSeq } from '../../src/protocol/peer-record.ts'
 import { Random, Zipf } from './engine/random.ts'
 import { VirtualClock } from './engine/virtual-clock.ts'
 import { SimClient } from './model/client.ts'
 import { TrustedRecords, makeIdentity } from './model/identities.ts'
+import { LightSchedule } from './model/light-node.ts'
 import { Measurements } from './model/measure.ts'
 import { Network } from './model/network.ts'
 import { SimNode } from './model/node.ts'
@@ -62,8 +64,13 @@ export interface ScenarioResult {
     discoverPerNodeP50: number | null
     discoverPerNodeMax: number | null
   }
-  /** Over the steady-state window, per point */
+  /**
+   * Over the steady-state window, per point: the requests of the nodes that run the real module, per real
+   * node-hour, times the nodes online on average (all of them when the scenario has no light nodes)
+   */
   perPointPerSecond?: RequestRates
+  /** Over the steady-state window, per point: every request the points handled (light nodes send no DISCOVER) */
+  handledPerPointPerSecond?: RequestRates
   /**
    * Over the steady-state window, per point: registrations left to run out by nodes that left without
    * unregistering (what a store's sweep deletes at steady state)
@@ -72,7 +79,7 @@ export interface ScenarioResult {
   /** Over the steady-state window, per node online */
   perNodePerHour?: { register: number, discover: number, unregister: number }
   windowMs: number
-  population: { averageOnline: number, joined: number, left: number, leftCleanly: number, ghosts: number, browsers: number, relays: number }
+  population: { averageOnline: number, averageRealOnline: number, joined: number, real: number, left: number, leftCleanly: number, ghosts: number, browsers: number, relays: number }
   store: { registrations: number, bytes: number, maxRegistrations: number, maxBytes: number }
   dials: DialCounters
   /** Warnings the modules gave, by code (each module says each once) */
@@ -131,9 +138,14 @@ export class Simulation {
   private abandoned = 0
   private maxBytes = 0
   private windowStart?: PointCounters
+  /** Requests of the nodes that run the real module, counted as the points count them */
+  private readonly realCounters = emptyCounters()
+  private realWindowStart?: PointCounters
+  private realJoined = 0
+  private readonly lights = new Map<SimNode, LightSchedule>()
   private atQuota?: { register: number, discover: number }
   private stopped = false
-  /** Every node that joined, online or not */
+  /** Every node that joined and runs the real module, online or not */
   readonly everyone: SimNode[] = []
 
   constructor (scenario: Scenario, hooks: SimulationHooks = {}) {
@@ -206,6 +218,7 @@ export class Simulation {
     this.clock.setTimeout(() => {
       this.measurements.openWindow(this.clock.now())
       this.windowStart = this.totals()
+      this.realWindowStart = { ...this.realCounters }
     }, s.measureFromMs)
 
     const sample = (): void => {
@@ -237,7 +250,8 @@ export class Simulation {
     this.measurements.finish(online, now)
     const windowMs = this.windowStart == null ? 0 : now - (ORIGIN + s.measureFromMs)
     const nodeHours = this.measurements.nodeHours(now)
-    const result = this.result(cutShort, now, windowMs, nodeHours)
+    const realNodeHours = this.measurements.realNodeHours(now)
+    const result = this.result(cutShort, now, windowMs, nodeHours, realNodeHours)
     await this.hooks.atEnd?.(this)
     const cpu = process.cpuUsage(cpuStart)
     result.engine = {
@@ -251,7 +265,7 @@ export class Simulation {
     return result
   }
 
-  private result (cutShort: boolean, now: number, windowMs: number, nodeHours: number): ScenarioResult {
+  private result (cutShort: boolean, now: number, windowMs: number, nodeHours: number, realNodeHours: number): ScenarioResult {
     const s = this.scenario
     const kinds: QuotaKind[] = ['topic', 'relay', 'reachable']
     const timeToQuota = Object.fromEntries((['start', 'steady'] as Cohort[]).map(cohort =>
@@ -267,7 +281,9 @@ export class Simulation {
       windowMs,
       population: {
         averageOnline: windowMs > 0 ? nodeHours * 3_600_000 / windowMs : this.network.nodes.size,
+        averageRealOnline: windowMs > 0 ? realNodeHours * 3_600_000 / windowMs : this.network.nodes.size - this.lights.size,
         joined: this.joined,
+        real: this.realJoined,
         left: this.left,
         leftCleanly: this.leftCleanly,
         ghosts: this.ghosts,
@@ -296,14 +312,16 @@ export class Simulation {
       }
     }
 
-    if (this.windowStart != null && windowMs > 0) {
+    if (this.windowStart != null && this.realWindowStart != null && windowMs > 0 && realNodeHours > 0) {
       const seconds = windowMs / 1000
-      const perPoint = rates(this.windowStart, this.totals(), seconds * this.points.length)
-      result.perPointPerSecond = perPoint
+      result.handledPerPointPerSecond = rates(this.windowStart, this.totals(), seconds * this.points.length)
+      // the real nodes are a uniform sample of the nodes joining: their requests per node-hour, times the node-hours
+      // of the whole network, spread over the points
+      const perNodeHour = rates(this.realWindowStart, this.realCounters, realNodeHours)
+      const scale = nodeHours / seconds / this.points.length
+      result.perPointPerSecond = Object.fromEntries(Object.entries(perNodeHour).map(([k, v]) => [k, v * scale])) as unknown as RequestRates
       result.abandonedPerPointPerSecond = this.abandoned / this.points.length / seconds
-      const hours = Math.max(nodeHours, 1e-9)
-      const all = (rate: number): number => rate * seconds * this.points.length / hours
-      result.perNodePerHour = { register: all(perPoint.register), discover: all(perPoint.discover), unregister: all(perPoint.unregister) }
+      result.perNodePerHour = { register: perNodeHour.register, discover: perNodeHour.discover, unregister: perNodeHour.unregister }
     }
 
     return result
@@ -418,6 +436,7 @@ export class Simulation {
     const identity = makeIdentity(this.random.next)
     const index = this.nodeIndex++
     const [minDelay, maxDelay] = s.latency.accessDelayMs
+    const light = s.realShare != null && s.realShare < 1 && !this.random.chance(s.realShare)
 
     return new SimNode({
       identity,
@@ -427,6 +446,7 @@ export class Simulation {
       accessDelay: this.random.uniform(minDelay, maxDelay),
       maxConnections: kind === 'browser' ? s.maxConnections.browser : s.maxConnections.public,
       address: kind === 'public' ? publicAddress(index) : undefined,
+      light,
       discovery: {
         ...s.discovery,
         points: this.pointAddresses,
@@ -436,7 +456,7 @@ export class Simulation {
       runtime: this.runtime,
       network: this.network,
       seal: (id: Identity, addresses: Multiaddr[]) => this.trusted.seal(id, addresses, this.nextSeq()),
-      client: (node) => new SimClient(node, this.network)
+      client: (node) => new SimClient(node, this.network, this.realCounters)
     })
   }
 
@@ -445,12 +465,35 @@ export class Simulation {
     this.joined++
     this.browsers += node.kind === 'browser' ? 1 : 0
     this.relays += node.runsRelay ? 1 : 0
-    this.everyone.push(node)
+    if (!node.light) {
+      this.everyone.push(node)
+    }
     node.joinedAt = this.clock.now()
     await this.network.work(m => m.nodeStartMs)
     this.network.nodes.set(node.id, node)
+    this.network.track(node, true)
     this.measurements.joined(node, this.clock.now())
     node.start()
+
+    if (node.light) {
+      if (node.kind === 'browser') {
+        this.network.assignLightRelay(node)
+      }
+
+      const light = new LightSchedule({
+        node,
+        client: new SimClient(node, this.network),
+        points: this.points,
+        clock: this.clock,
+        random: this.random.next,
+        ttl: this.scenario.discovery.ttl,
+        refreshMargin: this.scenario.discovery.refreshMargin ?? DISCOVERY_DEFAULTS.refreshMargin
+      })
+      this.lights.set(node, light)
+      light.start()
+    } else {
+      this.realJoined++
+    }
 
     if (session != null && Number.isFinite(session)) {
       this.clock.setTimeout(() => { void this.leave(node) }, session)
@@ -465,22 +508,28 @@ export class Simulation {
     const clean = this.random.chance(this.scenario.churn?.cleanLeaveShare ?? 1)
     this.left++
 
+    const light = this.lights.get(node)
+
     if (clean) {
       this.leftCleanly++
       // libp2p's stop: the module unregisters while the connections are still up, then everything closes
-      await node.module.beforeStop()
+      await (light == null ? node.module?.beforeStop() : light.unregisterAll())
     }
 
     if (!clean && this.windowStart != null) {
-      this.abandoned += node.module.status.scheduler.registrations.filter(r => r.registered).length
+      this.abandoned += light != null ? light.registered : node.module?.status.scheduler.registrations.filter(r => r.registered).length ?? 0
     }
 
+    light?.stop()
+    this.lights.delete(node)
+    node.lightRelay?.reservations.delete(node.id)
     node.online = false
     node.departure = clean ? 'clean' : 'vanished'
     this.network.nodes.delete(node.id)
+    this.network.track(node, false)
     this.measurements.left(node, this.clock.now())
     this.network.disconnectAll(node)
-    await node.module.stop()
+    await node.module?.stop()
   }
 
   /**
@@ -543,7 +592,12 @@ export class Simulation {
     }
 
     this.network.nodes.clear()
-    await Promise.allSettled(online.map(async node => node.module.stop()))
+
+    for (const light of this.lights.values()) {
+      light.stop()
+    }
+
+    await Promise.allSettled(online.map(async node => node.module?.stop()))
 
     for (const point of this.points) {
       point.stop()

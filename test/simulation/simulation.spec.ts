@@ -181,4 +181,64 @@ describe('simulation', function () {
       expect(first.pubsubPeerDiscovery.publishedPerSecond).to.be.closeTo(first.population.averageOnline / 10, 1e-9)
     })
   })
+
+  describe('a network of real and light nodes', () => {
+    const LIGHT = { ...CI, name: 'ci-light', realShare: 0.5 }
+    let result: ScenarioResult
+    let world: { online: number, light: number, lightRegistered: number, lightOld: number, overConnected: number, realTopics: number }
+
+    before(async () => {
+      result = await new Simulation(LIGHT, {
+        atEnd: async (sim) => {
+          const now = sim.clock.now()
+          const listed = new Set<string>()
+
+          for (const point of sim.points) {
+            const page = await point.store.discover({ afterSeq: 0n, limit: 1_000_000, now })
+            page.registrations.forEach(r => listed.add(r.peerId))
+          }
+
+          const online = [...sim.network.nodes.values()]
+          // a light node online for a minute is registered at the points, as a real one is
+          const lightOld = online.filter(n => n.light && now - n.joinedAt > 60_000)
+          // the first wave: the nodes that joined before the ramp's end (the run started `durationMs` ago)
+          const rampEnd = now - sim.scenario.durationMs + sim.scenario.rampMs
+          world = {
+            online: online.length,
+            light: online.filter(n => n.light).length,
+            lightOld: lightOld.length,
+            lightRegistered: lightOld.filter(n => listed.has(n.id)).length,
+            overConnected: online.filter(n => n.connectionCount > n.maxConnections).length,
+            realTopics: sim.everyone.filter(n => n.joinedAt < rampEnd).reduce((sum, n) => sum + n.topics.length, 0)
+          }
+        }
+      }).run()
+    })
+
+    it('runs both kinds, the real ones with the module and the light ones without', () => {
+      expect(result.population.real).to.be.greaterThan(0).and.lessThan(result.population.joined)
+      expect(world.light).to.be.greaterThan(0).and.lessThan(world.online)
+      expect(world.overConnected).to.equal(0)
+    })
+
+    it('keeps the light nodes registered', () => {
+      expect(world.lightOld).to.be.greaterThan(0)
+      expect(world.lightRegistered).to.equal(world.lightOld)
+    })
+
+    it('measures times to quota on the real nodes only', () => {
+      const t = result.timeToQuota.start.topic
+      expect(t.reached).to.be.greaterThan(0)
+      expect(t.reached + t.never).to.be.at.most(world.realTopics)
+    })
+
+    it('scales the real nodes\' requests to the network: the points handle fewer DISCOVERs than reported, as light nodes send none', () => {
+      const reported = result.perPointPerSecond
+      const handled = result.handledPerPointPerSecond
+      expect(reported?.discover).to.be.greaterThan(0)
+      expect(handled?.discover).to.be.greaterThan(0).and.lessThan(reported?.discover ?? 0)
+      expect(handled?.register).to.be.greaterThan(0)
+      expect(result.population.averageRealOnline).to.be.greaterThan(0).and.lessThan(result.population.averageOnline)
+    })
+  })
 })

@@ -15,7 +15,7 @@ import { RendezvousError } from '../../../src/errors.ts'
 import { Message } from '../../../src/pb/rendezvous.ts'
 import type { TrustedRecords } from './identities.ts'
 import type { SimNode } from './node.ts'
-import type { SimPoint } from './point.ts'
+import type { PointCounters, SimPoint } from './point.ts'
 import type { DiscoverOptions, DiscoverResult, DiscoveredRegistration, RegisterOptions, RendezvousClient, RendezvousPoint } from '../../../src/client/types.ts'
 import type { AbortOptions } from '@libp2p/interface'
 
@@ -39,10 +39,13 @@ export interface ClientNetwork {
 export class SimClient implements RendezvousClient {
   private readonly node: SimNode
   private readonly network: ClientNetwork
+  /** Where the requests of the sampled (real) nodes are counted as the points count them */
+  private readonly tally?: PointCounters
 
-  constructor (node: SimNode, network: ClientNetwork) {
+  constructor (node: SimNode, network: ClientNetwork, tally?: PointCounters) {
     this.node = node
     this.network = network
+    this.tally = tally
   }
 
   async register (address: RendezvousPoint, namespace: string, options: RegisterOptions = {}): Promise<number> {
@@ -55,7 +58,7 @@ export class SimClient implements RendezvousClient {
       request.ttl = BigInt(options.ttl)
     }
 
-    const response = await this.exchange(address, options, async (point) => point.handle('register', request, this.node.peerId))
+    const response = await this.exchange('register', address, options, async (point) => point.handle('register', request, this.node.peerId))
     return Number(response.ttl ?? 0n)
   }
 
@@ -63,6 +66,11 @@ export class SimClient implements RendezvousClient {
     this.node.sent.unregister++
     const point = this.network.point(address)
     await this.send(point, options)
+
+    if (this.tally != null) {
+      this.tally.unregister++
+    }
+
     await point.handle('unregister', { ns: namespace }, this.node.peerId)
   }
 
@@ -74,7 +82,16 @@ export class SimClient implements RendezvousClient {
       request.cookie = options.cookie as Uint8Array<ArrayBuffer>
     }
 
-    const response = await this.exchange(address, options, async (point) => point.handle('discover', request, this.node.peerId))
+    const response = await this.exchange('discover', address, options, async (point) => point.handle('discover', request, this.node.peerId))
+
+    if (this.tally != null) {
+      this.tally.returned += response.registrations.length
+
+      for (const r of response.registrations) {
+        this.tally.returnedBytes += r.signedPeerRecord?.byteLength ?? 0
+      }
+    }
+
     const registrations: DiscoveredRegistration[] = []
     let dropped = 0
 
@@ -134,15 +151,23 @@ export class SimClient implements RendezvousClient {
   }
 
   /** One request and its reply: the point's error status comes back as a RendezvousError, half a round trip later */
-  private async exchange <T> (address: RendezvousPoint, options: AbortOptions, handle: (point: SimPoint) => Promise<T>): Promise<T> {
+  private async exchange <T> (type: 'register' | 'discover', address: RendezvousPoint, options: AbortOptions, handle: (point: SimPoint) => Promise<T>): Promise<T> {
     const point = this.network.point(address)
     await this.send(point, options)
     let reply: T | undefined
     let error: Error | undefined
 
+    if (this.tally != null) {
+      this.tally[type]++
+    }
+
     try {
       reply = await handle(point)
     } catch (err) {
+      if (this.tally != null) {
+        this.tally.refused++
+      }
+
       error = err instanceof RendezvousError ? err : new RendezvousError(Message.ResponseStatus.E_INTERNAL_ERROR, String(err))
     }
 

@@ -9,7 +9,9 @@
  * (after the warm-up) are reported apart. A node that left before reaching a quota is not counted (its time is
  * unknown), nor is a topic that has fewer other members online than the quota; one still short after
  * `neverAfterMs` online (by its leaving or the end of the run) is counted as never;
- * - node-hours online, for the rates per node.
+ * - node-hours online, for the rates per node (all nodes, and those that run the real module).
+ *
+ * Light nodes (model/light-node.ts) count as members of their topics and as online, and are never measured.
  */
 import type { SimNode } from './node.ts'
 
@@ -67,6 +69,9 @@ export class Measurements {
   private onlineSince = 0
   private online = 0
   private nodeMs = 0
+  /** The same for the nodes that run the real module (all of them unless the scenario has light nodes) */
+  private realOnline = 0
+  private realNodeMs = 0
   private windowFrom = Infinity
   /** Nodes of the first wave that have not reached every quota yet */
   private startPending = 0
@@ -95,6 +100,7 @@ export class Measurements {
   openWindow (now: number): void {
     this.accumulate(now)
     this.nodeMs = 0
+    this.realNodeMs = 0
     this.windowFrom = now
   }
 
@@ -104,15 +110,22 @@ export class Measurements {
     return this.windowFrom === Infinity ? 0 : this.nodeMs / 3_600_000
   }
 
+  /** Node-hours online since the window opened, of the nodes that run the real module */
+  realNodeHours (now: number): number {
+    this.accumulate(now)
+    return this.windowFrom === Infinity ? 0 : this.realNodeMs / 3_600_000
+  }
+
   joined (node: SimNode, now: number): void {
     this.accumulate(now)
     this.online++
+    this.realOnline += node.light ? 0 : 1
 
     for (const topic of node.topics) {
       this.topicMembers.set(topic, (this.topicMembers.get(topic) ?? 0) + 1)
     }
 
-    if (this.cohort(node) === 'start') {
+    if (!node.light && this.cohort(node) === 'start') {
       this.startPending++
     }
   }
@@ -120,6 +133,7 @@ export class Measurements {
   left (node: SimNode, now: number): void {
     this.accumulate(now)
     this.online--
+    this.realOnline -= node.light ? 0 : 1
     this.settle(node, now)
 
     for (const topic of node.topics) {
@@ -129,7 +143,7 @@ export class Measurements {
 
   /** Something changed for `node`: records the quotas it reached */
   check (node: SimNode, now: number): void {
-    if (!node.online) {
+    if (!node.online || node.light) {
       return
     }
 
@@ -218,7 +232,7 @@ export class Measurements {
   private settle (node: SimNode, now: number): void {
     const cohort = this.cohort(node)
 
-    if (cohort == null || this.settled.has(node)) {
+    if (cohort == null || node.light || this.settled.has(node)) {
       return
     }
 
@@ -255,6 +269,7 @@ export class Measurements {
     if (now > this.onlineSince) {
       if (now > this.windowFrom) {
         this.nodeMs += this.online * (now - Math.max(this.onlineSince, this.windowFrom))
+        this.realNodeMs += this.realOnline * (now - Math.max(this.onlineSince, this.windowFrom))
       }
 
       this.onlineSince = now

@@ -92,6 +92,9 @@ export class Network implements NodeNetwork, ClientNetwork {
   private readonly refusedBy = new Map<string, Set<string>>()
   /** Mean one-way delay of a node, for dials of peers that are gone (whose delay nobody knows) */
   private readonly meanAccessDelay: number
+  /** Online nodes that run a relay, for the light browsers' reservations (and their places in it) */
+  private readonly relayList: SimNode[] = []
+  private readonly relayIndex = new Map<string, number>()
 
   constructor (init: { clock: VirtualClock, random: Random, latency: LatencyModel, points: SimPoint[], trusted: TrustedRecords, relayMaxReservations: number, cpu?: SharedCpuModel, observer: NetworkObserver }) {
     this.clock = init.clock
@@ -115,6 +118,53 @@ export class Network implements NodeNetwork, ClientNetwork {
       this.sharedCpu = cpu
       this.cpuModel = model
       this.cpu = async () => cpu.run(model.requestMs)
+    }
+  }
+
+  /** A node came online (`online`) or went */
+  track (node: SimNode, online: boolean): void {
+    if (!node.runsRelay) {
+      return
+    }
+
+    if (online) {
+      this.relayIndex.set(node.id, this.relayList.length)
+      this.relayList.push(node)
+      return
+    }
+
+    const index = this.relayIndex.get(node.id)
+
+    if (index != null) {
+      const last = this.relayList.pop() as SimNode
+
+      if (last !== node) {
+        this.relayList[index] = last
+        this.relayIndex.set(last.id, index)
+      }
+
+      this.relayIndex.delete(node.id)
+    }
+  }
+
+  /**
+   * A light browser's reservation: on a random online relay with room, without a connection of its own (a light
+   * node's only traffic is its registrations). Made when it joins, and again when a dial finds its relay gone
+   */
+  assignLightRelay (node: SimNode): void {
+    if (node.lightRelay != null) {
+      node.lightRelay.reservations.delete(node.id)
+      node.lightRelay = undefined
+    }
+
+    for (let tries = 0; tries < 8 && this.relayList.length > 0; tries++) {
+      const relay = this.relayList[this.random.int(this.relayList.length)]
+
+      if (relay.reservations.size < this.relayMaxReservations) {
+        relay.reservations.add(node.id)
+        node.lightRelay = relay
+        return
+      }
     }
   }
 
@@ -312,6 +362,10 @@ export class Network implements NodeNetwork, ClientNetwork {
     let wait: number
 
     if (to.kind === 'browser') {
+      if (to.light && to.reservedRelay() == null) {
+        this.assignLightRelay(to)
+      }
+
       const relay = to.reservedRelay()
 
       if (relay == null) {

@@ -106,6 +106,11 @@ export interface SimNodeInit {
   maxConnections: number
   /** The node's own address, when it has one others can dial */
   address?: Multiaddr
+  /**
+   * A light node (model/light-node.ts) runs no discovery module: `discovery` and `client` are not used, and a
+   * browser among them is reached through the relay the simulation assigns it (`lightRelay`)
+   */
+  light?: boolean
   discovery: RendezvousDiscoveryInit
   runtime: Runtime
   network: NodeNetwork
@@ -128,7 +133,11 @@ export class SimNode implements Endpoint {
   readonly maxConnections: number
   readonly events = new TypedEventEmitter<Libp2pEvents>()
   readonly pubsub: SimPubSub
-  readonly module: RendezvousDiscovery
+  /** The real discovery module; none on a light node */
+  readonly module?: RendezvousDiscovery
+  readonly light: boolean
+  /** A light browser's relay: it holds a reservation there without a listener or a connection of its own */
+  lightRelay?: SimNode
   readonly times: NodeTimes
   online = false
   joinedAt = 0
@@ -165,6 +174,12 @@ export class SimNode implements Endpoint {
     this.sealRecord = init.seal
     this.pubsub = new SimPubSub(init.topics)
     this.times = { topics: new Map(init.topics.map(topic => [topic, undefined])) }
+    this.light = init.light === true
+
+    if (this.light) {
+      return
+    }
+
     const components = {
       peerId: init.identity.peerId,
       privateKey: undefined,
@@ -198,6 +213,11 @@ export class SimNode implements Endpoint {
       return [this.ownAddress]
     }
 
+    if (this.light) {
+      const relay = this.reservedRelay()
+      return relay == null ? [] : [circuitAddress(relay)]
+    }
+
     const out: Multiaddr[] = []
 
     for (const listener of this.listeners) {
@@ -222,6 +242,10 @@ export class SimNode implements Endpoint {
 
   /** A relay through which this node can be dialed now */
   reservedRelay (): SimNode | undefined {
+    if (this.light) {
+      return this.lightRelay?.online === true && this.lightRelay.reservations.has(this.id) ? this.lightRelay : undefined
+    }
+
     for (const listener of this.listeners) {
       if (listener.relay?.online === true) {
         return listener.relay
@@ -343,8 +367,8 @@ export class SimNode implements Endpoint {
   /** Starts the node's discovery module (`joinedAt` is set by whoever starts it: the time start-up began) */
   start (): void {
     this.online = true
-    this.module.start()
-    this.module.afterStart()
+    this.module?.start()
+    this.module?.afterStart()
   }
 
   readonly peerStore = {

@@ -91,6 +91,14 @@ export interface Scenario {
   /** Rendezvous points every node knows and uses */
   points: number
   latency: LatencyModel
+  /**
+   * Share of the nodes that run the real discovery module (drawn per node as it joins; 1 when absent). The others
+   * are light nodes (model/light-node.ts): they register, refresh and unregister through the same client model
+   * and real point handlers, accept connections and reservations, and nothing more. Times to quota and request
+   * rates come from the real nodes only; the light ones give the store its size, the namespaces their members
+   * and the real nodes peers to dial, at a cost per node a 100k network fits in
+   */
+  realShare?: number
   /** Only for the validation scenarios, see {@link SharedCpuModel} */
   sharedCpu?: SharedCpuModel
   /** Options of every node's discovery module (points, relay mode and addresses are the simulator's) */
