@@ -1,19 +1,20 @@
 /**
  * The package as a user gets it: `npm pack` (which builds first), then a fresh project outside the repository that
- * installs the tarball with the README's own install lines (the other packages come from the registry), compiles
- * the quick starts with the README's tsconfig and runs them: the point prints its address, three nodes find each
- * other on their topic through it, the client registers and discovers. The `rendezvous-server` command installed the
+ * installs the tarball with the README's own install lines (the other packages from the npm cache that this
+ * repository's `npm ci` filled, the registry only for what it lacks; RENDEZVOUS_NPM_OFFLINE=1 never asks it),
+ * compiles the quick starts with the README's tsconfig and runs them: the point prints its address, three nodes find
+ * each other on their topic through it, the client registers and discovers. The `rendezvous-server` command installed the
  * same way names the packages it is missing, then runs once they are there. Along the way it prints what a user
  * installs (packages, bytes) and what the discovery module weighs in a browser bundle, and checks that the server's
  * code and packages stay out of both.
  */
-import { execFile, spawn } from 'node:child_process'
-import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs'
+import { spawn } from 'node:child_process'
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { expect } from 'aegir/chai'
-import * as esbuild from 'esbuild'
+import { browserBundle, cleanEnv, DISCOVERY_SOURCE, installed, pack, run, succeed } from '../../benchmarks/package-size/measure.ts'
 import type { ChildProcess } from 'node:child_process'
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url))
@@ -21,36 +22,7 @@ const QUICK_START = join(ROOT, 'examples/quick-start')
 const QUICK_START_FILES = ['tsconfig.json', 'point.ts', 'node.ts', 'client.ts']
 const PACKAGE = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8'))
 const README = readFileSync(join(ROOT, 'README.md'), 'utf8')
-/** How long any one npm command may take (a cold cache downloads a few dozen packages) */
-const NPM_TIMEOUT_MS = 240_000
 const NODES = 3
-
-// npm run sets npm_config_* for the scripts it runs; the project's own npm commands must not inherit them
-const cleanEnv = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.toLowerCase().startsWith('npm_')))
-const npmEnv = { ...cleanEnv, npm_config_audit: 'false', npm_config_fund: 'false', npm_config_update_notifier: 'false' }
-
-interface Run {
-  code: number | null
-  stdout: string
-  stderr: string
-}
-
-async function run (command: string, args: string[], cwd: string, timeout = NPM_TIMEOUT_MS): Promise<Run> {
-  return new Promise(resolve => {
-    execFile(command, args, { cwd, env: npmEnv, timeout, maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
-      const code = err == null ? 0 : err.code
-      resolve({ code: typeof code === 'number' ? code : null, stdout, stderr })
-    })
-  })
-}
-
-async function succeed (command: string, args: string[], cwd: string): Promise<string> {
-  const result = await run(command, args, cwd)
-  if (result.code !== 0) {
-    throw new Error(`${command} ${args.join(' ')} exited with ${result.code}:\n${result.stdout}\n${result.stderr}`)
-  }
-  return result.stdout
-}
 
 /** A process whose output is kept, line by line, until it ends */
 class Running {
@@ -130,27 +102,6 @@ class Running {
   }
 }
 
-/** Every package installed under a project's node_modules (nested copies included) and their bytes on disk */
-function installed (project: string): { packages: number, bytes: number } {
-  let packages = 0
-  let bytes = 0
-  const walk = (dir: string, inModules: boolean): void => {
-    for (const entry of readdirSync(dir, { withFileTypes: true })) {
-      const path = join(dir, entry.name)
-      if (entry.isDirectory()) {
-        if (inModules && !entry.name.startsWith('.') && !entry.name.startsWith('@')) {
-          packages++
-        }
-        walk(path, entry.name === 'node_modules' || (inModules && entry.name.startsWith('@')))
-      } else if (entry.isFile()) {
-        bytes += statSync(path).size
-      }
-    }
-  }
-  walk(join(project, 'node_modules'), true)
-  return { packages, bytes }
-}
-
 /** The `$ npm …` lines of the README section `heading`, as run in a shell */
 function readmeCommands (heading: string): string[] {
   const start = README.indexOf(`## ${heading}\n`)
@@ -175,10 +126,7 @@ describe('the packed package in a fresh project', function () {
     this.timeout(5 * 60_000)
     workdir = mkdtempSync(join(tmpdir(), 'rendezvous-tarball-'))
     // prepack builds dist/ first, so the tarball holds what the sources say
-    const output = await succeed('npm', ['pack', '--json', '--pack-destination', workdir], ROOT)
-    // the build's own output comes first
-    const [packed] = JSON.parse(output.slice(output.lastIndexOf('[\n  {')))
-    tarball = join(workdir, packed.filename)
+    tarball = await pack(ROOT, workdir)
     project = join(workdir, 'project')
   })
 
@@ -218,26 +166,14 @@ describe('the packed package in a fresh project', function () {
   })
 
   it('gives the discovery module to a browser bundle without the server or the command', async () => {
-    const bundle = await esbuild.build({
-      stdin: { contents: "export { rendezvousDiscovery } from 'libp2p-rendezvous-discovery'", resolveDir: project, loader: 'js' },
-      bundle: true,
-      minify: true,
-      platform: 'browser',
-      format: 'esm',
-      write: false,
-      metafile: true,
-      logLevel: 'silent'
-    })
-    // the files that put bytes into the bundle (the metafile lists every file read, tree-shaken ones too)
-    const inputs = Object.values(bundle.metafile.outputs).flatMap(output => Object.entries(output.inputs))
-      .filter(([, { bytesInOutput }]) => bytesInOutput > 0)
-      .map(([input]) => input)
+    const bundle = await browserBundle(project, DISCOVERY_SOURCE)
+    const inputs = bundle.inputs
     const ours = inputs.filter(input => input.includes('node_modules/libp2p-rendezvous-discovery/'))
 
     expect(ours.some(input => input.includes('/dist/src/discovery/'))).to.be.true()
     expect(ours.filter(input => /\/dist\/src\/(server|cli)\//.test(input))).to.deep.equal([])
     expect(inputs.filter(input => /node_modules\/(postgres|prom-client)\//.test(input))).to.deep.equal([])
-    report(`browser bundle of rendezvousDiscovery (esbuild, minified): ${(bundle.outputFiles[0].contents.byteLength / 1024).toFixed(1)} KiB`)
+    report(`browser bundle of rendezvousDiscovery (esbuild, minified): ${(bundle.minified / 1024).toFixed(1)} KiB, ${(bundle.gzipped / 1024).toFixed(1)} KiB gzipped`)
   })
 
   it('compiles the quick starts as the README gives them, with its tsconfig', async () => {
