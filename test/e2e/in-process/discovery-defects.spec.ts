@@ -4,16 +4,18 @@
  * `@libp2p/memory`, relays on TCP 127.0.0.1.
  */
 import { start, stop } from '@libp2p/interface'
+import { tcp } from '@libp2p/tcp'
 import { multiaddr } from '@multiformats/multiaddr'
 import { Circuit } from '@multiformats/multiaddr-matcher'
 import { expect } from 'aegir/chai'
 import delay from 'delay'
 import { Message } from '../../../src/pb/rendezvous.ts'
-import { MemoryRegistrationStore } from '../../../src/server/index.ts'
+import { MemoryRegistrationStore, rendezvousServer } from '../../../src/server/index.ts'
 import { ok, startFakeServer } from '../../client/fixtures/fake-server.ts'
 import { fakePeer } from '../../client/fixtures/records.ts'
-import { createPeer, createPoint, stopAll, waitFor } from '../../discovery/fixtures.ts'
+import { FAST_POINT, createPeer, createPoint, stopAll, waitFor } from '../../discovery/fixtures.ts'
 import { createMemoryNode, memoryAddress } from '../../fixtures/memory-node.ts'
+import type { DiscoveryWarning } from '../../../src/discovery/warnings.ts'
 import type { RegisterInput, RegisterLimits, RegisterOutcome } from '../../../src/server/store/registration-store.ts'
 import type { PeerNode, PointNode } from '../../discovery/fixtures.ts'
 import type { Libp2p, PeerId } from '@libp2p/interface'
@@ -178,5 +180,32 @@ describe('discovery defects of issue 12', function () {
     expect(store.registers).to.equal(registers)
     const b = await peer({ points: [point], pubsub: false })
     expect(await lists(b, '/dapp/idle', a.peerId)).to.be.true()
+  })
+
+  it('item 20: one visible warning on real nodes for each setup that cannot work, and none for a local one', async () => {
+    const point = await createPoint()
+    nodes.push(point)
+    const said = new Map<string, DiscoveryWarning[]>()
+    const hear = (name: string) => (warning: DiscoveryWarning) => { said.set(name, [...(said.get(name) ?? []), warning]) }
+
+    await peer({ points: [], pubsub: false, discovery: { dapp: 'w', onWarning: hear('no points') } })
+    // needs a relay, but the node has no circuitRelayTransport()
+    await peer({ points: [point], pubsub: false, discovery: { relay: 'always', onWarning: hear('no relay transport') } })
+    // no listen address and no way to get one: nothing it could register
+    await peer({ points: [point], pubsub: false, listen: [], discovery: { dapp: 'w', onWarning: hear('no addresses') } })
+    // a node on 127.0.0.1 whose point is on 127.0.0.1 too: peers reach it directly, no relay slot taken
+    const localPoint = await createMemoryNode({ addresses: { listen: ['/ip4/127.0.0.1/tcp/0'] }, transports: [tcp()], services: { rendezvous: rendezvousServer(FAST_POINT) } } as any)
+    nodes.push(localPoint)
+    const local = await peer({ points: [localPoint.getMultiaddrs()[0]], pubsub: false, tcp: true, relayTransport: true, listen: ['/ip4/127.0.0.1/tcp/0'], discovery: { relay: 'auto', dapp: 'w', onWarning: hear('local') } })
+
+    // the missing-address warning waits a moment for addresses that are on their way
+    expect(await waitFor(() => said.has('no addresses'), 8000)).to.be.true('no-addresses warned')
+    await delay(500)
+    expect([...said].map(([name, warnings]) => `${name}: ${warnings.map(w => w.code).join(',')}`).sort()).to.deep.equal([
+      'no addresses: no-addresses',
+      'no points: no-points',
+      'no relay transport: no-relay-transport'
+    ])
+    expect(local.services.rendezvous.status.namespaces.some(s => s.ns === '/libp2p/relay')).to.be.false('the local node wants no relay')
   })
 })
