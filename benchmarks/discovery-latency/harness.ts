@@ -49,6 +49,12 @@ export interface SwarmSpec {
   graceMs?: number
   /** Whether a late node can be found at all (the freshness phase). Default true */
   freshness?: boolean
+  /**
+   * DISCOVERs node `node` has sent so far (all namespaces and points), when the method can tell: the freshness
+   * phase then times each observer's queries, so that the rate of a node at quota is its own, not the
+   * infrastructure's count spread over everyone
+   */
+  discoverQueries?(node: BenchNode): number
 }
 
 export interface SwarmHelpers {
@@ -221,6 +227,20 @@ async function measureFreshness (env: BenchEnv, spec: SwarmSpec, infra: Infrastr
 
   const before = infra.requests?.()
   let durationMs = 0
+  // per observer: the DISCOVER count last seen and the instants it went up (to the resolution of the poll, 50 ms)
+  const queries = observers.map(node => ({ seen: spec.discoverQueries?.(node) ?? 0, at: [] as number[] }))
+  const countQueries = (): void => {
+    if (spec.discoverQueries == null) {
+      return
+    }
+    const now = performance.now()
+    observers.forEach((node, i) => {
+      const count = spec.discoverQueries?.(node) ?? 0
+      for (; queries[i].seen < count; queries[i].seen++) {
+        queries[i].at.push(now)
+      }
+    })
+  }
 
   try {
     clock.lateStartedAt = performance.now()
@@ -233,6 +253,7 @@ async function measureFreshness (env: BenchEnv, spec: SwarmSpec, infra: Infrastr
     const done = (): boolean => before == null && found.size >= observers.length
     while (!done() && performance.now() < deadline) {
       await new Promise(resolve => setTimeout(resolve, 50))
+      countQueries()
     }
     durationMs = performance.now() - clock.lateStartedAt
   } finally {
@@ -249,6 +270,12 @@ async function measureFreshness (env: BenchEnv, spec: SwarmSpec, infra: Infrastr
 
   if (registeredAt != null) {
     result.foundAfterRegistrationMs = [...found.values()].map(ms => ms + clock.lateStartedAt - registeredAt)
+  }
+
+  if (spec.discoverQueries != null) {
+    result.queriesPerObserver = queries.map(q => q.at.length)
+    result.shortestQueryGapMs = queries.flatMap(q => q.at.slice(1).map((at, i) => at - q.at[i]))
+      .reduce<number | undefined>((min, gap) => min == null || gap < min ? gap : min, undefined)
   }
 
   if (before != null) {

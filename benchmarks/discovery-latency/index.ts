@@ -4,7 +4,10 @@
  * the machine's load hits every method alike. Prints tables, writes JSON and an SVG chart.
  *
  * npx node benchmarks/discovery-latency/index.ts [--quick] [--methods a,b] [--sizes 10,50] [--transports memory,tcp]
- * [--bound ms] [--freshness-bound ms] [--relays n] [--out name]
+ * [--bound ms] [--freshness-bound ms] [--relays n] [--runs n] [--out name]
+ *
+ * With `--runs n` every scenario runs n rounds of all methods (interleaved, so a change in load hits each round
+ * alike); the tables then give the median over the rounds of each figure, and the p95 of every round.
  */
 import { existsSync } from 'node:fs'
 import { mkdir, writeFile } from 'node:fs/promises'
@@ -12,7 +15,7 @@ import { cpus, loadavg } from 'node:os'
 import { fileURLToPath } from 'node:url'
 import { NODE_FLAGS, parseArgs, runChild } from '../lib/child.ts'
 import { print, progress } from '../lib/print.ts'
-import { fmtMs, summarize } from '../lib/stats.ts'
+import { fmtMs, median, summarize } from '../lib/stats.ts'
 import { formatTable } from '../lib/table.ts'
 import { renderLatencyChart } from './chart.ts'
 import type { RunOneResult } from './run-one.ts'
@@ -42,6 +45,8 @@ interface Plan {
   freshnessBoundMs: number
   relayCount: number
   relayBoundMs: number
+  /** Rounds of every method per scenario */
+  runs: number
 }
 
 /** Proves every method still runs, within CI's two minutes with the server suite; too short to quote */
@@ -50,7 +55,8 @@ const QUICK: Plan = {
   boundMs: 12_000,
   freshnessBoundMs: 2000,
   relayCount: 1,
-  relayBoundMs: 4000
+  relayBoundMs: 4000,
+  runs: 1
 }
 
 const FULL: Plan = {
@@ -65,7 +71,8 @@ const FULL: Plan = {
   // a node at quota queries every 30 s by default: the window must hold one whole period
   freshnessBoundMs: 35_000,
   relayCount: 10,
-  relayBoundMs: 20_000
+  relayBoundMs: 20_000,
+  runs: 1
 }
 
 export interface ScenarioSummary {
@@ -92,6 +99,10 @@ export interface ScenarioSummary {
     afterRegistration?: LatencySummary
     /** DISCOVERs per observer per 30 s during the phase, when the infrastructure counts them */
     discoverRate?: number
+    /** The most DISCOVERs one observer sent during the phase, when the method can tell */
+    mostQueries?: number
+    /** The shortest time between two DISCOVERs of one observer during the phase, in ms */
+    shortestQueryGapMs?: number
   }
   relay?: { reservation: LatencySummary, never: number, registeredAfter?: LatencySummary }
   notes: string[]
@@ -146,8 +157,102 @@ function summarizeFreshness (run: RunOneResult): ScenarioSummary['freshness'] {
     afterRegistration: freshness.foundAfterRegistrationMs == null ? undefined : summarize(freshness.foundAfterRegistrationMs),
     discoverRate: discovers == null || freshness.durationMs == null || freshness.observers === 0
       ? undefined
-      : discovers / freshness.observers / (freshness.durationMs / RATE_WINDOW_MS)
+      : discovers / freshness.observers / (freshness.durationMs / RATE_WINDOW_MS),
+    mostQueries: freshness.queriesPerObserver == null ? undefined : Math.max(0, ...freshness.queriesPerObserver),
+    shortestQueryGapMs: freshness.shortestQueryGapMs
   }
+}
+
+/** One method's rounds of one scenario: each figure the median over the rounds (counts and maxima summed or maxed) */
+interface CombinedSummary {
+  method: string
+  label: string
+  nodes: number
+  infraP50: number | null
+  firstPeerP50: number | null
+  quotaP50: number | null
+  quotaP95: number | null
+  /** The p95 of every round, in run order */
+  quotaP95s: Array<number | null>
+  quotaMax: number | null
+  never: number
+  connectionsMean: number | null
+  connectionsMax: number | null
+  quotaCpuMs: number | null
+  cpuMs: number | null
+  peakRssMiB: number | null
+  loopDelayMaxMs: number | null
+  freshness?: { observers: number, found: number, foundP50: number | null, foundMax: number | null, afterRegistrationP50: number | null, afterRegistrationMax: number | null, discoverRate: number | null, mostQueries: number | null, shortestQueryGapMs: number | null }
+  relay?: { nodes: number, never: number, p50: number | null, p95: number | null, max: number | null, registeredAfterP50: number | null, registeredAfterMax: number | null }
+}
+
+function medianOf (values: Array<number | null | undefined>): number | null {
+  return median(values.filter((v): v is number => v != null))
+}
+
+function minOf (values: Array<number | null | undefined>): number | null {
+  const present = values.filter((v): v is number => v != null)
+  return present.length === 0 ? null : Math.min(...present)
+}
+
+function maxOf (values: Array<number | null | undefined>): number | null {
+  const present = values.filter((v): v is number => v != null)
+  return present.length === 0 ? null : Math.max(...present)
+}
+
+/** Groups the summaries by method, in the order the methods first appear, and combines each method's rounds */
+function combineRounds (summaries: ScenarioSummary[]): CombinedSummary[] {
+  const byMethod = new Map<string, ScenarioSummary[]>()
+  for (const s of summaries) {
+    byMethod.set(s.method, [...(byMethod.get(s.method) ?? []), s])
+  }
+
+  return [...byMethod.values()].map(rounds => {
+    const fresh = rounds.flatMap(s => s.freshness == null ? [] : [s.freshness])
+    const relays = rounds.flatMap(s => s.relay == null ? [] : [s.relay])
+    return {
+      method: rounds[0].method,
+      label: rounds[0].label,
+      nodes: rounds.reduce((sum, s) => sum + s.nodes, 0),
+      infraP50: medianOf(rounds.map(s => s.infra.p50)),
+      firstPeerP50: medianOf(rounds.map(s => s.firstPeer.p50)),
+      quotaP50: medianOf(rounds.map(s => s.quota.p50)),
+      quotaP95: medianOf(rounds.map(s => s.quota.p95)),
+      quotaP95s: rounds.map(s => s.quota.p95),
+      quotaMax: maxOf(rounds.map(s => s.quota.max)),
+      never: rounds.reduce((sum, s) => sum + s.never, 0),
+      connectionsMean: medianOf(rounds.map(s => s.connections?.mean)),
+      connectionsMax: maxOf(rounds.map(s => s.connections?.max)),
+      quotaCpuMs: medianOf(rounds.map(s => s.quotaCpuMs)),
+      cpuMs: medianOf(rounds.map(s => s.cpuMs)),
+      peakRssMiB: medianOf(rounds.map(s => s.peakRssMiB)),
+      loopDelayMaxMs: maxOf(rounds.map(s => s.loopDelayMaxMs)),
+      freshness: fresh.length === 0
+        ? undefined
+        : {
+            observers: fresh.reduce((sum, f) => sum + f.observers, 0),
+            found: fresh.reduce((sum, f) => sum + f.found.count, 0),
+            foundP50: medianOf(fresh.map(f => f.found.p50)),
+            foundMax: maxOf(fresh.map(f => f.found.max)),
+            afterRegistrationP50: medianOf(fresh.map(f => f.afterRegistration?.p50)),
+            afterRegistrationMax: maxOf(fresh.map(f => f.afterRegistration?.max)),
+            discoverRate: medianOf(fresh.map(f => f.discoverRate)),
+            mostQueries: maxOf(fresh.map(f => f.mostQueries)),
+            shortestQueryGapMs: minOf(fresh.map(f => f.shortestQueryGapMs))
+          },
+      relay: relays.length === 0
+        ? undefined
+        : {
+            nodes: relays.reduce((sum, r) => sum + r.reservation.count + r.never, 0),
+            never: relays.reduce((sum, r) => sum + r.never, 0),
+            p50: medianOf(relays.map(r => r.reservation.p50)),
+            p95: medianOf(relays.map(r => r.reservation.p95)),
+            max: maxOf(relays.map(r => r.reservation.max)),
+            registeredAfterP50: medianOf(relays.map(r => r.registeredAfter?.p50)),
+            registeredAfterMax: maxOf(relays.map(r => r.registeredAfter?.max))
+          }
+    }
+  })
 }
 
 /** `value / floor`, to one decimal, or `-` */
@@ -173,6 +278,9 @@ if (args.has('freshness-bound')) {
 if (args.has('relays')) {
   plan.relayCount = Number(args.get('relays'))
 }
+if (args.has('runs')) {
+  plan.runs = Math.max(1, Number(args.get('runs')))
+}
 const methods = args.get('methods')?.split(',') ?? METHODS
 const outName = args.get('out') ?? (quick ? 'quick/discovery-latency' : 'discovery-latency')
 
@@ -190,24 +298,29 @@ const available = methods.filter(method => {
 })
 
 for (const [index, scenario] of plan.scenarios.entries()) {
-  // relay-needing nodes always run on TCP and do not depend on N: measure them once, with the first scenario
+  // relay-needing nodes always run on TCP and do not depend on N: measure them with the first scenario only
   const relayCount = index === 0 ? plan.relayCount : 0
-  for (const method of available) {
-    const childArgs = [
-      '--method', method,
-      '--transport', scenario.transport,
-      '--nodes', String(scenario.nodes),
-      '--bound', String(plan.boundMs),
-      '--freshness', '--freshness-bound', String(plan.freshnessBoundMs),
-      '--relay', String(relayCount), '--relay-bound', String(plan.relayBoundMs)
-    ]
-    const limit = plan.boundMs + plan.freshnessBoundMs + plan.relayBoundMs + 60_000
-    const outcome = await runChild<RunOneResult>(`${here}run-one.ts`, childArgs, limit, NODE_FLAGS)
-    if (outcome.result != null) {
-      runs.push(outcome.result)
-    } else {
-      progress(`${method} (${scenario.nodes} on ${scenario.transport}) gave no result: ${outcome.error}`)
-      failures.push({ method, ...scenario, error: outcome.error ?? 'unknown' })
+  for (let round = 0; round < plan.runs; round++) {
+    if (plan.runs > 1) {
+      progress(`${scenario.nodes} nodes on ${scenario.transport}: round ${round + 1}/${plan.runs}`)
+    }
+    for (const method of available) {
+      const childArgs = [
+        '--method', method,
+        '--transport', scenario.transport,
+        '--nodes', String(scenario.nodes),
+        '--bound', String(plan.boundMs),
+        '--freshness', '--freshness-bound', String(plan.freshnessBoundMs),
+        '--relay', String(relayCount), '--relay-bound', String(plan.relayBoundMs)
+      ]
+      const limit = plan.boundMs + plan.freshnessBoundMs + plan.relayBoundMs + 60_000
+      const outcome = await runChild<RunOneResult>(`${here}run-one.ts`, childArgs, limit, NODE_FLAGS)
+      if (outcome.result != null) {
+        runs.push(outcome.result)
+      } else {
+        progress(`${method} (${scenario.nodes} on ${scenario.transport}) gave no result: ${outcome.error}`)
+        failures.push({ method, ...scenario, error: outcome.error ?? 'unknown' })
+      }
     }
   }
 }
@@ -216,64 +329,75 @@ const summaries = runs.map(summarizeRun)
 const loadAfter = loadavg()
 
 for (const scenario of plan.scenarios) {
-  const rows = summaries.filter(s => s.transport === scenario.transport && s.nodes === scenario.nodes)
+  const rows = combineRounds(summaries.filter(s => s.transport === scenario.transport && s.nodes === scenario.nodes))
   if (rows.length === 0) {
     continue
   }
   const floor = rows.find(s => s.method === FLOOR)
+  const rounds = plan.runs > 1 ? `, median of ${plan.runs} rounds` : ''
   print()
-  print(`### ${scenario.nodes} nodes on ${scenario.transport}: time to 6 connected topic peers (ms), CPU and connections until every node had them`)
+  print(`### ${scenario.nodes} nodes on ${scenario.transport}: time to 6 connected topic peers (ms), CPU and connections until every node had them${rounds}`)
   print()
   print(formatTable(
-    ['method', 'to infra p50', 'first peer p50', 'quota p50', 'p95', 'p95 x floor', 'max', 'never', 'conns/node mean', 'max', 'CPU s to quota', 'CPU x floor', 'CPU ms/node', 'CPU s all', 'peak RSS MiB', 'loop stall max'],
+    ['method', 'to infra p50', 'first peer p50', 'quota p50', 'p95', 'p95 x floor', 'p95 each round', 'max', 'never', 'conns/node mean', 'max', 'CPU s to quota', 'CPU x floor', 'CPU ms/node', 'CPU s all', 'peak RSS MiB', 'loop stall max'],
     rows.map(s => [
       s.label,
-      fmtMs(s.infra.p50),
-      fmtMs(s.firstPeer.p50),
-      fmtMs(s.quota.p50),
-      fmtMs(s.quota.p95),
-      ratio(s.quota.p95, floor?.quota.p95),
-      fmtMs(s.quota.max),
+      fmtMs(s.infraP50),
+      fmtMs(s.firstPeerP50),
+      fmtMs(s.quotaP50),
+      fmtMs(s.quotaP95),
+      ratio(s.quotaP95, floor?.quotaP95),
+      s.quotaP95s.map(fmtMs).join(' / '),
+      fmtMs(s.quotaMax),
       `${s.never}/${s.nodes}`,
-      s.connections == null ? '-' : s.connections.mean.toFixed(1),
-      s.connections == null ? '-' : String(s.connections.max),
+      s.connectionsMean == null ? '-' : s.connectionsMean.toFixed(1),
+      s.connectionsMax == null ? '-' : String(s.connectionsMax),
       s.quotaCpuMs == null ? '-' : (s.quotaCpuMs / 1000).toFixed(2),
       ratio(s.quotaCpuMs, floor?.quotaCpuMs),
-      s.quotaCpuMs == null ? '-' : (s.quotaCpuMs / s.nodes).toFixed(0),
-      (s.cpuMs / 1000).toFixed(1),
-      s.peakRssMiB.toFixed(0),
+      s.quotaCpuMs == null ? '-' : (s.quotaCpuMs / scenario.nodes).toFixed(0),
+      s.cpuMs == null ? '-' : (s.cpuMs / 1000).toFixed(1),
+      s.peakRssMiB == null ? '-' : s.peakRssMiB.toFixed(0),
       fmtMs(s.loopDelayMaxMs)
     ])
   ))
 
+  const ours = rows.find(s => s.method === 'rendezvous')
+  for (const other of rows.filter(s => s.method.startsWith('pubsub-peer-discovery'))) {
+    if (ours?.quotaP95 != null && other.quotaP95 != null) {
+      print(`\n${ours.label} p95 is ${(other.quotaP95 / ours.quotaP95).toFixed(2)}x faster than ${other.label}`)
+    }
+  }
+
   const fresh = rows.filter(s => s.freshness != null)
   if (fresh.length > 0) {
     print()
-    print(`${scenario.nodes} nodes on ${scenario.transport}, freshness: a node started later, and how long the nodes at quota take to learn of it (ms)`)
+    print(`${scenario.nodes} nodes on ${scenario.transport}, freshness: a node started later, and how long the nodes at quota take to learn of it (ms${rounds})`)
     print()
     print(formatTable(
-      ['method', 'found', 'p50', 'max', 'after its registration p50', 'max', 'DISCOVER per node per 30 s'],
+      ['method', 'found', 'p50', 'max', 'after its registration p50', 'max', 'DISCOVER per node per 30 s (all at the server)', 'most DISCOVERs of one node', 'shortest gap between two (s)'],
       fresh.map(s => [
         s.label,
-        s.freshness == null || s.freshness.observers === 0 ? '-' : `${s.freshness.found.count}/${s.freshness.observers}`,
-        fmtMs(s.freshness?.found.p50),
-        fmtMs(s.freshness?.found.max),
-        fmtMs(s.freshness?.afterRegistration?.p50),
-        fmtMs(s.freshness?.afterRegistration?.max),
-        s.freshness?.discoverRate == null ? '-' : s.freshness.discoverRate.toFixed(2)
+        s.freshness == null || s.freshness.observers === 0 ? '-' : `${s.freshness.found}/${s.freshness.observers}`,
+        fmtMs(s.freshness?.foundP50),
+        fmtMs(s.freshness?.foundMax),
+        fmtMs(s.freshness?.afterRegistrationP50),
+        fmtMs(s.freshness?.afterRegistrationMax),
+        s.freshness?.discoverRate == null ? '-' : s.freshness.discoverRate.toFixed(2),
+        s.freshness?.mostQueries == null ? '-' : String(s.freshness.mostQueries),
+        s.freshness?.shortestQueryGapMs == null ? '-' : (s.freshness.shortestQueryGapMs / 1000).toFixed(1)
       ])
     ))
   }
 }
 
-const relayRows = summaries.filter(s => s.relay != null)
+const relayRows = combineRounds(summaries.filter(s => s.relay != null))
 if (relayRows.length > 0) {
   print()
   print('### Relay: time until a node with no listen address holds a reservation and advertises a circuit address (ms, TCP)')
   print()
   print(formatTable(
     ['method', 'nodes', 'p50', 'p95', 'max', 'never', 'registered after the reservation p50', 'max'],
-    relayRows.map(s => [s.label, String((s.relay?.reservation.count ?? 0) + (s.relay?.never ?? 0)), fmtMs(s.relay?.reservation.p50), fmtMs(s.relay?.reservation.p95), fmtMs(s.relay?.reservation.max), `${s.relay?.never}/${(s.relay?.never ?? 0) + (s.relay?.reservation.count ?? 0)}`, fmtMs(s.relay?.registeredAfter?.p50), fmtMs(s.relay?.registeredAfter?.max)])
+    relayRows.map(s => [s.label, String(s.relay?.nodes ?? 0), fmtMs(s.relay?.p50), fmtMs(s.relay?.p95), fmtMs(s.relay?.max), `${s.relay?.never}/${s.relay?.nodes ?? 0}`, fmtMs(s.relay?.registeredAfterP50), fmtMs(s.relay?.registeredAfterMax)])
   ))
 }
 

@@ -48,6 +48,10 @@ export interface FreshnessResult {
   durationMs?: number
   /** Requests the infrastructure counted during the phase, by kind (e.g. `discover`), when it counts them */
   requests?: Record<string, number>
+  /** Per observer: DISCOVERs it sent during the phase, when the method can tell */
+  queriesPerObserver?: number[]
+  /** The shortest time between two DISCOVERs of one observer during the phase, in ms (to 50 ms) */
+  shortestQueryGapMs?: number
 }
 
 /** CPU and connections over the quota phase: from the common start until every node reached the quota */

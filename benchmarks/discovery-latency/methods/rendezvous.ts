@@ -9,9 +9,10 @@ import { rendezvousServer } from '../../../src/server/index.ts'
 import { createBenchNode, stopAll } from '../../lib/nodes.ts'
 import { RELAY_TRANSPORT, runRelayNodes, runSwarm } from '../harness.ts'
 import { RecordingStore } from '../recording-store.ts'
-import type { RendezvousDiscoveryInit } from '../../../src/discovery/index.ts'
+import type { RendezvousDiscoveryComponents, RendezvousDiscoveryInit, RendezvousDiscoveryService } from '../../../src/discovery/index.ts'
 import type { BenchNode } from '../../lib/nodes.ts'
 import type { BenchEnv, DiscoveryMethod } from '../types.ts'
+import type { PeerDiscovery } from '@libp2p/interface'
 
 /** A started rendezvous point with the server's default options, on a store that records what reaches it */
 export async function startRendezvousServer (env: BenchEnv, store: RecordingStore = new RecordingStore()): Promise<BenchNode> {
@@ -28,6 +29,16 @@ function pointsOf (server: BenchNode): string[] {
   return server.getMultiaddrs().map(ma => ma.toString())
 }
 
+/** `rendezvousDiscovery(init)`, keeping each node's module by peer id so the benchmark can read its status */
+function kept (modules: Map<string, RendezvousDiscoveryService>, init: RendezvousDiscoveryInit): (components: RendezvousDiscoveryComponents) => PeerDiscovery & RendezvousDiscoveryService {
+  const factory = rendezvousDiscovery(init)
+  return (components) => {
+    const module = factory(components)
+    modules.set(components.peerId.toString(), module)
+    return module
+  }
+}
+
 export function rendezvousMethod (name: string, label: string, options: RendezvousDiscoveryInit = {}): DiscoveryMethod {
   return {
     name,
@@ -36,6 +47,7 @@ export function rendezvousMethod (name: string, label: string, options: Rendezvo
 
     async run (env) {
       const store = new RecordingStore()
+      const modules = new Map<string, RendezvousDiscoveryService>()
       return runSwarm(env, {
         async infrastructure () {
           return {
@@ -44,9 +56,12 @@ export function rendezvousMethod (name: string, label: string, options: Rendezvo
             registeredAt: (peer) => store.registeredAt(peer)
           }
         },
+        discoverQueries (node) {
+          return modules.get(node.peerId.toString())?.status.scheduler.discoveries.reduce((sum, d) => sum + d.queries, 0) ?? 0
+        },
         nodeInit (_, infra, role) {
           return {
-            peerDiscovery: [rendezvousDiscovery({
+            peerDiscovery: [kept(modules, {
               ...options,
               points: pointsOf(infra.nodes[0]),
               // the topic benchmark: nobody needs a relay (memory and loopback addresses count as private)
