@@ -14,11 +14,16 @@
  * Besides /proc's RSS (anonymous and file-backed), `memory-probe.ts`, loaded into the server, reports V8's heap in
  * use and committed (per space), external memory and `arrayBuffers`, so that growth can be put on one of them.
  *
+ * Diagnostics, for a run that is not the figure: `--live-heap` runs a full garbage collection before each sample
+ * (the heap in use is then the live heap), `--heap-snapshots` has the server write a heap snapshot at the end of
+ * the warm-up and at the end of the load (kept in a directory printed at the end; compare them with
+ * `node benchmarks/soak/compare-snapshots.ts a.heapsnapshot b.heapsnapshot`).
+ *
  * Prints a table and writes benchmarks/results/soak.json (quick/soak.json for --quick). Exits non-zero only when
  * the soak could not run or the server did not stop cleanly; the memory verdict is a figure, not a failure.
  */
 import { spawn } from 'node:child_process'
-import { readFileSync } from 'node:fs'
+import { readdirSync, readFileSync } from 'node:fs'
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { cpus, loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -39,6 +44,8 @@ const durationMs = quick ? 40_000 : Number(args.get('minutes') ?? 15) * 60_000
 const warmupMs = Math.min(durationMs / 3, 3 * 60_000)
 const sampleMs = quick ? 1000 : 5000
 const idleMs = Number(args.get('idle-seconds') ?? (quick ? 0 : 60)) * 1000
+const liveHeap = args.has('live-heap')
+const heapSnapshots = args.has('heap-snapshots')
 const plan: LoadPlan = { honest: 6, hostile: 4, churnMs: quick ? 5000 : 30_000, requestTimeoutMs: 5000 }
 /** The memory store's budget: small enough that the hostile flood fills it within the warm-up */
 const STORE_BYTES = 4 * MiB
@@ -53,12 +60,13 @@ if (!(idleMs >= 0)) {
 const BIN = fileURLToPath(new URL('../../src/cli/bin.ts', import.meta.url))
 const PROBE = fileURLToPath(new URL('./memory-probe.ts', import.meta.url))
 const dir = await mkdtemp(join(tmpdir(), 'rdv-soak-'))
-const server = spawn(process.execPath, [...NODE_FLAGS, '--import', PROBE, BIN,
+const diagnosticFlags = [...(liveHeap ? ['--expose-gc'] : []), ...(heapSnapshots ? ['--heapsnapshot-signal=SIGUSR2'] : [])]
+const server = spawn(process.execPath, [...NODE_FLAGS, ...diagnosticFlags, '--import', PROBE, BIN,
   '--listen', '/ip4/127.0.0.1/tcp/0', '--identity', join(dir, 'identity.key'), '--metrics', '127.0.0.1:0', '--log-level', 'silent',
   // registrations live seconds and are swept every second, so the store churns as a busy one does over hours
   '--min-ttl', '1', '--max-ttl', '120', '--default-ttl', '10', '--sweep-interval', '1000', '--timeout', '2000',
   '--memory-max-bytes', String(STORE_BYTES), '--max-registrations-per-peer', '200', '--max-connections', '256', '--inbound-connection-threshold', '1000'
-], { stdio: ['ignore', 'pipe', 'pipe', 'pipe'], env: { ...process.env, RDV_SOAK_PROBE_MS: String(sampleMs) } })
+], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe', 'pipe'], env: { ...process.env, RDV_SOAK_PROBE_MS: String(sampleMs), RDV_SOAK_PROBE_GC: liveHeap ? '1' : '0' } })
 const stderr: string[] = []
 server.stderr?.setEncoding('utf8').on('data', (chunk: string) => stderr.push(chunk))
 const exited = new Promise<number | null>(resolve => server.once('exit', code => { resolve(code) }))
@@ -90,7 +98,9 @@ if (probeStream != null && 'on' in probeStream) {
   createInterface({ input: probeStream as NodeJS.ReadableStream }).on('line', line => {
     try {
       probe = JSON.parse(line)
-    } catch {}
+    } catch {
+      // a line cut short as the server stops: the previous sample stands
+    }
   })
 }
 
@@ -161,6 +171,10 @@ const sampler = setInterval(() => {
 }, sampleMs)
 
 progress(`soak: ${durationMs / 1000} s of load on ${target.toString()}, warm-up ${warmupMs / 1000} s`)
+if (heapSnapshots) {
+  setTimeout(() => { server.kill('SIGUSR2') }, warmupMs).unref()
+  setTimeout(() => { server.kill('SIGUSR2') }, durationMs - 30_000).unref()
+}
 let outcomes: Outcomes = new Map()
 let loadError: string | undefined
 try {
@@ -180,7 +194,12 @@ const code = await Promise.race([exited, new Promise<string>(resolve => setTimeo
 if (typeof code === 'string') {
   server.kill('SIGKILL')
 }
-await rm(dir, { recursive: true, force: true })
+if (heapSnapshots) {
+  await rm(join(dir, 'identity.key'), { force: true })
+  print(`heap snapshots kept in ${dir}: ${readdirSync(dir).join(', ')}`)
+} else {
+  await rm(dir, { recursive: true, force: true })
+}
 
 /** Least-squares slope of y over t, per minute */
 function slopePerMinute (points: Array<{ t: number, y: number }>): number {
@@ -247,11 +266,12 @@ if (loadError != null) {
 const outName = args.get('out') ?? (quick ? 'quick/soak' : 'soak')
 const jsonPath = new URL(`../results/${outName}.json`, import.meta.url)
 await mkdir(new URL('.', jsonPath), { recursive: true })
-await writeFile(jsonPath, JSON.stringify({
-  meta: { startedAt: new Date(started).toISOString(), node: process.version, cpus: cpus().length, loadavgAfter: loadavg(), quick, durationMs, warmupMs, sampleMs, idleMs, plan, storeBytes: STORE_BYTES },
+const head = JSON.stringify({
+  meta: { startedAt: new Date(started).toISOString(), node: process.version, cpus: cpus().length, loadavgAfter: loadavg(), quick, durationMs, warmupMs, sampleMs, idleMs, liveHeap, heapSnapshots, plan, storeBytes: STORE_BYTES },
   summary: { rssAtWarmupMiB: atWarm, rssAtEndMiB: atEnd, rssMaxAfterWarmupMiB: maxWarm, rssSlopeMiBPerMinute: slope, heapSlopeMiBPerMinute: heapSlope, slopesMiBPerMinute: slopes, rssAfterIdleMiB: rssAfterIdle, idleMs, flat, requests, serverExit: code },
-  outcomes: Object.fromEntries(outcomes),
-  samples
-}, null, 2))
+  outcomes: Object.fromEntries(outcomes)
+}, null, 2)
+// one line per sample: a 50-minute run has 600 of them
+await writeFile(jsonPath, `${head.slice(0, -2)},\n  "samples": [\n${samples.map(sample => `    ${JSON.stringify(sample)}`).join(',\n')}\n  ]\n}\n`)
 print(`\nwrote ${fileURLToPath(jsonPath)}`)
 process.exit(loadError == null && code === 0 ? 0 : 1)
