@@ -23,6 +23,11 @@ import type { ScenarioResult } from './simulation.ts'
 import type { RealRun } from './validate-real.ts'
 
 const VALIDATION_SIZES = [10, 50]
+/**
+ * A young generation of 64 MiB: a run makes promises and timers by the million, each short-lived, and the
+ * default semi-space sends them to the old generation by the thousand (17% less CPU at 100k nodes)
+ */
+const SIMULATION_FLAGS = [...NODE_FLAGS, '--max-semi-space-size=64']
 const DEFAULT_SCENARIOS = ['validate', '1k', '10k', '100k']
 
 const here = fileURLToPath(new URL('.', import.meta.url))
@@ -41,7 +46,7 @@ for (const name of wanted) {
 
 async function simulate (name: string, extra: string[] = []): Promise<ScenarioResult | undefined> {
   const scenario = SCENARIOS[name]
-  const outcome = await runChild<ScenarioResult>(`${here}run-one.ts`, ['--scenario', name, ...seedArgs, ...extra], scenario.wallLimitMs + 120_000, NODE_FLAGS)
+  const outcome = await runChild<ScenarioResult>(`${here}run-one.ts`, ['--scenario', name, ...seedArgs, ...extra], scenario.wallLimitMs + 120_000, SIMULATION_FLAGS)
 
   if (outcome.result == null) {
     progress(`${name}: no result (${outcome.error})`)

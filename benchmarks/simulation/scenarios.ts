@@ -34,7 +34,7 @@ export const LOOPBACK: LatencyModel = {
  * quota and for the request rates, few enough that each scale costs about the same (the module keeps up to 1000
  * candidates per namespace and rebuilds its rings from them: a megabyte and some milliseconds per node)
  */
-const REAL_NODES = 100
+const REAL_NODES = 80
 
 /**
  * A network at the scale of `nodes`: churn, topics, browsers and relays as an application of that size might have.
@@ -48,7 +48,7 @@ function scale (name: string, nodes: number, real: number, durationMs: number, r
     nodes,
     rampMs,
     durationMs,
-    measureFromMs: rampMs + 5 * 60_000,
+    measureFromMs: rampMs + 3 * 60_000,
     churn: { medianSessionMs: 30 * 60_000, sessionSigma: 1, cleanLeaveShare: 0.5 },
     topics: { count: Math.max(10, nodes / 100), zipf: 1, perNode: [1, 3] },
     browserShare: 0.3,
@@ -115,7 +115,7 @@ export const SCENARIOS: Record<string, Scenario> = {
   'validate-10': validation(10),
   'validate-50': validation(50),
   ci: CI,
-  '1k': scale('1k', 1_000, REAL_NODES, 15 * 60_000, 5 * 60_000, 12 * 60_000),
-  '10k': scale('10k', 10_000, REAL_NODES, 15 * 60_000, 5 * 60_000, 12 * 60_000),
-  '100k': scale('100k', 100_000, REAL_NODES, 15 * 60_000, 5 * 60_000, 10 * 60_000)
+  '1k': scale('1k', 1_000, REAL_NODES, 12 * 60_000, 4 * 60_000, 10 * 60_000),
+  '10k': scale('10k', 10_000, REAL_NODES, 12 * 60_000, 4 * 60_000, 10 * 60_000),
+  '100k': scale('100k', 100_000, REAL_NODES, 12 * 60_000, 4 * 60_000, 10 * 60_000)
 }

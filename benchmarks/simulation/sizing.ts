@@ -28,11 +28,14 @@ export interface CpuPerRequest {
   unregister: number
 }
 
+export type StoreKind = 'memory' | 'postgres'
+
 export interface ServerCpu {
   /** Where the figures come from */
   source: string
   measuredAt?: string
-  byMode: Partial<Record<StreamMode, CpuPerRequest>>
+  /** Per store and stream mode, those the benchmark measured */
+  rows: Array<{ store: StoreKind, mode: StreamMode, cpu: CpuPerRequest }>
   /** The DISCOVER the figure was measured with returned this many registrations on average */
   discoverPage?: number
 }
@@ -48,8 +51,9 @@ interface ThroughputRow {
 }
 
 /**
- * Reads the memory-store rows of benchmarks/results/server.json (the first row of each request type and stream
- * mode; a row without a mode is from before open streams were measured, so one request per stream)
+ * Reads the rows of benchmarks/results/server.json for this package's server on the memory and the PostgreSQL
+ * store (the first row of each request type, store and stream mode; a row without a mode is from before open
+ * streams were measured, so one request per stream)
  */
 export async function readServerCpu (path: URL): Promise<ServerCpu | undefined> {
   let json: any
@@ -61,28 +65,34 @@ export async function readServerCpu (path: URL): Promise<ServerCpu | undefined> 
   }
 
   const rows: ThroughputRow[] = Array.isArray(json?.throughput) ? json.throughput : []
-  const byMode: ServerCpu['byMode'] = {}
+  const found: ServerCpu['rows'] = []
   let discoverPage: number | undefined
 
-  for (const mode of ['stream-per-request', 'open-streams'] as StreamMode[]) {
-    const pick = (kind: string): ThroughputRow | undefined => rows.find(r =>
-      r.kind === kind && (r.mode ?? 'stream-per-request') === mode && (r.store ?? r.server ?? 'memory') === 'memory' &&
-      (r.variant == null || r.variant === 'ours' || r.variant === 'default') && typeof r.serverCpuMicrosPerOk === 'number')
-    const register = pick('register')
-    const discover = pick('discover')
+  for (const store of ['memory', 'postgres'] as StoreKind[]) {
+    for (const mode of ['stream-per-request', 'open-streams'] as StreamMode[]) {
+      const pick = (kind: string): ThroughputRow | undefined => rows.find(r =>
+        r.kind === kind && (r.mode ?? 'stream-per-request') === mode && (r.store ?? r.server ?? 'memory') === store &&
+        (r.variant == null || r.variant === 'ours' || r.variant === 'default') && typeof r.serverCpuMicrosPerOk === 'number')
+      const register = pick('register')
+      const discover = pick('discover')
 
-    if (register?.serverCpuMicrosPerOk != null && discover?.serverCpuMicrosPerOk != null) {
-      const signature = json?.signature?.openMicros ?? 0
-      byMode[mode] = {
-        register: register.serverCpuMicrosPerOk,
-        discover: discover.serverCpuMicrosPerOk,
-        unregister: Math.max(0, register.serverCpuMicrosPerOk - signature)
+      if (register?.serverCpuMicrosPerOk != null && discover?.serverCpuMicrosPerOk != null) {
+        const signature = json?.signature?.openMicros ?? 0
+        found.push({
+          store,
+          mode,
+          cpu: {
+            register: register.serverCpuMicrosPerOk,
+            discover: discover.serverCpuMicrosPerOk,
+            unregister: Math.max(0, register.serverCpuMicrosPerOk - signature)
+          }
+        })
+        discoverPage ??= discover.meanRegistrations ?? json?.meta?.discoverLimit
       }
-      discoverPage ??= discover.meanRegistrations ?? json?.meta?.discoverLimit
     }
   }
 
-  return { source: 'benchmarks/results/server.json', measuredAt: json?.meta?.startedAt, byMode, discoverPage }
+  return { source: 'benchmarks/results/server.json', measuredAt: json?.meta?.startedAt, rows: found, discoverPage }
 }
 
 export interface FleetSize {
