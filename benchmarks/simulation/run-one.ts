@@ -31,6 +31,11 @@ if (args.has('minutes')) {
   scenario.measureFromMs = Math.min(scenario.measureFromMs, scenario.durationMs / 2)
 }
 
+// a longer bound on the wall time than the scenario's (a run on a machine busy with other work)
+if (args.has('wall-limit')) {
+  scenario.wallLimitMs = Number(args.get('wall-limit')) * 60_000
+}
+
 if (args.has('cpu')) {
   scenario.sharedCpu = JSON.parse(args.get('cpu') ?? '{}')
 }

@@ -117,5 +117,11 @@ export const SCENARIOS: Record<string, Scenario> = {
   ci: CI,
   '1k': scale('1k', 1_000, REAL_NODES, 12 * 60_000, 4 * 60_000, 10 * 60_000),
   '10k': scale('10k', 10_000, REAL_NODES, 12 * 60_000, 4 * 60_000, 10 * 60_000),
-  '100k': scale('100k', 100_000, REAL_NODES, 12 * 60_000, 4 * 60_000, 10 * 60_000)
+  '100k': scale('100k', 100_000, REAL_NODES, 12 * 60_000, 4 * 60_000, 10 * 60_000),
+  // the 1k network with registrations of 15 minutes instead of the points' default 2 hours: what a TTL near the
+  // sessions' length does to the registrations left behind, the dials of peers that are gone and the time to quota
+  '1k-ttl-15min': {
+    ...scale('1k-ttl-15min', 1_000, REAL_NODES, 12 * 60_000, 4 * 60_000, 10 * 60_000),
+    discovery: { ttl: 900 }
+  }
 }
