@@ -2,7 +2,8 @@
  * Server throughput and scale, today's code beside the current one in the same run: REGISTER/s and DISCOVER/s
  * and the server's CPU per reply, for the memory and the PostgreSQL store (one server and a fleet of three on one
  * database), with requests on a new stream each and one after another on kept streams; canvas-js's rendezvous
- * server when it is installed (see canvas.ts); the cost of the signature check alone; DISCOVER latency at growing
+ * server when it is installed (see canvas.ts); the cost of the signature check alone; the PostgreSQL store alone,
+ * without libp2p (store-load.ts: one store at 1 and 16 in flight, a fleet of three); DISCOVER latency at growing
  * store sizes; memory per registration. Each server runs in its own process on TCP 127.0.0.1; the load comes from
  * this one.
  *
@@ -17,8 +18,10 @@
  * - `--load-ms`: how long each load runs
  * - `--loads`: which loads to run: register, discover or both (default), comma-separated
  */
+import { spawn } from 'node:child_process'
 import { mkdir, rm, writeFile } from 'node:fs/promises'
 import { cpus, loadavg } from 'node:os'
+import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
@@ -67,6 +70,9 @@ interface Plan {
   /** Sequential DISCOVERs per size */
   scaleRequests: number
   signatureMs: number
+  /** The store alone (store-load.ts): how long each load runs, and the REGISTERs in flight per store it compares with one */
+  storeMs: number
+  storeConcurrency: number
 }
 
 /** Proves every part still runs; its figures are too short to quote */
@@ -81,7 +87,9 @@ const QUICK: Plan = {
   fleet: 3,
   scaleSizes: { memory: [2000], postgres: [2000], postgresToday: [], canvas: [] },
   scaleRequests: 50,
-  signatureMs: 300
+  signatureMs: 300,
+  storeMs: 1000,
+  storeConcurrency: 16
 }
 
 const FULL: Plan = {
@@ -96,7 +104,9 @@ const FULL: Plan = {
   // the PostgreSQL store is filled in bulk with SQL (fill.ts); today's stops at 10k as before
   scaleSizes: { memory: [1000, 100_000, 1_000_000], postgres: [1000, 10_000, 100_000, 1_000_000], postgresToday: [1000, 10_000], canvas: [1000, 100_000, 1_000_000] },
   scaleRequests: 1000,
-  signatureMs: 3000
+  signatureMs: 3000,
+  storeMs: 5000,
+  storeConcurrency: 16
 }
 
 /** Registrations asked per DISCOVER under load: under canvas's default cap (64), so every server returns the same page */
@@ -359,6 +369,89 @@ async function canvasThroughput (): Promise<ThroughputRow[]> {
   }
 }
 
+// --- 2b. the PostgreSQL store alone, without libp2p
+interface StoreRow {
+  code: Code
+  /** Store processes on one schema (a fleet when more than one) */
+  stores: number
+  /** REGISTERs in flight per store */
+  concurrency: number
+  okPerSecond: number
+  failed: number
+  /** The slowest store's p50 and p99, ms */
+  p50?: number
+  p99?: number
+  /** CPU of the store processes per REGISTER, µs (the database's own CPU is not in it) */
+  cpuMicrosPerOk: number
+}
+
+interface StoreResult { ok: number, failed: number, okPerSecond: number, latency: LatencySummary, cpuMicrosPerOk: number | null }
+
+/** Spawns store-load.ts; resolves once its peers are registered, with what starts its load and what it reports */
+async function startStoreLoad (src: string | undefined, schema: string, concurrency: number, tag: string): Promise<{ go(): Promise<StoreResult> }> {
+  const child = spawn(process.execPath, [
+    ...NODE_FLAGS, `${here}store-load.ts`, '--schema', schema, '--concurrency', String(concurrency), '--ms', String(plan.storeMs), '--tag', tag,
+    ...(src == null ? [] : ['--src', src])
+  ], { stdio: ['pipe', 'pipe', 'inherit'] })
+  const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]()
+  const timer = setTimeout(() => child.kill('SIGKILL'), 120_000 + plan.storeMs)
+  const next = async (): Promise<any> => {
+    const line = await lines.next()
+    if (line.done === true) {
+      throw new Error(`store-load exited early (exit code ${child.exitCode})`)
+    }
+    return JSON.parse(line.value)
+  }
+  try {
+    await next()
+  } catch (err) {
+    clearTimeout(timer)
+    throw err
+  }
+  return {
+    go: async () => {
+      child.stdin.write('go\n')
+      try {
+        return await next()
+      } finally {
+        clearTimeout(timer)
+        child.stdin.end()
+      }
+    }
+  }
+}
+
+async function storeAlone (code: Code, stores: number, concurrency: number): Promise<StoreRow | undefined> {
+  const src = code === 'today' ? ('skipped' in baseline ? undefined : baseline.src) : undefined
+  if (code === 'today' && src == null) {
+    return undefined
+  }
+  const schema = `bench_store_${process.pid}_${Math.random().toString(36).slice(2, 8)}`
+  progress(`postgres store alone (${code}): ${stores} store(s) x ${concurrency} in flight, ${plan.storeMs / 1000} s`)
+  try {
+    // one after another: the first creates the schema (today's code does not expect others to migrate at once)
+    const loads = []
+    for (let i = 0; i < stores; i++) {
+      loads.push(await startStoreLoad(src, schema, concurrency, `s${i}`))
+    }
+    const results = await Promise.all(loads.map(async load => load.go()))
+    const ok = results.reduce((sum, r) => sum + r.ok, 0)
+    const p = (key: 'p50' | 'p99'): number | undefined => Math.max(...results.map(r => r.latency[key] ?? NaN))
+    return {
+      code,
+      stores,
+      concurrency,
+      okPerSecond: results.reduce((sum, r) => sum + r.okPerSecond, 0),
+      failed: results.reduce((sum, r) => sum + r.failed, 0),
+      p50: p('p50'),
+      p99: p('p99'),
+      cpuMicrosPerOk: ok === 0 ? NaN : results.reduce((sum, r) => sum + (r.cpuMicrosPerOk ?? 0) * r.ok, 0) / ok
+    }
+  } finally {
+    await dropSchema(schema)
+  }
+}
+
 // --- 3. DISCOVER latency at scale, memory per registration
 interface ScaleRow {
   server: StoreKind | 'canvas'
@@ -479,6 +572,21 @@ if (canvas.skipped == null) {
   await attempt('canvas', canvasThroughput)
 }
 
+const storeRows: StoreRow[] = []
+const storeRuns: Array<[Code, number, number]> = pgUrl == null || only != null
+  ? []
+  : (['today', 'now'] as Code[]).flatMap(code => [[code, 1, 1], [code, 1, plan.storeConcurrency], [code, plan.fleet, plan.storeConcurrency]] as Array<[Code, number, number]>)
+for (const [code, stores, concurrency] of storeRuns) {
+  try {
+    const row = await storeAlone(code, stores, concurrency)
+    if (row != null) {
+      storeRows.push(row)
+    }
+  } catch (err: any) {
+    skipped.push(`postgres store alone (${code}, ${stores} x ${concurrency}) failed: ${err.message}`)
+  }
+}
+
 const scaleRows: ScaleRow[] = []
 const scaleRuns: Array<[StoreKind | 'canvas', Code, number[]]> = [
   ['memory', 'now', plan.scaleSizes.memory],
@@ -539,6 +647,26 @@ if (pgRows.length > 0) {
   print(throughputTable(pgRows))
 }
 
+if (storeRows.length > 0) {
+  print()
+  print(`### The PostgreSQL store alone, without libp2p (synchronous_commit = ${synchronousCommit}): refresh REGISTERs through store.register, ${plan.storeMs / 1000} s each, each store in a process of its own`)
+  print()
+  print(formatTable(['store', 'stores', 'in flight per store', 'REGISTER/s (all stores)', 'x one store at 1', 'p50 ms', 'p99 ms', 'store process CPU µs/REGISTER', 'failed'], storeRows.map(r => {
+    const single = storeRows.find(o => o.code === r.code && o.stores === 1 && o.concurrency === 1)
+    return [
+      r.code === 'today' ? 'today: advisory lock' : 'now',
+      String(r.stores),
+      String(r.concurrency),
+      r.okPerSecond.toFixed(0),
+      single == null ? '-' : `${(r.okPerSecond / single.okPerSecond).toFixed(2)}x`,
+      fmtMs(r.p50),
+      fmtMs(r.p99),
+      Number.isNaN(r.cpuMicrosPerOk) ? '-' : r.cpuMicrosPerOk.toFixed(0),
+      String(r.failed)
+    ]
+  })))
+}
+
 /** Goals of issue 13, each with today's figure and the current one from this run */
 interface Goal { goal: string, today?: number, now?: number, met?: boolean, unit: string }
 const find = (store: string, label: string, kind: LoadKind, servers = 1): ThroughputRow | undefined =>
@@ -565,6 +693,16 @@ const goals: Goal[] = []
   const fleetNow = find('postgres', POSTGRES_VARIANTS[2].label, 'register', plan.fleet)
   const ratio = (fleet?: ThroughputRow, one?: ThroughputRow): number | undefined => fleet == null || one == null ? undefined : fleet.okPerSecond / one.okPerSecond
   add(`PostgreSQL, fleet of ${plan.fleet} on one database: REGISTER/s >= 2.5x one server's`, 'x', ratio(fleetToday, pgToday), ratio(fleetNow, pgNow), v => v >= 2.5)
+
+  const store = (code: Code, stores: number, concurrency: number): StoreRow | undefined => storeRows.find(r => r.code === code && r.stores === stores && r.concurrency === concurrency)
+  const c = plan.storeConcurrency
+  add(`PostgreSQL store alone (no libp2p), one store, ${c} in flight: REGISTER/s >= 2,000`, '/s', store('today', 1, c)?.okPerSecond, store('now', 1, c)?.okPerSecond, v => v >= 2000)
+  const storeRatio = (code: Code): number | undefined => {
+    const fleet = store(code, plan.fleet, c)
+    const one = store(code, 1, c)
+    return fleet == null || one == null ? undefined : fleet.okPerSecond / one.okPerSecond
+  }
+  add(`PostgreSQL store alone, ${plan.fleet} stores x ${c} in flight on one database: REGISTER/s >= 2.5x one store's`, 'x', storeRatio('today'), storeRatio('now'), v => v >= 2.5)
 
   const pgScale = scaleRows.filter(r => r.server === 'postgres' && r.code === 'now' && r.target.p99 != null)
   if (pgScale.length >= 2) {
@@ -639,6 +777,7 @@ await writeFile(jsonPath, JSON.stringify({
   },
   signature,
   throughput: throughputRows,
+  storeAlone: storeRows,
   goals,
   scale: scaleRows,
   profiles,
