@@ -14,7 +14,8 @@
  *
  * - `--profile`: profile every server's CPU over each load (V8's profiler, as `node --cpu-prof` runs it) and print
  * where it went; the profiler slows the servers, so these runs are not for the figures
- * - `--only`: run only the throughput rows whose "<store> <variant>" contains this text, and no scale rows
+ * - `--only`: run only the throughput rows whose "<store> <variant>" contains this text (`store alone`: the store
+ * without libp2p only), and no scale rows
  * - `--load-ms`: how long each load runs
  * - `--loads`: which loads to run: register, discover or both (default), comma-separated
  */
@@ -35,6 +36,7 @@ import { fmtMs, summarize } from '../lib/stats.ts'
 import { formatTable } from '../lib/table.ts'
 import { BASELINE_COMMIT, baselineSource } from './baseline.ts'
 import { CANVAS_DIR, canvasSetup } from './canvas.ts'
+import { databaseCpuMs, isLocalDatabase } from './database-cpu.ts'
 import { TARGET_NAMESPACE } from './fill.ts'
 import { primeRegistrations, runLoad, startClients, stopClients } from './load.ts'
 import { discoverRequest, statusOf } from './raw-client.ts'
@@ -167,6 +169,11 @@ interface StartOptions {
   schema?: string
 }
 
+/** The database's CPU so far (ms), when it runs on this machine */
+async function databaseCpu (): Promise<number | undefined> {
+  return pgUrl != null && isLocalDatabase(pgUrl) ? databaseCpuMs() : undefined
+}
+
 function fileLabel (label: string): string {
   return label.replace(/[^a-z0-9]+/gi, '_')
 }
@@ -248,6 +255,8 @@ interface ThroughputRow extends LoadResult {
   serverCpuMicrosPerOk: number
   /** Server CPU used over the run divided by its wall time, all servers together: 1.0 is one core busy */
   serverCores: number
+  /** CPU of the database server per OK reply, µs (PostgreSQL on this machine only, see database-cpu.ts) */
+  databaseCpuMicrosPerOk?: number
 }
 
 interface ThroughputRun {
@@ -282,6 +291,7 @@ async function measure (run: ThroughputRun): Promise<ThroughputRow[]> {
         await Promise.all(run.servers.map(async server => server.profileStart()))
       }
       const before = await Promise.all(run.servers.map(async server => server.stats()))
+      const databaseBefore = run.store === 'postgres' ? await databaseCpu() : undefined
       const result = await runLoad(clients, {
         kind,
         clients: clients.length,
@@ -291,6 +301,7 @@ async function measure (run: ThroughputRun): Promise<ThroughputRow[]> {
         discoverNamespace: TARGET_NAMESPACE,
         discoverLimit: DISCOVER_LIMIT
       })
+      const databaseAfter = run.store === 'postgres' ? await databaseCpu() : undefined
       const after = await Promise.all(run.servers.map(async server => server.stats()))
       if (profiled) {
         const label = `${run.store} ${run.variant.label}${run.servers.length > 1 ? `, ${run.servers.length} servers` : ''}: ${kind}`
@@ -309,7 +320,8 @@ async function measure (run: ThroughputRun): Promise<ThroughputRow[]> {
         mode: run.variant.mode,
         servers: run.servers.length,
         serverCpuMicrosPerOk: (result.statuses.OK ?? 0) === 0 ? NaN : cpuMs * 1000 / result.statuses.OK,
-        serverCores: cpuMs / result.wallMs
+        serverCores: cpuMs / result.wallMs,
+        databaseCpuMicrosPerOk: databaseBefore == null || databaseAfter == null || (result.statuses.OK ?? 0) === 0 ? undefined : (databaseAfter - databaseBefore) * 1000 / result.statuses.OK
       })
     }
   } finally {
@@ -383,12 +395,14 @@ interface StoreRow {
   p99?: number
   /** CPU of the store processes per REGISTER, µs (the database's own CPU is not in it) */
   cpuMicrosPerOk: number
+  /** CPU of the database server per REGISTER, µs, when it runs on this machine (see database-cpu.ts) */
+  databaseCpuMicrosPerOk?: number
 }
 
 interface StoreResult { ok: number, failed: number, okPerSecond: number, latency: LatencySummary, cpuMicrosPerOk: number | null }
 
 /** Spawns store-load.ts; resolves once its peers are registered, with what starts its load and what it reports */
-async function startStoreLoad (src: string | undefined, schema: string, concurrency: number, tag: string): Promise<{ go(): Promise<StoreResult> }> {
+async function startStoreLoad (src: string | undefined, schema: string, concurrency: number, tag: string): Promise<{ go(): Promise<StoreResult>, end(): Promise<void> }> {
   const child = spawn(process.execPath, [
     ...NODE_FLAGS, `${here}store-load.ts`, '--schema', schema, '--concurrency', String(concurrency), '--ms', String(plan.storeMs), '--tag', tag,
     ...(src == null ? [] : ['--src', src])
@@ -408,15 +422,16 @@ async function startStoreLoad (src: string | undefined, schema: string, concurre
     clearTimeout(timer)
     throw err
   }
+  const closed = new Promise(resolve => child.once('close', resolve))
   return {
     go: async () => {
       child.stdin.write('go\n')
-      try {
-        return await next()
-      } finally {
-        clearTimeout(timer)
-        child.stdin.end()
-      }
+      return next()
+    },
+    end: async () => {
+      child.stdin.end()
+      await closed
+      clearTimeout(timer)
     }
   }
 }
@@ -430,11 +445,20 @@ async function storeAlone (code: Code, stores: number, concurrency: number): Pro
   progress(`postgres store alone (${code}): ${stores} store(s) x ${concurrency} in flight, ${plan.storeMs / 1000} s`)
   try {
     // one after another: the first creates the schema (today's code does not expect others to migrate at once)
-    const loads = []
-    for (let i = 0; i < stores; i++) {
-      loads.push(await startStoreLoad(src, schema, concurrency, `s${i}`))
+    const loads: Array<Awaited<ReturnType<typeof startStoreLoad>>> = []
+    let results: StoreResult[]
+    let databaseMs: number | undefined
+    try {
+      for (let i = 0; i < stores; i++) {
+        loads.push(await startStoreLoad(src, schema, concurrency, `s${i}`))
+      }
+      const databaseBefore = await databaseCpu()
+      results = await Promise.all(loads.map(async load => load.go()))
+      const databaseAfter = await databaseCpu()
+      databaseMs = databaseBefore == null || databaseAfter == null ? undefined : databaseAfter - databaseBefore
+    } finally {
+      await Promise.all(loads.map(async load => load.end()))
     }
-    const results = await Promise.all(loads.map(async load => load.go()))
     const ok = results.reduce((sum, r) => sum + r.ok, 0)
     const p = (key: 'p50' | 'p99'): number | undefined => Math.max(...results.map(r => r.latency[key] ?? NaN))
     return {
@@ -445,7 +469,8 @@ async function storeAlone (code: Code, stores: number, concurrency: number): Pro
       failed: results.reduce((sum, r) => sum + r.failed, 0),
       p50: p('p50'),
       p99: p('p99'),
-      cpuMicrosPerOk: ok === 0 ? NaN : results.reduce((sum, r) => sum + (r.cpuMicrosPerOk ?? 0) * r.ok, 0) / ok
+      cpuMicrosPerOk: ok === 0 ? NaN : results.reduce((sum, r) => sum + (r.cpuMicrosPerOk ?? 0) * r.ok, 0) / ok,
+      databaseCpuMicrosPerOk: ok === 0 || databaseMs == null ? undefined : databaseMs * 1000 / ok
     }
   } finally {
     await dropSchema(schema)
@@ -573,7 +598,7 @@ if (canvas.skipped == null) {
 }
 
 const storeRows: StoreRow[] = []
-const storeRuns: Array<[Code, number, number]> = pgUrl == null || only != null
+const storeRuns: Array<[Code, number, number]> = pgUrl == null || (only != null && !'postgres store alone'.includes(only))
   ? []
   : (['today', 'now'] as Code[]).flatMap(code => [[code, 1, 1], [code, 1, plan.storeConcurrency], [code, plan.fleet, plan.storeConcurrency]] as Array<[Code, number, number]>)
 for (const [code, stores, concurrency] of storeRuns) {
@@ -618,8 +643,8 @@ print(formatTable(['operation', 'per second', 'µs each'], [
 
 const statusText = (statuses: Record<string, number>): string => Object.entries(statuses).map(([k, v]) => `${k} ${v}`).join(', ')
 const requestName = (r: ThroughputRow): string => r.kind === 'register' ? 'REGISTER (refresh)' : `DISCOVER (${DISCOVER_LIMIT} back)`
-const throughputTable = (rows: ThroughputRow[]): string => formatTable(
-  ['server', 'request', 'OK/s', 'p50 ms', 'p99 ms', 'server CPU µs/OK', 'OK/s per server core', 'server cores', 'client cores', 'replies'],
+const throughputTable = (rows: ThroughputRow[], database = false): string => formatTable(
+  ['server', 'request', 'OK/s', 'p50 ms', 'p99 ms', 'server CPU µs/OK', 'OK/s per server core', ...(database ? ['database CPU µs/OK'] : []), 'server cores', 'client cores', 'replies'],
   rows.map(r => [
     r.store === 'canvas' ? r.variant : `${r.variant}${r.servers > 1 ? `, ${r.servers} servers` : ''}`,
     requestName(r),
@@ -628,6 +653,7 @@ const throughputTable = (rows: ThroughputRow[]): string => formatTable(
     fmtMs(r.latency.p99),
     Number.isNaN(r.serverCpuMicrosPerOk) ? '-' : r.serverCpuMicrosPerOk.toFixed(0),
     Number.isNaN(r.serverCpuMicrosPerOk) ? '-' : (1e6 / r.serverCpuMicrosPerOk).toFixed(0),
+    ...(database ? [r.databaseCpuMicrosPerOk == null ? '-' : r.databaseCpuMicrosPerOk.toFixed(0)] : []),
     r.serverCores.toFixed(2),
     r.clientCores.toFixed(2),
     statusText(r.statuses)
@@ -644,14 +670,14 @@ if (pgRows.length > 0) {
   print()
   print(`### Throughput, PostgreSQL store (synchronous_commit = ${synchronousCommit}): ${plan.pgClients} clients x ${plan.pgConcurrency} in flight per server, ${plan.loadMs / 1000} s each`)
   print()
-  print(throughputTable(pgRows))
+  print(throughputTable(pgRows, true))
 }
 
 if (storeRows.length > 0) {
   print()
   print(`### The PostgreSQL store alone, without libp2p (synchronous_commit = ${synchronousCommit}): refresh REGISTERs through store.register, ${plan.storeMs / 1000} s each, each store in a process of its own`)
   print()
-  print(formatTable(['store', 'stores', 'in flight per store', 'REGISTER/s (all stores)', 'x one store at 1', 'p50 ms', 'p99 ms', 'store process CPU µs/REGISTER', 'failed'], storeRows.map(r => {
+  print(formatTable(['store', 'stores', 'in flight per store', 'REGISTER/s (all stores)', 'x one store at 1', 'p50 ms', 'p99 ms', 'store process CPU µs/REGISTER', 'database CPU µs/REGISTER', 'failed'], storeRows.map(r => {
     const single = storeRows.find(o => o.code === r.code && o.stores === 1 && o.concurrency === 1)
     return [
       r.code === 'today' ? 'today: advisory lock' : 'now',
@@ -662,6 +688,7 @@ if (storeRows.length > 0) {
       fmtMs(r.p50),
       fmtMs(r.p99),
       Number.isNaN(r.cpuMicrosPerOk) ? '-' : r.cpuMicrosPerOk.toFixed(0),
+      r.databaseCpuMicrosPerOk == null ? '-' : r.databaseCpuMicrosPerOk.toFixed(0),
       String(r.failed)
     ]
   })))
