@@ -9,6 +9,7 @@ interface ProfileNode {
   id: number
   callFrame: { functionName: string, url: string, lineNumber: number }
   hitCount?: number
+  children?: number[]
 }
 
 interface Profile {
@@ -28,6 +29,11 @@ export interface ProfileSummary {
   parts: ProfileShare[]
   /** By function, the top ones */
   functions: ProfileShare[]
+  /**
+   * By part of the code, counting a sample for every part on its stack (self time and everything it called):
+   * e.g. `ours (src/)` here is all the time spent below our functions, crypto and encoding included
+   */
+  inclusive: ProfileShare[]
 }
 
 /** The part of the code a script URL belongs to */
@@ -67,8 +73,30 @@ function top (counts: Map<string, number>, total: number, n: number): ProfileSha
 export async function summarizeProfile (file: string, topFunctions = 15): Promise<ProfileSummary> {
   const profile: Profile = JSON.parse(await readFile(file, 'utf8'))
   const byId = new Map(profile.nodes.map(node => [node.id, node]))
+  const parentOf = new Map<number, number>()
+  for (const node of profile.nodes) {
+    for (const child of node.children ?? []) {
+      parentOf.set(child, node.id)
+    }
+  }
+  // the parts on each node's stack, computed once per node
+  const stackParts = new Map<number, Set<string>>()
+  const partsOnStack = (id: number): Set<string> => {
+    let found = stackParts.get(id)
+    if (found == null) {
+      const node = byId.get(id)
+      const parent = parentOf.get(id)
+      found = new Set(parent == null ? [] : partsOnStack(parent))
+      if (node != null && node.callFrame.functionName !== '(root)') {
+        found.add(partOf(node.callFrame.url, node.callFrame.functionName))
+      }
+      stackParts.set(id, found)
+    }
+    return found
+  }
   const parts = new Map<string, number>()
   const functions = new Map<string, number>()
+  const inclusive = new Map<string, number>()
   let total = 0
 
   for (const id of profile.samples) {
@@ -84,7 +112,15 @@ export async function summarizeProfile (file: string, topFunctions = 15): Promis
     const file = url.split('/').slice(-1)[0]
     const name = `${functionName === '' ? '(anonymous)' : functionName} ${part}${file === '' ? '' : ` ${file}:${lineNumber + 1}`}`
     functions.set(name, (functions.get(name) ?? 0) + 1)
+    for (const onStack of partsOnStack(id)) {
+      inclusive.set(onStack, (inclusive.get(onStack) ?? 0) + 1)
+    }
   }
 
-  return { samples: total, parts: top(parts, Math.max(1, total), 12), functions: top(functions, Math.max(1, total), topFunctions) }
+  return {
+    samples: total,
+    parts: top(parts, Math.max(1, total), 12),
+    functions: top(functions, Math.max(1, total), topFunctions),
+    inclusive: top(inclusive, Math.max(1, total), 12)
+  }
 }

@@ -774,7 +774,9 @@ for (const { label, summary } of profiles) {
   print()
   print(`### CPU profile: ${label} (${summary.samples} samples)`)
   print()
-  print(formatTable(['part of the code', 'self time'], summary.parts.map(p => [p.name, `${(p.share * 100).toFixed(1)}%`])))
+  const inclusive = new Map(summary.inclusive.map(p => [p.name, p.share]))
+  const fmtShare = (share: number | undefined): string => share == null ? '-' : `${(share * 100).toFixed(1)}%`
+  print(formatTable(['part of the code', 'self time', 'with what it called'], summary.parts.map(p => [p.name, fmtShare(p.share), fmtShare(inclusive.get(p.name))])))
   print()
   print(formatTable(['function', 'self time'], summary.functions.map(f => [f.name, `${(f.share * 100).toFixed(1)}%`])))
 }
