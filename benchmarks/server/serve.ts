@@ -57,6 +57,9 @@ if (storeKind === 'postgres') {
   }
   const { PostgresRegistrationStore }: PostgresModule = await import(pathToFileURL(`${src}/server/store/postgres-store.ts`).href)
   store = new PostgresRegistrationStore({ url: pgUrl, schema: pgSchema, maxConnections: Number(args.get('pg-connections') ?? 10) })
+} else if ('MemoryRegistrationStore' in serverModule) {
+  // room for the largest fill (1M registrations hold ~1.1 GiB, past the default byte budget of 1 GiB)
+  store = new serverModule.MemoryRegistrationStore({ maxBytes: 8 * 1024 * 1024 * 1024 })
 }
 
 const node = await createBenchNode({
