@@ -46,8 +46,16 @@ interface ThroughputRow {
   store?: string
   server?: string
   variant?: string
+  /** `today` (the baseline commit) or `now`, in runs that measure both */
+  code?: string
+  servers?: number
   serverCpuMicrosPerOk?: number
   meanRegistrations?: number
+}
+
+/** A row of the current code on one server with its default options (not the baseline, a fleet or the record cache off) */
+function isCurrentCode (row: ThroughputRow): boolean {
+  return row.code === 'now' && (row.servers ?? 1) === 1 && row.variant?.includes('record cache off') !== true
 }
 
 /**
@@ -72,7 +80,7 @@ export async function readServerCpu (path: URL): Promise<ServerCpu | undefined> 
     for (const mode of ['stream-per-request', 'open-streams'] as StreamMode[]) {
       const pick = (kind: string): ThroughputRow | undefined => rows.find(r =>
         r.kind === kind && (r.mode ?? 'stream-per-request') === mode && (r.store ?? r.server ?? 'memory') === store &&
-        (r.variant == null || r.variant === 'ours' || r.variant === 'default') && typeof r.serverCpuMicrosPerOk === 'number')
+        (r.variant == null || r.variant === 'ours' || r.variant === 'default' || isCurrentCode(r)) && typeof r.serverCpuMicrosPerOk === 'number')
       const register = pick('register')
       const discover = pick('discover')
 
