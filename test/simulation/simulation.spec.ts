@@ -16,6 +16,17 @@ function outcome (result: ScenarioResult): Omit<ScenarioResult, 'engine'> & { ti
   return { ...rest, timers: engine.timersFired }
 }
 
+/** Every peer with a live registration at any point, in any namespace */
+async function listedAtPoints (sim: Simulation): Promise<Set<string>> {
+  const now = sim.clock.now()
+  const listed = new Set<string>()
+  for (const point of sim.points) {
+    const page = await point.store.discover({ afterSeq: 0n, limit: 1_000_000, now })
+    page.registrations.forEach(r => listed.add(r.peerId))
+  }
+  return listed
+}
+
 describe('simulation', function () {
   this.timeout(600_000)
 
@@ -100,13 +111,7 @@ describe('simulation', function () {
       first = await new Simulation(CI, {
         atEnd: async (sim) => {
           const now = sim.clock.now()
-          const listed = new Set<string>()
-
-          for (const point of sim.points) {
-            // every live registration, all namespaces, from the start
-            const page = await point.store.discover({ afterSeq: 0n, limit: 1_000_000, now })
-            page.registrations.forEach(r => listed.add(r.peerId))
-          }
+          const listed = await listedAtPoints(sim)
 
           const online = [...sim.network.nodes.values()]
           const cleanLeavers = sim.everyone.filter(n => n.departure === 'clean')
@@ -191,12 +196,7 @@ describe('simulation', function () {
       result = await new Simulation(LIGHT, {
         atEnd: async (sim) => {
           const now = sim.clock.now()
-          const listed = new Set<string>()
-
-          for (const point of sim.points) {
-            const page = await point.store.discover({ afterSeq: 0n, limit: 1_000_000, now })
-            page.registrations.forEach(r => listed.add(r.peerId))
-          }
+          const listed = await listedAtPoints(sim)
 
           const online = [...sim.network.nodes.values()]
           // a light node online for a minute is registered at the points, as a real one is
