@@ -9,7 +9,7 @@
  */
 import { execFile } from 'node:child_process'
 import { existsSync } from 'node:fs'
-import { mkdir, rm, symlink } from 'node:fs/promises'
+import { mkdir, readlink, rm, symlink } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -32,8 +32,16 @@ export interface Baseline {
 export async function baselineSource (commit: string = BASELINE_COMMIT): Promise<Baseline | { skipped: string }> {
   const dir = join(tmpdir(), 'rendezvous-bench-baseline', commit)
   const src = join(dir, 'src')
+  const modules = join(repo, 'node_modules')
+  const link = join(dir, 'node_modules')
 
   if (existsSync(`${src}/server/index.ts`)) {
+    // the extraction outlives the checkout that made it (another clone, a removed worktree): its packages link must
+    // lead to this checkout's, or every import of the baseline fails
+    if (await readlink(link).catch(() => undefined) !== modules) {
+      await rm(link, { force: true })
+      await symlink(modules, link, 'dir')
+    }
     return { commit, src }
   }
 
@@ -46,7 +54,7 @@ export async function baselineSource (commit: string = BASELINE_COMMIT): Promise
       const tar = execFile('tar', ['-x', '-C', dir], err => { err == null ? resolve() : reject(err) })
       tar.stdin?.end(stdout)
     })
-    await symlink(join(repo, 'node_modules'), join(dir, 'node_modules'), 'dir')
+    await symlink(modules, link, 'dir')
     return { commit, src }
   } catch (err: any) {
     await rm(dir, { recursive: true, force: true }).catch(() => {})
