@@ -19,10 +19,8 @@
  * - `--load-ms`: how long each load runs
  * - `--loads`: which loads to run: register, discover or both (default), comma-separated
  */
-import { spawn } from 'node:child_process'
 import { mkdir, rm, writeFile } from 'node:fs/promises'
 import { cpus, loadavg } from 'node:os'
-import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
@@ -31,6 +29,7 @@ import postgres from 'postgres'
 import { openPeerRecord, sealPeerRecord } from '../../src/protocol/peer-record.ts'
 import { NODE_FLAGS, parseArgs } from '../lib/child.ts'
 import { summarizeProfile } from '../lib/cpu-profile.ts'
+import { JsonLinesChild } from '../lib/json-lines-child.ts'
 import { print, progress } from '../lib/print.ts'
 import { fmtMs, summarize } from '../lib/stats.ts'
 import { formatTable } from '../lib/table.ts'
@@ -403,35 +402,23 @@ interface StoreResult { ok: number, failed: number, okPerSecond: number, latency
 
 /** Spawns store-load.ts; resolves once its peers are registered, with what starts its load and what it reports */
 async function startStoreLoad (src: string | undefined, schema: string, concurrency: number, tag: string): Promise<{ go(): Promise<StoreResult>, end(): Promise<void> }> {
-  const child = spawn(process.execPath, [
+  const load = new JsonLinesChild('store-load', process.execPath, [
     ...NODE_FLAGS, `${here}store-load.ts`, '--schema', schema, '--concurrency', String(concurrency), '--ms', String(plan.storeMs), '--tag', tag,
     ...(src == null ? [] : ['--src', src])
-  ], { stdio: ['pipe', 'pipe', 'inherit'] })
-  const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]()
-  const timer = setTimeout(() => child.kill('SIGKILL'), 120_000 + plan.storeMs)
-  const next = async (): Promise<any> => {
-    const line = await lines.next()
-    if (line.done === true) {
-      throw new Error(`store-load exited early (exit code ${child.exitCode})`)
-    }
-    return JSON.parse(line.value)
-  }
+  ])
+  // a bound on the whole of its life: registering its peers, the load, and its result
+  const cancel = load.killAfter(120_000 + plan.storeMs)
   try {
-    await next()
+    await load.next()
   } catch (err) {
-    clearTimeout(timer)
+    cancel()
     throw err
   }
-  const closed = new Promise(resolve => child.once('close', resolve))
   return {
-    go: async () => {
-      child.stdin.write('go\n')
-      return next()
-    },
+    go: async () => load.request('go'),
     end: async () => {
-      child.stdin.end()
-      await closed
-      clearTimeout(timer)
+      await load.end()
+      cancel()
     }
   }
 }

@@ -4,11 +4,9 @@
  * `exit` to stop. The load generator stays in the
  * parent, so the server's CPU figures are its own.
  */
-import { spawn } from 'node:child_process'
-import { createInterface } from 'node:readline'
 import { multiaddr } from '@multiformats/multiaddr'
+import { JsonLinesChild } from '../lib/json-lines-child.ts'
 import type { Multiaddr } from '@multiformats/multiaddr'
-import type { ChildProcess } from 'node:child_process'
 
 export interface ServerReady {
   addrs: string[]
@@ -33,39 +31,27 @@ export interface ServerStats {
 export class ServerProcess {
   readonly ready: ServerReady
   readonly target: Multiaddr
-  private readonly child: ChildProcess
-  private readonly lines: AsyncIterator<string>
+  private readonly child: JsonLinesChild
 
-  private constructor (child: ChildProcess, lines: AsyncIterator<string>, ready: ServerReady) {
+  private constructor (child: JsonLinesChild, ready: ServerReady) {
     this.child = child
-    this.lines = lines
     this.ready = ready
     this.target = multiaddr(ready.addrs[0])
   }
 
   /** Spawns `command args` and waits (at most `timeoutMs`) for its ready line */
   static async start (command: string, args: string[], options: { cwd?: string, timeoutMs: number }): Promise<ServerProcess> {
-    const child = spawn(command, args, { cwd: options.cwd, stdio: ['pipe', 'pipe', 'inherit'] })
-    const lines = createInterface({ input: child.stdout! })[Symbol.asyncIterator]()
-    const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs)
+    const child = new JsonLinesChild('server', command, args, { cwd: options.cwd })
+    const cancel = child.killAfter(options.timeoutMs)
     try {
-      const first = await lines.next()
-      if (first.done === true) {
-        throw new Error(`server exited before it was ready (exit code ${child.exitCode})`)
-      }
-      return new ServerProcess(child, lines, JSON.parse(first.value))
+      return new ServerProcess(child, await child.next())
     } finally {
-      clearTimeout(timer)
+      cancel()
     }
   }
 
   async stats (): Promise<ServerStats> {
-    this.child.stdin?.write('stats\n')
-    const line = await this.lines.next()
-    if (line.done === true) {
-      throw new Error('server exited')
-    }
-    return JSON.parse(line.value)
+    return this.child.request('stats')
   }
 
   /** Starts profiling the server's CPU (ours only: canvas's server does not answer this) */
@@ -79,25 +65,13 @@ export class ServerProcess {
   }
 
   private async command (line: string): Promise<void> {
-    this.child.stdin?.write(`${line}\n`)
-    const answer = await this.lines.next()
-    if (answer.done === true) {
-      throw new Error('server exited')
-    }
-    const { ok, error } = JSON.parse(answer.value)
+    const { ok, error } = await this.child.request(line)
     if (ok !== true) {
       throw new Error(`${line}: ${error}`)
     }
   }
 
   async stop (): Promise<void> {
-    if (this.child.exitCode != null) {
-      return
-    }
-    const closed = new Promise(resolve => this.child.once('close', resolve))
-    this.child.stdin?.end('exit\n')
-    const timer = setTimeout(() => this.child.kill('SIGKILL'), 15_000)
-    await closed
-    clearTimeout(timer)
+    await this.child.end('exit', 15_000)
   }
 }
