@@ -136,7 +136,7 @@ export class DefaultRendezvousClient implements RendezvousClient {
         this.formats.worked(resolved, attempt.format)
         return granted
       } catch (err) {
-        const next = this.adjust(resolved, attempt, err, adjusted)
+        const next = await this.adjust(resolved, attempt, err, adjusted)
 
         if (next == null || options.signal?.aborted === true) {
           throw err
@@ -151,8 +151,9 @@ export class DefaultRendezvousClient implements RendezvousClient {
    * What to change in a refused REGISTER, each kind of change at most once; `undefined`: give up. Points differ in
    * what they refuse, and say it differently:
    *
-   * No reply to a standard record (a rust-libp2p point drops the stream on a record it cannot open): legacy, unless
-   * the point is known to take standard records.
+   * No reply to a standard record: legacy only on evidence that the point reads nothing else (see point-formats.ts:
+   * its agent, or a reset like a Rust point's seen twice, the second time on a new stream); a stream lost for any
+   * other reason never changes the format. No reply to a remembered legacy record: the memory is dropped.
    *
    * E_INVALID_TTL: without the TTL when one was sent (Rust and Nim refuse < 2 h, nwaku wants 60 s, and its default is
    * always acceptable to it), with the spec's default when none was (the earlier JS server requires one).
@@ -161,13 +162,12 @@ export class DefaultRendezvousClient implements RendezvousClient {
    * refuses a record with an address it does not know and reads 4096 bytes at most, Go takes 2048 bytes of
    * addresses), in the format that did get a reply.
    */
-  private adjust (point: ResolvedPoint, attempt: RegisterAttempt, err: unknown, adjusted: Set<string>): RegisterAttempt | undefined {
+  private async adjust (point: ResolvedPoint, attempt: RegisterAttempt, err: unknown, adjusted: Set<string>): Promise<RegisterAttempt | undefined> {
     const noReply = err instanceof InvalidResponseError
+    const reformatted = noReply ? await this.adjustFormat(point, attempt, err, adjusted) : undefined
 
-    if (noReply && attempt.format === 'standard' && this.formats.mayTryLegacy(point) && !adjusted.has('format')) {
-      adjusted.add('format')
-      this.log('%s closed a standard REGISTER without a reply, trying the legacy record format rust-libp2p reads', point.id)
-      return { ...attempt, format: 'legacy' }
+    if (reformatted != null) {
+      return reformatted
     }
 
     if (hasStatus(err, ResponseStatus.E_INVALID_TTL) && !adjusted.has('ttl')) {
@@ -188,6 +188,34 @@ export class DefaultRendezvousClient implements RendezvousClient {
       const format = adjusted.has('format') && noReply ? 'standard' : attempt.format
       this.log('%s refused the record, registering again with %d of %d addresses', point.id, narrowed.length, attempt.multiaddrs.length)
       return { ...attempt, format, multiaddrs: narrowed }
+    }
+
+    return undefined
+  }
+
+  /** The format part of `adjust`, for a REGISTER that got no reply */
+  private async adjustFormat (point: ResolvedPoint, attempt: RegisterAttempt, err: unknown, adjusted: Set<string>): Promise<RegisterAttempt | undefined> {
+    if (adjusted.has('format')) {
+      return undefined
+    }
+
+    if (attempt.format === 'legacy') {
+      this.formats.forget(point)
+      return undefined
+    }
+
+    const step = await this.formats.afterNoReply(point, err, adjusted.has('standard-again'))
+
+    if (step === 'standard-again') {
+      adjusted.add('standard-again')
+      this.log('%s reset a standard REGISTER as a Rust point would, sending it again on a new stream before trying the legacy format', point.id)
+      return { ...attempt }
+    }
+
+    if (step === 'legacy') {
+      adjusted.add('format')
+      this.log('%s reads only legacy records, trying the legacy record format rust-libp2p reads', point.id)
+      return { ...attempt, format: 'legacy' }
     }
 
     return undefined
