@@ -4,25 +4,32 @@
  * A new stream costs both ends far more than the request it carries (protocol negotiation, muxer state, and on
  * the point a handler run per stream), so requests to a point that answers several per stream (ours, Go's) go one
  * after another on streams kept open. Points that answer one request and close the stream (Rust's
- * request-response, Nim) get a stream per request, as every implementation accepts; which kind a point is, is
- * learned from the first stream that the point closed after one answer, and remembered per point (the least
- * recently used point forgotten first).
+ * request-response, Nim) get a stream per request, as every implementation accepts. Which kind a point is, is
+ * learned from the point closing a stream right after its first answer, or from second requests on a stream left
+ * unanswered several times in a row (one late answer is a slow point, not a kind), and remembered per point for
+ * `REMEMBER_KIND_MS` (the least recently used point forgotten first): a point once slow is checked again.
  *
  * A kept stream serves one request at a time. A request finding every stream of its point busy opens another one,
  * up to `maxStreamsPerPoint` open to the point at once (kept or not); beyond that it waits for one to be free, first
  * come first served, within its own deadline. A burst of requests never opens more streams than a point accepts
- * (js-libp2p handlers take 32 per connection by default and reset the rest). A stream unused for `idleTimeout` is
- * closed, and so is every kept stream on `closeAll()`.
+ * (js-libp2p handlers take 32 per connection by default and reset the rest). But a request unanswered for
+ * `HUNG_AFTER_MS` (a store stuck on one namespace, say) stops counting against `maxStreamsPerPoint`, up to twice
+ * that many streams in all: requests for other namespaces do not wait behind it for its whole timeout. A stream
+ * opened that way is closed after its request once the point has `maxStreamsPerPoint` others. A stream unused for
+ * `idleTimeout` is closed, and so is every kept stream on `closeAll()`.
  *
  * A request on a kept stream that finds the stream closed or reset by the point (its close raced the request) is
  * sent again once on a new stream: every rendezvous request is safe to repeat.
  */
 import { pbStream } from '@libp2p/utils'
+import { raceSignal } from 'race-signal'
 import { Message } from '../pb/rendezvous.ts'
+import { boundedLru } from './bounded-lru.ts'
 import type { ResolvedPoint } from './point.ts'
 import type { Logger, Stream } from '@libp2p/interface'
 import type { ConnectionManager } from '@libp2p/interface-internal'
 import type { ProtobufMessageStream } from '@libp2p/utils'
+import type QuickLRU from 'quick-lru'
 
 export interface PointStreamsInit {
   protocol: string
@@ -54,6 +61,12 @@ export interface PointStream {
   round: number
   /** Whether it still counts against its point's open streams */
   counted: boolean
+  /** While a request is in flight on it: since when (performance.now()) */
+  busy?: Busy
+}
+
+interface Busy {
+  since: number
 }
 
 interface KeptStream extends PointStream {
@@ -67,6 +80,21 @@ interface KeptStream extends PointStream {
  */
 const CLOSE_AFTER_ANSWER_MS = 2000
 
+/**
+ * ms after which a request without an answer no longer holds its place among `maxStreamsPerPoint`: a point of ours
+ * answers in a few ms, and the slowest honest answers measured (PostgreSQL under a hostile load) took 136-424 ms
+ */
+export const HUNG_AFTER_MS = 1000
+
+/** Streams open to a point at most, hung ones included, in multiples of `maxStreamsPerPoint` (4 x 2 = 8 of the 32 a js-libp2p point takes) */
+const MAX_STREAMS_WITH_HUNG = 2
+
+/** Second requests on a stream left unanswered in a row before the point is taken for one that answers one per stream */
+export const ONE_REQUEST_EVIDENCE = 3
+
+/** ms what was learned of a point's kind is relied on before it is checked again */
+export const REMEMBER_KIND_MS = 10 * 60_000
+
 export class PointStreams {
   private readonly connectionManager: ConnectionManager
   private readonly init: PointStreamsInit
@@ -76,14 +104,22 @@ export class PointStreams {
   private readonly open = new Map<string, number>()
   /** Requests waiting for a stream to be free, by point id, first come first */
   private readonly waiting = new Map<string, Array<() => void>>()
-  /** Points that answer one request per stream, least recently used first */
-  private readonly oneRequestPoints = new Map<string, true>()
+  /** Requests in flight, by point id */
+  private readonly busy = new Map<string, Set<Busy>>()
+  /** By point id, while requests wait: when the next request in flight to it counts as hung */
+  private readonly hungTimers = new Map<string, ReturnType<typeof setTimeout>>()
+  /** Points that answer one request per stream */
+  private readonly oneRequestPoints: QuickLRU<string, true>
+  /** Second requests on a stream each point left unanswered, in a row */
+  private readonly unansweredSeconds: QuickLRU<string, number>
   /** closeAll() calls so far */
   private round = 0
 
   constructor (connectionManager: ConnectionManager, init: PointStreamsInit) {
     this.connectionManager = connectionManager
     this.init = init
+    this.oneRequestPoints = boundedLru(init.maxRememberedPoints, REMEMBER_KIND_MS)
+    this.unansweredSeconds = boundedLru(init.maxRememberedPoints, REMEMBER_KIND_MS)
   }
 
   /** Whether `point` was found to answer one request per stream */
@@ -104,15 +140,15 @@ export class PointStreams {
         const kept = this.takeIdle(point.id)
 
         if (kept != null) {
-          return kept
+          return this.inFlight(point.id, kept)
         }
-      } else if (this.openCount(point.id) >= this.init.maxStreamsPerPoint) {
+      } else if (!this.hasRoom(point.id)) {
         // a stream of its own may take the place of an idle kept one
         this.closeOneIdle(point.id)
       }
 
-      if (this.openCount(point.id) < this.init.maxStreamsPerPoint) {
-        return this.openNew(point, signal, reusable)
+      if (this.hasRoom(point.id)) {
+        return this.inFlight(point.id, await this.openNew(point, signal, reusable))
       }
 
       // one woken before keeps its place at the head of the queue
@@ -122,10 +158,17 @@ export class PointStreams {
 
   /** The request on `used` is answered: keep the stream for the next one, or close it */
   async release (point: ResolvedPoint, used: PointStream, signal: AbortSignal): Promise<void> {
+    this.answered(point.id, used)
     used.served++
     used.answeredAt = performance.now()
 
-    if (used.keep && used.round === this.round && isOpen(used.stream)) {
+    if (used.served > 1) {
+      // it answers several requests per stream, whatever went unanswered before
+      this.unansweredSeconds.delete(point.id)
+    }
+
+    // a stream opened past a hung request is not kept beyond maxStreamsPerPoint
+    if (used.keep && used.round === this.round && isOpen(used.stream) && this.openCount(point.id) <= this.init.maxStreamsPerPoint) {
       this.makeIdle(point, used)
       return
     }
@@ -140,13 +183,15 @@ export class PointStreams {
    * sent again on a new stream, because the point had closed or reset this kept stream rather than answer on it
    */
   failed (point: ResolvedPoint, used: PointStream, err: unknown, timedOut: boolean): boolean {
+    this.answered(point.id, used)
     this.forget(point.id, used)
     // closed by the point (or with its connection) before it answered
     const gone = used.stream.status !== 'open' || used.stream.remoteWriteStatus !== 'writable'
 
     if (timedOut && used.served === 1) {
-      // it answered once, then never answered the second request
-      this.learnOneRequest(point)
+      // it answered once, then never answered the second request: a point that reads one request per stream, or a
+      // slow one; several in a row tell them apart
+      this.unansweredSecond(point)
     } else {
       this.learnFrom(point, used)
     }
@@ -192,35 +237,129 @@ export class PointStreams {
     return this.open.get(id) ?? 0
   }
 
-  /** Waits until a stream of point `id` is free or closed, or `signal` aborts */
+  /** Whether a new stream may be opened to point `id`: requests hung for `HUNG_AFTER_MS` leave their place to it */
+  private hasRoom (id: string): boolean {
+    const open = this.openCount(id)
+    return open - this.hungCount(id) < this.init.maxStreamsPerPoint && open < this.init.maxStreamsPerPoint * MAX_STREAMS_WITH_HUNG
+  }
+
+  private hungCount (id: string): number {
+    const since = performance.now() - HUNG_AFTER_MS
+    let hung = 0
+
+    for (const busy of this.busy.get(id) ?? []) {
+      if (busy.since <= since) {
+        hung++
+      }
+    }
+
+    return hung
+  }
+
+  /** ms until the next request in flight to point `id` counts as hung, if that would make room */
+  private untilNextHung (id: string): number | undefined {
+    if (this.openCount(id) >= this.init.maxStreamsPerPoint * MAX_STREAMS_WITH_HUNG) {
+      return undefined
+    }
+
+    const now = performance.now()
+    let next: number | undefined
+
+    for (const busy of this.busy.get(id) ?? []) {
+      const wait = busy.since + HUNG_AFTER_MS - now
+
+      if (wait > 0 && (next == null || wait < next)) {
+        next = wait
+      }
+    }
+
+    return next
+  }
+
+  /** `used` now carries a request to point `id` */
+  private inFlight (id: string, used: PointStream): PointStream {
+    used.busy = { since: performance.now() }
+    const busy = this.busy.get(id) ?? new Set()
+    busy.add(used.busy)
+    this.busy.set(id, busy)
+    this.watchForHung(id)
+
+    // a stream or room may be left for the next request waiting
+    if (this.idle.has(id) || this.hasRoom(id)) {
+      this.wakeNext(id)
+    }
+
+    return used
+  }
+
+  /** The request on `used` is over, answered or not */
+  private answered (id: string, used: PointStream): void {
+    const busy = this.busy.get(id)
+
+    if (busy != null && used.busy != null) {
+      busy.delete(used.busy)
+
+      if (busy.size === 0) {
+        this.busy.delete(id)
+      }
+    }
+
+    used.busy = undefined
+  }
+
+  /**
+   * Waits until a stream of point `id` is free or closed, or a request in flight to it has hung long enough to make
+   * room, or `signal` aborts
+   */
   private async waitForStream (id: string, signal: AbortSignal, first: boolean): Promise<void> {
     signal.throwIfAborted()
 
-    await new Promise<void>((resolve, reject) => {
-      const queue = this.waiting.get(id) ?? []
-      const onAbort = (): void => {
-        const index = queue.indexOf(wake)
-        if (index >= 0) {
-          queue.splice(index, 1)
-        }
-        if (queue.length === 0 && this.waiting.get(id) === queue) {
-          this.waiting.delete(id)
-        }
-        reject(signal.reason)
-      }
-      const wake = (): void => {
-        signal.removeEventListener('abort', onAbort)
-        resolve()
+    const { promise, resolve } = Promise.withResolvers<void>()
+    const queue = this.waiting.get(id) ?? []
+
+    if (first) {
+      queue.unshift(resolve)
+    } else {
+      queue.push(resolve)
+    }
+    this.waiting.set(id, queue)
+
+    this.watchForHung(id)
+
+    try {
+      await raceSignal(promise, signal)
+    } finally {
+      const index = queue.indexOf(resolve)
+
+      if (index >= 0) {
+        queue.splice(index, 1)
       }
 
-      if (first) {
-        queue.unshift(wake)
-      } else {
-        queue.push(wake)
+      if (queue.length === 0 && this.waiting.get(id) === queue) {
+        this.waiting.delete(id)
+        clearTimeout(this.hungTimers.get(id))
+        this.hungTimers.delete(id)
       }
-      this.waiting.set(id, queue)
-      signal.addEventListener('abort', onAbort, { once: true })
-    })
+    }
+  }
+
+  /** While requests wait for a stream of point `id`, wakes the first one when a request in flight makes room by hanging */
+  private watchForHung (id: string): void {
+    if (this.hungTimers.has(id) || !this.waiting.has(id)) {
+      return
+    }
+
+    const wait = this.untilNextHung(id)
+
+    if (wait == null) {
+      return
+    }
+
+    this.hungTimers.set(id, setTimeout(() => {
+      this.hungTimers.delete(id)
+      this.wakeNext(id)
+      this.watchForHung(id)
+    }, wait))
   }
 
   /** A stream of point `id` became free or closed: the first request waiting for one tries again */
@@ -362,21 +501,25 @@ export class PointStreams {
     }
   }
 
+  /** A second request on a stream of `point` went unanswered */
+  private unansweredSecond (point: ResolvedPoint): void {
+    const count = (this.unansweredSeconds.get(point.id) ?? 0) + 1
+
+    if (count < ONE_REQUEST_EVIDENCE) {
+      this.unansweredSeconds.set(point.id, count)
+      return
+    }
+
+    this.unansweredSeconds.delete(point.id)
+    this.learnOneRequest(point)
+  }
+
   private learnOneRequest (point: ResolvedPoint): void {
     if (!this.oneRequestPoints.has(point.id)) {
-      this.init.log('%s answers one request per stream, opening a stream per request from now on', point.id)
+      this.init.log('%s answers one request per stream, opening a stream per request for the next %d ms', point.id, REMEMBER_KIND_MS)
     }
 
-    this.oneRequestPoints.delete(point.id)
     this.oneRequestPoints.set(point.id, true)
-
-    if (this.oneRequestPoints.size > this.init.maxRememberedPoints) {
-      const oldest = this.oneRequestPoints.keys().next().value
-
-      if (oldest != null) {
-        this.oneRequestPoints.delete(oldest)
-      }
-    }
   }
 }
 

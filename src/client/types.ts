@@ -76,7 +76,9 @@ export interface RendezvousClientInit {
   /**
    * Most streams open to one point at once, kept or not. A request that finds them all busy waits for one (within
    * its `timeout`), so that a burst never opens more streams than a point accepts (a js-libp2p point resets the
-   * streams of a connection beyond 32 by default).
+   * streams of a connection beyond 32 by default). A request unanswered for 1 s no longer counts here, up to twice
+   * this many streams in all, so that requests hung at a point (a store stuck on one namespace) do not hold up the
+   * others for their whole timeout.
    *
    * @default 4
    */
