@@ -27,10 +27,12 @@ import { ClientMetrics } from './metrics.ts'
 import { PointFormats } from './point-formats.ts'
 import { PointStreams } from './point-streams.ts'
 import { resolvePoint } from './point.ts'
+import { describeRequest, inContext } from './request-errors.ts'
 import { verifyRegistrations } from './verify.ts'
 import type { ExchangeOptions } from './exchange.ts'
 import type { RequestKind } from './metrics.ts'
 import type { ResolvedPoint } from './point.ts'
+import type { RequestType } from './request-errors.ts'
 import type { DiscoveredRegistration, DiscoverOptions, DiscoverResult, RegisterOptions, RendezvousClient, RendezvousClientInit, RendezvousPoint } from './types.ts'
 import type { PeerRecordFormat } from '../protocol/peer-record.ts'
 import type { AbortOptions, ComponentLogger, Logger, Metrics, PeerId, PeerStore, PrivateKey } from '@libp2p/interface'
@@ -60,6 +62,11 @@ const { MessageType, ResponseStatus } = Message
 /** protons types its bytes fields as backed by an ArrayBuffer; copy only what is not (e.g. a SharedArrayBuffer view) */
 function plainBytes (bytes: Uint8Array): Uint8Array<ArrayBuffer> {
   return bytes.buffer instanceof ArrayBuffer ? bytes as Uint8Array<ArrayBuffer> : new Uint8Array(bytes)
+}
+
+/** ` (the point's text)` when it sent one */
+function statusTextOf (response: { statusText?: string }): string {
+  return response.statusText != null && response.statusText !== '' ? ` (${response.statusText})` : ''
 }
 
 function hasStatus (err: unknown, status: Message.ResponseStatus): err is RendezvousError {
@@ -119,27 +126,27 @@ export class DefaultRendezvousClient implements RendezvousClient {
     validateNamespace(namespace)
     const ttl = checkPositiveInteger('ttl', options.ttl)
     const resolved = resolvePoint(point)
+    const context = this.describe('REGISTER', namespace, resolved)
     const multiaddrs = options.multiaddrs ?? this.components.addressManager.getAddresses()
 
     if (multiaddrs.length === 0) {
-      throw new NoAddressesError('this node has no addresses to register: listen on or announce one first')
+      throw new NoAddressesError(`${context}: this node has no addresses to register: listen on or announce one first`)
     }
 
     let attempt: RegisterAttempt = { format: await this.formats.formatFor(resolved), ttl, multiaddrs }
     const adjusted = new Set<string>()
 
     while (true) {
-      const signedPeerRecord = await sealPeerRecord(this.components.privateKey, this.components.peerId, attempt.multiaddrs, undefined, attempt.format)
-
       try {
-        const granted = await this.registerOnce(resolved, namespace, signedPeerRecord, attempt.ttl, options)
+        const signedPeerRecord = await sealPeerRecord(this.components.privateKey, this.components.peerId, attempt.multiaddrs, undefined, attempt.format)
+        const granted = await this.registerOnce(resolved, namespace, signedPeerRecord, attempt.ttl, options, context)
         this.formats.worked(resolved, attempt.format)
         return granted
       } catch (err) {
         const next = await this.adjust(resolved, attempt, err, adjusted)
 
         if (next == null || options.signal?.aborted === true) {
-          throw err
+          throw inContext(err, context)
         }
 
         attempt = next
@@ -221,7 +228,7 @@ export class DefaultRendezvousClient implements RendezvousClient {
     return undefined
   }
 
-  private async registerOnce (point: ResolvedPoint, namespace: string, signedPeerRecord: Uint8Array, ttl: number | undefined, options: AbortOptions): Promise<number> {
+  private async registerOnce (point: ResolvedPoint, namespace: string, signedPeerRecord: Uint8Array, ttl: number | undefined, options: AbortOptions, context: string): Promise<number> {
     const request: Message = {
       type: MessageType.REGISTER,
       register: {
@@ -231,13 +238,13 @@ export class DefaultRendezvousClient implements RendezvousClient {
       }
     }
 
-    const reply = await this.request('register', point, request, MessageType.REGISTER_RESPONSE, options)
+    const reply = await this.request('register', point, request, MessageType.REGISTER_RESPONSE, options, context)
     const response = reply.registerResponse ?? {}
     const status = response.status ?? ResponseStatus.OK
     this.metrics.count('register', status)
 
     if (status !== ResponseStatus.OK) {
-      throw new RendezvousError(status, `${point.id} refused to register "${namespace}": ${status}${response.statusText != null && response.statusText !== '' ? ` (${response.statusText})` : ''}`)
+      throw new RendezvousError(status, `${context}: refused with ${status}${statusTextOf(response)}`)
     }
 
     // proto3 peers omit a 0 ttl, and a u64 can claim centuries: rely only on [1, MAX_TTL_SECONDS]
@@ -251,6 +258,7 @@ export class DefaultRendezvousClient implements RendezvousClient {
   async unregister (point: RendezvousPoint, namespace: string, options: AbortOptions = {}): Promise<void> {
     validateNamespace(namespace)
     const resolved = resolvePoint(point)
+    const context = this.describe('UNREGISTER', namespace, resolved)
 
     // `id` is deprecated by the spec, which servers ignore, but legacy JS and Python servers ignore an
     // UNREGISTER without it
@@ -263,11 +271,11 @@ export class DefaultRendezvousClient implements RendezvousClient {
     }
 
     try {
-      await send(resolved, request, this.exchangeOptions(options))
+      await send(resolved, request, this.exchangeOptions(options, context))
       this.metrics.count('unregister', 'sent')
     } catch (err) {
       this.metrics.count('unregister', 'error')
-      throw err
+      throw inContext(err, context)
     }
   }
 
@@ -278,6 +286,7 @@ export class DefaultRendezvousClient implements RendezvousClient {
 
     const limit = checkPositiveInteger('limit', options.limit === 0 ? undefined : options.limit) ?? this.discoverLimit
     const resolved = resolvePoint(point)
+    const context = this.describe('DISCOVER', namespace, resolved)
     let cookie = options.cookie === undefined ? this.cookies.get(resolved.id, namespace) : options.cookie ?? undefined
 
     if (cookie?.byteLength === 0) {
@@ -287,15 +296,15 @@ export class DefaultRendezvousClient implements RendezvousClient {
     let response: Message.DiscoverResponse
 
     try {
-      response = await this.discoverOnce(resolved, namespace, limit, cookie, options)
+      response = await this.discoverOnce(resolved, namespace, limit, cookie, options, context)
     } catch (err) {
       // the cookie expired, belongs to another namespace or to a server that forgot it: start over
       if (cookie != null && hasStatus(err, ResponseStatus.E_INVALID_COOKIE)) {
         this.log('%s refused the cookie for %s, discovering from the start', resolved.id, namespace ?? 'all namespaces')
         this.cookies.delete(resolved.id, namespace)
-        response = await this.discoverOnce(resolved, namespace, limit, undefined, options)
+        response = await this.discoverOnce(resolved, namespace, limit, undefined, options, context)
       } else {
-        throw err
+        throw inContext(err, context)
       }
     }
 
@@ -312,7 +321,7 @@ export class DefaultRendezvousClient implements RendezvousClient {
     return result
   }
 
-  private async discoverOnce (point: ResolvedPoint, namespace: string | undefined, limit: number, cookie: Uint8Array | undefined, options: AbortOptions): Promise<Message.DiscoverResponse> {
+  private async discoverOnce (point: ResolvedPoint, namespace: string | undefined, limit: number, cookie: Uint8Array | undefined, options: AbortOptions, context: string): Promise<Message.DiscoverResponse> {
     const request: Message = {
       type: MessageType.DISCOVER,
       discover: {
@@ -322,7 +331,7 @@ export class DefaultRendezvousClient implements RendezvousClient {
       }
     }
 
-    const reply = await this.request('discover', point, request, MessageType.DISCOVER_RESPONSE, options)
+    const reply = await this.request('discover', point, request, MessageType.DISCOVER_RESPONSE, options, context)
     const response = reply.discoverResponse ?? { registrations: [] }
     const status = response.status ?? ResponseStatus.OK
     this.metrics.count('discover', status)
@@ -335,7 +344,7 @@ export class DefaultRendezvousClient implements RendezvousClient {
     }
 
     if (status !== ResponseStatus.OK) {
-      throw new RendezvousError(status, `${point.id} refused to discover ${namespace == null ? 'all namespaces' : `"${namespace}"`}: ${status}${response.statusText != null && response.statusText !== '' ? ` (${response.statusText})` : ''}`)
+      throw new RendezvousError(status, `${context}: refused with ${status}${statusTextOf(response)}`)
     }
 
     return response
@@ -396,11 +405,11 @@ export class DefaultRendezvousClient implements RendezvousClient {
   }
 
   /** One request and its reply, which must be of `expected` type */
-  private async request (kind: RequestKind, point: ResolvedPoint, request: Message, expected: Message.MessageType, options: AbortOptions): Promise<Message> {
+  private async request (kind: RequestKind, point: ResolvedPoint, request: Message, expected: Message.MessageType, options: AbortOptions, context: string): Promise<Message> {
     let reply: Message
 
     try {
-      reply = await exchange(point, request, this.exchangeOptions(options))
+      reply = await exchange(point, request, this.exchangeOptions(options, context))
     } catch (err) {
       this.metrics.count(kind, 'error')
       throw err
@@ -411,18 +420,24 @@ export class DefaultRendezvousClient implements RendezvousClient {
 
     if (type !== expected) {
       this.metrics.count(kind, 'error')
-      throw new InvalidResponseError(`${point.id} answered ${request.type} with ${type} instead of ${expected}`)
+      throw new InvalidResponseError(`${context}: answered with ${type} instead of ${expected}`)
     }
 
     return reply
   }
 
-  private exchangeOptions (options: AbortOptions): ExchangeOptions {
+  private exchangeOptions (options: AbortOptions, context: string): ExchangeOptions {
     return {
       streams: this.streams,
       timeout: this.timeout,
       signal: options.signal,
-      log: this.log
+      log: this.log,
+      context
     }
+  }
+
+  /** What the errors of a request start with: the request and the point */
+  private describe (type: RequestType, namespace: string | undefined, point: ResolvedPoint): string {
+    return describeRequest(type, namespace, point, this.components.connectionManager)
   }
 }
