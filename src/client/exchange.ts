@@ -23,14 +23,19 @@ export interface ExchangeOptions {
   timeout: number
   signal?: AbortSignal
   log: Logger
-  /** What every error starts with: the request and the point (`describeRequest`) */
-  context: string
+  /** What every error starts with: the request and the point (`describeRequest`); default: the request type and the point's id */
+  context?: string
 }
 
 /** What to do on the stream: resolves to the reply, or to nothing for a request without one */
 type Body<T> = (used: PointStream, signal: AbortSignal) => Promise<T>
 
-async function withStream <T> (point: ResolvedPoint, options: ExchangeOptions, oneShot: boolean, body: Body<T>): Promise<T> {
+/** The options with the context every error starts with */
+function withContext (point: ResolvedPoint, request: Message, options: ExchangeOptions): ExchangeOptions & { context: string } {
+  return { ...options, context: options.context ?? `${request.type} at rendezvous point ${point.id}` }
+}
+
+async function withStream <T> (point: ResolvedPoint, options: ExchangeOptions & { context: string }, oneShot: boolean, body: Body<T>): Promise<T> {
   const timeoutController = new AbortController()
   const timer = setTimeout(() => {
     timeoutController.abort(new TimeoutError(`${options.context}: no reply within ${options.timeout} ms`))
@@ -73,7 +78,9 @@ async function withStream <T> (point: ResolvedPoint, options: ExchangeOptions, o
  * Sends `request` and resolves to the reply. A stream reset before the request was written, EOF, a reset, an
  * oversized or undecodable reply: {@link InvalidResponseError}
  */
-export async function exchange (point: ResolvedPoint, request: Message, options: ExchangeOptions): Promise<Message> {
+export async function exchange (point: ResolvedPoint, request: Message, exchangeOptions: ExchangeOptions): Promise<Message> {
+  const options = withContext(point, request, exchangeOptions)
+
   return withStream(point, options, false, async ({ pb }, signal) => {
     try {
       // a write fails too when the point has reset the stream (refused it, or closed a kept one)
@@ -95,7 +102,7 @@ export async function exchange (point: ResolvedPoint, request: Message, options:
  * has no reply, so nothing would tell that a kept stream had been closed under it)
  */
 export async function send (point: ResolvedPoint, request: Message, options: ExchangeOptions): Promise<void> {
-  await withStream(point, options, true, async ({ pb }, signal) => {
+  await withStream(point, withContext(point, request, options), true, async ({ pb }, signal) => {
     await pb.write(request, { signal })
   })
 }

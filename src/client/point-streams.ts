@@ -44,6 +44,11 @@ export interface PointStreamsInit {
   idleTimeout: number
   /** Points whose kind (several requests per stream or one) is remembered */
   maxRememberedPoints: number
+  /**
+   * ms after which a request without an answer no longer holds its place among `maxStreamsPerPoint` (the client:
+   * `HUNG_AFTER_MS`); default: never, for a load that wants a fixed number of streams in flight (the benchmarks)
+   */
+  hungAfter?: number
   log: Logger
 }
 
@@ -244,7 +249,7 @@ export class PointStreams {
   }
 
   private hungCount (id: string): number {
-    const since = performance.now() - HUNG_AFTER_MS
+    const since = performance.now() - (this.init.hungAfter ?? Infinity)
     let hung = 0
 
     for (const busy of this.busy.get(id) ?? []) {
@@ -258,7 +263,9 @@ export class PointStreams {
 
   /** ms until the next request in flight to point `id` counts as hung, if that would make room */
   private untilNextHung (id: string): number | undefined {
-    if (this.openCount(id) >= this.init.maxStreamsPerPoint * MAX_STREAMS_WITH_HUNG) {
+    const hungAfter = this.init.hungAfter
+
+    if (hungAfter == null || this.openCount(id) >= this.init.maxStreamsPerPoint * MAX_STREAMS_WITH_HUNG) {
       return undefined
     }
 
@@ -266,7 +273,7 @@ export class PointStreams {
     let next: number | undefined
 
     for (const busy of this.busy.get(id) ?? []) {
-      const wait = busy.since + HUNG_AFTER_MS - now
+      const wait = busy.since + hungAfter - now
 
       if (wait > 0 && (next == null || wait < next)) {
         next = wait

@@ -25,7 +25,7 @@ import { CookieJar } from './cookie-jar.ts'
 import { exchange, send } from './exchange.ts'
 import { ClientMetrics } from './metrics.ts'
 import { PointFormats } from './point-formats.ts'
-import { PointStreams } from './point-streams.ts'
+import { HUNG_AFTER_MS, PointStreams } from './point-streams.ts'
 import { resolvePoint } from './point.ts'
 import { describeRequest, inContext } from './request-errors.ts'
 import { verifyRegistrations } from './verify.ts'
@@ -108,6 +108,7 @@ export class DefaultRendezvousClient implements RendezvousClient {
       maxStreamsPerPoint: config.maxStreamsPerPoint,
       idleTimeout: config.streamIdleTimeout,
       maxRememberedPoints: config.maxRememberedPoints,
+      hungAfter: HUNG_AFTER_MS,
       log: this.log
     })
     this.cookies = new CookieJar(config.maxCookies)

@@ -14,13 +14,13 @@ import { peerRecordFormatOf } from '../../src/protocol/peer-record.ts'
 import { MemoryRegistrationStore, rendezvousServer } from '../../src/server/index.ts'
 import { createNode, stopAll } from './fixtures/nodes.ts'
 import type { RendezvousClient } from '../../src/client/index.ts'
-import type { RendezvousServer } from '../../src/server/rendezvous-server.ts'
+import type { RendezvousServerService } from '../../src/server/index.ts'
 import type { RegisterInput, RegisterLimits, RegisterOutcome } from '../../src/server/store/registration-store.ts'
 import type { Libp2p, StreamHandler } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
 
 type ClientNode = Libp2p<{ rendezvous: RendezvousClient }>
-type PointNode = Libp2p<{ rendezvous: RendezvousServer }>
+type PointNode = Libp2p<{ rendezvous: RendezvousServerService }>
 
 /** The memory store, running a hook before the first REGISTER it is given */
 class HookedStore extends MemoryRegistrationStore {
