@@ -19,25 +19,25 @@ import { positiveInteger } from '../option-checks.ts'
 import { Message } from '../pb/rendezvous.ts'
 import { validateNamespace } from '../protocol/namespace.ts'
 import { sealPeerRecord } from '../protocol/peer-record.ts'
-import { widelyUnderstoodAddresses } from './addresses.ts'
 import { resolveClientConfig } from './config.ts'
 import { CookieJar } from './cookie-jar.ts'
 import { exchange, send } from './exchange.ts'
 import { ClientMetrics } from './metrics.ts'
 import { PointFormats } from './point-formats.ts'
-import { HUNG_AFTER_MS, PointStreams } from './point-streams.ts'
+import { PointStreams } from './point-streams.ts'
 import { resolvePoint } from './point.ts'
-import { describeRequest, inContext } from './request-errors.ts'
+import { nextAttempt } from './register-attempts.ts'
+import { describeRequest, hasStatus, inContext } from './request-errors.ts'
+import { HUNG_AFTER_MS } from './stream-slots.ts'
 import { verifyRegistrations } from './verify.ts'
 import type { ExchangeOptions } from './exchange.ts'
 import type { RequestKind } from './metrics.ts'
 import type { ResolvedPoint } from './point.ts'
+import type { RegisterAttempt } from './register-attempts.ts'
 import type { RequestType } from './request-errors.ts'
 import type { DiscoveredRegistration, DiscoverOptions, DiscoverResult, RegisterOptions, RendezvousClient, RendezvousClientInit, RendezvousPoint } from './types.ts'
-import type { PeerRecordFormat } from '../protocol/peer-record.ts'
 import type { AbortOptions, ComponentLogger, Logger, Metrics, PeerId, PeerStore, PrivateKey } from '@libp2p/interface'
 import type { AddressManager, ConnectionManager } from '@libp2p/interface-internal'
-import type { Multiaddr } from '@multiformats/multiaddr'
 
 export interface RendezvousClientComponents {
   peerId: PeerId
@@ -50,13 +50,6 @@ export interface RendezvousClientComponents {
   peerStore?: PeerStore
 }
 
-/** One REGISTER as sent: what a refusal may change for the retry */
-interface RegisterAttempt {
-  format: PeerRecordFormat
-  ttl?: number
-  multiaddrs: Multiaddr[]
-}
-
 const { MessageType, ResponseStatus } = Message
 
 /** protons types its bytes fields as backed by an ArrayBuffer; copy only what is not (e.g. a SharedArrayBuffer view) */
@@ -67,10 +60,6 @@ function plainBytes (bytes: Uint8Array): Uint8Array<ArrayBuffer> {
 /** ` (the point's text)` when it sent one */
 function statusTextOf (response: { statusText?: string }): string {
   return response.statusText != null && response.statusText !== '' ? ` (${response.statusText})` : ''
-}
-
-function hasStatus (err: unknown, status: Message.ResponseStatus): err is RendezvousError {
-  return err instanceof RendezvousError && err.status === status
 }
 
 /** A positive whole number, or `undefined`; anything else is the caller's mistake */
@@ -144,7 +133,7 @@ export class DefaultRendezvousClient implements RendezvousClient {
         this.formats.worked(resolved, attempt.format)
         return granted
       } catch (err) {
-        const next = await this.adjust(resolved, attempt, err, adjusted)
+        const next = await nextAttempt(resolved, attempt, err, adjusted, this.formats, this.log)
 
         if (next == null || options.signal?.aborted === true) {
           throw inContext(err, context)
@@ -153,80 +142,6 @@ export class DefaultRendezvousClient implements RendezvousClient {
         attempt = next
       }
     }
-  }
-
-  /**
-   * What to change in a refused REGISTER, each kind of change at most once; `undefined`: give up. Points differ in
-   * what they refuse, and say it differently:
-   *
-   * No reply to a standard record: legacy only on evidence that the point reads nothing else (see point-formats.ts:
-   * its agent, or a reset like a Rust point's seen twice, the second time on a new stream); a stream lost for any
-   * other reason never changes the format. No reply to a remembered legacy record: the memory is dropped.
-   *
-   * E_INVALID_TTL: without the TTL when one was sent (Rust and Nim refuse < 2 h, nwaku wants 60 s, and its default is
-   * always acceptable to it), with the spec's default when none was (the earlier JS server requires one).
-   *
-   * E_INVALID_SIGNED_PEER_RECORD, or no reply even so: only the widely understood addresses, within 2048 bytes (Nim
-   * refuses a record with an address it does not know and reads 4096 bytes at most, Go takes 2048 bytes of
-   * addresses), in the format that did get a reply.
-   */
-  private async adjust (point: ResolvedPoint, attempt: RegisterAttempt, err: unknown, adjusted: Set<string>): Promise<RegisterAttempt | undefined> {
-    const noReply = err instanceof InvalidResponseError
-    const reformatted = noReply ? await this.adjustFormat(point, attempt, err, adjusted) : undefined
-
-    if (reformatted != null) {
-      return reformatted
-    }
-
-    if (hasStatus(err, ResponseStatus.E_INVALID_TTL) && !adjusted.has('ttl')) {
-      adjusted.add('ttl')
-      this.log('%s refused %s, registering again %s', point.id, attempt.ttl == null ? 'a REGISTER without ttl' : `ttl ${attempt.ttl}`, attempt.ttl == null ? `with ttl ${DEFAULT_TTL_SECONDS}` : 'with its default')
-      return { ...attempt, ttl: attempt.ttl == null ? DEFAULT_TTL_SECONDS : undefined }
-    }
-
-    if ((noReply || hasStatus(err, ResponseStatus.E_INVALID_SIGNED_PEER_RECORD)) && !adjusted.has('addresses')) {
-      adjusted.add('addresses')
-      const narrowed = widelyUnderstoodAddresses(attempt.multiaddrs)
-
-      if (narrowed.length === 0 || narrowed.length === attempt.multiaddrs.length) {
-        return undefined
-      }
-
-      // a legacy record that got no reply either did not help: the point is not a Rust one
-      const format = adjusted.has('format') && noReply ? 'standard' : attempt.format
-      this.log('%s refused the record, registering again with %d of %d addresses', point.id, narrowed.length, attempt.multiaddrs.length)
-      return { ...attempt, format, multiaddrs: narrowed }
-    }
-
-    return undefined
-  }
-
-  /** The format part of `adjust`, for a REGISTER that got no reply */
-  private async adjustFormat (point: ResolvedPoint, attempt: RegisterAttempt, err: unknown, adjusted: Set<string>): Promise<RegisterAttempt | undefined> {
-    if (adjusted.has('format')) {
-      return undefined
-    }
-
-    if (attempt.format === 'legacy') {
-      this.formats.forget(point)
-      return undefined
-    }
-
-    const step = await this.formats.afterNoReply(point, err, adjusted.has('standard-again'))
-
-    if (step === 'standard-again') {
-      adjusted.add('standard-again')
-      this.log('%s reset a standard REGISTER as a Rust point would, sending it again on a new stream before trying the legacy format', point.id)
-      return { ...attempt }
-    }
-
-    if (step === 'legacy') {
-      adjusted.add('format')
-      this.log('%s reads only legacy records, trying the legacy record format rust-libp2p reads', point.id)
-      return { ...attempt, format: 'legacy' }
-    }
-
-    return undefined
   }
 
   private async registerOnce (point: ResolvedPoint, namespace: string, signedPeerRecord: Uint8Array, ttl: number | undefined, options: AbortOptions, context: string): Promise<number> {

@@ -18,6 +18,11 @@ import type { ConnectionManager } from '@libp2p/interface-internal'
 
 export type RequestType = 'REGISTER' | 'DISCOVER' | 'UNREGISTER'
 
+/** Whether `err` is a refusal with this status */
+export function hasStatus (err: unknown, status: RendezvousError['status']): err is RendezvousError {
+  return err instanceof RendezvousError && err.status === status
+}
+
 /** Addresses named in a message before the rest are only counted */
 const MAX_ADDRESSES_NAMED = 2
 
