@@ -3,9 +3,11 @@
  *
  * Cookies belong to the server that issued them and to the namespace they were issued for: Go and Rust answer
  * E_INVALID_COOKIE when one comes back for another namespace, so one cookie per point (as go-waku keeps) breaks
- * incremental discovery. The jar is bounded so that a client talking to many points or namespaces, or a point
- * sending huge cookies, cannot grow it without limit.
+ * incremental discovery. The jar is bounded (see bounded-lru.ts) so that a client talking to many points or
+ * namespaces, or a point sending huge cookies, cannot grow it without limit.
  */
+import { boundedLru } from './bounded-lru.ts'
+import type QuickLRU from 'quick-lru'
 
 /**
  * Cookies longer than this are not kept (they are still returned to the caller). Every known server's cookies
@@ -22,15 +24,15 @@ function keyOf (pointId: string, namespace?: string): string {
 }
 
 export class CookieJar {
-  private readonly cookies = new Map<string, Uint8Array>()
-  private readonly maxCookies: number
+  private readonly cookies: QuickLRU<string, Uint8Array>
 
   constructor (maxCookies: number) {
-    this.maxCookies = Math.max(1, maxCookies)
+    this.cookies = boundedLru(maxCookies)
   }
 
+  /** Cookies held now (counted one by one: quick-lru's own `size` tops out at its generation size) */
   get size (): number {
-    return this.cookies.size
+    return [...this.cookies.keys()].length
   }
 
   get (pointId: string, namespace?: string): Uint8Array | undefined {
@@ -40,24 +42,13 @@ export class CookieJar {
   /** Keeps `cookie` for the pair; an empty or oversized cookie removes what was kept instead */
   set (pointId: string, namespace: string | undefined, cookie: Uint8Array): void {
     const key = keyOf(pointId, namespace)
-    // delete first so that the Map's insertion order is the order of last use
-    this.cookies.delete(key)
 
     if (cookie.byteLength === 0 || cookie.byteLength > MAX_KEPT_COOKIE_LENGTH) {
+      this.cookies.delete(key)
       return
     }
 
     this.cookies.set(key, cookie)
-
-    while (this.cookies.size > this.maxCookies) {
-      const oldest = this.cookies.keys().next().value
-
-      if (oldest == null) {
-        break
-      }
-
-      this.cookies.delete(oldest)
-    }
   }
 
   /** Forgets the cookie of one namespace (or of "all" when `namespace` is undefined) at a point */

@@ -5,11 +5,13 @@
  *
  * A timeout covers the whole exchange, dial included, because some servers answer a request they cannot decode by
  * closing the stream or by never answering at all. A request on a kept stream that the point had closed is sent
- * again once on a new stream, within the same timeout.
+ * again once on a new stream, within the same timeout. Every error names the request and the point (see
+ * request-errors.ts).
  */
 import { TimeoutError } from '@libp2p/interface'
 import { anySignal } from 'any-signal'
 import { InvalidResponseError } from '../errors.ts'
+import { inContext } from './request-errors.ts'
 import type { PointStream, PointStreams } from './point-streams.ts'
 import type { ResolvedPoint } from './point.ts'
 import type { Message } from '../pb/rendezvous.ts'
@@ -21,15 +23,22 @@ export interface ExchangeOptions {
   timeout: number
   signal?: AbortSignal
   log: Logger
+  /** What every error starts with: the request and the point (`describeRequest`); default: the request type and the point's id */
+  context?: string
 }
 
 /** What to do on the stream: resolves to the reply, or to nothing for a request without one */
 type Body<T> = (used: PointStream, signal: AbortSignal) => Promise<T>
 
-async function withStream <T> (point: ResolvedPoint, options: ExchangeOptions, oneShot: boolean, body: Body<T>): Promise<T> {
+/** The options with the context every error starts with */
+function withContext (point: ResolvedPoint, request: Message, options: ExchangeOptions): ExchangeOptions & { context: string } {
+  return { ...options, context: options.context ?? `${request.type} at rendezvous point ${point.id}` }
+}
+
+async function withStream <T> (point: ResolvedPoint, options: ExchangeOptions & { context: string }, oneShot: boolean, body: Body<T>): Promise<T> {
   const timeoutController = new AbortController()
   const timer = setTimeout(() => {
-    timeoutController.abort(new TimeoutError(`rendezvous point ${point.id} did not complete the exchange within ${options.timeout} ms`))
+    timeoutController.abort(new TimeoutError(`${options.context}: no reply within ${options.timeout} ms`))
   }, options.timeout)
   const signal = anySignal([timeoutController.signal, options.signal])
 
@@ -45,7 +54,7 @@ async function withStream <T> (point: ResolvedPoint, options: ExchangeOptions, o
         return result
       } catch (err: any) {
         const timedOut = timeoutController.signal.aborted && options.signal?.aborted !== true
-        const error = timedOut ? timeoutController.signal.reason : err
+        const error = timedOut ? timeoutController.signal.reason : inContext(err, options.context)
 
         if (used == null) {
           throw error
@@ -69,7 +78,9 @@ async function withStream <T> (point: ResolvedPoint, options: ExchangeOptions, o
  * Sends `request` and resolves to the reply. A stream reset before the request was written, EOF, a reset, an
  * oversized or undecodable reply: {@link InvalidResponseError}
  */
-export async function exchange (point: ResolvedPoint, request: Message, options: ExchangeOptions): Promise<Message> {
+export async function exchange (point: ResolvedPoint, request: Message, exchangeOptions: ExchangeOptions): Promise<Message> {
+  const options = withContext(point, request, exchangeOptions)
+
   return withStream(point, options, false, async ({ pb }, signal) => {
     try {
       // a write fails too when the point has reset the stream (refused it, or closed a kept one)
@@ -81,7 +92,7 @@ export async function exchange (point: ResolvedPoint, request: Message, options:
       }
 
       options.log('no valid reply from %s - %e', point.id, err)
-      throw new InvalidResponseError(`rendezvous point ${point.id} sent no valid reply to ${request.type}: ${err.message ?? err}`, { cause: err })
+      throw new InvalidResponseError(`${options.context}: no valid reply (${err.message ?? err})`, { cause: err })
     }
   })
 }
@@ -91,7 +102,7 @@ export async function exchange (point: ResolvedPoint, request: Message, options:
  * has no reply, so nothing would tell that a kept stream had been closed under it)
  */
 export async function send (point: ResolvedPoint, request: Message, options: ExchangeOptions): Promise<void> {
-  await withStream(point, options, true, async ({ pb }, signal) => {
+  await withStream(point, withContext(point, request, options), true, async ({ pb }, signal) => {
     await pb.write(request, { signal })
   })
 }

@@ -4,22 +4,25 @@
  * A new stream costs both ends far more than the request it carries (protocol negotiation, muxer state, and on
  * the point a handler run per stream), so requests to a point that answers several per stream (ours, Go's) go one
  * after another on streams kept open. Points that answer one request and close the stream (Rust's
- * request-response, Nim) get a stream per request, as every implementation accepts; which kind a point is, is
- * learned from the first stream that the point closed after one answer, and remembered per point (the least
- * recently used point forgotten first).
+ * request-response, Nim) get a stream per request, as every implementation accepts. Which kind a point is, is
+ * learned from the streams to it (see point-kinds.ts).
  *
  * A kept stream serves one request at a time. A request finding every stream of its point busy opens another one,
- * up to `maxStreamsPerPoint` open to the point at once (kept or not); beyond that it waits for one to be free, first
- * come first served, within its own deadline. A burst of requests never opens more streams than a point accepts
- * (js-libp2p handlers take 32 per connection by default and reset the rest). A stream unused for `idleTimeout` is
- * closed, and so is every kept stream on `closeAll()`.
+ * within the point's budget of streams (see stream-slots.ts: `maxStreamsPerPoint`, and room past requests hung for
+ * `HUNG_AFTER_MS`), or waits for one. A stream opened past a hung request is closed after its own once the point has
+ * `maxStreamsPerPoint` others. A stream unused for `idleTimeout` is closed, and so is every kept stream on
+ * `closeAll()`.
  *
  * A request on a kept stream that finds the stream closed or reset by the point (its close raced the request) is
  * sent again once on a new stream: every rendezvous request is safe to repeat.
  */
 import { pbStream } from '@libp2p/utils'
 import { Message } from '../pb/rendezvous.ts'
+import { PointKinds } from './point-kinds.ts'
+import { StreamSlots } from './stream-slots.ts'
+import type { StreamHistory } from './point-kinds.ts'
 import type { ResolvedPoint } from './point.ts'
+import type { Busy } from './stream-slots.ts'
 import type { Logger, Stream } from '@libp2p/interface'
 import type { ConnectionManager } from '@libp2p/interface-internal'
 import type { ProtobufMessageStream } from '@libp2p/utils'
@@ -37,6 +40,12 @@ export interface PointStreamsInit {
   idleTimeout: number
   /** Points whose kind (several requests per stream or one) is remembered */
   maxRememberedPoints: number
+  /**
+   * ms after which a request without an answer no longer holds its place among `maxStreamsPerPoint` (the client:
+   * `HUNG_AFTER_MS` of stream-slots.ts); default: never, for a load that wants a fixed number of streams in flight
+   * (the benchmarks)
+   */
+  hungAfter?: number
   log: Logger
 }
 
@@ -54,6 +63,8 @@ export interface PointStream {
   round: number
   /** Whether it still counts against its point's open streams */
   counted: boolean
+  /** While a request is in flight on it: since when (performance.now()) */
+  busy?: Busy
 }
 
 interface KeptStream extends PointStream {
@@ -61,34 +72,28 @@ interface KeptStream extends PointStream {
   stopWatching(): void
 }
 
-/**
- * A point that closes a stream within this many ms of its first answer on it closes after every answer; a later
- * close is the point's idle timeout, or its restart
- */
-const CLOSE_AFTER_ANSWER_MS = 2000
-
 export class PointStreams {
   private readonly connectionManager: ConnectionManager
   private readonly init: PointStreamsInit
   /** Idle streams by point id, most recently used last */
   private readonly idle = new Map<string, KeptStream[]>()
-  /** Streams open (idle, in use, or being opened) by point id */
-  private readonly open = new Map<string, number>()
-  /** Requests waiting for a stream to be free, by point id, first come first */
-  private readonly waiting = new Map<string, Array<() => void>>()
-  /** Points that answer one request per stream, least recently used first */
-  private readonly oneRequestPoints = new Map<string, true>()
+  /** The streams each point may have open, and the requests waiting for one */
+  private readonly slots: StreamSlots
+  /** Which points answer one request per stream */
+  private readonly kinds: PointKinds
   /** closeAll() calls so far */
   private round = 0
 
   constructor (connectionManager: ConnectionManager, init: PointStreamsInit) {
     this.connectionManager = connectionManager
     this.init = init
+    this.kinds = new PointKinds(init.maxRememberedPoints, init.log)
+    this.slots = new StreamSlots(init)
   }
 
   /** Whether `point` was found to answer one request per stream */
   answersOnePerStream (point: ResolvedPoint): boolean {
-    return this.oneRequestPoints.has(point.id)
+    return this.kinds.answersOnePerStream(point.id)
   }
 
   /**
@@ -97,40 +102,48 @@ export class PointStreams {
    * stream was still alive)
    */
   async acquire (point: ResolvedPoint, signal: AbortSignal, oneShot = false): Promise<PointStream> {
-    const reusable = this.init.reuseStreams && !oneShot && !this.oneRequestPoints.has(point.id)
+    const reusable = this.init.reuseStreams && !oneShot && !this.kinds.answersOnePerStream(point.id)
 
     for (let waited = false; ; waited = true) {
       if (reusable) {
         const kept = this.takeIdle(point.id)
 
         if (kept != null) {
-          return kept
+          return this.inFlight(point.id, kept)
         }
-      } else if (this.openCount(point.id) >= this.init.maxStreamsPerPoint) {
+      } else if (!this.slots.hasRoom(point.id)) {
         // a stream of its own may take the place of an idle kept one
         this.closeOneIdle(point.id)
       }
 
-      if (this.openCount(point.id) < this.init.maxStreamsPerPoint) {
-        return this.openNew(point, signal, reusable)
+      if (this.slots.hasRoom(point.id)) {
+        return this.inFlight(point.id, await this.openNew(point, signal, reusable))
       }
 
       // one woken before keeps its place at the head of the queue
-      await this.waitForStream(point.id, signal, waited)
+      await this.slots.wait(point.id, signal, waited)
     }
   }
 
   /** The request on `used` is answered: keep the stream for the next one, or close it */
   async release (point: ResolvedPoint, used: PointStream, signal: AbortSignal): Promise<void> {
+    this.slots.ended(point.id, used.busy)
+    used.busy = undefined
     used.served++
     used.answeredAt = performance.now()
 
-    if (used.keep && used.round === this.round && isOpen(used.stream)) {
+    if (used.served > 1) {
+      // it answers several requests per stream, whatever went unanswered before
+      this.kinds.answeredAgain(point.id)
+    }
+
+    // a stream opened past a hung request is not kept beyond maxStreamsPerPoint
+    if (used.keep && used.round === this.round && isOpen(used.stream) && this.slots.count(point.id) <= this.init.maxStreamsPerPoint) {
       this.makeIdle(point, used)
       return
     }
 
-    this.learnFrom(point, used)
+    this.kinds.closed(point.id, historyOf(used))
     this.forget(point.id, used)
     await used.stream.close({ signal })
   }
@@ -140,15 +153,18 @@ export class PointStreams {
    * sent again on a new stream, because the point had closed or reset this kept stream rather than answer on it
    */
   failed (point: ResolvedPoint, used: PointStream, err: unknown, timedOut: boolean): boolean {
+    this.slots.ended(point.id, used.busy)
+    used.busy = undefined
     this.forget(point.id, used)
     // closed by the point (or with its connection) before it answered
     const gone = used.stream.status !== 'open' || used.stream.remoteWriteStatus !== 'writable'
 
     if (timedOut && used.served === 1) {
-      // it answered once, then never answered the second request
-      this.learnOneRequest(point)
+      // it answered once, then never answered the second request: a point that reads one request per stream, or a
+      // slow one; several in a row tell them apart
+      this.kinds.unansweredSecond(point.id)
     } else {
-      this.learnFrom(point, used)
+      this.kinds.closed(point.id, historyOf(used))
     }
 
     used.stream.abort(err instanceof Error ? err : new Error(String(err)))
@@ -164,16 +180,15 @@ export class PointStreams {
     await Promise.all(streams.map(async ({ id, kept }) => {
       kept.stopWatching()
       clearTimeout(kept.timer)
-      this.uncount(id, kept)
+      this.slots.give(id, kept)
       await kept.stream.close().catch(err => { kept.stream.abort(err) })
     }))
   }
 
   private async openNew (point: ResolvedPoint, signal: AbortSignal, keep: boolean): Promise<PointStream> {
     // counted before the stream is open, so that requests arriving meanwhile wait rather than open more
-    const place = { counted: true }
+    const place = this.slots.take(point.id)
     const round = this.round
-    this.open.set(point.id, this.openCount(point.id) + 1)
 
     try {
       const stream = await this.connectionManager.openStream(point.target, this.init.protocol, {
@@ -183,56 +198,21 @@ export class PointStreams {
 
       return { stream, pb: pbStream(stream, { maxDataLength: this.init.maxResponseSize }).pb(Message), served: 0, keep, round, counted: true }
     } catch (err) {
-      this.uncount(point.id, place)
+      this.slots.give(point.id, place)
       throw err
     }
   }
 
-  private openCount (id: string): number {
-    return this.open.get(id) ?? 0
-  }
+  /** `used` now carries a request to point `id` */
+  private inFlight (id: string, used: PointStream): PointStream {
+    used.busy = this.slots.started(id)
 
-  /** Waits until a stream of point `id` is free or closed, or `signal` aborts */
-  private async waitForStream (id: string, signal: AbortSignal, first: boolean): Promise<void> {
-    signal.throwIfAborted()
-
-    await new Promise<void>((resolve, reject) => {
-      const queue = this.waiting.get(id) ?? []
-      const onAbort = (): void => {
-        const index = queue.indexOf(wake)
-        if (index >= 0) {
-          queue.splice(index, 1)
-        }
-        if (queue.length === 0 && this.waiting.get(id) === queue) {
-          this.waiting.delete(id)
-        }
-        reject(signal.reason)
-      }
-      const wake = (): void => {
-        signal.removeEventListener('abort', onAbort)
-        resolve()
-      }
-
-      if (first) {
-        queue.unshift(wake)
-      } else {
-        queue.push(wake)
-      }
-      this.waiting.set(id, queue)
-      signal.addEventListener('abort', onAbort, { once: true })
-    })
-  }
-
-  /** A stream of point `id` became free or closed: the first request waiting for one tries again */
-  private wakeNext (id: string): void {
-    const queue = this.waiting.get(id)
-    const next = queue?.shift()
-
-    if (queue?.length === 0) {
-      this.waiting.delete(id)
+    // a stream or room may be left for the next request waiting
+    if (this.idle.has(id) || this.slots.hasRoom(id)) {
+      this.slots.wake(id)
     }
 
-    next?.()
+    return used
   }
 
   /** Closes the least recently used idle stream of point `id`, if any */
@@ -258,7 +238,7 @@ export class PointStreams {
         break
       }
 
-      this.uncount(id, kept)
+      this.slots.give(id, kept)
     }
 
     if (streams.length === 0) {
@@ -285,7 +265,7 @@ export class PointStreams {
     const onClosed = (): void => {
       kept.stopWatching()
       this.removeIdle(point.id, kept)
-      this.learnFrom(point, kept)
+      this.kinds.closed(point.id, historyOf(kept))
 
       if (stream.status === 'open') {
         stream.close().catch(err => { stream.abort(err) })
@@ -312,7 +292,7 @@ export class PointStreams {
     const streams = this.idle.get(point.id) ?? []
     streams.push(kept)
     this.idle.set(point.id, streams)
-    this.wakeNext(point.id)
+    this.slots.wake(point.id)
   }
 
   private removeIdle (id: string, kept: KeptStream): void {
@@ -327,60 +307,23 @@ export class PointStreams {
         this.idle.delete(id)
       }
 
-      this.uncount(id, kept)
+      this.slots.give(id, kept)
     }
   }
 
   /** `used` is closed or given up: it no longer counts against its point's streams */
   private forget (id: string, used: PointStream): void {
     used.keep = false
-    this.uncount(id, used)
-  }
-
-  private uncount (id: string, holder: { counted: boolean }): void {
-    if (!holder.counted) {
-      return
-    }
-
-    holder.counted = false
-    const count = this.openCount(id) - 1
-
-    if (count <= 0) {
-      this.open.delete(id)
-    } else {
-      this.open.set(id, count)
-    }
-
-    this.wakeNext(id)
-  }
-
-  /** A point that closed its side of `used` right after its first answer answers one request per stream */
-  private learnFrom (point: ResolvedPoint, used: PointStream): void {
-    if (used.served === 1 && used.stream.remoteWriteStatus !== 'writable' && used.answeredAt != null &&
-      performance.now() - used.answeredAt < CLOSE_AFTER_ANSWER_MS) {
-      this.learnOneRequest(point)
-    }
-  }
-
-  private learnOneRequest (point: ResolvedPoint): void {
-    if (!this.oneRequestPoints.has(point.id)) {
-      this.init.log('%s answers one request per stream, opening a stream per request from now on', point.id)
-    }
-
-    this.oneRequestPoints.delete(point.id)
-    this.oneRequestPoints.set(point.id, true)
-
-    if (this.oneRequestPoints.size > this.init.maxRememberedPoints) {
-      const oldest = this.oneRequestPoints.keys().next().value
-
-      if (oldest != null) {
-        this.oneRequestPoints.delete(oldest)
-      }
-    }
+    this.slots.give(id, used)
   }
 }
 
 /** Open both ways: the point has not closed its side and the stream was not reset */
 function isOpen (stream: Stream): boolean {
   return stream.status === 'open' && stream.writeStatus === 'writable' && stream.remoteWriteStatus === 'writable'
+}
+
+/** What `used` tells of its point */
+function historyOf (used: PointStream): StreamHistory {
+  return { served: used.served, answeredAt: used.answeredAt, remoteWritable: used.stream.remoteWriteStatus === 'writable' }
 }

@@ -19,7 +19,6 @@ import { positiveInteger } from '../option-checks.ts'
 import { Message } from '../pb/rendezvous.ts'
 import { validateNamespace } from '../protocol/namespace.ts'
 import { sealPeerRecord } from '../protocol/peer-record.ts'
-import { widelyUnderstoodAddresses } from './addresses.ts'
 import { resolveClientConfig } from './config.ts'
 import { CookieJar } from './cookie-jar.ts'
 import { exchange, send } from './exchange.ts'
@@ -27,15 +26,18 @@ import { ClientMetrics } from './metrics.ts'
 import { PointFormats } from './point-formats.ts'
 import { PointStreams } from './point-streams.ts'
 import { resolvePoint } from './point.ts'
+import { nextAttempt } from './register-attempts.ts'
+import { describeRequest, hasStatus, inContext } from './request-errors.ts'
+import { HUNG_AFTER_MS } from './stream-slots.ts'
 import { verifyRegistrations } from './verify.ts'
 import type { ExchangeOptions } from './exchange.ts'
 import type { RequestKind } from './metrics.ts'
 import type { ResolvedPoint } from './point.ts'
+import type { RegisterAttempt } from './register-attempts.ts'
+import type { RequestType } from './request-errors.ts'
 import type { DiscoveredRegistration, DiscoverOptions, DiscoverResult, RegisterOptions, RendezvousClient, RendezvousClientInit, RendezvousPoint } from './types.ts'
-import type { PeerRecordFormat } from '../protocol/peer-record.ts'
 import type { AbortOptions, ComponentLogger, Logger, Metrics, PeerId, PeerStore, PrivateKey } from '@libp2p/interface'
 import type { AddressManager, ConnectionManager } from '@libp2p/interface-internal'
-import type { Multiaddr } from '@multiformats/multiaddr'
 
 export interface RendezvousClientComponents {
   peerId: PeerId
@@ -48,13 +50,6 @@ export interface RendezvousClientComponents {
   peerStore?: PeerStore
 }
 
-/** One REGISTER as sent: what a refusal may change for the retry */
-interface RegisterAttempt {
-  format: PeerRecordFormat
-  ttl?: number
-  multiaddrs: Multiaddr[]
-}
-
 const { MessageType, ResponseStatus } = Message
 
 /** protons types its bytes fields as backed by an ArrayBuffer; copy only what is not (e.g. a SharedArrayBuffer view) */
@@ -62,8 +57,9 @@ function plainBytes (bytes: Uint8Array): Uint8Array<ArrayBuffer> {
   return bytes.buffer instanceof ArrayBuffer ? bytes as Uint8Array<ArrayBuffer> : new Uint8Array(bytes)
 }
 
-function hasStatus (err: unknown, status: Message.ResponseStatus): err is RendezvousError {
-  return err instanceof RendezvousError && err.status === status
+/** ` (the point's text)` when it sent one */
+function statusTextOf (response: { statusText?: string }): string {
+  return response.statusText != null && response.statusText !== '' ? ` (${response.statusText})` : ''
 }
 
 /** A positive whole number, or `undefined`; anything else is the caller's mistake */
@@ -101,6 +97,7 @@ export class DefaultRendezvousClient implements RendezvousClient {
       maxStreamsPerPoint: config.maxStreamsPerPoint,
       idleTimeout: config.streamIdleTimeout,
       maxRememberedPoints: config.maxRememberedPoints,
+      hungAfter: HUNG_AFTER_MS,
       log: this.log
     })
     this.cookies = new CookieJar(config.maxCookies)
@@ -119,27 +116,27 @@ export class DefaultRendezvousClient implements RendezvousClient {
     validateNamespace(namespace)
     const ttl = checkPositiveInteger('ttl', options.ttl)
     const resolved = resolvePoint(point)
+    const context = this.describe('REGISTER', namespace, resolved)
     const multiaddrs = options.multiaddrs ?? this.components.addressManager.getAddresses()
 
     if (multiaddrs.length === 0) {
-      throw new NoAddressesError('this node has no addresses to register: listen on or announce one first')
+      throw new NoAddressesError(`${context}: this node has no addresses to register: listen on or announce one first`)
     }
 
     let attempt: RegisterAttempt = { format: await this.formats.formatFor(resolved), ttl, multiaddrs }
     const adjusted = new Set<string>()
 
     while (true) {
-      const signedPeerRecord = await sealPeerRecord(this.components.privateKey, this.components.peerId, attempt.multiaddrs, undefined, attempt.format)
-
       try {
-        const granted = await this.registerOnce(resolved, namespace, signedPeerRecord, attempt.ttl, options)
+        const signedPeerRecord = await sealPeerRecord(this.components.privateKey, this.components.peerId, attempt.multiaddrs, undefined, attempt.format)
+        const granted = await this.registerOnce(resolved, namespace, signedPeerRecord, attempt.ttl, options, context)
         this.formats.worked(resolved, attempt.format)
         return granted
       } catch (err) {
-        const next = this.adjust(resolved, attempt, err, adjusted)
+        const next = await nextAttempt(resolved, attempt, err, adjusted, this.formats, this.log)
 
         if (next == null || options.signal?.aborted === true) {
-          throw err
+          throw inContext(err, context)
         }
 
         attempt = next
@@ -147,53 +144,7 @@ export class DefaultRendezvousClient implements RendezvousClient {
     }
   }
 
-  /**
-   * What to change in a refused REGISTER, each kind of change at most once; `undefined`: give up. Points differ in
-   * what they refuse, and say it differently:
-   *
-   * No reply to a standard record (a rust-libp2p point drops the stream on a record it cannot open): legacy, unless
-   * the point is known to take standard records.
-   *
-   * E_INVALID_TTL: without the TTL when one was sent (Rust and Nim refuse < 2 h, nwaku wants 60 s, and its default is
-   * always acceptable to it), with the spec's default when none was (the earlier JS server requires one).
-   *
-   * E_INVALID_SIGNED_PEER_RECORD, or no reply even so: only the widely understood addresses, within 2048 bytes (Nim
-   * refuses a record with an address it does not know and reads 4096 bytes at most, Go takes 2048 bytes of
-   * addresses), in the format that did get a reply.
-   */
-  private adjust (point: ResolvedPoint, attempt: RegisterAttempt, err: unknown, adjusted: Set<string>): RegisterAttempt | undefined {
-    const noReply = err instanceof InvalidResponseError
-
-    if (noReply && attempt.format === 'standard' && this.formats.mayTryLegacy(point) && !adjusted.has('format')) {
-      adjusted.add('format')
-      this.log('%s closed a standard REGISTER without a reply, trying the legacy record format rust-libp2p reads', point.id)
-      return { ...attempt, format: 'legacy' }
-    }
-
-    if (hasStatus(err, ResponseStatus.E_INVALID_TTL) && !adjusted.has('ttl')) {
-      adjusted.add('ttl')
-      this.log('%s refused %s, registering again %s', point.id, attempt.ttl == null ? 'a REGISTER without ttl' : `ttl ${attempt.ttl}`, attempt.ttl == null ? `with ttl ${DEFAULT_TTL_SECONDS}` : 'with its default')
-      return { ...attempt, ttl: attempt.ttl == null ? DEFAULT_TTL_SECONDS : undefined }
-    }
-
-    if ((noReply || hasStatus(err, ResponseStatus.E_INVALID_SIGNED_PEER_RECORD)) && !adjusted.has('addresses')) {
-      adjusted.add('addresses')
-      const narrowed = widelyUnderstoodAddresses(attempt.multiaddrs)
-
-      if (narrowed.length === 0 || narrowed.length === attempt.multiaddrs.length) {
-        return undefined
-      }
-
-      // a legacy record that got no reply either did not help: the point is not a Rust one
-      const format = adjusted.has('format') && noReply ? 'standard' : attempt.format
-      this.log('%s refused the record, registering again with %d of %d addresses', point.id, narrowed.length, attempt.multiaddrs.length)
-      return { ...attempt, format, multiaddrs: narrowed }
-    }
-
-    return undefined
-  }
-
-  private async registerOnce (point: ResolvedPoint, namespace: string, signedPeerRecord: Uint8Array, ttl: number | undefined, options: AbortOptions): Promise<number> {
+  private async registerOnce (point: ResolvedPoint, namespace: string, signedPeerRecord: Uint8Array, ttl: number | undefined, options: AbortOptions, context: string): Promise<number> {
     const request: Message = {
       type: MessageType.REGISTER,
       register: {
@@ -203,13 +154,13 @@ export class DefaultRendezvousClient implements RendezvousClient {
       }
     }
 
-    const reply = await this.request('register', point, request, MessageType.REGISTER_RESPONSE, options)
+    const reply = await this.request('register', point, request, MessageType.REGISTER_RESPONSE, options, context)
     const response = reply.registerResponse ?? {}
     const status = response.status ?? ResponseStatus.OK
     this.metrics.count('register', status)
 
     if (status !== ResponseStatus.OK) {
-      throw new RendezvousError(status, `${point.id} refused to register "${namespace}": ${status}${response.statusText != null && response.statusText !== '' ? ` (${response.statusText})` : ''}`)
+      throw new RendezvousError(status, `${context}: refused with ${status}${statusTextOf(response)}`)
     }
 
     // proto3 peers omit a 0 ttl, and a u64 can claim centuries: rely only on [1, MAX_TTL_SECONDS]
@@ -223,6 +174,7 @@ export class DefaultRendezvousClient implements RendezvousClient {
   async unregister (point: RendezvousPoint, namespace: string, options: AbortOptions = {}): Promise<void> {
     validateNamespace(namespace)
     const resolved = resolvePoint(point)
+    const context = this.describe('UNREGISTER', namespace, resolved)
 
     // `id` is deprecated by the spec, which servers ignore, but legacy JS and Python servers ignore an
     // UNREGISTER without it
@@ -235,11 +187,11 @@ export class DefaultRendezvousClient implements RendezvousClient {
     }
 
     try {
-      await send(resolved, request, this.exchangeOptions(options))
+      await send(resolved, request, this.exchangeOptions(options, context))
       this.metrics.count('unregister', 'sent')
     } catch (err) {
       this.metrics.count('unregister', 'error')
-      throw err
+      throw inContext(err, context)
     }
   }
 
@@ -250,6 +202,7 @@ export class DefaultRendezvousClient implements RendezvousClient {
 
     const limit = checkPositiveInteger('limit', options.limit === 0 ? undefined : options.limit) ?? this.discoverLimit
     const resolved = resolvePoint(point)
+    const context = this.describe('DISCOVER', namespace, resolved)
     let cookie = options.cookie === undefined ? this.cookies.get(resolved.id, namespace) : options.cookie ?? undefined
 
     if (cookie?.byteLength === 0) {
@@ -259,15 +212,15 @@ export class DefaultRendezvousClient implements RendezvousClient {
     let response: Message.DiscoverResponse
 
     try {
-      response = await this.discoverOnce(resolved, namespace, limit, cookie, options)
+      response = await this.discoverOnce(resolved, namespace, limit, cookie, options, context)
     } catch (err) {
       // the cookie expired, belongs to another namespace or to a server that forgot it: start over
       if (cookie != null && hasStatus(err, ResponseStatus.E_INVALID_COOKIE)) {
         this.log('%s refused the cookie for %s, discovering from the start', resolved.id, namespace ?? 'all namespaces')
         this.cookies.delete(resolved.id, namespace)
-        response = await this.discoverOnce(resolved, namespace, limit, undefined, options)
+        response = await this.discoverOnce(resolved, namespace, limit, undefined, options, context)
       } else {
-        throw err
+        throw inContext(err, context)
       }
     }
 
@@ -284,7 +237,7 @@ export class DefaultRendezvousClient implements RendezvousClient {
     return result
   }
 
-  private async discoverOnce (point: ResolvedPoint, namespace: string | undefined, limit: number, cookie: Uint8Array | undefined, options: AbortOptions): Promise<Message.DiscoverResponse> {
+  private async discoverOnce (point: ResolvedPoint, namespace: string | undefined, limit: number, cookie: Uint8Array | undefined, options: AbortOptions, context: string): Promise<Message.DiscoverResponse> {
     const request: Message = {
       type: MessageType.DISCOVER,
       discover: {
@@ -294,7 +247,7 @@ export class DefaultRendezvousClient implements RendezvousClient {
       }
     }
 
-    const reply = await this.request('discover', point, request, MessageType.DISCOVER_RESPONSE, options)
+    const reply = await this.request('discover', point, request, MessageType.DISCOVER_RESPONSE, options, context)
     const response = reply.discoverResponse ?? { registrations: [] }
     const status = response.status ?? ResponseStatus.OK
     this.metrics.count('discover', status)
@@ -307,7 +260,7 @@ export class DefaultRendezvousClient implements RendezvousClient {
     }
 
     if (status !== ResponseStatus.OK) {
-      throw new RendezvousError(status, `${point.id} refused to discover ${namespace == null ? 'all namespaces' : `"${namespace}"`}: ${status}${response.statusText != null && response.statusText !== '' ? ` (${response.statusText})` : ''}`)
+      throw new RendezvousError(status, `${context}: refused with ${status}${statusTextOf(response)}`)
     }
 
     return response
@@ -368,11 +321,11 @@ export class DefaultRendezvousClient implements RendezvousClient {
   }
 
   /** One request and its reply, which must be of `expected` type */
-  private async request (kind: RequestKind, point: ResolvedPoint, request: Message, expected: Message.MessageType, options: AbortOptions): Promise<Message> {
+  private async request (kind: RequestKind, point: ResolvedPoint, request: Message, expected: Message.MessageType, options: AbortOptions, context: string): Promise<Message> {
     let reply: Message
 
     try {
-      reply = await exchange(point, request, this.exchangeOptions(options))
+      reply = await exchange(point, request, this.exchangeOptions(options, context))
     } catch (err) {
       this.metrics.count(kind, 'error')
       throw err
@@ -383,18 +336,24 @@ export class DefaultRendezvousClient implements RendezvousClient {
 
     if (type !== expected) {
       this.metrics.count(kind, 'error')
-      throw new InvalidResponseError(`${point.id} answered ${request.type} with ${type} instead of ${expected}`)
+      throw new InvalidResponseError(`${context}: answered with ${type} instead of ${expected}`)
     }
 
     return reply
   }
 
-  private exchangeOptions (options: AbortOptions): ExchangeOptions {
+  private exchangeOptions (options: AbortOptions, context: string): ExchangeOptions {
     return {
       streams: this.streams,
       timeout: this.timeout,
       signal: options.signal,
-      log: this.log
+      log: this.log,
+      context
     }
+  }
+
+  /** What the errors of a request start with: the request and the point */
+  private describe (type: RequestType, namespace: string | undefined, point: ResolvedPoint): string {
+    return describeRequest(type, namespace, point, this.components.connectionManager)
   }
 }

@@ -52,7 +52,8 @@ export interface RendezvousClientInit {
    * How the signed peer record of a REGISTER is sealed. `'standard'` (domain `libp2p-peer-record`) is what Go, JS
    * and Nim points open; `'legacy'` (domain `libp2p-routing-state`) is the only format rust-libp2p points open.
    * `'auto'` sends legacy to a point whose identify agent is `rust-libp2p/…`, standard to the others, switches to
-   * legacy when a point closes a standard REGISTER without a reply, and remembers per point what worked.
+   * legacy only when a point whose agent is not js-libp2p resets a standard REGISTER twice in a row (once can be a
+   * transport fault) and takes a legacy one, and remembers per point what worked for 10 minutes.
    *
    * @default 'auto'
    */
@@ -75,7 +76,9 @@ export interface RendezvousClientInit {
   /**
    * Most streams open to one point at once, kept or not. A request that finds them all busy waits for one (within
    * its `timeout`), so that a burst never opens more streams than a point accepts (a js-libp2p point resets the
-   * streams of a connection beyond 32 by default).
+   * streams of a connection beyond 32 by default). A request unanswered for 1 s no longer counts here, up to twice
+   * this many streams in all, so that requests hung at a point (a store stuck on one namespace) do not hold up the
+   * others for their whole timeout.
    *
    * @default 4
    */

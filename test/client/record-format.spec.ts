@@ -1,13 +1,16 @@
 /**
  * What the client registers with at points that read different records: the format (`peerRecordFormat`: legacy
- * for rust-libp2p points, known from their agent or from a standard REGISTER closed without a reply, remembered per
- * point) and the addresses (only widely understood ones, within 2048 bytes, after a refusal), against scripted
- * points that behave as the Rust, Nim and Go ones do.
+ * for rust-libp2p points, known from their agent or from standard REGISTERs reset twice and a legacy one taken,
+ * remembered per point for a while) and the addresses (only widely understood ones, within 2048 bytes, after a
+ * refusal), against scripted points that behave as the Rust, Nim and Go ones do. What a lost REGISTER does at our
+ * own point is in record-format-faults.spec.ts.
  */
 import { multiaddr } from '@multiformats/multiaddr'
 import { expect } from 'aegir/chai'
+import sinon from 'sinon'
 import { widelyUnderstoodAddresses } from '../../src/client/addresses.ts'
 import { rendezvousClient } from '../../src/client/index.ts'
+import { REMEMBER_FORMAT_MS } from '../../src/client/point-formats.ts'
 import { InvalidResponseError } from '../../src/errors.ts'
 import { Message } from '../../src/pb/rendezvous.ts'
 import { openPeerRecord, peerRecordFormatOf } from '../../src/protocol/peer-record.ts'
@@ -20,6 +23,9 @@ import type { Libp2p } from '@libp2p/interface'
 const { ResponseStatus } = Message
 
 type ClientNode = Libp2p<{ rendezvous: RendezvousClient }>
+
+/** A rust-libp2p application that set an agent of its own: only the way it fails tells what it reads */
+const RUST_APP_AGENT = 'my-rust-app/1.0.0'
 
 /** A point that opens only legacy records and drops the stream of any other, as rust-libp2p's does */
 function rustLike (request: Message): ReturnType<FakeServer['script']> {
@@ -48,15 +54,59 @@ describe('client: record format and addresses per point', function () {
     return { client, point, fake }
   }
 
-  it('registers at a point that drops standard records without a reply in the legacy format, and remembers it for the next REGISTER', async () => {
-    const { client, point, fake } = await setup(rustLike)
+  it('registers in the legacy format at a point that resets every standard REGISTER, once that is seen twice, and remembers it for the next REGISTER', async () => {
+    const { client, point, fake } = await setup(rustLike, {}, RUST_APP_AGENT)
 
     expect(await client.services.rendezvous.register(point.getMultiaddrs(), 'a')).to.equal(7200)
-    expect(formats(fake)).to.deep.equal(['standard', 'legacy'])
+    expect(formats(fake)).to.deep.equal(['standard', 'standard', 'legacy'])
 
     fake.requests = []
     await client.services.rendezvous.register(point.getMultiaddrs(), 'b')
     expect(formats(fake)).to.deep.equal(['legacy'])
+  })
+
+  it('checks again what a point reads once REMEMBER_FORMAT_MS has passed', async () => {
+    const { client, point, fake } = await setup(rustLike, {}, RUST_APP_AGENT)
+    await client.services.rendezvous.register(point.getMultiaddrs(), 'a')
+
+    // only Date moves: quick-lru reads it for the age of what it holds, libp2p keeps its own timers
+    const clock = sinon.useFakeTimers({ now: Date.now(), toFake: ['Date'] })
+    try {
+      clock.tick(REMEMBER_FORMAT_MS - 1000)
+      fake.requests = []
+      await client.services.rendezvous.register(point.getMultiaddrs(), 'b')
+      expect(formats(fake)).to.deep.equal(['legacy'])
+
+      clock.tick(2000)
+      fake.requests = []
+      await client.services.rendezvous.register(point.getMultiaddrs(), 'c')
+      expect(formats(fake)).to.deep.equal(['standard', 'standard', 'legacy'])
+    } finally {
+      clock.restore()
+    }
+  })
+
+  it('forgets a remembered legacy format once the point\'s agent says js-libp2p', async () => {
+    let legacyOnly = true
+    const { client, point, fake } = await setup(request => legacyOnly ? rustLike(request) : ok.register(7200n), {}, RUST_APP_AGENT)
+    await client.services.rendezvous.register(point.getMultiaddrs(), 'a')
+    expect(formats(fake)).to.deep.equal(['standard', 'standard', 'legacy'])
+
+    // what identify records when it meets a js-libp2p node there (the same point id serving another program)
+    legacyOnly = false
+    await client.peerStore.merge(point.peerId, { metadata: { AgentVersion: new TextEncoder().encode('js-libp2p/3.3.11 node/22.23.3') } })
+    fake.requests = []
+    await client.services.rendezvous.register(point.getMultiaddrs(), 'b')
+    expect(formats(fake)).to.deep.equal(['standard'])
+  })
+
+  it('never sends legacy to a point whose agent is js-libp2p, however its streams fail', async () => {
+    const { client, point, fake } = await setup(rustLike)
+    await client.dial(point.getMultiaddrs())
+    await new Promise(resolve => setTimeout(resolve, 300))
+
+    await expect(client.services.rendezvous.register(point.getMultiaddrs(), 'a')).to.eventually.be.rejectedWith(InvalidResponseError)
+    expect(formats(fake)).to.deep.equal(['standard'])
   })
 
   it('registers in the legacy format from the start at a point whose identify agent is rust-libp2p', async () => {
@@ -110,12 +160,12 @@ describe('client: record format and addresses per point', function () {
     expect(sent).to.deep.equal([multiaddrs.map(String), [known]])
   })
 
-  it('gives up after standard, legacy and narrowed records all get no reply: three REGISTERs at most', async () => {
-    const { client, point, fake } = await setup(() => 'reset')
+  it('gives up after standard twice, legacy and narrowed records all get no reply: four REGISTERs at most', async () => {
+    const { client, point, fake } = await setup(() => 'reset', {}, RUST_APP_AGENT)
     const multiaddrs = [multiaddr('/ip4/192.0.2.1/tcp/4001'), multiaddr('/memory/in-process')]
 
     await expect(client.services.rendezvous.register(point.getMultiaddrs(), 'a', { multiaddrs })).to.eventually.be.rejectedWith(InvalidResponseError)
-    expect(formats(fake)).to.deep.equal(['standard', 'legacy', 'standard'])
+    expect(formats(fake)).to.deep.equal(['standard', 'standard', 'legacy', 'standard'])
   })
 
   it('keeps widely understood addresses within the 2048 bytes of addresses a Go point takes, in the order given', () => {

@@ -1,17 +1,23 @@
 /**
  * Requests on streams kept open: one stream per point for requests that follow each other where the point serves
- * several per stream, a stream per request where it closes after one answer (learned, remembered), idle streams
- * closed, many requests in flight at once each answered by its own reply, a stream reset in the middle of a request
- * sent again once or failed cleanly. Real nodes over the memory transport, against the real server and scripted
- * points (test/interop/stream-reuse.spec.ts does the same against Go and Rust points).
+ * several per stream, a stream per request where it closes after one answer (learned, remembered for a while),
+ * idle streams closed, many requests in flight at once each answered by its own reply, a stream reset in the middle
+ * of a request sent again once or failed cleanly, requests for one namespace not held up by requests hung at the
+ * same point for another, and one late answer not taken for a point that answers one request per stream. Real nodes
+ * over the memory transport, against the real server (with a store slow for some namespaces) and scripted points
+ * (test/interop/stream-reuse.spec.ts does the same against Go and Rust points).
  */
 import { expect } from 'aegir/chai'
+import sinon from 'sinon'
 import { rendezvousClient } from '../../src/client/index.ts'
+import { ONE_REQUEST_EVIDENCE, REMEMBER_KIND_MS } from '../../src/client/point-kinds.ts'
+import { HUNG_AFTER_MS } from '../../src/client/stream-slots.ts'
 import { PROTOCOL } from '../../src/constants.ts'
 import { Message } from '../../src/pb/rendezvous.ts'
 import { rendezvousServer } from '../../src/server/index.ts'
-import { fail, ok, startFakeServer } from './fixtures/fake-server.ts'
+import { fail, ok, releaseHanging, startFakeServer } from './fixtures/fake-server.ts'
 import { createNode, eventually, stopAll } from './fixtures/nodes.ts'
+import { SlowNamespacesStore } from './fixtures/slow-namespaces-store.ts'
 import type { RendezvousClient, RendezvousClientInit } from '../../src/client/index.ts'
 import type { RendezvousServerInit } from '../../src/server/index.ts'
 import type { Libp2p } from '@libp2p/interface'
@@ -23,6 +29,23 @@ const { MessageType, ResponseStatus } = Message
 
 async function delay (ms: number): Promise<void> {
   await new Promise(resolve => setTimeout(resolve, ms))
+}
+
+/** How a promise ended, and when (ms after `started`) */
+interface Settled { outcome: string, at: number }
+
+function settle (promise: Promise<unknown>, started: number): { settled?: Settled, done: Promise<Settled> } {
+  const entry: { settled?: Settled, done: Promise<Settled> } = {} as any
+  entry.done = promise.then(() => 'ok', (err: any) => err?.status ?? err?.name ?? String(err)).then(outcome => {
+    entry.settled = { outcome, at: Date.now() - started }
+    return entry.settled
+  })
+  return entry
+}
+
+/** The id a stream bookkeeping entry is kept under: the point's peer id */
+function pointKey (addrs: Multiaddr[]): { id: string } {
+  return { id: addrs[0].getComponents().at(-1)?.value ?? '' }
 }
 
 describe('rendezvous client: requests on streams kept open', function () {
@@ -309,6 +332,109 @@ describe('rendezvous client: requests on streams kept open', function () {
       // the point's next answer reaches the caller as it is
       await expect(alice.node.services.rendezvous.discover(addrs, 'ns', { cookie: null })).to.eventually.be.rejected.with.property('status', ResponseStatus.E_UNAVAILABLE)
       expect(fake.streamOf).to.deep.equal([0, 1])
+    })
+  })
+
+  describe('requests hung at the point', () => {
+    it('answers a DISCOVER for one namespace while maxStreamsPerPoint requests for another hang at the same point', async function () {
+      this.timeout(40_000)
+      const store = new SlowNamespacesStore()
+      store.delays.set('stuck', 40_000)
+      // the point waits for its store longer than the client does, as in the review: the client's timeout ends them
+      const addrs = await point({ store, timeout: 30_000 })
+      // the defaults: timeout 10 s, maxStreamsPerPoint 4
+      const alice = await client()
+      await alice.node.services.rendezvous.register(addrs, 'free')
+
+      const started = Date.now()
+      const stuck = Array.from({ length: 4 }, () => settle(alice.node.services.rendezvous.discover(addrs, 'stuck', { cookie: null }), started))
+      expect(await eventually(() => store.waiting === 4), 'the 4 requests reached the store').to.be.true()
+
+      const asked = Date.now()
+      const page = await alice.node.services.rendezvous.discover(addrs, 'free', { cookie: null })
+      const waited = Date.now() - asked
+
+      expect(page.registrations.map(r => r.peerId.toString())).to.deep.equal([alice.node.peerId.toString()])
+      expect(stuck.map(s => s.settled), `answered after ${waited} ms: the hung requests were still in flight`).to.deep.equal([undefined, undefined, undefined, undefined])
+      // eslint-disable-next-line no-console
+      console.log(`      DISCOVER behind 4 hung requests answered in ${waited} ms (HUNG_AFTER_MS ${HUNG_AFTER_MS}, timeout 10000)`)
+
+      // the hung ones time out; the stream opened past them was not kept, and a stream is kept for what follows
+      const outcomes = await Promise.all(stuck.map(async s => s.done))
+      expect(outcomes.map(o => o.outcome)).to.deep.equal(Array(4).fill('TimeoutError'))
+      expect(await eventually(() => alice.open() === 0), `${alice.open()} streams open`).to.be.true()
+      await alice.node.services.rendezvous.discover(addrs, 'free', { cookie: null })
+      expect(alice.open()).to.equal(1)
+    })
+
+    it('opens at most twice maxStreamsPerPoint streams however many requests hang', async () => {
+      const store = new SlowNamespacesStore()
+      store.delays.set('stuck', 20_000)
+      const addrs = await point({ store })
+      const alice = await client({ maxStreamsPerPoint: 2, timeout: 2000 + HUNG_AFTER_MS })
+
+      const started = Date.now()
+      const stuck = Array.from({ length: 10 }, () => settle(alice.node.services.rendezvous.discover(addrs, 'stuck', { cookie: null }), started))
+      let most = 0
+      while (stuck.some(s => s.settled == null)) {
+        most = Math.max(most, alice.open())
+        await delay(20)
+      }
+
+      expect(most, 'most streams open at once').to.equal(4)
+      expect(stuck.map(s => s.settled?.outcome)).to.deep.equal(Array(10).fill('TimeoutError'))
+    })
+
+    it('keeps using streams to a point after one late answer to a stream\'s second request', async () => {
+      const store = new SlowNamespacesStore()
+      store.delays.set('late', 1500)
+      const addrs = await point({ store })
+      const alice = await client({ timeout: 1000 })
+
+      await alice.node.services.rendezvous.register(addrs, 'free')
+      // the second request on the stream: answered after the client gave up
+      await expect(alice.node.services.rendezvous.discover(addrs, 'late', { cookie: null })).to.eventually.be.rejected.with.property('name', 'TimeoutError')
+
+      const before = alice.opened()
+      for (let i = 0; i < 20; i++) {
+        expect((await alice.node.services.rendezvous.discover(addrs, 'free', { cookie: null })).registrations).to.have.lengthOf(1)
+      }
+
+      // one stream in place of the one given up, not 20
+      expect(alice.opened() - before, 'streams opened for 20 DISCOVERs').to.equal(1)
+      expect((alice.node.services.rendezvous as any).streams.answersOnePerStream(pointKey(addrs))).to.be.false()
+    })
+
+    it(`takes a point that leaves ${ONE_REQUEST_EVIDENCE} second requests in a row unanswered for one that answers one per stream, and checks again after REMEMBER_KIND_MS`, async () => {
+      const node = await createNode()
+      nodes.push(node)
+      const discoverReply = ok.discover([])
+      // answers the first request of each stream, never the next ones, and never closes
+      const fake = await startFakeServer(node, (request, index) => fake.streamOf.filter(s => s === fake.streamOf[index]).length === 1 ? discoverReply : 'hang', { requestsPerStream: 1000 })
+      const alice = await client({ timeout: 500 })
+      const addrs = node.getMultiaddrs()
+      const discover = async (): Promise<string> => alice.node.services.rendezvous.discover(addrs, 'ns', { cookie: null }).then(() => 'ok', (err: any) => err.name)
+
+      const outcomes: string[] = []
+      for (let i = 0; i < ONE_REQUEST_EVIDENCE; i++) {
+        outcomes.push(await discover(), await discover())
+      }
+      expect(outcomes).to.deep.equal(Array(ONE_REQUEST_EVIDENCE).fill(['ok', 'TimeoutError']).flat())
+      expect((alice.node.services.rendezvous as any).streams.answersOnePerStream(pointKey(addrs))).to.be.true()
+
+      // a stream per request from now on: every one answered
+      expect([await discover(), await discover()]).to.deep.equal(['ok', 'ok'])
+      expect(new Set(fake.streamOf.slice(-2)).size).to.equal(2)
+
+      // only Date moves: quick-lru reads it for the age of what it holds
+      const clock = sinon.useFakeTimers({ now: Date.now(), toFake: ['Date'] })
+      try {
+        clock.tick(REMEMBER_KIND_MS + 1000)
+        expect((alice.node.services.rendezvous as any).streams.answersOnePerStream(pointKey(addrs))).to.be.false()
+      } finally {
+        clock.restore()
+      }
+      releaseHanging(fake)
     })
   })
 
