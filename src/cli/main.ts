@@ -8,9 +8,11 @@
  * (`{"event":"listening",...}`) with everything a test or a supervisor needs, the last line it writes to stdout.
  */
 import { readFileSync } from 'node:fs'
+import { helpText } from './help.ts'
 import { applyLogLevel } from './log-level.ts'
 import { missingPackage, missingPackageMessage } from './missing-package.ts'
-import { helpText, parseCli, UsageError } from './options.ts'
+import { parseCli } from './parse-cli.ts'
+import { UsageError } from './usage-error.ts'
 import { packageVersion } from './version.ts'
 import type { RunningServer } from './run-server.ts'
 
