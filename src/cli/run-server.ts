@@ -132,7 +132,7 @@ export async function runServer (config: CliConfig, io: { stderr(line: string): 
     await node.start()
     options.signal?.throwIfAborted()
 
-    if (config.metrics != null) {
+    if (config.metrics != null && rendezvous.registry != null) {
       metrics = await startMetricsServer(rendezvous.registry, config.metrics, err => { log.error('metrics endpoint - %e', err) })
     }
 
