@@ -13,8 +13,10 @@ import { tcp } from '@libp2p/tcp'
 import { webSockets } from '@libp2p/websockets'
 import { yamux } from '@libp2p/yamux'
 import { createLibp2p } from 'libp2p'
+import { PROTOCOL } from '../constants.ts'
 import { rendezvousServer } from '../server/index.ts'
 import { MemoryRegistrationStore } from '../server/store/memory-registration-store.ts'
+import { ConnectionLimits } from './connection-limits.ts'
 import type { CliConfig, StoreChoice } from './parse-cli.ts'
 import type { RendezvousServer } from '../server/rendezvous-server.ts'
 import type { RegistrationStore } from '../server/store/registration-store.ts'
@@ -34,6 +36,8 @@ export interface RendezvousNode {
   store: RegistrationStore
   /** Every metric of the node, for the /metrics endpoint; none without `--metrics` */
   registry?: Registry
+  /** Connections per peer, and idle ones while slots run short: started once the node has */
+  connectionLimits: ConnectionLimits
 }
 
 export async function createStore (choice: StoreChoice): Promise<RegistrationStore> {
@@ -75,6 +79,16 @@ export async function createRendezvousNode (config: CliConfig, privateKey: Priva
     })
   }
 
+  let relay: CircuitRelayService | undefined
+  const connectionLimits: ConnectionLimits = new ConnectionLimits({
+    maxConnections: config.maxConnections,
+    maxConnectionsPerPeer: config.maxConnectionsPerPeer,
+    idleTimeout: config.connectionIdleTimeout,
+    protocols: config.server.protocols ?? [PROTOCOL],
+    // a reservation holder keeps its connection to the relay idle between the circuits it is offered
+    spare: (peerId): boolean => relay?.reservations.has(peerId) === true
+  })
+
   const node = await createLibp2p({
     privateKey,
     start: false,
@@ -89,9 +103,13 @@ export async function createRendezvousNode (config: CliConfig, privateKey: Priva
       maxConnections: config.maxConnections,
       inboundConnectionThreshold: config.inboundConnectionThreshold
     },
+    connectionGater: connectionLimits.gater(),
     metrics,
     services
   })
 
-  return { node: node as unknown as Libp2p<RendezvousServices>, store, registry }
+  const rendezvousNode = node as unknown as Libp2p<RendezvousServices>
+  relay = rendezvousNode.services.relay
+
+  return { node: rendezvousNode, store, registry, connectionLimits }
 }

@@ -120,6 +120,7 @@ export async function runServer (config: CliConfig, io: { stderr(line: string): 
   const stop = async (): Promise<void> => {
     // the relay registration first (it writes to the store), then the endpoint, then the node, which stops the
     // rendezvous service: it stops accepting streams, lets requests in flight finish, and closes the store
+    rendezvous.connectionLimits.stop()
     await selfRegistration?.stop()
     await metrics?.close()
     await node.stop()
@@ -130,6 +131,7 @@ export async function runServer (config: CliConfig, io: { stderr(line: string): 
     options.signal?.throwIfAborted()
     // starts the store again, which is then a no-op
     await node.start()
+    rendezvous.connectionLimits.start(node)
     options.signal?.throwIfAborted()
 
     if (config.metrics != null && rendezvous.registry != null) {

@@ -281,6 +281,13 @@ describe('rendezvous-server options', () => {
     expect(run(['--max-record-size', '2048', '--max-record-addresses', '16']).server).to.deep.equal({ maxRecordSize: 2048, maxRecordAddresses: 16 })
   })
 
+  it('reads the connection limits and the stop deadline, with their defaults', () => {
+    expect(run([])).to.include({ maxConnections: 1000, maxConnectionsPerPeer: 4, connectionIdleTimeout: 60_000, stopTimeout: 30_000 })
+    expect(run(['--max-connections-per-peer', '2', '--connection-idle-timeout', '5000', '--stop-timeout', '1000'])).to.include({ maxConnectionsPerPeer: 2, connectionIdleTimeout: 5000, stopTimeout: 1000 })
+    expect(usageError(['--max-connections-per-peer', '0'])).to.equal('--max-connections-per-peer must be a whole number, 1 or more, got "0"')
+    expect(usageError([], { RENDEZVOUS_STOP_TIMEOUT: 'soon' })).to.equal('environment variable RENDEZVOUS_STOP_TIMEOUT must be a whole number of ms from 1 to 2147483647, got "soon"')
+  })
+
   it('refuses server limits that cannot work together, in terms of the flags', () => {
     expect(usageError(['--min-ttl', '600', '--max-ttl', '60'])).to.equal('--min-ttl must be at most --max-ttl (60), got "600"')
     expect(usageError(['--default-ttl', '10'])).to.equal('--default-ttl must be within --min-ttl and --max-ttl (7200 to 259200), got "10"')
