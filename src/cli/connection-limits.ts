@@ -6,14 +6,15 @@
  * that fill the slots stay: one peer id that opened 20 connections to a point with `--max-connections 20` kept an
  * honest peer out for as long as it liked, and idle connections were never closed (issue 20, item 7). Here:
  *
- * - **per peer**: a peer that already holds `maxConnectionsPerPeer` connections is refused after the encryption
- *   handshake (the connection gater), and a connection that gets past that check in a burst of parallel ones is
- *   closed as soon as it opens;
- * - **idle ones, when slots run short**: while more than 90% of `maxConnections` are open, an inbound connection
- *   that has had no stream for `idleTimeout` is closed, unless its peer holds a relay reservation (it keeps its
- *   connection idle on purpose). Activity is seen on each rendezvous stream as it starts and ends (a middleware),
- *   and on any stream open when the connections are looked over. Below the 90% nothing is closed: an idle
- *   connection costs a point little, and closing it would make the keep-alive tags of discovery nodes dial again.
+ * Per peer: a peer that already holds `maxConnectionsPerPeer` connections is refused after the encryption
+ * handshake (the connection gater), and a connection that gets past that check in a burst of parallel ones is
+ * closed as soon as it opens.
+ *
+ * Idle ones, when slots run short: while more than 90% of `maxConnections` are open, an inbound connection that
+ * has had no stream for `idleTimeout` is closed, unless its peer holds a relay reservation (it keeps its
+ * connection idle on purpose). Activity is seen on each rendezvous stream as it starts and ends (a middleware),
+ * and on any stream open when the connections are looked over. Below the 90% nothing is closed: an idle
+ * connection costs a point little, and closing it would make the keep-alive tags of discovery nodes dial again.
  */
 import { repeatingTask } from '@libp2p/utils'
 import type { Connection, ConnectionGater, Libp2p, PeerId, Stream } from '@libp2p/interface'
@@ -26,8 +27,6 @@ export interface ConnectionLimitsInit {
   idleTimeout: number
   /** The protocols whose streams count as activity the moment they start and end */
   protocols: string[]
-  /** Peers whose idle connections are kept (those holding a relay reservation) */
-  spare?(peerId: PeerId): boolean
 }
 
 /** Share of `maxConnections` above which idle connections are closed */
@@ -38,6 +37,7 @@ export class ConnectionLimits {
   /** When each connection last had a stream; a connection not in it counts from its opening */
   private readonly lastActive = new WeakMap<Connection, number>()
   private node?: Libp2p
+  private spare?: (peerId: PeerId) => boolean
   private reaper?: RepeatingTask
 
   constructor (init: ConnectionLimitsInit) {
@@ -52,9 +52,10 @@ export class ConnectionLimits {
     }
   }
 
-  /** Starts watching `node`, once it has started */
-  start (node: Libp2p): void {
+  /** Starts watching `node`, once it has started; the idle connections of peers `spare` names are kept */
+  start (node: Libp2p, spare?: (peerId: PeerId) => boolean): void {
     this.node = node
+    this.spare = spare
     node.addEventListener('connection:open', this.onConnectionOpen)
 
     for (const protocol of this.init.protocols) {
@@ -106,7 +107,7 @@ export class ConnectionLimits {
 
       const since = this.lastActive.get(connection) ?? connection.timeline.open
 
-      if (connection.direction === 'inbound' && now - since >= this.init.idleTimeout && this.init.spare?.(connection.remotePeer) !== true) {
+      if (connection.direction === 'inbound' && now - since >= this.init.idleTimeout && this.spare?.(connection.remotePeer) !== true) {
         connection.abort(new Error(`idle for ${now - since} ms while connections run short`))
       }
     }

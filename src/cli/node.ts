@@ -79,14 +79,11 @@ export async function createRendezvousNode (config: CliConfig, privateKey: Priva
     })
   }
 
-  let relay: CircuitRelayService | undefined
-  const connectionLimits: ConnectionLimits = new ConnectionLimits({
+  const connectionLimits = new ConnectionLimits({
     maxConnections: config.maxConnections,
     maxConnectionsPerPeer: config.maxConnectionsPerPeer,
     idleTimeout: config.connectionIdleTimeout,
-    protocols: config.server.protocols ?? [PROTOCOL],
-    // a reservation holder keeps its connection to the relay idle between the circuits it is offered
-    spare: (peerId): boolean => relay?.reservations.has(peerId) === true
+    protocols: config.server.protocols ?? [PROTOCOL]
   })
 
   const node = await createLibp2p({
@@ -108,8 +105,5 @@ export async function createRendezvousNode (config: CliConfig, privateKey: Priva
     services
   })
 
-  const rendezvousNode = node as unknown as Libp2p<RendezvousServices>
-  relay = rendezvousNode.services.relay
-
-  return { node: rendezvousNode, store, registry, connectionLimits }
+  return { node: node as unknown as Libp2p<RendezvousServices>, store, registry, connectionLimits }
 }

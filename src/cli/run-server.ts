@@ -131,7 +131,8 @@ export async function runServer (config: CliConfig, io: { stderr(line: string): 
     options.signal?.throwIfAborted()
     // starts the store again, which is then a no-op
     await node.start()
-    rendezvous.connectionLimits.start(node)
+    // a relay reservation holder keeps its connection idle between the circuits it is offered
+    rendezvous.connectionLimits.start(node, peerId => node.services.relay?.reservations.has(peerId) === true)
     options.signal?.throwIfAborted()
 
     if (config.metrics != null && rendezvous.registry != null) {

@@ -7,11 +7,13 @@
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { peerIdFromString } from '@libp2p/peer-id'
 import { expect } from 'aegir/chai'
 import { killAll, startCli } from './fixtures/cli-process.ts'
-import { createTcpClient } from './fixtures/tcp-client.ts'
+import { createRelayedTcpNode, createTcpClient } from './fixtures/tcp-client.ts'
 import type { CliProcess } from './fixtures/cli-process.ts'
 import type { ClientNode } from './fixtures/tcp-client.ts'
+import type { Libp2p } from '@libp2p/interface'
 
 // the attacker's connections all come from 127.0.0.1: libp2p's per-address rate limit must not be what stops them
 const CROWDED = ['--listen', '/ip4/127.0.0.1/tcp/0', '--max-connections', '20', '--inbound-connection-threshold', '1000']
@@ -57,7 +59,7 @@ describe('rendezvous-server connection limits (issue 20, item 7)', function () {
   this.timeout(120_000)
 
   let dir: string
-  const nodes: ClientNode[] = []
+  const nodes: Array<ClientNode | Libp2p> = []
 
   beforeEach(async () => {
     dir = await mkdtemp(join(tmpdir(), 'rdv-connections-'))
@@ -101,5 +103,28 @@ describe('rendezvous-server connection limits (issue 20, item 7)', function () {
     const took = await getIn(honest, server, 10_000)
     // 1 s idle, looked over every 250 ms, then the honest peer's next try
     expect(took, 'ms until the honest peer registered').to.be.below(5000)
+  })
+
+  it('keeps the idle connection of a peer that holds a relay reservation', async () => {
+    const server = await startCli([...CROWDED, '--relay', '--max-connections-per-peer', '20', '--connection-idle-timeout', '500', '--identity', join(dir, 'id.key')])
+    const listener = await createRelayedTcpNode(true)
+    nodes.push(listener)
+    const reservation = await listener.dial(server.tcp)
+    const reserved = async (): Promise<boolean> => listener.getMultiaddrs().some(ma => ma.toString().includes('/p2p-circuit'))
+    for (let i = 0; i < 100 && !await reserved(); i++) {
+      await new Promise(resolve => setTimeout(resolve, 50))
+    }
+    expect(await reserved(), 'a reservation on the relay').to.be.true()
+
+    const attacker = await node()
+    expect(await openConnections(attacker, server, 19), 'connections the attacker opened').to.equal(19)
+    // 4 idle periods: idle connections are closed until no more than 90% of the slots are taken, never the
+    // reservation holder's, the oldest idle of them all
+    await new Promise(resolve => setTimeout(resolve, 2000))
+
+    expect(attacker.getConnections().filter(connection => connection.status === 'open'), 'the attacker\'s idle connections').to.have.length.below(18)
+    // the same connection: a closed one would have been dialled again at once (the relay is tagged keep-alive)
+    expect(reservation.status, 'the reservation holder\'s connection').to.equal('open')
+    expect(listener.getConnections(peerIdFromString(server.listening.peerId)).map(connection => connection.id)).to.deep.equal([reservation.id])
   })
 })
