@@ -12,12 +12,16 @@
  *
  * Idle ones, when slots run short: while more than 90% of `maxConnections` are open, an inbound connection that
  * has had no stream for `idleTimeout` is closed, unless its peer holds a relay reservation (it keeps its
- * connection idle on purpose). Activity is seen on each rendezvous stream as it starts and ends (a middleware),
- * and on any stream open when the connections are looked over. Below the 90% nothing is closed: an idle
- * connection costs a point little, and closing it would make the keep-alive tags of discovery nodes dial again.
+ * connection idle on purpose). The connections are looked over every second (a quarter of `idleTimeout` when that
+ * is shorter), and one with a stream open then counts as active: a client that keeps its streams (ours, Go's
+ * `DiscoverAsync`) is seen, a request on a stream of its own lasts milliseconds and may not be; such a client is
+ * only dialled again at its next request. (libp2p's stream middleware would see every stream, but libp2p 3.3
+ * appends each stream's handler to the registered middleware array, so that later streams run it several
+ * times.) Below the 90% nothing is closed: an idle connection costs a point little, and closing it would make the
+ * keep-alive tags of discovery nodes dial again.
  */
 import { repeatingTask } from '@libp2p/utils'
-import type { Connection, ConnectionGater, Libp2p, PeerId, Stream } from '@libp2p/interface'
+import type { Connection, ConnectionGater, Libp2p, PeerId } from '@libp2p/interface'
 import type { RepeatingTask } from '@libp2p/utils'
 
 export interface ConnectionLimitsInit {
@@ -25,8 +29,6 @@ export interface ConnectionLimitsInit {
   maxConnectionsPerPeer: number
   /** ms an inbound connection may go without a stream before it is closed, while slots run short */
   idleTimeout: number
-  /** The protocols whose streams count as activity the moment they start and end */
-  protocols: string[]
 }
 
 /** Share of `maxConnections` above which idle connections are closed */
@@ -58,14 +60,6 @@ export class ConnectionLimits {
     this.spare = spare
     node.addEventListener('connection:open', this.onConnectionOpen)
 
-    for (const protocol of this.init.protocols) {
-      node.use(protocol, (stream: Stream, connection: Connection, next: (stream: Stream, connection: Connection) => void) => {
-        this.lastActive.set(connection, Date.now())
-        stream.addEventListener('close', () => { this.lastActive.set(connection, Date.now()) }, { once: true })
-        next(stream, connection)
-      })
-    }
-
     // often enough that a connection lives at most a quarter past its idle time, rarely enough to cost nothing
     this.reaper = repeatingTask(() => { this.closeIdle() }, Math.max(50, Math.min(1000, this.init.idleTimeout / 4)))
     this.reaper.start()
@@ -74,10 +68,6 @@ export class ConnectionLimits {
   stop (): void {
     this.reaper?.stop()
     this.node?.removeEventListener('connection:open', this.onConnectionOpen)
-
-    for (const protocol of this.init.protocols) {
-      this.node?.unuse(protocol)
-    }
   }
 
   /** A connection that got past the gater beside others of its peer (they upgrade in parallel) is one too many */

@@ -13,7 +13,6 @@ import { tcp } from '@libp2p/tcp'
 import { webSockets } from '@libp2p/websockets'
 import { yamux } from '@libp2p/yamux'
 import { createLibp2p } from 'libp2p'
-import { PROTOCOL } from '../constants.ts'
 import { rendezvousServer } from '../server/index.ts'
 import { MemoryRegistrationStore } from '../server/store/memory-registration-store.ts'
 import { ConnectionLimits } from './connection-limits.ts'
@@ -82,8 +81,7 @@ export async function createRendezvousNode (config: CliConfig, privateKey: Priva
   const connectionLimits = new ConnectionLimits({
     maxConnections: config.maxConnections,
     maxConnectionsPerPeer: config.maxConnectionsPerPeer,
-    idleTimeout: config.connectionIdleTimeout,
-    protocols: config.server.protocols ?? [PROTOCOL]
+    idleTimeout: config.connectionIdleTimeout
   })
 
   const node = await createLibp2p({

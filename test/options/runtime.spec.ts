@@ -17,6 +17,8 @@ import { MIN_NODE_MAJOR, runtimeProblem } from '../../src/supported-runtime.ts'
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url))
 const run = promisify(execFile)
+// without the flags the test runner gives Node 22 (an older Node refuses --experimental-strip-types)
+const { NODE_OPTIONS, ...OLDER_ENV } = process.env
 
 /** A Node.js binary on the PATH older than libp2p v3 needs (not the one npm put first), with its version */
 async function olderNode (): Promise<{ path: string, version: string } | undefined> {
@@ -27,7 +29,7 @@ async function olderNode (): Promise<{ path: string, version: string } | undefin
       continue
     }
 
-    const version = (await run(path, ['--version'])).stdout.trim()
+    const version = (await run(path, ['--version'], { env: OLDER_ENV })).stdout.trim()
 
     if (Number(version.slice(1).split('.')[0]) < MIN_NODE_MAJOR) {
       return { path, version: version.slice(1) }
@@ -38,7 +40,7 @@ async function olderNode (): Promise<{ path: string, version: string } | undefin
 /** Runs `file` on `node`, resolving with its exit code and output whatever the code */
 async function runOn (node: string, file: string, args: string[] = []): Promise<{ code: number, stdout: string, stderr: string }> {
   try {
-    const { stdout, stderr } = await run(node, [file, ...args], { timeout: 30_000 })
+    const { stdout, stderr } = await run(node, [file, ...args], { timeout: 30_000, env: OLDER_ENV })
     return { code: 0, stdout, stderr }
   } catch (err: any) {
     return { code: err.code, stdout: err.stdout, stderr: err.stderr }
