@@ -10,7 +10,8 @@ import { fileURLToPath } from 'node:url'
 import { expect } from 'aegir/chai'
 import ts from 'typescript'
 import { CLIENT_OPTIONS } from '../../src/client/config.ts'
-import { DISCOVERY_OPTIONS, QUOTA_OPTIONS, TAG_OPTIONS, USER_NAMESPACE_OPTIONS } from '../../src/discovery/config.ts'
+import { DISCOVERY_DEFAULTS, DISCOVERY_OPTIONS, QUOTA_OPTIONS, TAG_OPTIONS, USER_NAMESPACE_OPTIONS } from '../../src/discovery/config.ts'
+import { TAG_NAMES } from '../../src/discovery/constants.ts'
 import { defaultTag } from '../../src/options/option-table.ts'
 import { SERVER_OPTIONS } from '../../src/server/config.ts'
 import { MEMORY_STORE_OPTIONS } from '../../src/server/store/memory-store-options.ts'
@@ -20,6 +21,7 @@ import type { OptionRow, OptionTable } from '../../src/options/option-table.ts'
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url))
 const CONFIGURATION = readFileSync(join(ROOT, 'docs/configuration.md'), 'utf8')
+const README = readFileSync(join(ROOT, 'README.md'), 'utf8')
 
 interface OptionSet {
   /** The interface that declares the options, and its file */
@@ -72,13 +74,13 @@ function declaredOptions (file: string, name: string): Map<string, string | unde
   return options
 }
 
-/** The lines of the first table under `heading` */
-function tableLines (heading: string): string[] {
-  const start = CONFIGURATION.indexOf(`\n## ${heading}\n`)
+/** The lines of the first table under `heading` of docs/configuration.md (or of `text`) */
+function tableLines (heading: string, text = CONFIGURATION): string[] {
+  const start = text.indexOf(`\n## ${heading}\n`)
   if (start < 0) {
-    throw new Error(`docs/configuration.md has no heading "## ${heading}"`)
+    throw new Error(`no heading "## ${heading}"`)
   }
-  const lines = CONFIGURATION.slice(start).split('\n').slice(2)
+  const lines = text.slice(start).split('\n').slice(2)
   const first = lines.findIndex(line => line.startsWith('|'))
   const end = lines.findIndex((line, i) => i > first && !line.startsWith('|'))
   return lines.slice(first, end)
@@ -122,5 +124,18 @@ describe('defaults in one place: the option tables', () => {
 
   it('docs/configuration.md lists every flag of rendezvous-server once, as --help does', () => {
     expect(tableLines('The `rendezvous-server` command'), `the command's table should be:\n${commandTable().join('\n')}\n`).to.deep.equal(commandTable())
+  })
+
+  it('the README\'s namespace and tag tables state the discovery module\'s default quotas and tag values', () => {
+    const quotas = tableLines('Namespaces', README).slice(2).map(line => /`quotas\.(\w+)`,? \(?(\d+)\)?/.exec(line)).filter(match => match != null)
+    const kinds = ['topic', 'relay', 'dapp', 'namespace'] as const
+    expect(quotas.map(([, kind, value]) => [kind, Number(value)])).to.deep.equal(kinds.map(kind => [kind, DISCOVERY_DEFAULTS.quotas[kind]]))
+
+    const option = { topic: 'topic', relay: 'relay', dapp: 'dapp', user: 'namespace', point: 'point' } as const
+    const tags = tableLines('Quotas and tags', README).slice(2).map(line => line.split('|').map(cell => cell.trim()))
+    for (const [kind, name] of Object.entries(TAG_NAMES) as Array<[keyof typeof option, string]>) {
+      const row = tags.find(cells => cells[1] === `\`${name}\``)
+      expect(Number(row?.[2]), name).to.equal(DISCOVERY_DEFAULTS.tags[option[kind]])
+    }
   })
 })
