@@ -67,7 +67,7 @@ export const COMMAND_OPTIONS: readonly CommandOption[] = [
   {
     flag: 'max-connections',
     group: 'network',
-    row: { type: COUNT, default: 1000, doc: 'Most open connections; past it libp2p prunes the least valuable' }
+    row: { type: COUNT, default: 1000, doc: 'Most open connections; past it libp2p refuses new ones (and prunes the least valuable when its own dials go past it)' }
   },
   {
     flag: 'max-connections-per-peer',

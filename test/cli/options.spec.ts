@@ -247,7 +247,7 @@ describe('rendezvous-server options', () => {
     expect(run(['--protocol', '/canvas/rendezvous/1.0.0']).server.protocols).to.deep.equal(['/canvas/rendezvous/1.0.0'])
   })
 
-  it('says a negative number is not a positive integer, rather than that the flag is ambiguous', () => {
+  it('says a negative number is out of range, rather than that the flag is ambiguous', () => {
     expect(usageError(['--min-ttl', '-5'])).to.equal('--min-ttl must be a whole number of seconds from 1 to 259200, got "-5"')
     expect(usageError(['--timeout', '-1.5'])).to.equal('--timeout must be a whole number of ms from 1 to 2147483647, got "-1.5"')
     // a flag after a value-taking flag is still a missing value
