@@ -6,6 +6,9 @@
  * Everything else is derived from the tables: the factory's check (`checkOptions`), the defaults (`defaultsOf`),
  * the `rendezvous-server` flags, environment variables, config file keys and `--help`; and a test holds
  * docs/configuration.md and the `@default` tags to them.
+ *
+ * Hand-written rather than a schema library (zod, valibot): the js-libp2p modules depend on none, and a table of
+ * this package's own also carries what the command and the docs need (units, placeholders, docs lines).
  */
 import type { OptionType } from './option-types.ts'
 
