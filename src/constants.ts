@@ -1,6 +1,7 @@
 /**
  * The protocol's numbers: its id, the spec's TTLs and limits, and the bounds this implementation keeps to on the
- * wire. The defaults of the options are in defaults.ts.
+ * wire. The defaults of the options are in their option tables (server/config.ts, client/config.ts, …), which name
+ * these.
  *
  * Times on the wire are seconds (the spec's unit); times in options are documented per option.
  */
@@ -40,3 +41,10 @@ export const MAX_DISCOVERED_TTL_SECONDS = MAX_TTL_SECONDS
 
 /** The namespace relays register under and nodes that need a relay discover (the convention of Go and Rust nodes) */
 export const RELAY_NAMESPACE = '/libp2p/relay'
+
+/**
+ * The largest signed peer record a server keeps unless told otherwise, in bytes; every store holds records to it.
+ * An RSA-2048 record with 40 addresses is ~2.5 KiB, and go-libp2p's identify trims a node's own record to 4 KiB
+ * too; a record is held for its whole TTL and sent in every page that lists it, so its size bounds the store.
+ */
+export const DEFAULT_MAX_RECORD_SIZE = 4 * 1024

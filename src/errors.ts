@@ -1,5 +1,3 @@
-import { InvalidParametersError } from '@libp2p/interface'
-import { isMultiaddr } from '@multiformats/multiaddr'
 import { Message } from './pb/rendezvous.ts'
 
 /**
@@ -93,32 +91,11 @@ export class StoreUnavailableError extends Error {
   name = 'StoreUnavailableError'
 }
 
-/** A value as an error message shows it: strings quoted, objects as JSON, functions as such */
-export function describeValue (value: unknown): string {
-  if (typeof value === 'string') {
-    return JSON.stringify(value)
-  }
-
-  if (typeof value === 'function') {
-    return 'a function'
-  }
-
-  if (typeof value === 'bigint') {
-    return `${value}n`
-  }
-
-  try {
-    return typeof value === 'object' && value !== null && !isMultiaddr(value) ? JSON.stringify(value) : String(value)
-  } catch {
-    return String(value)
-  }
-}
-
 /**
- * The one error for an option that cannot work, whichever part it belongs to (server, stores, client, discovery;
- * the command names the flag instead): libp2p's `InvalidParametersError`, naming the factory, the option, what it
- * must be and the value it got, e.g. `rendezvousClient option timeout must be a whole number of ms >= 1, got -5`
+ * This JavaScript runtime cannot run libp2p v3 (Node.js before 22, or a browser without `Promise.withResolvers`):
+ * thrown by the factories and the command before anything fails deeper inside libp2p
  */
-export function invalidOption (owner: string, option: string, requirement: string, value: unknown): InvalidParametersError {
-  return new InvalidParametersError(`${owner} option ${option} must be ${requirement}, got ${describeValue(value)}`)
+export class UnsupportedRuntimeError extends Error {
+  static name = 'UnsupportedRuntimeError'
+  name = 'UnsupportedRuntimeError'
 }

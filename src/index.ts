@@ -86,10 +86,11 @@ export { memoryRegistrationStore } from './server/store/memory-registration-stor
 export { rendezvousClient } from './client/index.ts'
 
 export { PROTOCOL, RELAY_NAMESPACE } from './constants.ts'
-export { TAG_NAMES, dappNamespace, topicNamespace } from './discovery/options.ts'
+export { TAG_NAMES } from './discovery/constants.ts'
+export { dappNamespace, topicNamespace } from './discovery/namespace-names.ts'
 export {
   RendezvousError, InvalidResponseError, InvalidPeerRecordError, InvalidCookieError, InvalidNamespaceError,
-  NoAddressesError, NoRendezvousPointsError, StoreUnavailableError, STATUS_CODES
+  NoAddressesError, NoRendezvousPointsError, StoreUnavailableError, UnsupportedRuntimeError, STATUS_CODES
 } from './errors.ts'
 export type { ResponseStatus } from './errors.ts'
 
@@ -101,7 +102,7 @@ export type {
 } from './discovery/index.ts'
 export type { RendezvousPointState } from './discovery/points/points.ts'
 export type { RendezvousServerInit, RendezvousServerComponents, RendezvousServerService } from './server/index.ts'
-export type { MemoryRegistrationStoreInit } from './server/store/memory-registration-store.ts'
+export type { MemoryRegistrationStoreInit } from './server/store/memory-store-options.ts'
 export type {
   RegistrationStore, StoredRegistration, RegisterInput, RegisterLimits, RegisterOutcome, DiscoverQuery, DiscoverPage,
   StoreStats

@@ -27,4 +27,4 @@
  */
 
 export { postgresRegistrationStore } from './server/store/postgres-store.ts'
-export type { PostgresRegistrationStoreInit } from './server/store/postgres-store.ts'
+export type { PostgresRegistrationStoreInit } from './server/store/postgres-store-options.ts'

@@ -3,9 +3,9 @@
  * request) without its record checks, so that the figures are the server's (and the transport's), not our client's.
  */
 import { logger } from '@libp2p/logger'
+import { CLIENT_DEFAULTS } from '../../src/client/config.ts'
 import { exchange as clientExchange } from '../../src/client/exchange.ts'
 import { PointStreams } from '../../src/client/point-streams.ts'
-import { CLIENT_DEFAULTS } from '../../src/defaults.ts'
 import { Message } from '../../src/pb/rendezvous.ts'
 import type { Libp2p } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'

@@ -4,8 +4,9 @@
  * what was measured. Everything that decides what happens comes from the seed, so a run repeats exactly.
  */
 import { multiaddr } from '@multiformats/multiaddr'
-import { DISCOVERY_DEFAULTS } from '../../src/defaults.ts'
-import { RELAY_NAMESPACE, topicNamespace } from '../../src/discovery/options.ts'
+import { RELAY_NAMESPACE } from '../../src/constants.ts'
+import { DISCOVERY_DEFAULTS } from '../../src/discovery/config.ts'
+import { topicNamespace } from '../../src/discovery/namespace-names.ts'
 import { comparableSeq } from '../../src/protocol/peer-record.ts'
 import { Random, Zipf } from './engine/random.ts'
 import { VirtualClock } from './engine/virtual-clock.ts'

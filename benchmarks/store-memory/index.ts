@@ -12,7 +12,7 @@
 import { mkdir, writeFile } from 'node:fs/promises'
 import { cpus, loadavg } from 'node:os'
 import { fileURLToPath } from 'node:url'
-import { MEMORY_STORE_DEFAULTS } from '../../src/defaults.ts'
+import { MEMORY_STORE_DEFAULTS } from '../../src/server/store/memory-store-options.ts'
 import { NODE_FLAGS, parseArgs, runChild } from '../lib/child.ts'
 import { print, progress } from '../lib/print.ts'
 import { formatTable } from '../lib/table.ts'

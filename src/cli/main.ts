@@ -3,16 +3,21 @@
  * serve until SIGINT or SIGTERM, stop cleanly.
  *
  * Exit status: 0 after a clean stop (or --help/--version), also when the stop signal came during start-up; 1 when
- * the server could not start (within its deadlines) or stop; 2 for bad options. What the server prints on start
+ * the server could not start (within its deadlines) or did not stop cleanly (a second signal, or a stop longer than
+ * --stop-timeout); 2 for bad options; never the signal's own status (see stop-signals.ts). What the server prints on start
  * is made for people and for programs: a line per dialable multiaddr, then one JSON line
  * (`{"event":"listening",...}`) with everything a test or a supervisor needs, the last line it writes to stdout.
  */
 import { readFileSync } from 'node:fs'
+import { helpText } from './help.ts'
 import { applyLogLevel } from './log-level.ts'
 import { missingPackage, missingPackageMessage } from './missing-package.ts'
-import { helpText, parseCli, UsageError } from './options.ts'
+import { parseCli } from './parse-cli.ts'
+import { stopSignals } from './stop-signals.ts'
+import { UsageError } from './usage-error.ts'
 import { packageVersion } from './version.ts'
 import type { RunningServer } from './run-server.ts'
+import type { StopSignals } from './stop-signals.ts'
 
 export interface CliIo {
   stdout(line: string): void
@@ -25,8 +30,6 @@ export interface CliIo {
 const EXIT_OK = 0
 const EXIT_FAILURE = 1
 const EXIT_USAGE = 2
-/** How long a graceful stop may take before the command gives up on it */
-const STOP_TIMEOUT_MS = 30_000
 
 export const defaultIo: CliIo = {
   // eslint-disable-next-line no-console
@@ -37,29 +40,21 @@ export const defaultIo: CliIo = {
   readFile: path => readFileSync(path, 'utf8')
 }
 
-/** A second signal, or a stop that takes too long: resolves with which, to end the process without waiting longer */
-async function stopForced (): Promise<string> {
+/**
+ * A second signal, or a stop that takes longer than `limit` ms: resolves with which, to end the process without
+ * waiting longer
+ */
+async function stopForced (signals: StopSignals, limit: number): Promise<string> {
   return Promise.race([
-    nextStopSignal().then(s => `${s} again`),
-    new Promise<string>(resolve => setTimeout(resolve, STOP_TIMEOUT_MS, `still stopping after ${STOP_TIMEOUT_MS} ms`).unref())
+    signals.nth(2).then(s => `${s} again`),
+    new Promise<string>(resolve => setTimeout(resolve, limit, `still stopping after ${limit} ms`).unref())
   ])
-}
-
-/** Resolves with the name of the first of SIGINT/SIGTERM to arrive */
-async function nextStopSignal (): Promise<NodeJS.Signals> {
-  return new Promise(resolve => {
-    const onSignal = (signal: NodeJS.Signals): void => {
-      process.off('SIGINT', onSignal)
-      process.off('SIGTERM', onSignal)
-      resolve(signal)
-    }
-    process.on('SIGINT', onSignal)
-    process.on('SIGTERM', onSignal)
-  })
 }
 
 /** Runs the command; resolves with the exit status */
 export async function main (argv: string[], io: CliIo = defaultIo): Promise<number> {
+  // heard from the start, for good: no signal may meet its default action, which ends the process with 128 + n
+  const signals = stopSignals()
   let request
   try {
     request = parseCli(argv, io.env, io.readFile)
@@ -88,7 +83,7 @@ export async function main (argv: string[], io: CliIo = defaultIo): Promise<numb
   applyLogLevel(config.logLevel, io.env.DEBUG)
 
   // from here on a signal means "stop", during start-up too: what has started is stopped and the command exits 0
-  const signal = nextStopSignal()
+  const signal = signals.nth(1)
   const startup = new AbortController()
   let received: NodeJS.Signals | undefined
   signal.then(name => {
@@ -109,7 +104,7 @@ export async function main (argv: string[], io: CliIo = defaultIo): Promise<numb
 
     if (first == null) {
       // a signal came first: let the start wind down (it stops what it started), as long as a stop may take
-      const outcome = await Promise.race([starting.then(async started => { await started.stop() }).then(() => undefined, () => undefined), stopForced()])
+      const outcome = await Promise.race([starting.then(async started => { await started.stop() }).then(() => undefined, () => undefined), stopForced(signals, config.stopTimeout)])
       io.stderr(`rendezvous-server: ${received}, stopped during start-up${outcome == null ? '' : ` (${outcome}, without a clean stop)`}`)
       return outcome == null ? EXIT_OK : EXIT_FAILURE
     }
@@ -138,7 +133,7 @@ export async function main (argv: string[], io: CliIo = defaultIo): Promise<numb
   io.stderr(`rendezvous-server: ${received}, stopping`)
 
   try {
-    const outcome = await Promise.race([server.stop().then(() => undefined), stopForced()])
+    const outcome = await Promise.race([server.stop().then(() => undefined), stopForced(signals, config.stopTimeout)])
 
     if (outcome != null) {
       io.stderr(`rendezvous-server: ${outcome}, exiting without a clean stop`)

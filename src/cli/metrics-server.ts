@@ -4,7 +4,7 @@
  * container health checks. Anything else is a 404.
  */
 import { createServer } from 'node:http'
-import type { MetricsAddress } from './options.ts'
+import type { MetricsAddress } from './command-option-types.ts'
 import type { AddressInfo } from 'node:net'
 import type { Registry } from 'prom-client'
 

@@ -1,25 +1,28 @@
 /**
  * Builds the server's libp2p node from the command's configuration: TCP and WebSockets transports, noise, yamux,
- * identify, the rendezvous server on the chosen store, optionally a circuit relay server, and Prometheus metrics
- * in a registry of its own (so that several nodes in one process, as in tests, do not share counters).
+ * identify, the rendezvous server on the chosen store, optionally a circuit relay server (`--relay`), and
+ * Prometheus metrics (`--metrics`) in a registry of its own (so that several nodes in one process, as in tests, do
+ * not share counters).
+ *
+ * The relay, the metrics and the PostgreSQL driver are loaded only when their flag asks for them: they are optional
+ * peer dependencies, and a server on a memory store without `--relay` or `--metrics` runs without them installed.
  */
-import { circuitRelayServer } from '@libp2p/circuit-relay-v2'
 import { identify } from '@libp2p/identify'
 import { noise } from '@libp2p/noise'
-import { prometheusMetrics } from '@libp2p/prometheus-metrics'
 import { tcp } from '@libp2p/tcp'
 import { webSockets } from '@libp2p/websockets'
 import { yamux } from '@libp2p/yamux'
 import { createLibp2p } from 'libp2p'
-import { Registry } from 'prom-client'
 import { rendezvousServer } from '../server/index.ts'
 import { MemoryRegistrationStore } from '../server/store/memory-registration-store.ts'
-import type { CliConfig, StoreChoice } from './options.ts'
+import { ConnectionLimits } from './connection-limits.ts'
+import type { CliConfig, StoreChoice } from './parse-cli.ts'
 import type { RendezvousServer } from '../server/rendezvous-server.ts'
 import type { RegistrationStore } from '../server/store/registration-store.ts'
 import type { CircuitRelayService } from '@libp2p/circuit-relay-v2'
 import type { Identify } from '@libp2p/identify'
-import type { Libp2p, PrivateKey } from '@libp2p/interface'
+import type { Libp2p, Metrics, PrivateKey } from '@libp2p/interface'
+import type { Registry } from 'prom-client'
 
 export interface RendezvousServices extends Record<string, unknown> {
   identify: Identify
@@ -30,8 +33,10 @@ export interface RendezvousServices extends Record<string, unknown> {
 export interface RendezvousNode {
   node: Libp2p<RendezvousServices>
   store: RegistrationStore
-  /** Every metric of the node, for the /metrics endpoint */
-  registry: Registry
+  /** Every metric of the node, for the /metrics endpoint; none without `--metrics` */
+  registry?: Registry
+  /** Connections per peer, and idle ones while slots run short: started once the node has */
+  connectionLimits: ConnectionLimits
 }
 
 export async function createStore (choice: StoreChoice): Promise<RegistrationStore> {
@@ -49,13 +54,21 @@ export async function createStore (choice: StoreChoice): Promise<RegistrationSto
 /** A node, not yet started: `node.start()` opens the store, then listens */
 export async function createRendezvousNode (config: CliConfig, privateKey: PrivateKey): Promise<RendezvousNode> {
   const store = await createStore(config.store)
-  const registry = new Registry()
   const services: Record<string, (components: any) => unknown> = {
     identify: identify(),
     rendezvous: rendezvousServer({ ...config.server, store })
   }
+  let registry: Registry | undefined
+  let metrics: ((components: any) => Metrics) | undefined
+
+  if (config.metrics != null) {
+    const [{ prometheusMetrics }, { Registry }] = await Promise.all([import('@libp2p/prometheus-metrics'), import('prom-client')])
+    registry = new Registry()
+    metrics = prometheusMetrics({ registry })
+  }
 
   if (config.relay) {
+    const { circuitRelayServer } = await import('@libp2p/circuit-relay-v2')
     services.relay = circuitRelayServer({
       reservations: {
         maxReservations: config.relayMaxReservations,
@@ -64,6 +77,12 @@ export async function createRendezvousNode (config: CliConfig, privateKey: Priva
       }
     })
   }
+
+  const connectionLimits = new ConnectionLimits({
+    maxConnections: config.maxConnections,
+    maxConnectionsPerPeer: config.maxConnectionsPerPeer,
+    idleTimeout: config.connectionIdleTimeout
+  })
 
   const node = await createLibp2p({
     privateKey,
@@ -79,9 +98,10 @@ export async function createRendezvousNode (config: CliConfig, privateKey: Priva
       maxConnections: config.maxConnections,
       inboundConnectionThreshold: config.inboundConnectionThreshold
     },
-    metrics: prometheusMetrics({ registry }),
+    connectionGater: connectionLimits.gater(),
+    metrics,
     services
   })
 
-  return { node: node as unknown as Libp2p<RendezvousServices>, store, registry }
+  return { node: node as unknown as Libp2p<RendezvousServices>, store, registry, connectionLimits }
 }

@@ -8,11 +8,11 @@ import { RELAY_NAMESPACE } from '../constants.ts'
 import { loadOrCreateIdentity } from './identity.ts'
 import { startMetricsServer } from './metrics-server.ts'
 import { createRendezvousNode } from './node.ts'
-import { redactUrl } from './options.ts'
+import { redactUrl } from './redact-url.ts'
 import { SelfRegistration } from './self-registration.ts'
 import type { MetricsServer } from './metrics-server.ts'
 import type { RendezvousNode } from './node.ts'
-import type { CliConfig } from './options.ts'
+import type { CliConfig } from './parse-cli.ts'
 import type { RegistrationStore } from '../server/store/registration-store.ts'
 import type { AbortOptions } from '@libp2p/interface'
 
@@ -120,6 +120,7 @@ export async function runServer (config: CliConfig, io: { stderr(line: string): 
   const stop = async (): Promise<void> => {
     // the relay registration first (it writes to the store), then the endpoint, then the node, which stops the
     // rendezvous service: it stops accepting streams, lets requests in flight finish, and closes the store
+    rendezvous.connectionLimits.stop()
     await selfRegistration?.stop()
     await metrics?.close()
     await node.stop()
@@ -130,9 +131,11 @@ export async function runServer (config: CliConfig, io: { stderr(line: string): 
     options.signal?.throwIfAborted()
     // starts the store again, which is then a no-op
     await node.start()
+    // a relay reservation holder keeps its connection idle between the circuits it is offered
+    rendezvous.connectionLimits.start(node, peerId => node.services.relay?.reservations.has(peerId) === true)
     options.signal?.throwIfAborted()
 
-    if (config.metrics != null) {
+    if (config.metrics != null && rendezvous.registry != null) {
       metrics = await startMetricsServer(rendezvous.registry, config.metrics, err => { log.error('metrics endpoint - %e', err) })
     }
 

@@ -15,7 +15,8 @@ import { serviceCapabilities } from '@libp2p/interface'
 import { equals as uint8ArrayEquals } from 'uint8arrays/equals'
 import { DEFAULT_TTL_SECONDS, MAX_TTL_SECONDS } from '../constants.ts'
 import { InvalidResponseError, NoAddressesError, RendezvousError } from '../errors.ts'
-import { positiveInteger } from '../option-checks.ts'
+import { checkValue } from '../options/check-options.ts'
+import { integer } from '../options/option-types.ts'
 import { Message } from '../pb/rendezvous.ts'
 import { validateNamespace } from '../protocol/namespace.ts'
 import { sealPeerRecord } from '../protocol/peer-record.ts'
@@ -62,9 +63,11 @@ function statusTextOf (response: { statusText?: string }): string {
   return response.statusText != null && response.statusText !== '' ? ` (${response.statusText})` : ''
 }
 
+const POSITIVE = integer({ min: 1 })
+
 /** A positive whole number, or `undefined`; anything else is the caller's mistake */
 function checkPositiveInteger (name: string, value: number | undefined): number | undefined {
-  return value == null ? undefined : positiveInteger('rendezvousClient', name, value)
+  return value == null ? undefined : checkValue(POSITIVE, 'rendezvousClient', name, value)
 }
 
 export class DefaultRendezvousClient implements RendezvousClient {

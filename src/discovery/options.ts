@@ -1,24 +1,12 @@
 /**
- * The discovery module's options: their types, their defaults, and the check that refuses every value that
- * cannot work with an `InvalidParametersError` naming the option and the value, at construction, rather than a
- * node that silently misbehaves later.
+ * The discovery module's options as its users see them: `RendezvousDiscoveryInit` and the types it names (the
+ * namespaces a node wants, the state they are derived from). Their doc comments and `@default` tags are the API
+ * docs; the table in config.ts checks them and holds their defaults, and a test holds the two together.
  */
-import { isMultiaddr, multiaddr } from '@multiformats/multiaddr'
-import { peerIdOfMultiaddr } from '../client/point.ts'
-import { MAX_DISCOVER_LIMIT, MAX_TTL_SECONDS } from '../constants.ts'
-import { DISCOVERY_DEFAULTS } from '../defaults.ts'
-import { invalidOption } from '../errors.ts'
-import { namespaceProblem } from '../protocol/namespace.ts'
-import { MAX_TIMER_DELAY } from './clock.ts'
 import type { DiscoveryWarning } from './warnings.ts'
 import type { RendezvousClient, RendezvousClientInit } from '../client/types.ts'
-import type { InvalidParametersError, PeerId } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
 
-/**
- * Why the node wants a namespace. It decides how a peer counts towards the quota, the tag a kept peer gets and
- * the dial priority (relays first).
- */
 export type NamespaceKind = 'topic' | 'relay' | 'dapp' | 'user'
 
 /**
@@ -169,7 +157,7 @@ export interface RendezvousDiscoveryInit {
    * The rendezvous points: multiaddrs (string or Multiaddr) that end in `/p2p/<peer id>`. The node registers at
    * every one of them and discovers from every one.
    *
-   * @default none (the module then only reports its state, and warns once)
+   * @default [] (the module then only reports its state, and warns once)
    */
   points?: Array<string | Multiaddr>
   /**
@@ -181,7 +169,7 @@ export interface RendezvousDiscoveryInit {
   /**
    * Namespaces of the application's own.
    *
-   * @default none
+   * @default []
    */
   namespaces?: UserNamespace[]
   /**
@@ -311,7 +299,7 @@ export interface RendezvousDiscoveryInit {
    * Connections left free below the connection manager's `maxConnections`: the dialer starts no dial that
    * would take the node past `maxConnections - connectionHeadroom`.
    *
-   * @default 10% of maxConnections, at least 2
+   * @default 10% of `maxConnections`, at least 2
    */
   connectionHeadroom?: number
   /**
@@ -357,362 +345,4 @@ export interface RendezvousDiscoveryInit {
    * @default printed with `console.warn`, also logged as an error under `libp2p:rendezvous:discovery`
    */
   onWarning?(warning: DiscoveryWarning): void
-}
-
-/** The namespace a dapp id maps to */
-export function dappNamespace (id: string): string {
-  return `/dapp/${id}`
-}
-
-/** The namespace a pubsub topic maps to: go-libp2p-pubsub's discovery names, so Go nodes meet ours */
-export function topicNamespace (topic: string): string {
-  return `floodsub:${topic}`
-}
-
-/** The namespace of circuit relay v2 servers, shared with the server's CLI */
-export { RELAY_NAMESPACE } from '../constants.ts'
-
-/** The protocol a circuit relay v2 server handles */
-export const RELAY_HOP_PROTOCOL = '/libp2p/circuit/relay/0.2.0/hop'
-
-/** Tag names, one per kind of kept peer, and the rendezvous points' keep-alive tag */
-export const TAG_NAMES: Record<NamespaceKind | 'point', string> = {
-  topic: 'rendezvous-topic',
-  relay: 'rendezvous-relay',
-  dapp: 'rendezvous-dapp',
-  user: 'rendezvous-namespace',
-  point: 'keep-alive-rendezvous'
-}
-
-/** Dial priority per kind: higher dials first (relays first, since a node that needs one has no other way in) */
-export const DIAL_PRIORITY: Record<NamespaceKind, number> = {
-  relay: 3,
-  dapp: 2,
-  user: 2,
-  topic: 1
-}
-
-/** Every option resolved to its value */
-export interface ResolvedOptions {
-  points: Multiaddr[]
-  dapp?: string
-  namespaces: UserNamespace[]
-  deriveNamespaces?: RendezvousDiscoveryInit['deriveNamespaces']
-  relay: RelayMode
-  relayListen: boolean
-  quotas: Required<QuotaInit>
-  tags: Required<TagInit>
-  ttl?: number
-  refreshMargin: number
-  fastDiscoverInterval: number
-  fastDiscoverWindow: number
-  discoverInterval: number
-  maxDiscoverInterval: number
-  satisfiedDiscoverInterval: number
-  discoverLimit: number
-  pollInterval: number
-  pointBackoff: { initial: number, max: number }
-  peerBackoff: { initial: number, max: number }
-  maxParallelDials: number
-  maxQueuedDials: number
-  dialTimeout: number
-  connectionHeadroom?: number
-  countGrace: number
-  keepAlivePoints: boolean
-  stopTimeout: number
-  pubsubService: string
-  client?: RendezvousDiscoveryInit['client']
-  clientInit?: RendezvousClientInit
-  onWarning?: RendezvousDiscoveryInit['onWarning']
-}
-
-const KNOWN_KEYS: ReadonlyArray<keyof RendezvousDiscoveryInit> = [
-  'points', 'dapp', 'namespaces', 'deriveNamespaces', 'relay', 'relayListen', 'quotas', 'tags', 'ttl',
-  'refreshMargin', 'fastDiscoverInterval', 'fastDiscoverWindow', 'discoverInterval', 'maxDiscoverInterval',
-  'satisfiedDiscoverInterval', 'discoverLimit', 'pollInterval', 'pointBackoff', 'peerBackoff', 'maxParallelDials',
-  'maxQueuedDials', 'dialTimeout', 'connectionHeadroom', 'countGrace', 'keepAlivePoints', 'stopTimeout',
-  'pubsubService', 'client', 'clientInit', 'onWarning'
-]
-
-function invalid (name: string, requirement: string, value: unknown): InvalidParametersError {
-  return invalidOption('rendezvousDiscovery', name, requirement, value)
-}
-
-interface NumberRule {
-  /** Smallest value allowed */
-  min: number
-  /**
-   * Largest value allowed.
-   *
-   * @default MAX_TIMER_DELAY (anything larger would overflow a timer)
-   */
-  max?: number
-  integer?: boolean
-  /** `min` itself is not allowed */
-  exclusiveMin?: boolean
-  /** How the requirement reads, e.g. "a number of ms > 0" */
-  text: string
-}
-
-const MS_POSITIVE: NumberRule = { min: 0, exclusiveMin: true, text: 'a number of ms > 0' }
-const MS: NumberRule = { min: 0, text: 'a number of ms >= 0' }
-const COUNT: NumberRule = { min: 0, integer: true, text: 'a whole number >= 0' }
-const COUNT_POSITIVE: NumberRule = { min: 1, integer: true, text: 'a whole number >= 1' }
-
-function number (name: string, value: unknown, fallback: number, rule: NumberRule): number {
-  if (value === undefined) {
-    return fallback
-  }
-
-  const max = rule.max ?? MAX_TIMER_DELAY
-
-  if (typeof value !== 'number' || !Number.isFinite(value) || value < rule.min || (rule.exclusiveMin === true && value === rule.min) ||
-    value > max || (rule.integer === true && !Number.isInteger(value))) {
-    throw invalid(name, `${rule.text}${max < MAX_TIMER_DELAY ? ` and <= ${max}` : ''}`, value)
-  }
-
-  return value
-}
-
-function boolean (name: string, value: unknown, fallback: boolean): boolean {
-  if (value === undefined) {
-    return fallback
-  }
-
-  if (typeof value !== 'boolean') {
-    throw invalid(name, 'true or false', value)
-  }
-
-  return value
-}
-
-/** Refuses a nested options object that is not a plain object or has keys nobody reads */
-function object<T extends object> (name: string, value: unknown, keys: ReadonlyArray<keyof T & string>): Partial<T> {
-  if (value === undefined) {
-    return {}
-  }
-
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    throw invalid(name, 'an object', value)
-  }
-
-  for (const key of Object.keys(value)) {
-    if (!keys.includes(key as keyof T & string)) {
-      const option = name === 'init' ? key : `${name}.${key}`
-      throw invalid(option, `left out: there is no such option (the known ones${name === 'init' ? '' : ` of ${name}`}: ${keys.join(', ')})`, (value as Record<string, unknown>)[key])
-    }
-  }
-
-  return value as Partial<T>
-}
-
-function backoff (name: string, value: unknown, fallback: { initial: number, max: number }): { initial: number, max: number } {
-  const init = object<{ initial: number, max: number }>(name, value, ['initial', 'max'])
-  const first = number(`${name}.initial`, init.initial, fallback.initial, MS_POSITIVE)
-  const last = number(`${name}.max`, init.max, Math.max(first, fallback.max), MS_POSITIVE)
-
-  if (last < first) {
-    throw invalid(`${name}.max`, `>= ${name}.initial (${first})`, last)
-  }
-
-  return { initial: first, max: last }
-}
-
-function namespace (name: string, ns: unknown): string {
-  if (typeof ns !== 'string') {
-    throw invalid(name, 'a string', ns)
-  }
-
-  const problem = namespaceProblem(ns)
-
-  if (problem != null) {
-    throw invalid(name, `a valid namespace (${problem})`, ns)
-  }
-
-  return ns
-}
-
-function userNamespaces (value: unknown): UserNamespace[] {
-  if (value === undefined) {
-    return []
-  }
-
-  if (!Array.isArray(value)) {
-    throw invalid('namespaces', 'an array of { ns, register?, discover?, quota?, closest? }', value)
-  }
-
-  return value.map((entry: unknown, i) => {
-    const name = `namespaces[${i}]`
-    const init = object<UserNamespace>(name, entry, ['ns', 'register', 'discover', 'quota', 'closest'])
-
-    if (entry === undefined) {
-      throw invalid(name, 'an object', entry)
-    }
-
-    const user: UserNamespace = { ns: namespace(`${name}.ns`, init.ns) }
-
-    if (init.register !== undefined) {
-      user.register = boolean(`${name}.register`, init.register, true)
-    }
-
-    if (init.discover !== undefined) {
-      user.discover = boolean(`${name}.discover`, init.discover, true)
-    }
-
-    if (init.quota !== undefined) {
-      user.quota = number(`${name}.quota`, init.quota, 0, COUNT)
-    }
-
-    if (init.closest !== undefined) {
-      user.closest = number(`${name}.closest`, init.closest, 0, COUNT_POSITIVE)
-
-      if (user.quota !== undefined && user.quota !== user.closest) {
-        throw invalid(`${name}.quota`, `left out or equal to ${name}.closest (${user.closest}), which sets the quota`, user.quota)
-      }
-    }
-
-    return user
-  })
-}
-
-function points (value: unknown): Multiaddr[] {
-  if (value === undefined) {
-    return []
-  }
-
-  if (!Array.isArray(value)) {
-    throw invalid('points', 'an array of multiaddrs', value)
-  }
-
-  return value.map((point: unknown, i) => {
-    let ma: Multiaddr
-
-    if (isMultiaddr(point)) {
-      ma = point
-    } else if (typeof point !== 'string') {
-      throw invalid(`points[${i}]`, 'a multiaddr or a string', point)
-    } else {
-      try {
-        ma = multiaddr(point)
-      } catch (err: any) {
-        throw invalid(`points[${i}]`, `a multiaddr (${err?.message ?? err})`, point)
-      }
-    }
-
-    pointPeerId(ma, i)
-    return ma
-  })
-}
-
-/**
- * The peer id that point `points[i]` ends with; throws naming the option when there is none (the client checks
- * that whoever answers is the peer named there, so a point without one cannot be used)
- */
-export function pointPeerId (ma: Multiaddr, i: number): PeerId {
-  const peerId = peerIdOfMultiaddr(ma)
-
-  if (peerId == null) {
-    throw invalid(`points[${i}]`, 'a multiaddr that ends with /p2p/<peer id>', ma.toString())
-  }
-
-  return peerId
-}
-
-function oneOf<T extends string> (name: string, value: unknown, allowed: readonly T[], fallback: T): T {
-  if (value === undefined) {
-    return fallback
-  }
-
-  if (!allowed.includes(value as T)) {
-    throw invalid(name, allowed.map(a => `'${a}'`).join(', ').replace(/, ([^,]*)$/, ' or $1'), value)
-  }
-
-  return value as T
-}
-
-function optionalFunction (name: string, value: unknown): void {
-  if (value !== undefined && typeof value !== 'function') {
-    throw invalid(name, 'a function', value)
-  }
-}
-
-/** Fills in defaults and refuses values that cannot work, with an InvalidParametersError naming the option */
-export function resolveOptions (init: RendezvousDiscoveryInit = {}): ResolvedOptions {
-  const options = object<RendezvousDiscoveryInit>('init', init, KNOWN_KEYS as Array<keyof RendezvousDiscoveryInit & string>)
-  const quotas = object<QuotaInit>('quotas', options.quotas, ['topic', 'relay', 'dapp', 'namespace'])
-  const tags = object<TagInit>('tags', options.tags, ['topic', 'relay', 'dapp', 'namespace', 'point'])
-  const tag: NumberRule = { min: 0, max: 100, integer: true, text: 'a whole number from 0' }
-  const dapp = options.dapp === undefined ? undefined : namespace('dapp', options.dapp)
-
-  if (dapp !== undefined) {
-    namespace('dapp', dappNamespace(dapp))
-  }
-
-  optionalFunction('deriveNamespaces', options.deriveNamespaces)
-  optionalFunction('onWarning', options.onWarning)
-
-  if (options.client !== undefined && typeof options.client !== 'function' && (typeof options.client !== 'object' || options.client === null)) {
-    throw invalid('client', 'a RendezvousClient or a function returning one', options.client)
-  }
-
-  if (options.clientInit !== undefined && (typeof options.clientInit !== 'object' || options.clientInit === null)) {
-    throw invalid('clientInit', 'an object', options.clientInit)
-  }
-
-  const pubsubService = options.pubsubService ?? DISCOVERY_DEFAULTS.pubsubService
-
-  if (typeof pubsubService !== 'string' || pubsubService === '') {
-    throw invalid('pubsubService', 'a service name', pubsubService)
-  }
-
-  const discoverInterval = number('discoverInterval', options.discoverInterval, DISCOVERY_DEFAULTS.discoverInterval, MS_POSITIVE)
-  const maxDiscoverInterval = number('maxDiscoverInterval', options.maxDiscoverInterval, Math.max(discoverInterval, DISCOVERY_DEFAULTS.maxDiscoverInterval), MS_POSITIVE)
-
-  if (maxDiscoverInterval < discoverInterval) {
-    throw invalid('maxDiscoverInterval', `>= discoverInterval (${discoverInterval})`, maxDiscoverInterval)
-  }
-
-  return {
-    points: points(options.points),
-    dapp,
-    namespaces: userNamespaces(options.namespaces),
-    deriveNamespaces: options.deriveNamespaces,
-    relay: oneOf('relay', options.relay, ['auto', 'always', 'never'], DISCOVERY_DEFAULTS.relay),
-    relayListen: boolean('relayListen', options.relayListen, DISCOVERY_DEFAULTS.relayListen),
-    quotas: {
-      topic: number('quotas.topic', quotas.topic, DISCOVERY_DEFAULTS.quotas.topic, COUNT),
-      relay: number('quotas.relay', quotas.relay, DISCOVERY_DEFAULTS.quotas.relay, COUNT),
-      dapp: number('quotas.dapp', quotas.dapp, DISCOVERY_DEFAULTS.quotas.dapp, COUNT),
-      namespace: number('quotas.namespace', quotas.namespace, DISCOVERY_DEFAULTS.quotas.namespace, COUNT)
-    },
-    tags: {
-      topic: number('tags.topic', tags.topic, DISCOVERY_DEFAULTS.tags.topic, tag),
-      relay: number('tags.relay', tags.relay, DISCOVERY_DEFAULTS.tags.relay, tag),
-      dapp: number('tags.dapp', tags.dapp, DISCOVERY_DEFAULTS.tags.dapp, tag),
-      namespace: number('tags.namespace', tags.namespace, DISCOVERY_DEFAULTS.tags.namespace, tag),
-      point: number('tags.point', tags.point, DISCOVERY_DEFAULTS.tags.point, tag)
-    },
-    ttl: options.ttl === undefined ? undefined : number('ttl', options.ttl, 0, { min: 1, max: MAX_TTL_SECONDS, integer: true, text: 'a whole number of seconds >= 1' }),
-    refreshMargin: number('refreshMargin', options.refreshMargin, DISCOVERY_DEFAULTS.refreshMargin, MS),
-    fastDiscoverInterval: number('fastDiscoverInterval', options.fastDiscoverInterval, Math.min(DISCOVERY_DEFAULTS.fastDiscoverInterval, discoverInterval), MS_POSITIVE),
-    fastDiscoverWindow: number('fastDiscoverWindow', options.fastDiscoverWindow, DISCOVERY_DEFAULTS.fastDiscoverWindow, MS),
-    discoverInterval,
-    maxDiscoverInterval,
-    satisfiedDiscoverInterval: number('satisfiedDiscoverInterval', options.satisfiedDiscoverInterval, DISCOVERY_DEFAULTS.satisfiedDiscoverInterval, MS_POSITIVE),
-    discoverLimit: number('discoverLimit', options.discoverLimit, DISCOVERY_DEFAULTS.discoverLimit, { min: 1, max: MAX_DISCOVER_LIMIT, integer: true, text: 'a whole number >= 1' }),
-    pollInterval: number('pollInterval', options.pollInterval, DISCOVERY_DEFAULTS.pollInterval, { min: 10, text: 'a number of ms >= 10' }),
-    pointBackoff: backoff('pointBackoff', options.pointBackoff, DISCOVERY_DEFAULTS.pointBackoff),
-    peerBackoff: backoff('peerBackoff', options.peerBackoff, DISCOVERY_DEFAULTS.peerBackoff),
-    maxParallelDials: number('maxParallelDials', options.maxParallelDials, DISCOVERY_DEFAULTS.maxParallelDials, COUNT_POSITIVE),
-    maxQueuedDials: number('maxQueuedDials', options.maxQueuedDials, DISCOVERY_DEFAULTS.maxQueuedDials, COUNT_POSITIVE),
-    dialTimeout: number('dialTimeout', options.dialTimeout, DISCOVERY_DEFAULTS.dialTimeout, MS_POSITIVE),
-    connectionHeadroom: options.connectionHeadroom === undefined ? undefined : number('connectionHeadroom', options.connectionHeadroom, 0, COUNT),
-    countGrace: number('countGrace', options.countGrace, DISCOVERY_DEFAULTS.countGrace, MS),
-    keepAlivePoints: boolean('keepAlivePoints', options.keepAlivePoints, DISCOVERY_DEFAULTS.keepAlivePoints),
-    stopTimeout: number('stopTimeout', options.stopTimeout, DISCOVERY_DEFAULTS.stopTimeout, MS),
-    pubsubService,
-    client: options.client,
-    clientInit: options.clientInit,
-    onWarning: options.onWarning
-  }
 }

@@ -1,120 +1,219 @@
-import { InvalidParametersError } from '@libp2p/interface'
-import { MAX_TIMER_MS, MAX_TTL_SECONDS, PROTOCOL } from '../constants.ts'
-import { SERVER_DEFAULTS } from '../defaults.ts'
+/**
+ * The server's options as a table (type and bounds, default, one line of docs), and its check: `rendezvousServer()`
+ * runs it when it is called, so an option set that cannot work throws the option error then, not on the first
+ * request. The command's flags for these options come from this table too (cli/option-table.ts).
+ *
+ * Defaults that follow other options when they are not set: `defaultTtl` (the spec's 2 h, clamped into
+ * [minTtl, maxTtl], so that lowering `maxTtl` below 2 h, as tests and short-lived networks do, brings the default
+ * down with it) and `maxRecordSize` (4 KiB, lowered to what a request and a response can carry).
+ */
+import {
+  DEFAULT_MAX_RECORD_SIZE, DEFAULT_TTL_SECONDS, MAX_DISCOVER_LIMIT, MAX_NAMESPACE_LENGTH, MAX_REGISTRATIONS_PER_PEER,
+  MAX_TIMER_MS, MAX_TTL_SECONDS, MIN_TTL_SECONDS, PROTOCOL
+} from '../constants.ts'
+import { checkOptions } from '../options/check-options.ts'
+import { defaultsOf } from '../options/option-table.ts'
+import { boolean, integer, list, oneOf, protocolId, withMethods } from '../options/option-types.ts'
 import { largestRecordInResponse } from './response-size.ts'
 import type { RendezvousServerInit } from './options.ts'
+import type { RegistrationStore } from './store/registration-store.ts'
+import type { OptionNames } from '../options/invalid-option.ts'
+import type { OptionTable, RelateContext } from '../options/option-table.ts'
 
 /** Every server option with its default applied */
 export type ServerConfig = Required<Omit<RendezvousServerInit, 'store'>>
 
-/** The integer options, with the largest value each may take and why */
-const INTEGER_OPTIONS: Array<[keyof ServerConfig, number, string?]> = [
-  // TTLs become timers (ttl * 1000 ms) and refresh delays on both sides, and clients drop TTLs past the spec's 72 h
-  ['minTtl', MAX_TTL_SECONDS, '72 h, the spec\'s maximum TTL'],
-  ['maxTtl', MAX_TTL_SECONDS, '72 h, the spec\'s maximum TTL'],
-  ['defaultTtl', MAX_TTL_SECONDS, '72 h, the spec\'s maximum TTL'],
-  ['maxNamespaceLength', Number.MAX_SAFE_INTEGER],
-  ['maxRegistrationsPerPeer', Number.MAX_SAFE_INTEGER],
-  ['maxRegistrationsTotal', Number.MAX_SAFE_INTEGER],
-  ['maxDiscoverLimit', Number.MAX_SAFE_INTEGER],
-  ['maxRequestSize', Number.MAX_SAFE_INTEGER],
-  ['maxResponseSize', Number.MAX_SAFE_INTEGER],
-  ['maxRecordSize', Number.MAX_SAFE_INTEGER],
-  ['maxRecordAddresses', Number.MAX_SAFE_INTEGER],
-  ['maxInboundStreams', Number.MAX_SAFE_INTEGER],
-  ['maxConcurrentRequests', Number.MAX_SAFE_INTEGER],
-  // timers longer than this fire at once
-  ['maxRequestsPerStream', Number.MAX_SAFE_INTEGER],
-  ['timeout', MAX_TIMER_MS, 'the longest timer delay, about 24.8 days'],
-  ['streamIdleTimeout', MAX_TIMER_MS, 'the longest timer delay, about 24.8 days'],
-  ['sweepInterval', MAX_TIMER_MS, 'the longest timer delay, about 24.8 days']
-]
+/** The options as checked: the store stays unset when none was given (the factory makes a memory store per node) */
+export type CheckedServerOptions = ServerConfig & { store?: RegistrationStore }
 
-function invalid (message: string): InvalidParametersError {
-  return new InvalidParametersError(`rendezvousServer option ${message}`)
-}
+const TTL = integer({ min: 1, max: MAX_TTL_SECONDS, unit: 'seconds' })
+const BYTES = integer({ min: 1, unit: 'bytes' })
+const COUNT = integer({ min: 1 })
+// timers longer than this fire at once
+const TIMER = integer({ min: 1, max: MAX_TIMER_MS, unit: 'ms' })
 
-/**
- * Applies the defaults and refuses option sets that cannot work, at construction rather than on the first
- * request, with an `InvalidParametersError` that names the option and its value.
- *
- * Defaults that depend on other options follow them when they are not set: without an explicit `defaultTtl`, the
- * spec's 2 h is clamped into [minTtl, maxTtl], so lowering `maxTtl` below 2 h (as tests and short-lived networks
- * do) brings the default down with it; without an explicit `maxRecordSize`, 4 KiB is lowered to what a request and
- * a response can carry.
- */
-export function resolveServerConfig (init: RendezvousServerInit = {}): ServerConfig {
-  const defined = Object.fromEntries(Object.entries(init).filter(([key, value]) => value !== undefined && key !== 'store'))
-  const config: ServerConfig = { ...SERVER_DEFAULTS, protocols: [...SERVER_DEFAULTS.protocols], ...defined }
+/** A record must fit in one DISCOVER_RESPONSE on its own (or its namespace's paging stops at it), and in a request */
+function relateRecordSize (config: ServerConfig, { isSet, fail, ref }: RelateContext): void {
+  const fits = largestRecordInResponse(config.maxResponseSize, config.maxNamespaceLength)
 
-  for (const [name, max, why] of INTEGER_OPTIONS) {
-    const value = config[name]
-
-    if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1) {
-      throw invalid(`${name} must be a positive integer, got ${String(value)}`)
-    }
-
-    if (value > max) {
-      throw invalid(`${name} must be at most ${max} (${why ?? ''}), got ${value}`)
-    }
+  if (!isSet('maxRecordSize')) {
+    config.maxRecordSize = Math.min(config.maxRecordSize, config.maxRequestSize, fits)
   }
 
-  // 0 is allowed here: no cache
-  if (!Number.isSafeInteger(config.verifiedRecordCacheSize) || config.verifiedRecordCacheSize < 0) {
-    throw invalid(`verifiedRecordCacheSize must be a non-negative integer, got ${String(config.verifiedRecordCacheSize)}`)
-  }
-
-  if (init.defaultTtl == null) {
-    config.defaultTtl = Math.min(Math.max(SERVER_DEFAULTS.defaultTtl, config.minTtl), config.maxTtl)
-  }
-
-  if (config.minTtl > config.maxTtl) {
-    throw invalid(`minTtl (${config.minTtl}) is above maxTtl (${config.maxTtl})`)
-  }
-
-  if (config.defaultTtl < config.minTtl || config.defaultTtl > config.maxTtl) {
-    throw invalid(`defaultTtl (${config.defaultTtl}) is outside [minTtl, maxTtl] = [${config.minTtl}, ${config.maxTtl}]`)
-  }
-
-  checkRecordSize(config, init.maxRecordSize != null)
-
-  if (config.ttlBelowMin !== 'clamp' && config.ttlBelowMin !== 'reject') {
-    throw invalid(`ttlBelowMin must be 'clamp' or 'reject', got ${JSON.stringify(config.ttlBelowMin)}`)
-  }
-
-  if (!Array.isArray(config.protocols) || config.protocols.length === 0) {
-    throw invalid('protocols must name at least one protocol')
-  }
-
-  for (const protocol of config.protocols) {
-    if (typeof protocol !== 'string' || !/^\/\S+$/.test(protocol)) {
-      throw invalid(`protocols must be protocol ids that start with "/" and hold no spaces, e.g. "${PROTOCOL}", got ${JSON.stringify(protocol)}`)
-    }
-  }
-
-  if (typeof config.runOnLimitedConnection !== 'boolean') {
-    throw invalid(`runOnLimitedConnection must be true or false, got ${JSON.stringify(config.runOnLimitedConnection)}`)
-  }
-
-  return config
-}
-
-/**
- * Every record the server accepts must fit in one DISCOVER_RESPONSE: one that does not is never sent, and the
- * cookie of its namespace never passes it. And no record larger than a request can arrive.
- */
-function checkRecordSize (config: ServerConfig, explicit: boolean): void {
-  const fitsResponse = largestRecordInResponse(config.maxResponseSize, config.maxNamespaceLength)
-
-  if (!explicit) {
-    config.maxRecordSize = Math.min(config.maxRecordSize, config.maxRequestSize, fitsResponse)
-  }
-
-  if (config.maxRecordSize < 1 || config.maxRecordSize > fitsResponse) {
-    throw invalid(`maxResponseSize (${config.maxResponseSize}) cannot carry a record of maxRecordSize (${config.maxRecordSize}) bytes in a namespace of maxNamespaceLength (${config.maxNamespaceLength}) bytes: it needs at least ${config.maxResponseSize - fitsResponse + Math.max(1, config.maxRecordSize)}`)
+  if (config.maxRecordSize < 1 || config.maxRecordSize > fits) {
+    // a default lowered below one byte: no record fits at all
+    const record = Math.max(1, config.maxRecordSize)
+    const what = config.maxRecordSize < 1 ? 'any record' : `a record of ${ref('maxRecordSize')} (${record}) bytes`
+    fail('maxResponseSize', `at least ${config.maxResponseSize - fits + record} bytes, to carry ${what} in a namespace of ${ref('maxNamespaceLength')} (${config.maxNamespaceLength}) bytes`, config.maxResponseSize)
   }
 
   if (config.maxRecordSize > config.maxRequestSize) {
-    throw invalid(`maxRecordSize (${config.maxRecordSize}) is above maxRequestSize (${config.maxRequestSize}): no request could carry such a record`)
+    fail('maxRecordSize', `at most ${ref('maxRequestSize')} (${config.maxRequestSize}), or no request could carry such a record`, config.maxRecordSize)
   }
+}
+
+export const SERVER_OPTIONS: OptionTable<RendezvousServerInit, CheckedServerOptions> = {
+  owner: 'rendezvousServer',
+  rows: {
+    store: {
+      type: withMethods('a RegistrationStore (an object with register, unregister, discover, removeExpired, getCookieSecret and stats methods)', ['register', 'unregister', 'discover', 'removeExpired', 'getCookieSecret', 'stats']),
+      defaultText: 'a new `memoryRegistrationStore()`',
+      doc: 'where registrations live; `postgresRegistrationStore(init)` shares them across a fleet'
+    },
+    minTtl: {
+      type: TTL,
+      default: MIN_TTL_SECONDS,
+      note: '2 h, the spec\'s recommendation',
+      doc: 'shortest TTL accepted, seconds'
+    },
+    maxTtl: {
+      type: TTL,
+      default: MAX_TTL_SECONDS,
+      note: '72 h, the spec\'s maximum',
+      doc: 'longest TTL accepted, seconds (clients drop TTLs past the spec\'s 72 h)'
+    },
+    defaultTtl: {
+      type: TTL,
+      default: DEFAULT_TTL_SECONDS,
+      note: '2 h, the spec\'s; when not set, kept between `minTtl` and `maxTtl`',
+      doc: 'TTL of a REGISTER without one (or with 0), seconds'
+    },
+    ttlBelowMin: {
+      type: oneOf(['clamp', 'reject']),
+      // Go's client accepts TTLs from 120 s and never retries a refusal
+      default: 'clamp',
+      doc: 'a TTL under `minTtl`: `\'clamp\'` registers it for `minTtl` (the reply says so), `\'reject\'` answers `E_INVALID_TTL` (Go\'s client asks from 120 s and never retries). Over `maxTtl` is always refused'
+    },
+    maxNamespaceLength: {
+      type: BYTES,
+      default: MAX_NAMESPACE_LENGTH,
+      note: 'the spec',
+      doc: 'longest namespace, **UTF-8 bytes** (Rust and Go count bytes too)'
+    },
+    maxRegistrationsPerPeer: {
+      type: COUNT,
+      default: MAX_REGISTRATIONS_PER_PEER,
+      note: 'the spec',
+      doc: 'live registrations per peer; refreshing one it holds always succeeds'
+    },
+    maxRegistrationsTotal: {
+      type: COUNT,
+      // not in the spec: a bound on the whole store so that one server cannot be filled without limit
+      default: 1_000_000,
+      doc: 'live registrations in all; beyond it REGISTER gets `E_UNAVAILABLE`'
+    },
+    maxDiscoverLimit: {
+      type: COUNT,
+      default: MAX_DISCOVER_LIMIT,
+      note: 'the spec',
+      doc: 'most registrations per DISCOVER page; also used for a missing or 0 `limit`'
+    },
+    maxRequestSize: {
+      type: BYTES,
+      // a REGISTER carries one signed peer record: an Ed25519 record with a handful of addresses is ~200 bytes and an
+      // RSA-2048 one ~600, so 16 KiB leaves room for many addresses while keeping a hostile frame small
+      default: 16 * 1024,
+      doc: 'largest request frame, bytes; a larger length prefix resets the stream before the body is read'
+    },
+    maxResponseSize: {
+      type: BYTES,
+      // Rust caps messages at 1 MiB too, so a Rust client can read every page a server of ours sends
+      default: 1024 * 1024,
+      doc: 'largest DISCOVER_RESPONSE, bytes; a page is cut short to fit and its cookie continues'
+    },
+    maxRecordSize: {
+      type: BYTES,
+      default: DEFAULT_MAX_RECORD_SIZE,
+      note: 'lowered to fit `maxRequestSize` and `maxResponseSize` when those are set low',
+      doc: 'largest signed peer record accepted, bytes; beyond it: `E_INVALID_SIGNED_PEER_RECORD`. Must fit one DISCOVER_RESPONSE with a namespace of `maxNamespaceLength`'
+    },
+    maxRecordAddresses: {
+      type: COUNT,
+      // each address is a dial a discovering peer may try
+      default: 64,
+      doc: 'most addresses in a registered record; beyond it: `E_INVALID_SIGNED_PEER_RECORD`'
+    },
+    maxInboundStreams: {
+      type: COUNT,
+      default: 32,
+      doc: 'rendezvous streams per connection at once'
+    },
+    maxConcurrentRequests: {
+      type: COUNT,
+      default: 256,
+      doc: 'requests in progress, all peers together; beyond it: `E_UNAVAILABLE`'
+    },
+    timeout: {
+      type: TIMER,
+      default: 10_000,
+      doc: 'time to read a request, handle it and write the reply, ms; then the stream is reset. A store still busy at 80% of it gets the request `E_UNAVAILABLE`'
+    },
+    streamIdleTimeout: {
+      type: TIMER,
+      // a shorter wait would end Go's discovery after a page
+      default: 150_000,
+      note: 'Go\'s `DiscoverAsync` asks again on the same stream every 120 s',
+      doc: 'how long a stream may stay silent after a reply before the client\'s next request on it, ms; then it is reset. A next request gets `timeout` from its first byte'
+    },
+    maxRequestsPerStream: {
+      type: COUNT,
+      // 33 hours of Go's DiscoverAsync polls
+      default: 1000,
+      doc: 'requests answered on one stream; after the last reply the server closes its side'
+    },
+    verifiedRecordCacheSize: {
+      type: integer({ min: 0 }),
+      default: 5000,
+      doc: 'signed peer records remembered after their signature check (by their bytes, least recently used forgotten first), so the same record sent again, to refresh or in another namespace, is not checked again; about 3 KiB each; `0` checks every record'
+    },
+    sweepInterval: {
+      type: TIMER,
+      default: 60_000,
+      doc: 'time between two removals of expired registrations, ms (expired ones are never returned meanwhile); a sweep that takes longer than `timeout` is given up and the next one goes on'
+    },
+    runOnLimitedConnection: {
+      type: boolean(),
+      default: true,
+      doc: 'serve peers that reach the point over a relayed connection'
+    },
+    protocols: {
+      type: list(protocolId(), { nonEmpty: true }),
+      default: [PROTOCOL],
+      doc: 'protocol ids served (e.g. add `/canvas/rendezvous/1.0.0`, same schema)'
+    }
+  },
+  relate (config, context) {
+    const { isSet, fail, ref } = context
+
+    if (!isSet('defaultTtl')) {
+      config.defaultTtl = Math.min(Math.max(DEFAULT_TTL_SECONDS, config.minTtl), config.maxTtl)
+    }
+
+    if (config.minTtl > config.maxTtl) {
+      fail('minTtl', `at most ${ref('maxTtl')} (${config.maxTtl})`, config.minTtl)
+    }
+
+    if (config.defaultTtl < config.minTtl || config.defaultTtl > config.maxTtl) {
+      fail('defaultTtl', `within ${ref('minTtl')} and ${ref('maxTtl')} (${config.minTtl} to ${config.maxTtl})`, config.defaultTtl)
+    }
+
+    relateRecordSize(config, context)
+  }
+}
+
+/** Every default of the server's options */
+export const SERVER_DEFAULTS = defaultsOf(SERVER_OPTIONS) as Readonly<ServerConfig>
+
+/**
+ * Checks the server's options and applies the defaults: the factory and the service call it, and the command with
+ * `names` that name its flags
+ */
+export function checkServerOptions (init: RendezvousServerInit = {}, names?: OptionNames): CheckedServerOptions {
+  return checkOptions(SERVER_OPTIONS, init, names)
+}
+
+/** Every option with its value, without the store */
+export function resolveServerConfig (init: RendezvousServerInit = {}): ServerConfig {
+  const { store, ...config } = checkServerOptions(init)
+  return config
 }

@@ -6,7 +6,7 @@ export interface RendezvousServerInit {
   /**
    * Where registrations live.
    *
-   * @default a new in-memory store (`memoryRegistrationStore()`)
+   * @default a new `memoryRegistrationStore()`
    */
   store?: RegistrationStore
   /**
@@ -24,7 +24,7 @@ export interface RendezvousServerInit {
   /**
    * TTL given to a REGISTER without one, in seconds; must lie within [minTtl, maxTtl].
    *
-   * @default 7200 (2 h, the spec)
+   * @default 7200 (2 h, the spec's; when not set, kept between `minTtl` and `maxTtl`)
    */
   defaultTtl?: number
   /**
@@ -75,7 +75,7 @@ export interface RendezvousServerInit {
    * Largest signed peer record accepted, in bytes; a larger one gets E_INVALID_SIGNED_PEER_RECORD. It must fit in
    * a DISCOVER_RESPONSE on its own (with a namespace of `maxNamespaceLength`) and in a request.
    *
-   * @default 4096 (or less when `maxRequestSize` or `maxResponseSize` is set too low to carry it)
+   * @default 4096 (lowered to fit `maxRequestSize` and `maxResponseSize` when those are set low)
    */
   maxRecordSize?: number
   /**

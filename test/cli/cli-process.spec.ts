@@ -169,7 +169,7 @@ describe('rendezvous-server (child process)', function () {
 
     const badValue = await runCli(['--max-ttl', 'forever'])
     expect(badValue.code).to.equal(2)
-    expect(badValue.stderr).to.include('--max-ttl must be a positive integer')
+    expect(badValue.stderr).to.include('--max-ttl must be a whole number of seconds from 1 to 259200, got "forever"')
     expect(badValue.stdout).to.equal('')
   })
 
@@ -178,7 +178,7 @@ describe('rendezvous-server (child process)', function () {
     const result = await runCli([...LOOPBACK, '--identity', identity, '--store', 'postgres://rendezvous:secret@127.0.0.1:1/none', '--postgres-schema', 'fleet-a'])
 
     expect(result.code).to.equal(2)
-    expect(result.stderr).to.include('--postgres-schema: schema "fleet-a" is not a plain identifier')
+    expect(result.stderr).to.include('--postgres-schema must be a plain identifier (letters, digits and _, not starting with a digit, at most 63), got "fleet-a"')
     expect(existsSync(identity)).to.be.false()
   })
 
@@ -189,7 +189,7 @@ describe('rendezvous-server (child process)', function () {
 
     const quic = await runCli(['--listen', '/ip4/127.0.0.1/udp/0/quic-v1', '--identity', join(dir, 'id.key')])
     expect(quic.code).to.equal(2)
-    expect(quic.stderr).to.include('cannot listen on "/ip4/127.0.0.1/udp/0/quic-v1"').and.not.include('    at ')
+    expect(quic.stderr).to.include('the only ones this server listens on, got "/ip4/127.0.0.1/udp/0/quic-v1"').and.not.include('    at ')
   })
 
   describe('with a store URL pointing at a service that is not PostgreSQL', () => {

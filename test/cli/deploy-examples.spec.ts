@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { expect } from 'aegir/chai'
-import { parseCli } from '../../src/cli/options.ts'
-import type { CliConfig } from '../../src/cli/options.ts'
+import { parseCli } from '../../src/cli/parse-cli.ts'
+import type { CliConfig } from '../../src/cli/parse-cli.ts'
 
 const DEPLOY = fileURLToPath(new URL('../../examples/deploy/', import.meta.url))
 

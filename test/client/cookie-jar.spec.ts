@@ -1,6 +1,6 @@
 import { expect } from 'aegir/chai'
+import { CLIENT_DEFAULTS } from '../../src/client/config.ts'
 import { CookieJar, MAX_KEPT_COOKIE_LENGTH } from '../../src/client/cookie-jar.ts'
-import { CLIENT_DEFAULTS } from '../../src/defaults.ts'
 
 const bytes = (...values: number[]): Uint8Array => new Uint8Array(values)
 

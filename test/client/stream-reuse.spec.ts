@@ -438,8 +438,8 @@ describe('rendezvous client: requests on streams kept open', function () {
     })
   })
 
-  it('refuses a maxStreamsPerPoint or streamIdleTimeout that is not a positive whole number', async () => {
-    await expect(createNode({ rendezvous: rendezvousClient({ maxStreamsPerPoint: 0 }) })).to.eventually.be.rejectedWith(/maxStreamsPerPoint/)
-    await expect(createNode({ rendezvous: rendezvousClient({ streamIdleTimeout: -1 }) })).to.eventually.be.rejectedWith(/streamIdleTimeout/)
+  it('refuses a maxStreamsPerPoint or streamIdleTimeout that is not a positive whole number, when the factory is called', () => {
+    expect(() => rendezvousClient({ maxStreamsPerPoint: 0 })).to.throw(/maxStreamsPerPoint/)
+    expect(() => rendezvousClient({ streamIdleTimeout: -1 })).to.throw(/streamIdleTimeout/)
   })
 })

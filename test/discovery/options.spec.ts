@@ -1,14 +1,13 @@
 import { InvalidParametersError } from '@libp2p/interface'
 import { multiaddr } from '@multiformats/multiaddr'
 import { expect } from 'aegir/chai'
+import { resolveOptions } from '../../src/discovery/config.ts'
 import { rendezvousDiscovery } from '../../src/discovery/index.ts'
-import { resolveOptions } from '../../src/discovery/options.ts'
 import type { RendezvousDiscoveryInit } from '../../src/discovery/options.ts'
 
 /**
- * Expects `init` to be refused with the package's one error for a bad option (`invalidOption`: an
- * InvalidParametersError that names the factory and the option, and shows `value`), both by `resolveOptions` and
- * by the factory an application calls
+ * Expects `init` to be refused with the package's one error for a bad option (an InvalidParametersError that names
+ * the factory and the option, and shows `value`), both by `resolveOptions` and by the factory an application calls
  */
 function refused (init: unknown, option: string, value: string): void {
   for (const build of [resolveOptions, rendezvousDiscovery]) {
@@ -21,7 +20,7 @@ function refused (init: unknown, option: string, value: string): void {
     }
 
     expect(error, `${build.name}: ${option} = ${value}`).to.be.an.instanceOf(InvalidParametersError)
-    expect((error as Error).message).to.include(`rendezvousDiscovery option ${option} must be `)
+    expect((error as Error).message).to.include(`rendezvousDiscovery: option ${option} `)
     expect((error as Error).message).to.include(value)
   }
 }

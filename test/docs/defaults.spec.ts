@@ -1,39 +1,49 @@
 /**
- * A default is written once, in src/defaults.ts, and everything that states it is held to that: the `@default` tag
- * of every option (read from the sources with the TypeScript parser), the tables of docs/configuration.md (one row
- * per option, none missing, none left over), and for the command its flags' table against what `--help` prints.
+ * A default is written once, in the option table of its service, and everything that states it is held to that:
+ * the `@default` tag of every option (read from the sources with the TypeScript parser; typedoc builds the API
+ * docs from them) must state the row's default, and the tables of docs/configuration.md must be the ones the
+ * option tables make (what each option accepts, its default, its line of docs), the command's flags included.
  */
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { expect } from 'aegir/chai'
 import ts from 'typescript'
-import { OPTIONS } from '../../src/cli/options.ts'
-import { CLIENT_DEFAULTS, DISCOVERY_DEFAULTS, formatDefault, MEMORY_STORE_DEFAULTS, POSTGRES_STORE_DEFAULTS, SERVER_DEFAULTS } from '../../src/defaults.ts'
+import { CLIENT_OPTIONS } from '../../src/client/config.ts'
+import { DISCOVERY_DEFAULTS, DISCOVERY_OPTIONS, QUOTA_OPTIONS, TAG_OPTIONS, USER_NAMESPACE_OPTIONS } from '../../src/discovery/config.ts'
+import { TAG_NAMES } from '../../src/discovery/constants.ts'
+import { defaultTag } from '../../src/options/option-table.ts'
+import { SERVER_OPTIONS } from '../../src/server/config.ts'
+import { MEMORY_STORE_OPTIONS } from '../../src/server/store/memory-store-options.ts'
+import { POSTGRES_STORE_OPTIONS } from '../../src/server/store/postgres-store-options.ts'
+import { commandTable, serviceTable } from './option-docs.ts'
+import type { OptionRow, OptionTable } from '../../src/options/option-table.ts'
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url))
 const CONFIGURATION = readFileSync(join(ROOT, 'docs/configuration.md'), 'utf8')
+const README = readFileSync(join(ROOT, 'README.md'), 'utf8')
 
 interface OptionSet {
   /** The interface that declares the options, and its file */
   file: string
   name: string
-  defaults: Readonly<Record<string, unknown>>
+  table: OptionTable<any, any>
   /** The heading of docs/configuration.md whose first table lists them, when they have one */
   heading?: string
 }
 
 const OPTION_SETS: OptionSet[] = [
-  { file: 'src/server/options.ts', name: 'RendezvousServerInit', defaults: SERVER_DEFAULTS, heading: 'Server options (`rendezvousServer(init)`)' },
-  { file: 'src/server/store/memory-registration-store.ts', name: 'MemoryRegistrationStoreInit', defaults: MEMORY_STORE_DEFAULTS, heading: 'Memory store options (`memoryRegistrationStore(init)`)' },
-  { file: 'src/server/store/postgres-store.ts', name: 'PostgresRegistrationStoreInit', defaults: POSTGRES_STORE_DEFAULTS, heading: 'PostgreSQL store options (`postgresRegistrationStore(init)`)' },
-  { file: 'src/client/types.ts', name: 'RendezvousClientInit', defaults: CLIENT_DEFAULTS, heading: 'Client options (`rendezvousClient(init)`)' },
-  { file: 'src/discovery/options.ts', name: 'RendezvousDiscoveryInit', defaults: DISCOVERY_DEFAULTS, heading: 'Discovery options (`rendezvousDiscovery(init)`)' },
-  { file: 'src/discovery/options.ts', name: 'QuotaInit', defaults: DISCOVERY_DEFAULTS.quotas },
-  { file: 'src/discovery/options.ts', name: 'TagInit', defaults: DISCOVERY_DEFAULTS.tags }
+  { file: 'src/server/options.ts', name: 'RendezvousServerInit', table: SERVER_OPTIONS, heading: 'Server options (`rendezvousServer(init)`)' },
+  { file: 'src/server/store/memory-store-options.ts', name: 'MemoryRegistrationStoreInit', table: MEMORY_STORE_OPTIONS, heading: 'Memory store options (`memoryRegistrationStore(init)`)' },
+  { file: 'src/server/store/postgres-store-options.ts', name: 'PostgresRegistrationStoreInit', table: POSTGRES_STORE_OPTIONS, heading: 'PostgreSQL store options (`postgresRegistrationStore(init)`)' },
+  { file: 'src/client/types.ts', name: 'RendezvousClientInit', table: CLIENT_OPTIONS, heading: 'Client options (`rendezvousClient(init)`)' },
+  { file: 'src/discovery/options.ts', name: 'RendezvousDiscoveryInit', table: DISCOVERY_OPTIONS, heading: 'Discovery options (`rendezvousDiscovery(init)`)' },
+  { file: 'src/discovery/options.ts', name: 'QuotaInit', table: QUOTA_OPTIONS },
+  { file: 'src/discovery/options.ts', name: 'TagInit', table: TAG_OPTIONS },
+  { file: 'src/discovery/options.ts', name: 'UserNamespace', table: USER_NAMESPACE_OPTIONS }
 ]
 
-/** Each option of an interface and the text of its `@default` tag (undefined when it has none) */
+/** Each option of an interface and the text of its `@default` tag ('required' for a required one; undefined when it has none) */
 function declaredOptions (file: string, name: string): Map<string, string | undefined> {
   const source = ts.createSourceFile(file, readFileSync(join(ROOT, file), 'utf8'), ts.ScriptTarget.Latest, true)
   const options = new Map<string, string | undefined>()
@@ -64,50 +74,40 @@ function declaredOptions (file: string, name: string): Map<string, string | unde
   return options
 }
 
-/** The rows of the first table under `heading`: the first cell's code span, and the second cell */
-function tableRows (heading: string): Map<string, string> {
-  const start = CONFIGURATION.indexOf(`\n## ${heading}\n`)
+/** The lines of the first table under `heading` of docs/configuration.md (or of `text`) */
+function tableLines (heading: string, text = CONFIGURATION): string[] {
+  const start = text.indexOf(`\n## ${heading}\n`)
   if (start < 0) {
-    throw new Error(`docs/configuration.md has no heading "## ${heading}"`)
+    throw new Error(`no heading "## ${heading}"`)
   }
-  const lines = CONFIGURATION.slice(start).split('\n').slice(2)
+  const lines = text.slice(start).split('\n').slice(2)
   const first = lines.findIndex(line => line.startsWith('|'))
-  const rows = new Map<string, string>()
-
-  for (const line of lines.slice(first + 2)) {
-    if (!line.startsWith('|')) {
-      break
-    }
-    // a \| inside a cell is a literal bar
-    const cells = line.split(/(?<!\\)\|/).slice(1, -1).map(cell => cell.trim())
-    rows.set(/^`([^`]+)`/.exec(cells[0])?.[1] ?? cells[0], cells[1])
-  }
-  return rows
+  const end = lines.findIndex((line, i) => i > first && !line.startsWith('|'))
+  return lines.slice(first, end)
 }
 
-/** Whether a stated default begins with the value, bare or as code */
-function states (text: string, value: unknown): boolean {
-  const expected = formatDefault(value)
-  return text === expected || text.startsWith(`${expected} `) || text.startsWith(`\`${expected}\``)
-}
-
-describe('defaults in one place', () => {
-  for (const { file, name, defaults, heading } of OPTION_SETS) {
+describe('defaults in one place: the option tables', () => {
+  for (const { file, name, table, heading } of OPTION_SETS) {
     describe(name, () => {
-      it('every option has a @default tag, which states the value of src/defaults.ts', () => {
+      it('every option has a @default tag that states the default of its row, and a row', () => {
         const declared = declaredOptions(file, name)
+        const rows = table.rows as Record<string, OptionRow<unknown>>
         const problems: string[] = []
 
         for (const [option, stated] of declared) {
-          if (stated == null) {
+          const row = rows[option]
+
+          if (row == null) {
+            problems.push(`${option}: an option of ${name}, but no row of its table`)
+          } else if (stated == null) {
             problems.push(`${option}: no @default tag`)
-          } else if (option in defaults && !states(stated, defaults[option])) {
-            problems.push(`${option}: @default ${stated}, but src/defaults.ts has ${formatDefault(defaults[option])}`)
+          } else if (stated !== defaultTag(row)) {
+            problems.push(`${option}: @default ${stated}, but its row says ${defaultTag(row)}`)
           }
         }
-        for (const option of Object.keys(defaults)) {
+        for (const option of Object.keys(rows)) {
           if (!declared.has(option)) {
-            problems.push(`${option}: in src/defaults.ts but not an option of ${name}`)
+            problems.push(`${option}: a row, but not an option of ${name}`)
           }
         }
 
@@ -115,54 +115,27 @@ describe('defaults in one place', () => {
       })
 
       if (heading != null) {
-        it('docs/configuration.md lists every option once, with the default of src/defaults.ts', () => {
-          const declared = [...declaredOptions(file, name).keys()]
-          const rows = tableRows(heading)
-          const problems: string[] = []
-
-          for (const option of declared) {
-            if (!rows.has(option)) {
-              problems.push(`${option}: no row`)
-            }
-          }
-          for (const [option, stated] of rows) {
-            if (!declared.includes(option)) {
-              problems.push(`${option}: a row, but not an option of ${name}`)
-            } else if (option in defaults && !states(stated, defaults[option])) {
-              problems.push(`${option}: the table says ${stated}, src/defaults.ts has ${formatDefault(defaults[option])}`)
-            }
-          }
-
-          expect(problems).to.deep.equal([])
+        it('docs/configuration.md has the table its option table makes', () => {
+          expect(tableLines(heading), `the table under "## ${heading}" should be:\n${serviceTable(table).join('\n')}\n`).to.deep.equal(serviceTable(table))
         })
       }
     })
   }
 
-  it('docs/configuration.md lists every flag of rendezvous-server once, with the default --help prints', () => {
-    const rows = tableRows('The `rendezvous-server` command')
-    const problems: string[] = []
-    const flags = new Map(OPTIONS.map(option => [option.flag, option]))
+  it('docs/configuration.md lists every flag of rendezvous-server once, as --help does', () => {
+    expect(tableLines('The `rendezvous-server` command'), `the command's table should be:\n${commandTable().join('\n')}\n`).to.deep.equal(commandTable())
+  })
 
-    for (const [cell, stated] of rows) {
-      const flag = /^--([a-z-]+)/.exec(cell)?.[1] ?? cell
-      const option = flags.get(flag)
+  it('the README\'s namespace and tag tables state the discovery module\'s default quotas and tag values', () => {
+    const quotas = tableLines('Namespaces', README).slice(2).map(line => /`quotas\.(\w+)`,? \(?(\d+)\)?/.exec(line)).filter(match => match != null)
+    const kinds = ['topic', 'relay', 'dapp', 'namespace'] as const
+    expect(quotas.map(([, kind, value]) => [kind, Number(value)])).to.deep.equal(kinds.map(kind => [kind, DISCOVERY_DEFAULTS.quotas[kind]]))
 
-      if (option == null) {
-        problems.push(`--${flag}: a row, but the command has no such flag`)
-        continue
-      }
-      flags.delete(flag)
-      const expected = option.defaultText == null ? 'none' : `\`${option.defaultText}\``
-
-      if (stated !== expected && !stated.startsWith(`${expected} `)) {
-        problems.push(`--${flag}: the table says ${stated}, --help says ${expected}`)
-      }
+    const option = { topic: 'topic', relay: 'relay', dapp: 'dapp', user: 'namespace', point: 'point' } as const
+    const tags = tableLines('Quotas and tags', README).slice(2).map(line => line.split('|').map(cell => cell.trim()))
+    for (const [kind, name] of Object.entries(TAG_NAMES) as Array<[keyof typeof option, string]>) {
+      const row = tags.find(cells => cells[1] === `\`${name}\``)
+      expect(Number(row?.[2]), name).to.equal(DISCOVERY_DEFAULTS.tags[option[kind]])
     }
-    for (const flag of flags.keys()) {
-      problems.push(`--${flag}: no row`)
-    }
-
-    expect(problems).to.deep.equal([])
   })
 })

@@ -16,7 +16,8 @@
  * What this costs the real nodes' times to quota: a ring link whose other end is a light node is never dialed from
  * that end, so the real node waits out the module's inbound grace (2 s) before dialing it itself.
  */
-import { RELAY_NAMESPACE, topicNamespace } from '../../../src/discovery/options.ts'
+import { RELAY_NAMESPACE } from '../../../src/constants.ts'
+import { topicNamespace } from '../../../src/discovery/namespace-names.ts'
 import type { SimClient } from './client.ts'
 import type { SimNode } from './node.ts'
 import type { SimPoint } from './point.ts'

@@ -19,8 +19,8 @@
  */
 import { TypedEventEmitter } from '@libp2p/interface'
 import { multiaddr } from '@multiformats/multiaddr'
+import { RELAY_HOP_PROTOCOL } from '../../../src/discovery/constants.ts'
 import { RendezvousDiscovery } from '../../../src/discovery/index.ts'
-import { RELAY_HOP_PROTOCOL } from '../../../src/discovery/options.ts'
 import { noopComponentLogger } from './logger.ts'
 import { SimPubSub } from './pubsub.ts'
 import type { Identity, SimRecord } from './identities.ts'

@@ -13,7 +13,7 @@
  * candidate, and on a timer at the next moment something pending or expected runs out.
  */
 import { PeerMap, PeerSet } from '@libp2p/peer-collections'
-import { DIAL_PRIORITY, TAG_NAMES } from '../options.ts'
+import { DIAL_PRIORITY, TAG_NAMES } from '../constants.ts'
 import { Timers } from '../timers.ts'
 import { Candidates } from './candidates.ts'
 import { countPeers } from './counting.ts'
@@ -25,7 +25,8 @@ import type { DialJob, DialOutcome, DialQueueComponents } from './dial-queue.ts'
 import type { SelectionMode } from './selection.ts'
 import type { TaggerComponents } from './tags.ts'
 import type { Runtime } from '../clock.ts'
-import type { NamespaceKind, NamespaceSpec, ResolvedOptions } from '../options.ts'
+import type { ResolvedOptions } from '../config.ts'
+import type { NamespaceKind, NamespaceSpec } from '../options.ts'
 import type { ComponentLogger, Libp2pEvents, Logger, PeerId, TypedEventTarget } from '@libp2p/interface'
 
 export interface QuotasComponents extends DialQueueComponents, TaggerComponents {

@@ -5,9 +5,9 @@
  */
 import { InvalidNamespaceError, NoAddressesError, RendezvousError } from '../../errors.ts'
 import { backoffDelay } from '../backoff.ts'
-import { pointPeerId } from '../options.ts'
+import { pointPeerId } from '../config.ts'
 import type { Runtime } from '../clock.ts'
-import type { ResolvedOptions } from '../options.ts'
+import type { ResolvedOptions } from '../config.ts'
 import type { Logger, PeerId } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
 

@@ -26,7 +26,7 @@ import { PointWork, workKey } from './point-work.ts'
 import type { Points, RendezvousPointState, WorkState } from './points.ts'
 import type { DiscoverResult, DiscoveredRegistration, RendezvousClient } from '../../client/types.ts'
 import type { Runtime } from '../clock.ts'
-import type { ResolvedOptions } from '../options.ts'
+import type { ResolvedOptions } from '../config.ts'
 import type { ComponentLogger } from '@libp2p/interface'
 
 export interface QueriesComponents {

@@ -17,7 +17,7 @@ import { PointWork, workKey } from './point-work.ts'
 import type { Points, RendezvousPointState, WorkState } from './points.ts'
 import type { RendezvousClient } from '../../client/types.ts'
 import type { Runtime } from '../clock.ts'
-import type { ResolvedOptions } from '../options.ts'
+import type { ResolvedOptions } from '../config.ts'
 import type { ComponentLogger, PeerId } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
 

@@ -2,9 +2,12 @@
  * Node state -> the namespaces the node registers under and discovers. Pure functions: the module feeds them
  * the state the watcher reads, and the namespaces registered through `register()`.
  */
+import { RELAY_NAMESPACE } from '../../constants.ts'
 import { namespaceProblem } from '../../protocol/namespace.ts'
-import { DIAL_PRIORITY, RELAY_NAMESPACE, dappNamespace, topicNamespace } from '../options.ts'
-import type { NamespaceSpec, NodeState, ResolvedOptions } from '../options.ts'
+import { DIAL_PRIORITY } from '../constants.ts'
+import { dappNamespace, topicNamespace } from '../namespace-names.ts'
+import type { ResolvedOptions } from '../config.ts'
+import type { NamespaceSpec, NodeState } from '../options.ts'
 
 export type NamespaceOptions = Pick<ResolvedOptions, 'quotas' | 'dapp' | 'namespaces'>
 

@@ -6,7 +6,7 @@
 import { getNetConfig, isLinkLocal, isLoopback, isPrivate } from '@libp2p/utils'
 import { multiaddr } from '@multiformats/multiaddr'
 import { Circuit } from '@multiformats/multiaddr-matcher'
-import { RELAY_HOP_PROTOCOL } from '../options.ts'
+import { RELAY_HOP_PROTOCOL } from '../constants.ts'
 import type { NodeState, RelayMode } from '../options.ts'
 import type { PeerId } from '@libp2p/interface'
 import type { AddressManager, Registrar, TransportManager } from '@libp2p/interface-internal'

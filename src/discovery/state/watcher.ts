@@ -16,7 +16,8 @@ import { Timers } from '../timers.ts'
 import { isPubSubLike, readNodeState } from './node-state.ts'
 import type { NodeStateComponents, PubSubLike } from './node-state.ts'
 import type { Runtime } from '../clock.ts'
-import type { NodeState, ResolvedOptions } from '../options.ts'
+import type { ResolvedOptions } from '../config.ts'
+import type { NodeState } from '../options.ts'
 import type { ComponentLogger, Libp2pEvents, Logger, TypedEventTarget } from '@libp2p/interface'
 
 export interface StateWatcherComponents extends NodeStateComponents {

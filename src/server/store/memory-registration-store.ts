@@ -27,11 +27,12 @@
  * against two budgets, one for the whole store and one per peer (see `registrationCost`): the count limits
  * alone let records as large as a request fill many gigabytes.
  */
-import { MEMORY_STORE_DEFAULTS } from '../../defaults.ts'
-import { positiveInteger } from '../../option-checks.ts'
+import { checkOptions } from '../../options/check-options.ts'
 import { ExpiryHeap } from './expiry-heap.ts'
+import { MEMORY_STORE_OPTIONS } from './memory-store-options.ts'
 import { checkRegisterInput } from './registration-store.ts'
 import { SeqIndex } from './seq-index.ts'
+import type { MemoryRegistrationStoreInit } from './memory-store-options.ts'
 import type { DiscoverPage, DiscoverQuery, RegisterInput, RegisterLimits, RegisterOutcome, RegistrationStore, StoredRegistration, StoreStats } from './registration-store.ts'
 import type { AbortOptions } from '@libp2p/interface'
 
@@ -73,30 +74,6 @@ export function peerCost (peerId: string): number {
 /** What a namespace is counted for while it holds registrations, against the total budget only */
 export function namespaceCost (namespace: string): number {
   return NAMESPACE_OVERHEAD_BYTES + stringBytes(namespace)
-}
-
-export interface MemoryRegistrationStoreInit {
-  /**
-   * Bytes the registrations, their peers and their namespaces may take in all, as `registrationCost`,
-   * `peerCost` and `namespaceCost` count them; a REGISTER past it is refused (the server answers
-   * E_UNAVAILABLE).
-   *
-   * @default 1073741824 (1 GiB)
-   */
-  maxBytes?: number
-  /**
-   * Bytes one peer and its registrations may take, as `peerCost` and `registrationCost` count them;
-   * a REGISTER past it is refused (the server answers E_NOT_AUTHORIZED).
-   *
-   * @default 2097152 (2 MiB, room for the spec's 1000 registrations per peer with records of 1.6 KiB
-   */
-  maxBytesPerPeer?: number
-  /**
-   * Most expired registrations removed in one go, without yielding to the event loop.
-   *
-   * @default 1000 (about a millisecond of work)
-   */
-  sweepSlice?: number
 }
 
 /** Lets the event loop run (I/O included) before the next slice of work */
@@ -190,9 +167,10 @@ export class MemoryRegistrationStore implements RegistrationStore {
   private lastSeq = 0
 
   constructor (init: MemoryRegistrationStoreInit = {}) {
-    this.maxBytes = positiveInteger('MemoryRegistrationStore', 'maxBytes', init.maxBytes ?? MEMORY_STORE_DEFAULTS.maxBytes)
-    this.maxBytesPerPeer = positiveInteger('MemoryRegistrationStore', 'maxBytesPerPeer', init.maxBytesPerPeer ?? MEMORY_STORE_DEFAULTS.maxBytesPerPeer)
-    this.sweepSlice = positiveInteger('MemoryRegistrationStore', 'sweepSlice', init.sweepSlice ?? MEMORY_STORE_DEFAULTS.sweepSlice)
+    const config = checkOptions(MEMORY_STORE_OPTIONS, init)
+    this.maxBytes = config.maxBytes
+    this.maxBytesPerPeer = config.maxBytesPerPeer
+    this.sweepSlice = config.sweepSlice
     // globalThis.crypto exists in browsers and in Node >= 19
     this.cookieSecret = globalThis.crypto.getRandomValues(new Uint8Array(COOKIE_SECRET_LENGTH))
   }

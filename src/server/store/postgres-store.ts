@@ -42,106 +42,15 @@ import { randomBytes, randomInt } from 'node:crypto'
 import { InvalidParametersError } from '@libp2p/interface'
 import { logger as createLogger } from '@libp2p/logger'
 import postgres from 'postgres'
-import { POSTGRES_STORE_DEFAULTS } from '../../defaults.ts'
-import { invalidOption } from '../../errors.ts'
-import { positiveInteger } from '../../option-checks.ts'
+import { checkOptions } from '../../options/check-options.ts'
 import { DatabaseClock } from './postgres-clock.ts'
 import { Pool } from './postgres-pool.ts'
 import { migrate } from './postgres-schema.ts'
-import { schemaNameProblem } from './postgres-settings.ts'
+import { POSTGRES_STORE_OPTIONS } from './postgres-store-options.ts'
 import { checkRegisterInput } from './registration-store.ts'
+import type { PostgresRegistrationStoreInit } from './postgres-store-options.ts'
 import type { DiscoverPage, DiscoverQuery, RegisterInput, RegisterLimits, RegisterOutcome, RegistrationStore, StoredRegistration, StoreStats } from './registration-store.ts'
 import type { Logger } from '@libp2p/interface'
-
-export interface PostgresRegistrationStoreInit {
-  /** Connection string, e.g. `postgres://user:password@host:5432/database` (libpq syntax, `?sslmode=…` accepted) */
-  url: string
-  /**
-   * The PostgreSQL schema (namespace) holding the tables; created if missing. Fleets that share a database but
-   * must not see each other's registrations use different schemas. Letters, digits and `_` only.
-   *
-   * @default 'public'
-   */
-  schema?: string
-  /**
-   * Most connections this server opens for REGISTER, UNREGISTER and the sweep.
-   *
-   * @default 10
-   */
-  maxConnections?: number
-  /**
-   * Most connections this server opens for DISCOVER and stats, besides `maxConnections`.
-   *
-   * @default 5
-   */
-  maxReadConnections?: number
-  /**
-   * Most queries that wait for a free connection, per pool; beyond it a call fails at once with
-   * `StoreUnavailableError` (E_UNAVAILABLE) rather than queue behind a stalled database: about what a server's
-   * `maxConcurrentRequests` (256) lets in.
-   *
-   * @default 250
-   */
-  maxWaiting?: number
-  /**
-   * Time allowed to open a connection, in seconds.
-   *
-   * @default 10
-   */
-  connectTimeout?: number
-  /**
-   * Longest a statement may run (`statement_timeout`), in ms.
-   *
-   * @default 5000
-   */
-  statementTimeout?: number
-  /**
-   * Longest a statement may wait for a lock (`lock_timeout`), in ms.
-   *
-   * @default 2000
-   */
-  lockTimeout?: number
-  /**
-   * Longest a session may sit idle inside a transaction (`idle_in_transaction_session_timeout`), in ms.
-   *
-   * @default 10000
-   */
-  idleInTransactionTimeout?: number
-  /**
-   * The clock that the times given to the store (`now`, `expiresAt`) are read from; the store moves them onto
-   * the database's clock.
-   *
-   * @default `Date.now`, the clock the server uses
-   */
-  clock?(): number
-  /**
-   * How often the offset between `clock` and the database's clock is measured again, in ms.
-   *
-   * @default 60000
-   */
-  clockCheckInterval?: number
-  /**
-   * PostgreSQL settings for this server's sessions, e.g. `{ work_mem: '8MB' }`. `synchronous_commit: 'off'`
-   * saves a REGISTER the wait for its commit's WAL flush, at the cost of losing the registrations of the last
-   * few hundred ms if PostgreSQL itself crashes (never when a rendezvous server does). `search_path` is always the
-   * schema, and the timeouts are the options above.
-   *
-   * @default none
-   */
-  sessionSettings?: Record<string, string>
-  /**
-   * Registrations deleted per transaction by the expiry sweep.
-   *
-   * @default 10000
-   */
-  sweepBatchSize?: number
-  /**
-   * Where to log.
-   *
-   * @default the `libp2p:rendezvous:store:postgres` debug logger
-   */
-  log?: Logger
-}
 
 /** What a transaction-level PostgreSQL error code means for a retry: deadlock detected, serialization failure */
 const RETRYABLE_CODES = new Set(['40P01', '40001'])
@@ -187,12 +96,6 @@ function toMillis (now: number): number {
   return Math.floor(now)
 }
 
-const OWNER = 'postgresRegistrationStore'
-
-function positiveOption (name: string, value: number | undefined, fallback: number): number {
-  return positiveInteger(OWNER, name, value ?? fallback)
-}
-
 /** The code of a database error, also when it was wrapped as a StoreUnavailableError */
 function codeOf (err: any): string | undefined {
   return err?.cause?.code ?? err?.code
@@ -210,37 +113,29 @@ export class PostgresRegistrationStore implements RegistrationStore {
   private cookieSecret?: Uint8Array
 
   constructor (init: PostgresRegistrationStoreInit) {
-    if (typeof init?.url !== 'string' || init.url === '') {
-      throw invalidOption(OWNER, 'url', 'a connection url, e.g. postgres://user:password@host:5432/database', init?.url)
-    }
-
-    this.schema = init.schema ?? POSTGRES_STORE_DEFAULTS.schema
-
-    if (schemaNameProblem(this.schema) != null) {
-      throw invalidOption(OWNER, 'schema', 'a plain identifier (letters, digits and _, not starting with a digit, at most 63)', this.schema)
-    }
-
-    this.init = init
-    this.log = init.log ?? createLogger('libp2p:rendezvous:store:postgres')
-    this.sweepBatchSize = positiveOption('sweepBatchSize', init.sweepBatchSize, POSTGRES_STORE_DEFAULTS.sweepBatchSize)
+    const config = checkOptions(POSTGRES_STORE_OPTIONS, init)
+    this.schema = config.schema
+    this.init = config
+    this.log = config.log ?? createLogger('libp2p:rendezvous:store:postgres')
+    this.sweepBatchSize = config.sweepBatchSize
     this.limits = {
-      maxConnections: positiveOption('maxConnections', init.maxConnections, POSTGRES_STORE_DEFAULTS.maxConnections),
-      maxReadConnections: positiveOption('maxReadConnections', init.maxReadConnections, POSTGRES_STORE_DEFAULTS.maxReadConnections),
-      maxWaiting: positiveOption('maxWaiting', init.maxWaiting, POSTGRES_STORE_DEFAULTS.maxWaiting),
-      connectTimeout: positiveOption('connectTimeout', init.connectTimeout, POSTGRES_STORE_DEFAULTS.connectTimeout)
+      maxConnections: config.maxConnections,
+      maxReadConnections: config.maxReadConnections,
+      maxWaiting: config.maxWaiting,
+      connectTimeout: config.connectTimeout
     }
     this.settings = {
       // the tables are created and found in our schema, whatever the role's default search_path is
       application_name: 'libp2p-rendezvous',
-      ...init.sessionSettings,
+      ...config.sessionSettings,
       search_path: this.schema,
-      statement_timeout: String(positiveOption('statementTimeout', init.statementTimeout, POSTGRES_STORE_DEFAULTS.statementTimeout)),
-      lock_timeout: String(positiveOption('lockTimeout', init.lockTimeout, POSTGRES_STORE_DEFAULTS.lockTimeout)),
-      idle_in_transaction_session_timeout: String(positiveOption('idleInTransactionTimeout', init.idleInTransactionTimeout, POSTGRES_STORE_DEFAULTS.idleInTransactionTimeout))
+      statement_timeout: String(config.statementTimeout),
+      lock_timeout: String(config.lockTimeout),
+      idle_in_transaction_session_timeout: String(config.idleInTransactionTimeout)
     }
     this.clock = new DatabaseClock({
-      localClock: init.clock ?? Date.now,
-      checkInterval: positiveOption('clockCheckInterval', init.clockCheckInterval, POSTGRES_STORE_DEFAULTS.clockCheckInterval),
+      localClock: config.clock ?? Date.now,
+      checkInterval: config.clockCheckInterval,
       tolerance: CLOCK_TOLERANCE_MS,
       log: this.log
     })

@@ -4,7 +4,7 @@
  * across every server of the fleet.
  */
 import { InvalidParametersError } from '@libp2p/interface'
-import { SERVER_DEFAULTS } from '../../defaults.ts'
+import { DEFAULT_MAX_RECORD_SIZE } from '../../constants.ts'
 import type { AbortOptions } from '@libp2p/interface'
 
 /** A registration as the store keeps it */
@@ -144,7 +144,7 @@ export function checkRegisterInput (input: RegisterInput, limits: RegisterLimits
     throw new InvalidParametersError(`register input signedPeerRecord must be a Uint8Array, got ${typeof input.signedPeerRecord}`)
   }
 
-  const maxRecordSize = limits.maxRecordSize ?? SERVER_DEFAULTS.maxRecordSize
+  const maxRecordSize = limits.maxRecordSize ?? DEFAULT_MAX_RECORD_SIZE
 
   if (!Number.isSafeInteger(maxRecordSize) || maxRecordSize < 1) {
     throw new InvalidParametersError(`register limit maxRecordSize must be a positive integer, got ${maxRecordSize}`)

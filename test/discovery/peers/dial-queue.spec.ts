@@ -1,5 +1,5 @@
 import { expect } from 'aegir/chai'
-import { resolveOptions } from '../../../src/discovery/options.ts'
+import { resolveOptions } from '../../../src/discovery/config.ts'
 import { DialQueue } from '../../../src/discovery/peers/dial-queue.ts'
 import { deferred } from '../stubs/fake-client.ts'
 import { fakeRuntime } from '../stubs/fake-clock.ts'

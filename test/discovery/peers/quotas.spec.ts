@@ -1,5 +1,6 @@
 import { expect } from 'aegir/chai'
-import { TAG_NAMES, resolveOptions } from '../../../src/discovery/options.ts'
+import { resolveOptions } from '../../../src/discovery/config.ts'
+import { TAG_NAMES } from '../../../src/discovery/constants.ts'
 import { INBOUND_GRACE, PAGING_HOLD, Quotas, RECONCILE_DELAY, SETTLE_HOLD } from '../../../src/discovery/peers/quotas.ts'
 import { Rings, closestFirst } from '../../../src/discovery/peers/selection.ts'
 import { fakeRuntime } from '../stubs/fake-clock.ts'

@@ -1,7 +1,7 @@
 import { defaultLogger } from '@libp2p/logger'
 import { multiaddr } from '@multiformats/multiaddr'
 import { expect } from 'aegir/chai'
-import { resolveOptions } from '../../../src/discovery/options.ts'
+import { resolveOptions } from '../../../src/discovery/config.ts'
 import { Points, parsePoints } from '../../../src/discovery/points/points.ts'
 import { Registrations } from '../../../src/discovery/points/registrations.ts'
 import { RendezvousError } from '../../../src/errors.ts'

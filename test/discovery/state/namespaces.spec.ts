@@ -1,5 +1,5 @@
 import { expect } from 'aegir/chai'
-import { resolveOptions } from '../../../src/discovery/options.ts'
+import { resolveOptions } from '../../../src/discovery/config.ts'
 import { defaultNamespaces, deriveNamespaces, mergeNamespaces, sameNamespaces } from '../../../src/discovery/state/namespaces.ts'
 import type { NodeState } from '../../../src/discovery/options.ts'
 

@@ -1,7 +1,7 @@
 import { TypedEventEmitter } from '@libp2p/interface'
 import { multiaddr } from '@multiformats/multiaddr'
 import { expect } from 'aegir/chai'
-import { resolveOptions } from '../../../src/discovery/options.ts'
+import { resolveOptions } from '../../../src/discovery/config.ts'
 import { StateWatcher } from '../../../src/discovery/state/watcher.ts'
 import { fakeRuntime, settle } from '../stubs/fake-clock.ts'
 import { StubNode } from '../stubs/node.ts'

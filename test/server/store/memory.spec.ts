@@ -350,7 +350,7 @@ describe('MemoryRegistrationStore: byte budgets', () => {
   })
 
   it('refuses budgets that are not positive integers, naming the option', () => {
-    expect(() => new MemoryRegistrationStore({ maxBytes: 0 })).to.throw(/maxBytes must be a positive integer, got 0/).with.property('name', 'InvalidParametersError')
+    expect(() => new MemoryRegistrationStore({ maxBytes: 0 })).to.throw('memoryRegistrationStore: option maxBytes must be a whole number of bytes, 1 or more, got 0').with.property('name', 'InvalidParametersError')
     expect(() => new MemoryRegistrationStore({ maxBytesPerPeer: 1.5 })).to.throw(/maxBytesPerPeer/)
     expect(() => new MemoryRegistrationStore({ sweepSlice: -1 })).to.throw(/sweepSlice/)
   })

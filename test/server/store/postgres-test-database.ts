@@ -7,7 +7,7 @@
  */
 import postgres from 'postgres'
 import { PostgresRegistrationStore } from '../../../src/server/store/postgres-store.ts'
-import type { PostgresRegistrationStoreInit } from '../../../src/server/store/postgres-store.ts'
+import type { PostgresRegistrationStoreInit } from '../../../src/server/store/postgres-store-options.ts'
 
 /** The test database's connection string, when one was given */
 export const POSTGRES_URL: string | undefined = process.env.RENDEZVOUS_TEST_POSTGRES_URL === '' ? undefined : process.env.RENDEZVOUS_TEST_POSTGRES_URL

@@ -152,7 +152,7 @@ describe('PostgresRegistrationStore', function () {
 
   it('refuses a bad schema name and a missing url when constructed', () => {
     expect(() => new PostgresRegistrationStore({ url: POSTGRES_URL ?? '', schema: 'x; DROP TABLE y' })).to.throw(/plain identifier/)
-    expect(() => new PostgresRegistrationStore({ url: '' })).to.throw(/connection url/)
+    expect(() => new PostgresRegistrationStore({ url: '' })).to.throw(/connection URL/)
   })
 
   it('refuses malformed registrations with an error naming the field, and stores nothing', async () => {
