@@ -91,7 +91,9 @@ export interface RendezvousServerInit {
    */
   maxInboundStreams?: number
   /**
-   * Requests being processed at once, all peers together; beyond it requests get E_UNAVAILABLE.
+   * Requests being processed at once, all peers together; beyond it requests get E_UNAVAILABLE. A DISCOVER that
+   * waits for its requester's identify (to tell a rust-libp2p reader) is not counted while it waits: as many again
+   * may wait, at most 16 of one peer, and past that they are answered without waiting.
    *
    * @default 256
    */

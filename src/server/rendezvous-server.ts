@@ -8,6 +8,7 @@ import { handleDiscover } from './handle-discover.ts'
 import { handleRegister } from './handle-register.ts'
 import { handleUnregister } from './handle-unregister.ts'
 import { RequestDeadline } from './request-deadline.ts'
+import { busy, RequestSlots } from './request-slots.ts'
 import { RequesterFormats } from './requester-formats.ts'
 import { ServerMetrics } from './server-metrics.ts'
 import { StrictRequest } from './strict-request.ts'
@@ -15,6 +16,7 @@ import { VerifiedRecords } from './verified-records.ts'
 import type { ServerConfig } from './config.ts'
 import type { RendezvousServerComponents, RendezvousServerInit, RendezvousServerService } from './options.ts'
 import type { RequestContext } from './request-context.ts'
+import type { Slot } from './request-slots.ts'
 import type { RequestKind } from './server-metrics.ts'
 import type { RegistrationStore } from './store/registration-store.ts'
 import type { VerifiedPeerRecord } from '../protocol/peer-record.ts'
@@ -48,15 +50,6 @@ async function untilAborted <T> (promise: Promise<T>, signal: AbortSignal): Prom
     if (onAbort != null) {
       signal.removeEventListener('abort', onAbort)
     }
-  }
-}
-
-/** `fn`'s promise, made on the first call only */
-function once <T> (fn: () => Promise<T>): () => Promise<T> {
-  let result: Promise<T> | undefined
-  return async () => {
-    result ??= fn()
-    return result
   }
 }
 
@@ -107,9 +100,10 @@ export class RendezvousServer implements RendezvousServerService, Startable {
   private readonly inFlight = new Set<Promise<void>>()
   /**
    * Requests read and being handled. `maxConcurrentRequests` bounds this, not the streams open: a stream that
-   * has sent nothing yet costs a timer and a buffer, and must not take an honest request's place.
+   * has sent nothing yet costs a timer and a buffer, and must not take an honest request's place; nor does a
+   * request that waits for its requester's identify.
    */
-  private processing = 0
+  private readonly slots: RequestSlots
   private cookieSecret?: Uint8Array
   private sweepTimer?: ReturnType<typeof setTimeout>
   private sweeping?: Promise<void>
@@ -124,7 +118,9 @@ export class RendezvousServer implements RendezvousServerService, Startable {
     this.log = components.logger.forComponent('libp2p:rendezvous:server')
     this.records = new VerifiedRecords({ maxEntries: this.config.verifiedRecordCacheSize, verify: openPeerRecord })
     this.metrics = new ServerMetrics(components.metrics, this.store, this.records)
-    this.requesters = new RequesterFormats(components, Math.min(IDENTIFY_WAIT_MS, this.config.timeout / 4))
+    this.slots = new RequestSlots(this.config.maxConcurrentRequests)
+    // as many requests may wait for identify as may be handled, in a pool of their own
+    this.requesters = new RequesterFormats(components, { identifyWait: Math.min(IDENTIFY_WAIT_MS, this.config.timeout / 4), maxWaiting: this.config.maxConcurrentRequests })
     this.onStream = this.onStream.bind(this)
   }
 
@@ -148,6 +144,7 @@ export class RendezvousServer implements RendezvousServerService, Startable {
       })
     }
 
+    this.requesters.start()
     this.started = true
     this.stopping = new AbortController()
     this.scheduleSweep()
@@ -168,6 +165,8 @@ export class RendezvousServer implements RendezvousServerService, Startable {
       await this.components.registrar.unhandle(protocol)
     }
 
+    // requests waiting for identify go on at once
+    this.requesters.stop()
     await Promise.allSettled([...this.inFlight, this.sweeping])
     await this.store.stop?.()
     this.log('stopped')
@@ -309,10 +308,10 @@ export class RendezvousServer implements RendezvousServerService, Startable {
     let outcome: Outcome = { kind: 'invalid', status: 'aborted' }
 
     try {
-      this.processing++
-      // counted until the store has really answered, so that a hanging store fills maxConcurrentRequests (and the
+      // held until the store has really answered, so that a hanging store fills maxConcurrentRequests (and the
       // point answers E_UNAVAILABLE) rather than piling up work; the stream itself is given up at the timeout
-      const handling = this.answer(request, remotePeer).finally(() => { this.processing-- })
+      const slot = this.slots.take()
+      const handling = this.answer(request, remotePeer, slot).finally(() => { slot?.release() })
       // a store that has not answered by this share of the timeout gets the request refused with E_UNAVAILABLE,
       // in time for a client whose own timeout is as long as ours to read why rather than time out
       const answerBy = AbortSignal.timeout(Math.max(0, Math.floor(deadline.startedAt + this.config.timeout * ANSWER_SHARE - performance.now())))
@@ -368,23 +367,24 @@ export class RendezvousServer implements RendezvousServerService, Startable {
     })
   }
 
-  private async answer (request: Message, remotePeer: PeerId): Promise<Outcome> {
+  /** `slot` is the request's place among `maxConcurrentRequests`, `undefined` when there was none free */
+  private async answer (request: Message, remotePeer: PeerId, slot: Slot | undefined): Promise<Outcome> {
     // proto3 encoders omit zero values, so an absent type is REGISTER (= 0)
     const type = request.type ?? MessageType.REGISTER
 
     if (type === MessageType.UNREGISTER) {
-      await this.withContext(remotePeer, async ctx => { await handleUnregister(request.unregister, ctx) })
+      await this.withContext(remotePeer, slot, async ctx => { await handleUnregister(request.unregister, ctx) })
         .catch(err => { this.log('unregister from %p failed - %e', remotePeer, err) })
       return { kind: 'unregister', status: ResponseStatus.OK }
     }
 
     if (type === MessageType.REGISTER) {
-      const registerResponse = await this.respond(remotePeer, async ctx => handleRegister(request.register, ctx))
+      const registerResponse = await this.respond(remotePeer, slot, async ctx => handleRegister(request.register, ctx))
       return { kind: 'register', status: registerResponse.status ?? ResponseStatus.OK, reply: { type: MessageType.REGISTER_RESPONSE, registerResponse } }
     }
 
     if (type === MessageType.DISCOVER) {
-      const discoverResponse = await this.respond(remotePeer, async ctx => handleDiscover(request.discover, ctx))
+      const discoverResponse = await this.respond(remotePeer, slot, async ctx => handleDiscover(request.discover, ctx))
       return { kind: 'discover', status: discoverResponse.status ?? ResponseStatus.OK, reply: { type: MessageType.DISCOVER_RESPONSE, discoverResponse } }
     }
 
@@ -397,9 +397,9 @@ export class RendezvousServer implements RendezvousServerService, Startable {
    * Runs a handler and turns its failure into a response: a {@link RendezvousError} carries its own status,
    * anything else is the store failing (E_INTERNAL_ERROR, details only in the log).
    */
-  private async respond <R extends { status?: Message.ResponseStatus, statusText?: string }> (remotePeer: PeerId, handler: (ctx: RequestContext) => Promise<R>): Promise<R> {
+  private async respond <R extends { status?: Message.ResponseStatus, statusText?: string }> (remotePeer: PeerId, slot: Slot | undefined, handler: (ctx: RequestContext) => Promise<R>): Promise<R> {
     try {
-      return await this.withContext(remotePeer, handler)
+      return await this.withContext(remotePeer, slot, handler)
     } catch (err: any) {
       if (err instanceof RendezvousError) {
         this.log('refused request from %p: %s %s', remotePeer, err.status, err.message)
@@ -418,9 +418,9 @@ export class RendezvousServer implements RendezvousServerService, Startable {
     }
   }
 
-  private async withContext <R> (remotePeer: PeerId, handler: (ctx: RequestContext) => Promise<R>): Promise<R> {
-    if (this.processing > this.config.maxConcurrentRequests) {
-      throw new RendezvousError(ResponseStatus.E_UNAVAILABLE, 'rendezvous point is busy, retry later')
+  private async withContext <R> (remotePeer: PeerId, slot: Slot | undefined, handler: (ctx: RequestContext) => Promise<R>): Promise<R> {
+    if (slot == null) {
+      throw busy()
     }
 
     if (this.cookieSecret == null) {
@@ -434,7 +434,9 @@ export class RendezvousServer implements RendezvousServerService, Startable {
       records: this.records,
       remotePeer,
       requesters: this.requesters,
-      readsOnlyLegacy: once(async () => this.requesters.readsOnlyLegacy(remotePeer)),
+      readsOnlyLegacyKnown: () => this.requesters.known(remotePeer),
+      // a wait for identify gives the slot back meanwhile
+      readsOnlyLegacy: async () => this.requesters.readsOnlyLegacy(remotePeer, async wait => slot.without(wait)),
       now: Date.now(),
       log: this.log
     })
