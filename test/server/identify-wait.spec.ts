@@ -7,12 +7,12 @@
  * asking DISCOVER of every namespace, made 24 of 117 honest DISCOVERs fail with E_UNAVAILABLE when every wait held
  * a slot.
  */
-import { noise } from '@libp2p/noise'
-import { memory } from '@libp2p/memory'
-import { yamux } from '@libp2p/yamux'
 import { generateKeyPair } from '@libp2p/crypto/keys'
+import { memory } from '@libp2p/memory'
+import { noise } from '@libp2p/noise'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { pbStream } from '@libp2p/utils'
+import { yamux } from '@libp2p/yamux'
 import { multiaddr } from '@multiformats/multiaddr'
 import { expect } from 'aegir/chai'
 import { createLibp2p } from 'libp2p'
@@ -129,7 +129,7 @@ describe('server: waiting for a requester\'s identify', function () {
     const honestStatuses: string[] = []
     // the identities' nodes are made first: what comes once a second is their connections and requests
     const identities = await Promise.all(Array.from({ length: 5 }, async () => attacker(4)))
-    let attacking = true
+    const attackState = { running: true }
 
     const attack = (async () => {
       const requests: Array<Promise<string[]>> = []
@@ -139,13 +139,13 @@ describe('server: waiting for a requester\'s identify', function () {
         await new Promise(resolve => setTimeout(resolve, Math.max(0, 1000 - (Date.now() - started))))
       }
       const statuses = (await Promise.all(requests)).flat()
-      attacking = false
+      attackState.running = false
       return statuses
     })()
 
     const deadline = Date.now() + 40_000
     const honestLoop = Promise.all(Array.from({ length: 4 }, async () => {
-      while (attacking && Date.now() < deadline) {
+      while (attackState.running && Date.now() < deadline) {
         honestStatuses.push((await discover(honest, point, {}).catch(err => ({ status: err.name }))).status ?? 'none')
         // a failure that comes back at once must not starve the timers
         await new Promise(resolve => setImmediate(resolve))
