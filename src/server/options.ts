@@ -120,6 +120,22 @@ export interface RendezvousServerInit {
    */
   maxRequestsPerStream?: number
   /**
+   * Bytes of DISCOVER replies written and not yet taken by their peers, all peers together. A reply is charged from
+   * when it is encoded until its bytes have left for the connection (or its stream ends: a reader that stops reading
+   * has its stream reset at `timeout`, which gives its bytes back); a DISCOVER whose reply does not fit gets
+   * E_UNAVAILABLE. At least `maxReplyBytesPerPeer`.
+   *
+   * @default 67108864 (64 MiB; raised to `maxReplyBytesPerPeer` when that is set higher)
+   */
+  maxReplyBytes?: number
+  /**
+   * Bytes of DISCOVER replies written and not yet taken by one peer; past it that peer's DISCOVERs get E_UNAVAILABLE.
+   * At least `maxResponseSize`, so that a full page can always be sent.
+   *
+   * @default 4194304 (4 MiB, four full pages; raised to `maxResponseSize` when that is set higher)
+   */
+  maxReplyBytesPerPeer?: number
+  /**
    * Signed peer records remembered after their signature check, by their bytes, so that the same record sent again
    * (in another namespace, or to refresh) is not checked again; the least recently used is forgotten first. Each
    * takes about 3 KiB (an Ed25519 record with two addresses). 0 checks every record.

@@ -1,5 +1,5 @@
 import { serviceCapabilities } from '@libp2p/interface'
-import { pbStream, UnexpectedEOFError } from '@libp2p/utils'
+import { lpStream, UnexpectedEOFError } from '@libp2p/utils'
 import { RendezvousError, StoreUnavailableError } from '../errors.ts'
 import { Message } from '../pb/rendezvous.ts'
 import { openPeerRecord } from '../protocol/peer-record.ts'
@@ -7,6 +7,8 @@ import { resolveServerConfig } from './config.ts'
 import { handleDiscover } from './handle-discover.ts'
 import { handleRegister } from './handle-register.ts'
 import { handleUnregister } from './handle-unregister.ts'
+import { ReplyBudget } from './reply-budget.ts'
+import { encodeReply } from './reply-encoding.ts'
 import { RequestDeadline } from './request-deadline.ts'
 import { busy, RequestSlots } from './request-slots.ts'
 import { RequesterFormats } from './requester-formats.ts'
@@ -15,13 +17,14 @@ import { StrictRequest } from './strict-request.ts'
 import { VerifiedRecords } from './verified-records.ts'
 import type { ServerConfig } from './config.ts'
 import type { RendezvousServerComponents, RendezvousServerInit, RendezvousServerService } from './options.ts'
+import type { ReplyCharge } from './reply-budget.ts'
 import type { RequestContext } from './request-context.ts'
 import type { Slot } from './request-slots.ts'
 import type { RequestKind } from './server-metrics.ts'
 import type { RegistrationStore } from './store/registration-store.ts'
 import type { VerifiedPeerRecord } from '../protocol/peer-record.ts'
 import type { Connection, Logger, PeerId, Startable, Stream } from '@libp2p/interface'
-import type { ProtobufMessageStream } from '@libp2p/utils'
+import type { LengthPrefixedStream } from '@libp2p/utils'
 
 const { MessageType, ResponseStatus } = Message
 
@@ -56,10 +59,17 @@ async function untilAborted <T> (promise: Promise<T>, signal: AbortSignal): Prom
 /** The share of `timeout` a request may spend in the store; the rest is for writing a reply either way */
 const ANSWER_SHARE = 0.8
 
+const BUSY = 'rendezvous point is busy, retry later'
+
 /** The answer to a request the store could not handle in time: E_UNAVAILABLE, for the requests that have a reply */
 function tooLate (request: Message): Outcome {
+  return unavailable(request, BUSY)
+}
+
+/** E_UNAVAILABLE with `statusText`, for the requests that have a reply */
+function unavailable (request: Message, statusText: string): Outcome {
   const type = request.type ?? MessageType.REGISTER
-  const refusal = { status: ResponseStatus.E_UNAVAILABLE, statusText: 'rendezvous point is busy, retry later' }
+  const refusal = { status: ResponseStatus.E_UNAVAILABLE, statusText }
 
   if (type === MessageType.REGISTER) {
     return { kind: 'register', status: refusal.status, reply: { type: MessageType.REGISTER_RESPONSE, registerResponse: refusal } }
@@ -70,6 +80,40 @@ function tooLate (request: Message): Outcome {
   }
 
   return { kind: type === MessageType.UNREGISTER ? 'unregister' : 'invalid', status: refusal.status }
+}
+
+/**
+ * Resolves once the stream's bytes have all left it and the connection under it takes more (nothing to drain):
+ * what was written has been taken by the peer, as far as this process can tell. Rejects when `signal` aborts (the
+ * request's deadline: the stream is then reset, which drops what it still holds); a stream that ends has nothing
+ * left to take.
+ */
+async function untilTaken (stream: Stream, signal: AbortSignal): Promise<void> {
+  while ((stream.writeBufferLength > 0 || stream.writableNeedsDrain) && stream.status === 'open') {
+    signal.throwIfAborted()
+
+    await new Promise<void>((resolve, reject) => {
+      const stop = (): void => {
+        stream.removeEventListener('idle', done)
+        stream.removeEventListener('drain', done)
+        stream.removeEventListener('close', done)
+        signal.removeEventListener('abort', aborted)
+      }
+      const done = (): void => {
+        stop()
+        resolve()
+      }
+      const aborted = (): void => {
+        stop()
+        reject(signal.reason)
+      }
+
+      stream.addEventListener('idle', done)
+      stream.addEventListener('drain', done)
+      stream.addEventListener('close', done)
+      signal.addEventListener('abort', aborted)
+    })
+  }
 }
 
 /** How long a DISCOVER whose answer holds standard records waits for identify to say whether the requester is rust-libp2p */
@@ -104,6 +148,8 @@ export class RendezvousServer implements RendezvousServerService, Startable {
    * request that waits for its requester's identify.
    */
   private readonly slots: RequestSlots
+  /** Bytes of DISCOVER replies written and not yet taken by their peers */
+  private readonly replies: ReplyBudget
   private cookieSecret?: Uint8Array
   private sweepTimer?: ReturnType<typeof setTimeout>
   private sweeping?: Promise<void>
@@ -117,10 +163,14 @@ export class RendezvousServer implements RendezvousServerService, Startable {
     this.store = init.store
     this.log = components.logger.forComponent('libp2p:rendezvous:server')
     this.records = new VerifiedRecords({ maxEntries: this.config.verifiedRecordCacheSize, verify: openPeerRecord })
-    this.metrics = new ServerMetrics(components.metrics, this.store, this.records)
     this.slots = new RequestSlots(this.config.maxConcurrentRequests)
+    this.replies = new ReplyBudget({ maxBytes: this.config.maxReplyBytes, maxBytesPerPeer: this.config.maxReplyBytesPerPeer })
     // as many requests may wait for identify as may be handled, in a pool of their own
     this.requesters = new RequesterFormats(components, { identifyWait: Math.min(IDENTIFY_WAIT_MS, this.config.timeout / 4), maxWaiting: this.config.maxConcurrentRequests })
+    this.metrics = new ServerMetrics(components.metrics, this.store, this.records, {
+      replyBytes: () => this.replies.bytes,
+      identifyWaits: () => this.requesters.waitingRequests
+    })
     this.onStream = this.onStream.bind(this)
   }
 
@@ -236,10 +286,10 @@ export class RendezvousServer implements RendezvousServerService, Startable {
    * stream, never in a throw.
    */
   private async serve (stream: Stream, remotePeer: PeerId): Promise<void> {
-    const messages = pbStream(stream, {
+    const messages = lpStream(stream, {
       maxDataLength: this.config.maxRequestSize,
       maxBufferSize: this.config.maxRequestSize * 2
-    }).pb(StrictRequest)
+    })
     let deadline = new RequestDeadline(stream, this.config.timeout)
     let closed = false
 
@@ -247,7 +297,7 @@ export class RendezvousServer implements RendezvousServerService, Startable {
       for (let served = 0; served < this.config.maxRequestsPerStream; served++) {
         const request = await this.nextRequest(messages, stream, deadline, served)
 
-        if (request == null || !await this.handle(request, messages, remotePeer, deadline)) {
+        if (request == null || !await this.handle(request, messages, stream, remotePeer, deadline)) {
           // the client is done (or sent what cannot be answered): close, nothing more will be read
           break
         }
@@ -279,9 +329,9 @@ export class RendezvousServer implements RendezvousServerService, Startable {
    * The next request, or `undefined` when the client closed its side between requests. The first request of a
    * stream has no such way out: a stream closed before any request is as broken as one cut mid-frame.
    */
-  private async nextRequest (messages: ProtobufMessageStream<Message, Stream>, stream: Stream, deadline: RequestDeadline, served: number): Promise<Message | undefined> {
+  private async nextRequest (messages: LengthPrefixedStream<Stream>, stream: Stream, deadline: RequestDeadline, served: number): Promise<Message | undefined> {
     try {
-      const request = await messages.read({ signal: deadline.signal })
+      const request = StrictRequest.decode(await messages.read({ signal: deadline.signal }))
       // a request read from bytes that came with the previous one starts its clock here
       deadline.start()
       return request
@@ -304,8 +354,9 @@ export class RendezvousServer implements RendezvousServerService, Startable {
    * Handles one request and writes its reply (none for UNREGISTER), counting it whatever happens. Resolves to
    * `false` when the stream should go no further: a response type sent as a request has no answer.
    */
-  private async handle (request: Message, messages: ProtobufMessageStream<Message, Stream>, remotePeer: PeerId, deadline: RequestDeadline): Promise<boolean> {
+  private async handle (request: Message, messages: LengthPrefixedStream<Stream>, stream: Stream, remotePeer: PeerId, deadline: RequestDeadline): Promise<boolean> {
     let outcome: Outcome = { kind: 'invalid', status: 'aborted' }
+    let charge: ReplyCharge | undefined
 
     try {
       // held until the store has really answered, so that a hanging store fills maxConcurrentRequests (and the
@@ -326,11 +377,31 @@ export class RendezvousServer implements RendezvousServerService, Startable {
       })
 
       if (outcome.reply != null) {
-        await messages.write(outcome.reply, { signal: deadline.signal })
+        let bytes = encodeReply(outcome.reply)
+
+        if (outcome.kind === 'discover' && outcome.status === ResponseStatus.OK) {
+          const charged = this.replies.charge(remotePeer.toString(), bytes.byteLength)
+
+          if (typeof charged === 'string') {
+            this.log('%p has too many reply bytes unread (%s budget): DISCOVER refused', remotePeer, charged)
+            outcome = unavailable(request, charged === 'peer' ? 'too many replies to this peer are still unread, retry later' : BUSY)
+            bytes = encodeReply(outcome.reply ?? {})
+          } else {
+            charge = charged
+          }
+        }
+
+        await messages.write(bytes, { signal: deadline.signal })
+
+        if (charge != null) {
+          await untilTaken(stream, deadline.signal)
+        }
       }
 
       return outcome.kind !== 'invalid'
     } finally {
+      // taken by the peer, or its stream is being reset (the deadline passed), which drops what it still holds
+      charge?.release()
       this.metrics.request(outcome.kind, outcome.status, (performance.now() - deadline.startedAt) / 1000)
     }
   }
@@ -409,7 +480,7 @@ export class RendezvousServer implements RendezvousServerService, Startable {
       if (err?.name === StoreUnavailableError.name) {
         this.metrics.storeError()
         this.log('the store cannot answer a request from %p now - %e', remotePeer, err)
-        return { status: ResponseStatus.E_UNAVAILABLE, statusText: 'rendezvous point is busy, retry later' } as unknown as R
+        return { status: ResponseStatus.E_UNAVAILABLE, statusText: BUSY } as unknown as R
       }
 
       this.metrics.storeError()
