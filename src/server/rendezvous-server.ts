@@ -1,5 +1,6 @@
 import { serviceCapabilities } from '@libp2p/interface'
-import { lpStream, UnexpectedEOFError } from '@libp2p/utils'
+import { UnexpectedEOFError } from '@libp2p/utils'
+import { raceSignal } from 'race-signal'
 import { RendezvousError, StoreUnavailableError } from '../errors.ts'
 import { Message } from '../pb/rendezvous.ts'
 import { openPeerRecord } from '../protocol/peer-record.ts'
@@ -10,6 +11,7 @@ import { handleUnregister } from './handle-unregister.ts'
 import { ReplyBudget } from './reply-budget.ts'
 import { encodeReply } from './reply-encoding.ts'
 import { RequestDeadline } from './request-deadline.ts'
+import { RequestReader } from './request-reader.ts'
 import { busy, RequestSlots } from './request-slots.ts'
 import { RequesterFormats } from './requester-formats.ts'
 import { ServerMetrics } from './server-metrics.ts'
@@ -24,37 +26,8 @@ import type { RequestKind } from './server-metrics.ts'
 import type { RegistrationStore } from './store/registration-store.ts'
 import type { VerifiedPeerRecord } from '../protocol/peer-record.ts'
 import type { Connection, Logger, PeerId, Startable, Stream } from '@libp2p/interface'
-import type { LengthPrefixedStream } from '@libp2p/utils'
 
 const { MessageType, ResponseStatus } = Message
-
-/**
- * Settles as `promise` does, or rejects with the signal's reason when it aborts first. A store that never answers
- * must not hold a stream, or `stop()`, beyond the timeout.
- */
-async function untilAborted <T> (promise: Promise<T>, signal: AbortSignal): Promise<T> {
-  let onAbort: (() => void) | undefined
-  const aborted = new Promise<never>((_resolve, reject) => {
-    onAbort = () => { reject(signal.reason) }
-
-    if (signal.aborted) {
-      onAbort()
-    } else {
-      signal.addEventListener('abort', onAbort, { once: true })
-    }
-  })
-
-  // nobody may be listening any more when the store finally answers, or fails
-  promise.catch(() => {})
-
-  try {
-    return await Promise.race([promise, aborted])
-  } finally {
-    if (onAbort != null) {
-      signal.removeEventListener('abort', onAbort)
-    }
-  }
-}
 
 /** The share of `timeout` a request may spend in the store; the rest is for writing a reply either way */
 const ANSWER_SHARE = 0.8
@@ -233,7 +206,8 @@ export class RendezvousServer implements RendezvousServerService, Startable {
     const signal = this.stopping == null ? deadline : AbortSignal.any([deadline, this.stopping.signal])
 
     try {
-      const removed = await untilAborted(this.store.removeExpired(Date.now(), { signal }), signal)
+      // a store that never answers must not hold up stop(), or the sweeps after it, beyond the timeout
+      const removed = await raceSignal(this.store.removeExpired(Date.now(), { signal }), signal)
       this.metrics.sweptExpired(removed)
 
       if (removed > 0) {
@@ -286,10 +260,7 @@ export class RendezvousServer implements RendezvousServerService, Startable {
    * stream, never in a throw.
    */
   private async serve (stream: Stream, remotePeer: PeerId): Promise<void> {
-    const messages = lpStream(stream, {
-      maxDataLength: this.config.maxRequestSize,
-      maxBufferSize: this.config.maxRequestSize * 2
-    })
+    const messages = new RequestReader(stream, this.config.maxRequestSize)
     let deadline = new RequestDeadline(stream, this.config.timeout)
     let closed = false
 
@@ -304,6 +275,11 @@ export class RendezvousServer implements RendezvousServerService, Startable {
 
         if (served + 1 === this.config.maxRequestsPerStream) {
           this.log('%p sent %d requests on one stream, closing it', remotePeer, this.config.maxRequestsPerStream)
+          break
+        }
+
+        if (messages.ended) {
+          // the client closed its side after its request (Rust's way): nothing more will come
           break
         }
 
@@ -329,14 +305,21 @@ export class RendezvousServer implements RendezvousServerService, Startable {
    * The next request, or `undefined` when the client closed its side between requests. The first request of a
    * stream has no such way out: a stream closed before any request is as broken as one cut mid-frame.
    */
-  private async nextRequest (messages: LengthPrefixedStream<Stream>, stream: Stream, deadline: RequestDeadline, served: number): Promise<Message | undefined> {
+  private async nextRequest (messages: RequestReader, stream: Stream, deadline: RequestDeadline, served: number): Promise<Message | undefined> {
     try {
-      const request = StrictRequest.decode(await messages.read({ signal: deadline.signal }))
+      const bytes = served === 0 ? await messages.read(deadline.signal) : await messages.next(deadline.signal)
+
+      if (bytes == null) {
+        return undefined
+      }
+
+      const request = StrictRequest.decode(bytes)
       // a request read from bytes that came with the previous one starts its clock here
       deadline.start()
       return request
     } catch (err) {
       if (served > 0 && !deadline.started) {
+        // the client closed its side while a read of the next request had begun: a clean end all the same
         if (err instanceof UnexpectedEOFError && stream.remoteWriteStatus !== 'writable') {
           return undefined
         }
@@ -354,7 +337,7 @@ export class RendezvousServer implements RendezvousServerService, Startable {
    * Handles one request and writes its reply (none for UNREGISTER), counting it whatever happens. Resolves to
    * `false` when the stream should go no further: a response type sent as a request has no answer.
    */
-  private async handle (request: Message, messages: LengthPrefixedStream<Stream>, stream: Stream, remotePeer: PeerId, deadline: RequestDeadline): Promise<boolean> {
+  private async handle (request: Message, messages: RequestReader, stream: Stream, remotePeer: PeerId, deadline: RequestDeadline): Promise<boolean> {
     let outcome: Outcome = { kind: 'invalid', status: 'aborted' }
     let charge: ReplyCharge | undefined
 
@@ -364,17 +347,19 @@ export class RendezvousServer implements RendezvousServerService, Startable {
       const slot = this.slots.take()
       const handling = this.answer(request, remotePeer, slot).finally(() => { slot?.release() })
       // a store that has not answered by this share of the timeout gets the request refused with E_UNAVAILABLE,
-      // in time for a client whose own timeout is as long as ours to read why rather than time out
-      const answerBy = AbortSignal.timeout(Math.max(0, Math.floor(deadline.startedAt + this.config.timeout * ANSWER_SHARE - performance.now())))
-      outcome = await untilAborted(handling, answerBy).catch(err => {
-        if (!answerBy.aborted) {
+      // in time for a client whose own timeout is as long as ours to read why rather than time out. A timer cleared
+      // when the store answers: an AbortSignal.timeout per request would fire seconds later all the same
+      const answerBy = new AbortController()
+      const timer = setTimeout(() => { answerBy.abort() }, Math.max(0, Math.floor(deadline.startedAt + this.config.timeout * ANSWER_SHARE - performance.now())))
+      outcome = await raceSignal(handling, answerBy.signal).catch(err => {
+        if (!answerBy.signal.aborted) {
           throw err
         }
 
         this.metrics.storeError()
         this.log.error('the store did not answer a request from %p within %d ms', remotePeer, this.config.timeout * ANSWER_SHARE)
         return tooLate(request)
-      })
+      }).finally(() => { clearTimeout(timer) })
 
       if (outcome.reply != null) {
         let bytes = encodeReply(outcome.reply)
@@ -391,7 +376,7 @@ export class RendezvousServer implements RendezvousServerService, Startable {
           }
         }
 
-        await messages.write(bytes, { signal: deadline.signal })
+        await messages.write(bytes, deadline.signal)
 
         if (charge != null) {
           await untilTaken(stream, deadline.signal)
