@@ -14,7 +14,7 @@ import postgres from 'postgres'
 import { Message } from '../../src/pb/rendezvous.ts'
 import { peerRecordFormatOf, sealPeerRecord } from '../../src/protocol/peer-record.ts'
 import { MemoryRegistrationStore } from '../../src/server/index.ts'
-import { discoverStatement } from '../../src/server/store/postgres-discover.ts'
+import { discoverQuery } from '../../src/server/store/postgres-discover.ts'
 import { PostgresRegistrationStore } from '../../src/server/store/postgres-store.ts'
 import { createMemoryNode } from '../fixtures/memory-node.ts'
 import { discover, register, TestNodes } from './fixtures.ts'
@@ -176,8 +176,8 @@ describe('PostgreSQL: DISCOVER for a reader of legacy records only, in a crowded
   async function rowsTouched (legacyOnly: boolean, namespace?: string): Promise<{ touched: number, returned: number }> {
     const sql = postgres(POSTGRES_URL ?? '', { max: 1, onnotice: () => {}, connection: { search_path: schema } })
     try {
-      const statement = discoverStatement(sql, { namespace, after: ['0', '0'], now: Date.now(), limit: 1000, legacyOnly })
-      const [{ 'QUERY PLAN': [plan] }] = await sql<Array<{ 'QUERY PLAN': any[] }>>`EXPLAIN (ANALYZE, FORMAT JSON) ${statement}`
+      const { text, params } = discoverQuery({ namespace, after: ['0', '0'], now: Date.now(), limit: 1000, legacyOnly })
+      const [{ 'QUERY PLAN': [plan] }] = await sql.unsafe<Array<{ 'QUERY PLAN': any[] }>>(`EXPLAIN (ANALYZE, FORMAT JSON) ${text}`, params)
       let touched = 0
       const walk = (node: any): void => {
         if (/Scan/.test(node['Node Type']) && node['Relation Name'] === 'rendezvous_registrations') {
