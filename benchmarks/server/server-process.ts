@@ -40,8 +40,9 @@ export class ServerProcess {
   }
 
   /** Spawns `command args` and waits (at most `timeoutMs`) for its ready line */
-  static async start (command: string, args: string[], options: { cwd?: string, timeoutMs: number }): Promise<ServerProcess> {
-    const child = new JsonLinesChild('server', command, args, { cwd: options.cwd })
+  /** `env`: variables set for the server besides this process's own */
+  static async start (command: string, args: string[], options: { cwd?: string, env?: Record<string, string>, timeoutMs: number }): Promise<ServerProcess> {
+    const child = new JsonLinesChild('server', command, args, { cwd: options.cwd, env: options.env == null ? undefined : { ...process.env, ...options.env } })
     const cancel = child.killAfter(options.timeoutMs)
     try {
       return new ServerProcess(child, await child.next())

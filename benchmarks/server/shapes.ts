@@ -18,6 +18,9 @@
  *
  * - `--profile`: profile the current server's CPU over each load of the first round and print where it went
  * - `--only`: run only the rows whose label contains this text
+ * - `--upstream`: also the current code with what changes outside this package would save, in the shapes: the
+ * debug module told not to ask whether stderr is a terminal (`DEBUG_COLORS` set: libp2p makes loggers for every
+ * stream, and each asks), and libp2p merging a stream's protocol into the peer store once per peer, not per stream
  */
 import { mkdir, writeFile } from 'node:fs/promises'
 import { cpus, loadavg } from 'node:os'
@@ -29,7 +32,7 @@ import { createBenchNode } from '../lib/nodes.ts'
 import { print, progress } from '../lib/print.ts'
 import { fmtMs, median, summarize } from '../lib/stats.ts'
 import { formatTable } from '../lib/table.ts'
-import { baselineSource } from './baseline.ts'
+import { baselineSource, ISSUE_20_BASELINE } from './baseline.ts'
 import { databaseCpuMs, isLocalDatabase } from './database-cpu.ts'
 import { TARGET_NAMESPACE } from './fill.ts'
 import { runLoad, startClients, stopClients } from './load.ts'
@@ -41,8 +44,13 @@ import type { ProfileSummary } from '../lib/cpu-profile.ts'
 
 type Code = 'today' | 'now'
 
-/** The commit this work started from: main before issue 20's server items */
-export const SHAPES_BASELINE = '64a088f'
+/** A server to measure: a code, and what else it runs with */
+interface Variant {
+  name: string
+  code: Code
+  env?: Record<string, string>
+  args?: string[]
+}
 
 const args = parseArgs(process.argv.slice(2))
 const quick = args.has('quick')
@@ -62,26 +70,37 @@ if (profiling) {
   await mkdir(profileDir, { recursive: true })
 }
 
-const baseline = await baselineSource(args.get('baseline') ?? SHAPES_BASELINE)
+const baseline = await baselineSource(args.get('baseline') ?? ISSUE_20_BASELINE)
 if ('skipped' in baseline) {
   skipped.push(baseline.skipped)
 }
 
 const wanted = (label: string): boolean => only == null || label.includes(only)
 
-async function startServer (code: Code, store: 'memory' | 'postgres', fill: number): Promise<ServerProcess | undefined> {
-  const src = code === 'today' ? ('skipped' in baseline ? undefined : baseline.src) : undefined
+async function startServer (variant: Variant, store: 'memory' | 'postgres', fill: number): Promise<ServerProcess | undefined> {
+  const src = variant.code === 'today' ? ('skipped' in baseline ? undefined : baseline.src) : undefined
 
-  if (code === 'today' && src == null) {
+  if (variant.code === 'today' && src == null) {
     return undefined
   }
 
   return ServerProcess.start(process.execPath, [
     ...NODE_FLAGS, '--expose-gc', '--max-old-space-size=4096', `${here}serve.ts`,
     '--store', store, '--fill', String(fill), '--fill-method', store === 'postgres' ? 'sql' : 'api',
-    ...(src == null ? [] : ['--src', src])
-  ], { timeoutMs: 120_000 })
+    ...(src == null ? [] : ['--src', src]),
+    ...variant.args ?? []
+  ], { timeoutMs: 120_000, env: variant.env })
 }
+
+const TODAY: Variant = { name: 'today', code: 'today' }
+const NOW: Variant = { name: 'now', code: 'now' }
+const UPSTREAM: Variant[] = args.has('upstream')
+  ? [
+      { name: 'now, DEBUG_COLORS set', code: 'now', env: { DEBUG_COLORS: '0' } },
+      { name: 'now, protocol merged once per peer', code: 'now', args: ['--merge-once'] },
+      { name: 'now, both', code: 'now', env: { DEBUG_COLORS: '0' }, args: ['--merge-once'] }
+    ]
+  : []
 
 /** Server CPU (ms) over `work`, profiled into `label` when asked */
 async function cpuOver <T> (server: ServerProcess, label: string | undefined, work: () => Promise<T>): Promise<{ result: T, cpuMs: number }> {
@@ -138,33 +157,33 @@ async function shapeRound (server: ServerProcess, shape: Shape, profileLabel?: s
 const shapeRounds = new Map<string, ShapeRound[]>()
 const shapesWanted = SHAPES.filter(shape => wanted(`shape ${shape.label}`))
 
-/** One round of every shape on each code's server, today's and now's interleaved */
-async function shapesRound (servers: Partial<Record<Code, ServerProcess>>, round: number): Promise<void> {
+/** One round of every shape on each variant's server, interleaved */
+async function shapesRound (servers: Record<string, ServerProcess>, round: number): Promise<void> {
   for (const shape of shapesWanted) {
-    for (const [code, server] of Object.entries(servers) as Array<[Code, ServerProcess]>) {
-      progress(`shapes, round ${round + 1}/${rounds}: ${code}, ${shape.label}`)
-      const profileLabel = profiling && round === 0 && code === 'now' ? `now, ${shape.label}` : undefined
-      const key = `${code}|${shape.label}`
+    for (const [name, server] of Object.entries(servers)) {
+      progress(`shapes, round ${round + 1}/${rounds}: ${name}, ${shape.label}`)
+      const profileLabel = profiling && round === 0 && name === 'now' ? `now, ${shape.label}` : undefined
+      const key = `${name}|${shape.label}`
       shapeRounds.set(key, [...shapeRounds.get(key) ?? [], await shapeRound(server, shape, profileLabel)])
     }
   }
 }
 
-/** Starts today's server and now's, each with `fill` registrations; a code whose source is not available is left out */
-async function startBoth (store: 'memory' | 'postgres', fill: number, what: string): Promise<Partial<Record<Code, ServerProcess>>> {
-  const servers: Partial<Record<Code, ServerProcess>> = {}
-  for (const code of ['today', 'now'] as Code[]) {
-    progress(`${what}: starting ${code}'s server${fill > 0 ? ` with ${fill} registrations` : ''}`)
-    const server = await startServer(code, store, fill)
+/** Starts a server of each variant, each with `fill` registrations; one whose source is not available is left out */
+async function startAll (variants: Variant[], store: 'memory' | 'postgres', fill: number, what: string): Promise<Record<string, ServerProcess>> {
+  const servers: Record<string, ServerProcess> = {}
+  for (const variant of variants) {
+    progress(`${what}: starting ${variant.name}'s server${fill > 0 ? ` with ${fill} registrations` : ''}`)
+    const server = await startServer(variant, store, fill)
     if (server != null) {
-      servers[code] = server
+      servers[variant.name] = server
     }
   }
   return servers
 }
 
 if (shapesWanted.length > 0) {
-  const servers = await startBoth('memory', 1000, 'shapes')
+  const servers = await startAll([TODAY, NOW, ...UPSTREAM], 'memory', 1000, 'shapes')
   try {
     for (let round = 0; round < rounds; round++) {
       await shapesRound(servers, round)
@@ -189,6 +208,8 @@ interface LegacyRound {
   honestAloneP50: number | null
   honestBesideP50: number | null
   honestReturned: number
+  /** Server CPU per honest DISCOVER (1,000 back), alone, µs */
+  honestCpuMicros: number
 }
 
 /** DISCOVERs of every namespace by `client`, `inFlight` at a time, for `ms`: their latencies and what they returned */
@@ -231,7 +252,7 @@ async function legacyRound (server: ServerProcess, store: 'memory' | 'postgres',
   const honest = await agentClient(server, 'open-streams')
   const local = store === 'postgres' && pgUrl != null && isLocalDatabase(pgUrl)
   try {
-    const alone = await discoverAll(honest, 1, loadMs)
+    const { result: alone, cpuMs: honestCpuMs } = await cpuOver(server, undefined, async () => discoverAll(honest, 1, loadMs))
     const databaseBefore = local ? await databaseCpuMs() : undefined
     const { result: rustAlone, cpuMs } = await cpuOver(server, profileLabel, async () => discoverAll(rust, 4, loadMs))
     const databaseAfter = local ? await databaseCpuMs() : undefined
@@ -243,6 +264,7 @@ async function legacyRound (server: ServerProcess, store: 'memory' | 'postgres',
       rustPerSecond: rustOk / (loadMs / 1000),
       rustReturned: rustAlone.returned,
       honestAloneP50: summarize(alone.latencies).p50,
+      honestCpuMicros: alone.latencies.length === 0 ? NaN : honestCpuMs * 1000 / alone.latencies.length,
       honestBesideP50: summarize(beside.latencies).p50,
       honestReturned: alone.returned
     }
@@ -254,10 +276,10 @@ async function legacyRound (server: ServerProcess, store: 'memory' | 'postgres',
 const legacyRounds = new Map<string, LegacyRound[]>()
 
 async function legacyRuns (store: 'memory' | 'postgres'): Promise<void> {
-  const servers = await startBoth(store, LEGACY_FILL, `rust-libp2p agent, ${store}`)
+  const servers = await startAll([TODAY, NOW], store, LEGACY_FILL, `rust-libp2p agent, ${store}`)
   try {
     for (let round = 0; round < rounds; round++) {
-      for (const [code, server] of Object.entries(servers) as Array<[Code, ServerProcess]>) {
+      for (const [code, server] of Object.entries(servers)) {
         progress(`rust-libp2p agent, ${store}, round ${round + 1}/${rounds}: ${code}`)
         const profileLabel = profiling && round === 0 ? `${code}, rust-libp2p agent, ${store}` : undefined
         const key = `${code}|${store}`
@@ -286,10 +308,10 @@ const med = (values: Array<number | null | undefined>): number | undefined => {
 const fmt = (v: number | undefined, digits = 0): string => v == null ? '-' : v.toFixed(digits)
 const baselineName = 'skipped' in baseline ? 'unavailable' : `commit ${baseline.commit}`
 
-interface ShapeRow { shape: string, code: Code, rounds: number, cpuMicrosPerOk?: number, cpuEachRound: number[], okPerSecond?: number, p50?: number, failed: number, goal: number, met?: boolean }
+interface ShapeRow { shape: string, code: string, rounds: number, cpuMicrosPerOk?: number, cpuEachRound: number[], okPerSecond?: number, p50?: number, failed: number, goal: number, met?: boolean }
 const shapeRows: ShapeRow[] = []
 for (const shape of shapesWanted) {
-  for (const code of ['today', 'now'] as Code[]) {
+  for (const code of [TODAY, NOW, ...UPSTREAM].map(variant => variant.name)) {
     const found = shapeRounds.get(`${code}|${shape.label}`) ?? []
     if (found.length === 0) {
       continue
@@ -317,7 +339,7 @@ print(formatTable(['shape', 'code', 'server CPU µs/OK', 'each round', 'goal', '
   r.shape, r.code, fmt(r.cpuMicrosPerOk), r.cpuEachRound.join(', '), `<= ${r.goal} µs`, r.code === 'today' || r.met == null ? '-' : r.met ? 'yes' : 'NO', fmt(r.okPerSecond), fmtMs(r.p50), String(r.failed)
 ])))
 
-interface LegacyRow { store: string, code: Code, rounds: number, rustCpuMicros?: number, rustDatabaseMicros?: number, rustPerSecond?: number, rustReturned?: number, honestAloneP50?: number, honestBesideP50?: number, honestReturned?: number }
+interface LegacyRow { store: string, code: string, rounds: number, honestCpuMicros?: number, rustCpuMicros?: number, rustDatabaseMicros?: number, rustPerSecond?: number, rustReturned?: number, honestAloneP50?: number, honestBesideP50?: number, honestReturned?: number }
 const legacyRows: LegacyRow[] = []
 for (const store of ['memory', 'postgres']) {
   for (const code of ['today', 'now'] as Code[]) {
@@ -335,7 +357,8 @@ for (const store of ['memory', 'postgres']) {
       rustReturned: med(found.map(r => r.rustReturned)),
       honestAloneP50: med(found.map(r => r.honestAloneP50)),
       honestBesideP50: med(found.map(r => r.honestBesideP50)),
-      honestReturned: med(found.map(r => r.honestReturned))
+      honestReturned: med(found.map(r => r.honestReturned)),
+      honestCpuMicros: med(found.map(r => r.honestCpuMicros))
     })
   }
 }
@@ -344,8 +367,8 @@ if (legacyRows.length > 0) {
   print()
   print(`### A requester whose agent is ${RUST_AGENT} (legacy records only), ${LEGACY_FILL.toLocaleString('en-US')} standard registrations: 4 DISCOVERs of every namespace in flight (median of ${rounds} rounds of ${loadMs / 1000} s)`)
   print()
-  print(formatTable(['store', 'code', 'server CPU µs per its DISCOVER', 'database CPU µs', 'its DISCOVER/s', 'it got', 'honest p50 ms alone', 'honest p50 ms beside it', 'honest got'], legacyRows.map(r => [
-    r.store, r.code, fmt(r.rustCpuMicros), fmt(r.rustDatabaseMicros), fmt(r.rustPerSecond), fmt(r.rustReturned), fmtMs(r.honestAloneP50), fmtMs(r.honestBesideP50), fmt(r.honestReturned)
+  print(formatTable(['store', 'code', 'server CPU µs per its DISCOVER', 'database CPU µs', 'its DISCOVER/s', 'it got', 'honest p50 ms alone', 'honest p50 ms beside it', 'honest got', 'server CPU µs per honest DISCOVER'], legacyRows.map(r => [
+    r.store, r.code, fmt(r.rustCpuMicros), fmt(r.rustDatabaseMicros), fmt(r.rustPerSecond), fmt(r.rustReturned), fmtMs(r.honestAloneP50), fmtMs(r.honestBesideP50), fmt(r.honestReturned), fmt(r.honestCpuMicros)
   ])))
 }
 
