@@ -1,6 +1,7 @@
 /**
  * Server process: one rendezvous server on TCP 127.0.0.1 with a memory or PostgreSQL store, optionally filled
- * first. Prints one JSON line when ready, then answers `stats` on stdin with its CPU and memory, `profile-start`
+ * first. Prints one JSON line when ready, then answers `stats` on stdin with its CPU and memory, `memory` with its
+ * heap and external memory after a full collection (what it holds live) and its RSS, `profile-start`
  * and `profile-stop <file>` by profiling its CPU in between (V8's profiler, the `.cpuprofile` of `node --cpu-prof`,
  * but only over the load), and stops on `exit` (or when stdin closes).
  *
@@ -172,6 +173,11 @@ lines.on('line', (line) => {
   } else if (line.trim() === 'stats') {
     const cpu = process.cpuUsage(cpuStart)
     process.stdout.write(`${JSON.stringify({ cpuMs: (cpu.user + cpu.system) / 1000, rssMiB: process.memoryUsage.rss() / MiB })}\n`)
+  } else if (line.trim() === 'memory') {
+    // what the process holds live: after a full collection, so garbage not yet collected does not count
+    gc()
+    const memory = process.memoryUsage()
+    process.stdout.write(`${JSON.stringify({ liveMiB: (memory.heapUsed + memory.external) / MiB, rssMiB: memory.rss / MiB })}\n`)
   } else if (line.trim() === 'exit') {
     void stop()
   }

@@ -55,6 +55,11 @@ export class ServerProcess {
     return this.child.request('stats')
   }
 
+  /** Heap and external memory after a full collection, and RSS, MiB (ours only) */
+  async memory (): Promise<{ liveMiB: number, rssMiB: number }> {
+    return this.child.request('memory')
+  }
+
   /** Starts profiling the server's CPU (ours only: canvas's server does not answer this) */
   async profileStart (): Promise<void> {
     await this.command('profile-start')
