@@ -19,8 +19,8 @@ import { createServer, connect } from 'node:net'
 import { cpus, loadavg } from 'node:os'
 import { fileURLToPath } from 'node:url'
 import { generateKeyPair } from '@libp2p/crypto/keys'
+import { lpStream } from '@libp2p/utils'
 import { multiaddr } from '@multiformats/multiaddr'
-import { encode as encodeLength } from 'uint8-varint'
 import { Message } from '../../src/pb/rendezvous.ts'
 import { NODE_FLAGS, parseArgs } from '../lib/child.ts'
 import { createBenchNode, stopAll } from '../lib/nodes.ts'
@@ -111,8 +111,7 @@ async function open (node: BenchNode, target: string): Promise<Stream[]> {
 function ask (streams: Stream[]): void {
   const request = Message.encode({ type: Message.MessageType.DISCOVER, discover: {} })
   for (const stream of streams) {
-    stream.send(encodeLength(request.byteLength))
-    stream.send(request)
+    void lpStream(stream).write(request).catch(() => {})
   }
 }
 

@@ -10,12 +10,11 @@
 import { identify } from '@libp2p/identify'
 import { memory } from '@libp2p/memory'
 import { noise } from '@libp2p/noise'
-import { pbStream } from '@libp2p/utils'
+import { lpStream, pbStream } from '@libp2p/utils'
 import { yamux } from '@libp2p/yamux'
 import { expect } from 'aegir/chai'
 import { createLibp2p } from 'libp2p'
 import pWaitFor from 'p-wait-for'
-import { encode as encodeLength } from 'uint8-varint'
 import { PROTOCOL } from '../../src/constants.ts'
 import { Message } from '../../src/pb/rendezvous.ts'
 import { resolveServerConfig } from '../../src/server/config.ts'
@@ -76,8 +75,7 @@ async function stalledDiscover (client: ClientNode, point: ServerNode, streams: 
   // no window updates from here on: the server can send 256 KiB, then its reply waits in its stream
   stream.pause()
   const request = Message.encode({ type: MessageType.DISCOVER, discover: { ns: 'big', limit: BigInt(PAGE) } })
-  stream.send(encodeLength(request.byteLength))
-  stream.send(request)
+  void lpStream(stream).write(request).catch(() => {})
   await pWaitFor(() => charged(point) > before, { timeout: 5000 })
 }
 
