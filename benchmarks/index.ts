@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url'
 import { NODE_FLAGS } from './lib/child.ts'
 import { print } from './lib/print.ts'
 
-const SUITES = ['discovery-latency/index.ts', 'server/index.ts', 'store-memory/index.ts', 'soak/index.ts']
+const SUITES = ['discovery-latency/index.ts', 'server/index.ts', 'server/shapes.ts', 'server/stalled-readers.ts', 'store-memory/index.ts', 'soak/index.ts']
 
 const here = fileURLToPath(new URL('.', import.meta.url))
 const args = process.argv.slice(2)

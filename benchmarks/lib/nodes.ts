@@ -51,6 +51,8 @@ export interface BenchNodeInit {
   start?: boolean
   /** The node's key (default: a new Ed25519 key) */
   privateKey?: PrivateKey
+  /** The agent identify reports (default: libp2p's own, `js-libp2p/…`) */
+  userAgent?: string
 }
 
 let memoryAddressCounter = 0
@@ -84,6 +86,7 @@ export async function createBenchNode (init: BenchNodeInit): Promise<BenchNode> 
   const options: Libp2pOptions<BaseServices> = {
     start: init.start ?? false,
     privateKey: init.privateKey,
+    ...(init.userAgent == null ? {} : { nodeInfo: { userAgent: init.userAgent } }),
     addresses: { listen },
     transports,
     connectionEncrypters: [noise()],

@@ -20,6 +20,9 @@ const run = promisify(execFile)
 /** main before issue 13 (and the server's stream loop of the interop work) */
 export const BASELINE_COMMIT = '4df4a23'
 
+/** main before issue 20's server items: the "today" of shapes.ts and stalled-readers.ts */
+export const ISSUE_20_BASELINE = '64a088f'
+
 const repo = fileURLToPath(new URL('../../', import.meta.url))
 
 export interface Baseline {

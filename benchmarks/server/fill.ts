@@ -20,6 +20,8 @@ export interface FillInit {
   namespaces?: number
   /** Registrations written at once (a database store gains from a few in flight). Default 1 */
   concurrency?: number
+  /** Addresses in the one record every registration carries (~10 bytes each). Default 1 (a record of ~150 bytes) */
+  recordAddresses?: number
 }
 
 export interface FillResult {
@@ -34,14 +36,14 @@ function fakePeerId (i: number): string {
   return `12D3KooWBench${i.toString(36).padStart(40, '0')}`
 }
 
-/** One real envelope (~150 bytes, one address) that every filled registration carries a copy of */
-export async function sampleEnvelope (): Promise<Uint8Array> {
+/** One real envelope (~150 bytes with one address) that every filled registration carries a copy of */
+export async function sampleEnvelope (addresses = 1): Promise<Uint8Array> {
   const key = await generateKeyPair('Ed25519')
-  return sealPeerRecord(key, peerIdFromPrivateKey(key), [multiaddr('/ip4/127.0.0.1/tcp/4001')])
+  return sealPeerRecord(key, peerIdFromPrivateKey(key), Array.from({ length: addresses }, (_, i) => multiaddr(`/ip4/127.0.0.1/tcp/${4001 + i}`)))
 }
 
 export async function fillStore (store: RegistrationStore, init: FillInit): Promise<FillResult> {
-  const envelope = await sampleEnvelope()
+  const envelope = await sampleEnvelope(init.recordAddresses)
   const namespaces = init.namespaces ?? 1000
   const concurrency = init.concurrency ?? 1
   const limits = { maxRegistrationsPerPeer: 1000, maxRegistrationsTotal: Number.MAX_SAFE_INTEGER }

@@ -1,6 +1,7 @@
 /**
  * Server process: one rendezvous server on TCP 127.0.0.1 with a memory or PostgreSQL store, optionally filled
- * first. Prints one JSON line when ready, then answers `stats` on stdin with its CPU and memory, `profile-start`
+ * first. Prints one JSON line when ready, then answers `stats` on stdin with its CPU and memory, `memory` with its
+ * heap and external memory after a full collection (what it holds live) and its RSS, `profile-start`
  * and `profile-stop <file>` by profiling its CPU in between (V8's profiler, the `.cpuprofile` of `node --cpu-prof`,
  * but only over the load), and stops on `exit` (or when stdin closes).
  *
@@ -13,10 +14,13 @@
  * - `--store memory|postgres`
  * - `--fill <n>`: registrations written before the ready line
  * - `--fill-method api|sql`: through the store's register (default), or in bulk with SQL (PostgreSQL only)
+ * - `--fill-record-addresses <n>`: addresses in the record the filled registrations carry (default 1: ~150 bytes)
  * - `--schema <name>`: PostgreSQL schema (default: bench_<pid>, dropped at exit); processes given the same one form a fleet
  * - `--keep-schema`: do not drop the schema at exit (the process that starts the fleet drops it)
  * - `--pg-connections <n>`: the store's connections (default 10)
  * - `--record-cache <n>`: verifiedRecordCacheSize (0: check every record); the server's default if absent
+ * - `--merge-once`: what an upstream change would save (see shapes.ts): the node's peer store takes libp2p's merge
+ * of a stream's protocol into the remote peer's record once per peer and protocol, not for every incoming stream
  */
 import { writeFile } from 'node:fs/promises'
 import { Session } from 'node:inspector/promises'
@@ -78,13 +82,34 @@ const node = await createBenchNode({
 })
 const server = node.services.rendezvous as RendezvousServer
 
+if (args.has('merge-once')) {
+  // libp2p's Connection.onIncomingStream calls peerStore.merge(remotePeer, { protocols: [protocol] }) for every
+  // incoming stream, under the peer's lock; after the first, the peer already lists the protocol
+  const peerStore = (node as any).components.peerStore
+  const merge = peerStore.merge.bind(peerStore)
+  const merged = new Map<string, Set<string>>()
+  peerStore.merge = async (peerId: any, data: any, options: any): Promise<unknown> => {
+    const keys = Object.keys(data)
+    if (keys.length === 1 && keys[0] === 'protocols' && data.protocols.length === 1) {
+      const key = peerId.toString()
+      const protocols = merged.get(key) ?? new Set<string>()
+      merged.set(key, protocols)
+      if (protocols.has(data.protocols[0])) {
+        return undefined
+      }
+      protocols.add(data.protocols[0])
+    }
+    return merge(peerId, data, options)
+  }
+}
+
 gc()
 const before = process.memoryUsage()
 let filled
 if (fill > 0 && fillMethod === 'sql' && storeKind === 'postgres' && pgUrl != null) {
   filled = await fillSql(pgUrl, pgSchema, { count: fill })
 } else if (fill > 0) {
-  filled = await fillStore(server.store, { count: fill, concurrency: storeKind === 'postgres' ? 16 : 1 })
+  filled = await fillStore(server.store, { count: fill, concurrency: storeKind === 'postgres' ? 16 : 1, recordAddresses: Number(args.get('fill-record-addresses') ?? 1) })
 }
 gc()
 const after = process.memoryUsage()
@@ -148,6 +173,11 @@ lines.on('line', (line) => {
   } else if (line.trim() === 'stats') {
     const cpu = process.cpuUsage(cpuStart)
     process.stdout.write(`${JSON.stringify({ cpuMs: (cpu.user + cpu.system) / 1000, rssMiB: process.memoryUsage.rss() / MiB })}\n`)
+  } else if (line.trim() === 'memory') {
+    // what the process holds live: after a full collection, so garbage not yet collected does not count
+    gc()
+    const memory = process.memoryUsage()
+    process.stdout.write(`${JSON.stringify({ liveMiB: (memory.heapUsed + memory.external) / MiB, rssMiB: memory.rss / MiB })}\n`)
   } else if (line.trim() === 'exit') {
     void stop()
   }

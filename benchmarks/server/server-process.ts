@@ -40,8 +40,9 @@ export class ServerProcess {
   }
 
   /** Spawns `command args` and waits (at most `timeoutMs`) for its ready line */
-  static async start (command: string, args: string[], options: { cwd?: string, timeoutMs: number }): Promise<ServerProcess> {
-    const child = new JsonLinesChild('server', command, args, { cwd: options.cwd })
+  /** `env`: variables set for the server besides this process's own */
+  static async start (command: string, args: string[], options: { cwd?: string, env?: Record<string, string>, timeoutMs: number }): Promise<ServerProcess> {
+    const child = new JsonLinesChild('server', command, args, { cwd: options.cwd, env: options.env == null ? undefined : { ...process.env, ...options.env } })
     const cancel = child.killAfter(options.timeoutMs)
     try {
       return new ServerProcess(child, await child.next())
@@ -52,6 +53,11 @@ export class ServerProcess {
 
   async stats (): Promise<ServerStats> {
     return this.child.request('stats')
+  }
+
+  /** Heap and external memory after a full collection, and RSS, MiB (ours only) */
+  async memory (): Promise<{ liveMiB: number, rssMiB: number }> {
+    return this.child.request('memory')
   }
 
   /** Starts profiling the server's CPU (ours only: canvas's server does not answer this) */

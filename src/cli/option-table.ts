@@ -127,6 +127,8 @@ export const COMMAND_OPTIONS: readonly CommandOption[] = [
   server('timeout', 'timeout'),
   server('stream-idle-timeout', 'streamIdleTimeout'),
   server('max-requests-per-stream', 'maxRequestsPerStream'),
+  server('max-reply-bytes', 'maxReplyBytes'),
+  server('max-reply-bytes-per-peer', 'maxReplyBytesPerPeer'),
   server('verified-record-cache-size', 'verifiedRecordCacheSize'),
   server('sweep-interval', 'sweepInterval'),
   server('run-on-limited-connection', 'runOnLimitedConnection'),

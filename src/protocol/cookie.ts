@@ -15,6 +15,13 @@
  * so the format only has to be longer than 8 bytes and valid UTF-8 after them; being ASCII from the first byte
  * also survives clients that keep cookies as text (the earlier JS client re-encoded bytes >= 0x80).
  *
+ * Version 3 (64 bytes, ASCII): `"rdv3"` ‖ `base64url(settled: uint128 (16) ‖ sent: uint128 (16) ‖ mac (13))`, for a page
+ * that went past positions the store has not settled (a PostgreSQL transaction still open somewhere): everything up
+ * to `settled` was sent, and what lay between `settled` and `sent` was sent while not settled yet. The next DISCOVER
+ * skips those until they settle, then sends that stretch once more (with any registration that committed into it
+ * late), so the holder makes progress past a held transaction, loses nothing, and gets a registration at most one
+ * extra time. A page that ends where everything is settled gets a version 2 cookie (`sent` = `settled`).
+ *
  * Version 1, still accepted so that cookies held across an upgrade keep their place (26 bytes):
  * `position: uint64 big-endian (8)` ‖ ASCII `"v1"` ‖ `base64url(mac) (16)`. Its positions are the same numbers
  * (the PostgreSQL store's rows from before version 2 keep transaction id 0, so their positions are their old
@@ -42,6 +49,8 @@ interface Version {
 const V1_POSITION_LENGTH = 8
 const V1: Version = { domain: uint8ArrayFromString('libp2p-rendezvous-cookie/v1'), positionLength: V1_POSITION_LENGTH, macLength: 12 }
 const V2: Version = { domain: uint8ArrayFromString('libp2p-rendezvous-cookie/v2'), positionLength: 16, macLength: 14 }
+/** Two positions, 32 bytes, MACed as one */
+const V3: Version = { domain: uint8ArrayFromString('libp2p-rendezvous-cookie/v3'), positionLength: 32, macLength: 13 }
 
 const V1_TAG = 'v1'
 const V1_MAC_TEXT_LENGTH = 16 // base64url of 12 bytes, no padding
@@ -50,8 +59,23 @@ const V1_LENGTH = V1_POSITION_LENGTH + V1_TAG.length + V1_MAC_TEXT_LENGTH
 const V2_PREFIX = 'rdv2'
 const V2_BODY_TEXT_LENGTH = (V2.positionLength + V2.macLength) * 4 / 3 // base64url of a multiple of 3 bytes: no padding, no spare bits
 
-/** The length of every cookie this module issues */
+/** The length of every cookie this module issues for one position (version 2) */
 export const COOKIE_LENGTH = V2_PREFIX.length + V2_BODY_TEXT_LENGTH
+
+const V3_PREFIX = 'rdv3'
+const V3_BODY_TEXT_LENGTH = (V3.positionLength + V3.macLength) * 4 / 3
+
+/** The length of a cookie for two positions (version 3) */
+export const RANGE_COOKIE_LENGTH = V3_PREFIX.length + V3_BODY_TEXT_LENGTH
+
+/**
+ * Where a cookie says the next page starts: everything up to `settled` was sent; what lies above it up to `sent`
+ * was sent while the store had not settled it (`sent` equals `settled` for every cookie but version 3's)
+ */
+export interface CookieRange {
+  settled: bigint
+  sent: bigint
+}
 
 /**
  * HMACs already keyed with a secret, by secret and version: every cookie clones one rather than hash the key
@@ -142,11 +166,72 @@ function verified (version: Version, secret: Uint8Array, namespace: string | und
   return positionOf(position)
 }
 
-/** Issues the cookie for `position` in `namespace` (`undefined`: a DISCOVER over all namespaces) */
-export function encodeCookie (secret: Uint8Array, namespace: string | undefined, position: bigint): Uint8Array<ArrayBuffer> {
+function checkPosition (position: bigint): void {
   if (position < 0n || position > MAX_COOKIE_POSITION) {
     throw new RangeError(`cookie position ${position} is outside [0, 2^128)`)
   }
+}
+
+/**
+ * Issues the cookie for `range` in `namespace`: a version 2 cookie when `sent` is `settled`, else a version 3 one
+ * that carries both
+ */
+export function encodeCookieRange (secret: Uint8Array, namespace: string | undefined, range: CookieRange): Uint8Array<ArrayBuffer> {
+  if (range.sent === range.settled) {
+    return encodeCookie(secret, namespace, range.settled)
+  }
+
+  checkPosition(range.settled)
+  checkPosition(range.sent)
+
+  if (range.sent < range.settled) {
+    throw new RangeError(`cookie position sent (${range.sent}) is below settled (${range.settled})`)
+  }
+
+  const half = V3.positionLength / 2
+  const bytes = new Uint8Array(V3.positionLength)
+  bytes.set(positionBytes(range.settled, half), 0)
+  bytes.set(positionBytes(range.sent, half), half)
+  const body = new Uint8Array(V3.positionLength + V3.macLength)
+  body.set(bytes, 0)
+  body.set(mac(V3, secret, namespace, bytes), V3.positionLength)
+  const cookie = new Uint8Array(RANGE_COOKIE_LENGTH)
+  cookie.set(uint8ArrayFromString(V3_PREFIX + uint8ArrayToString(body, 'base64url')))
+  return cookie
+}
+
+/**
+ * The range of a cookie this fleet issued for `namespace`, of any version, or an {@link InvalidCookieError} when the
+ * cookie is malformed, was edited, or belongs to another namespace or another fleet
+ */
+export function decodeCookieRange (secret: Uint8Array, namespace: string | undefined, cookie: Uint8Array): CookieRange {
+  if (cookie.byteLength === RANGE_COOKIE_LENGTH && uint8ArrayToString(cookie.subarray(0, V3_PREFIX.length)) === V3_PREFIX) {
+    const body = base64url(cookie.subarray(V3_PREFIX.length))
+
+    if (body.byteLength !== V3.positionLength + V3.macLength) {
+      throw new InvalidCookieError('cookie is malformed')
+    }
+
+    const positions = body.subarray(0, V3.positionLength)
+    const half = V3.positionLength / 2
+    verified(V3, secret, namespace, positions, body.subarray(V3.positionLength))
+    const range = { settled: positionOf(positions.subarray(0, half)), sent: positionOf(positions.subarray(half)) }
+
+    if (range.sent < range.settled) {
+      // authentic yet impossible: only a server with the secret and a bug could have issued it
+      throw new InvalidCookieError('cookie is malformed')
+    }
+
+    return range
+  }
+
+  const position = decodeCookie(secret, namespace, cookie)
+  return { settled: position, sent: position }
+}
+
+/** Issues the cookie for `position` in `namespace` (`undefined`: a DISCOVER over all namespaces) */
+export function encodeCookie (secret: Uint8Array, namespace: string | undefined, position: bigint): Uint8Array<ArrayBuffer> {
+  checkPosition(position)
 
   const bytes = positionBytes(position, V2.positionLength)
   const body = new Uint8Array(V2.positionLength + V2.macLength)
@@ -158,8 +243,9 @@ export function encodeCookie (secret: Uint8Array, namespace: string | undefined,
 }
 
 /**
- * Returns the position of a cookie this fleet issued for `namespace`, or throws an {@link InvalidCookieError}
- * when the cookie is malformed, was edited, or belongs to another namespace or another fleet.
+ * Returns the position of a version 1 or 2 cookie this fleet issued for `namespace`, or throws an
+ * {@link InvalidCookieError} when the cookie is malformed, was edited, or belongs to another namespace or another
+ * fleet. {@link decodeCookieRange} reads every version.
  */
 export function decodeCookie (secret: Uint8Array, namespace: string | undefined, cookie: Uint8Array): bigint {
   if (cookie.byteLength === COOKIE_LENGTH && uint8ArrayToString(cookie.subarray(0, V2_PREFIX.length)) === V2_PREFIX) {
@@ -177,7 +263,7 @@ export function decodeCookie (secret: Uint8Array, namespace: string | undefined,
     return verified(V1, secret, namespace, cookie.subarray(0, V1_POSITION_LENGTH), presented)
   }
 
-  throw new InvalidCookieError(`cookie of ${cookie.byteLength} bytes is none this server issues (version 2: ${COOKIE_LENGTH} bytes starting "${V2_PREFIX}")`)
+  throw new InvalidCookieError(`cookie of ${cookie.byteLength} bytes is none this server issues (version 2: ${COOKIE_LENGTH} bytes starting "${V2_PREFIX}", version 3: ${RANGE_COOKIE_LENGTH} starting "${V3_PREFIX}")`)
 }
 
 /** A version 1 cookie, as servers before cookie version 2 issued them; kept to test that they are still honoured */

@@ -52,6 +52,28 @@ function relateRecordSize (config: ServerConfig, { isSet, fail, ref }: RelateCon
   }
 }
 
+/**
+ * A full page must fit one peer's reply budget, and one peer's budget the server's: unset budgets follow a raised
+ * `maxResponseSize`, set ones that cannot work are refused
+ */
+function relateReplyBudgets (config: ServerConfig, { isSet, fail, ref }: RelateContext): void {
+  if (!isSet('maxReplyBytesPerPeer')) {
+    config.maxReplyBytesPerPeer = Math.max(config.maxReplyBytesPerPeer, config.maxResponseSize)
+  }
+
+  if (!isSet('maxReplyBytes')) {
+    config.maxReplyBytes = Math.max(config.maxReplyBytes, config.maxReplyBytesPerPeer)
+  }
+
+  if (config.maxReplyBytesPerPeer < config.maxResponseSize) {
+    fail('maxReplyBytesPerPeer', `at least ${ref('maxResponseSize')} (${config.maxResponseSize}), or a full page could never be sent`, config.maxReplyBytesPerPeer)
+  }
+
+  if (config.maxReplyBytes < config.maxReplyBytesPerPeer) {
+    fail('maxReplyBytes', `at least ${ref('maxReplyBytesPerPeer')} (${config.maxReplyBytesPerPeer})`, config.maxReplyBytes)
+  }
+}
+
 export const SERVER_OPTIONS: OptionTable<RendezvousServerInit, CheckedServerOptions> = {
   owner: 'rendezvousServer',
   rows: {
@@ -141,7 +163,7 @@ export const SERVER_OPTIONS: OptionTable<RendezvousServerInit, CheckedServerOpti
     maxConcurrentRequests: {
       type: COUNT,
       default: 256,
-      doc: 'requests in progress, all peers together; beyond it: `E_UNAVAILABLE`'
+      doc: 'requests in progress, all peers together; beyond it: `E_UNAVAILABLE`. A DISCOVER waiting for its requester\'s identify (to tell a rust-libp2p reader) is not counted while it waits; as many again may wait, at most 16 of one peer, the others are answered at once'
     },
     timeout: {
       type: TIMER,
@@ -161,10 +183,24 @@ export const SERVER_OPTIONS: OptionTable<RendezvousServerInit, CheckedServerOpti
       default: 1000,
       doc: 'requests answered on one stream; after the last reply the server closes its side'
     },
+    maxReplyBytes: {
+      type: BYTES,
+      // replies written and not yet read: a few percent of the memory store's 1 GiB
+      default: 64 * 1024 * 1024,
+      note: '64 MiB; raised to `maxReplyBytesPerPeer` when that is set higher',
+      doc: 'bytes of DISCOVER replies written and not yet taken by their peers, all peers together; a DISCOVER whose reply does not fit gets `E_UNAVAILABLE`. A reply is counted until its bytes have left for the connection, or until its stream is reset at `timeout` (a reader that stops reading)'
+    },
+    maxReplyBytesPerPeer: {
+      type: BYTES,
+      // four full pages: our client keeps up to four streams to a point
+      default: 4 * 1024 * 1024,
+      note: '4 MiB, four full pages; raised to `maxResponseSize` when that is set higher',
+      doc: 'the same for one peer; at least `maxResponseSize`, so that a full page can always be sent'
+    },
     verifiedRecordCacheSize: {
       type: integer({ min: 0 }),
       default: 5000,
-      doc: 'signed peer records remembered after their signature check (by their bytes, least recently used forgotten first), so the same record sent again, to refresh or in another namespace, is not checked again; about 3 KiB each; `0` checks every record'
+      doc: 'signed peer records remembered after their signature check (by their bytes; those not used since half as many newer ones came are forgotten first), so the same record sent again, to refresh or in another namespace, is not checked again; about 3 KiB each; `0` checks every record'
     },
     sweepInterval: {
       type: TIMER,
@@ -198,6 +234,7 @@ export const SERVER_OPTIONS: OptionTable<RendezvousServerInit, CheckedServerOpti
     }
 
     relateRecordSize(config, context)
+    relateReplyBudgets(config, context)
   }
 }
 

@@ -1,19 +1,13 @@
 import { InvalidCookieError, RendezvousError } from '../errors.ts'
 import { Message } from '../pb/rendezvous.ts'
-import { decodeCookie, encodeCookie } from '../protocol/cookie.ts'
+import { decodeCookieRange, encodeCookieRange } from '../protocol/cookie.ts'
 import { namespaceByteLength, namespaceProblem } from '../protocol/namespace.ts'
-import { peerRecordFormatOf } from '../protocol/peer-record.ts'
 import { REGISTRATION_OVERHEAD, RESPONSE_OVERHEAD } from './response-size.ts'
 import type { RequestContext } from './request-context.ts'
+import type { CookieRange } from '../protocol/cookie.ts'
+import type { DiscoverPage } from './store/registration-store.ts'
 
 const { ResponseStatus } = Message
-
-/**
- * Store reads one DISCOVER may make to fill its page when records the requester cannot read are skipped (a Rust
- * requester in a namespace of JS and Go registrants): past it the page goes out short, with a cookie after the last
- * registration looked at, so the next page goes on from there.
- */
-const MAX_STORE_READS = 8
 
 function requestedLimit (limit: bigint | undefined, ctx: RequestContext): number {
   const max = ctx.config.maxDiscoverLimit
@@ -27,13 +21,13 @@ function requestedLimit (limit: bigint | undefined, ctx: RequestContext): number
 }
 
 /** Where the cookie says the last page ended (0n: from the start); E_INVALID_COOKIE for one that is not ours */
-function cursorOf (cookie: Uint8Array | undefined, namespace: string | undefined, ctx: RequestContext): bigint {
+function rangeOf (cookie: Uint8Array | undefined, namespace: string | undefined, ctx: RequestContext): CookieRange {
   if (cookie == null || cookie.byteLength === 0) {
-    return 0n
+    return { settled: 0n, sent: 0n }
   }
 
   try {
-    return decodeCookie(ctx.cookieSecret, namespace, cookie)
+    return decodeCookieRange(ctx.cookieSecret, namespace, cookie)
   } catch (err: any) {
     if (err instanceof InvalidCookieError) {
       throw new RendezvousError(ResponseStatus.E_INVALID_COOKIE, err.message)
@@ -43,73 +37,82 @@ function cursorOf (cookie: Uint8Array | undefined, namespace: string | undefined
 }
 
 /**
- * The registrations after `afterSeq` the requester can read, cut to `limit` and to the response size, and the
- * position the cookie will carry. A requester that reads only legacy records (a rust-libp2p client) gets only those:
- * the page is filled past the others and the cookie goes on after them.
+ * Where the next page starts, after a page that sent registrations up to `lastSent` (none: `undefined`) from a
+ * store that settled positions below `settledBelow`. The cookie's settled end never passes an unsettled position,
+ * or it would skip a registration that commits there later; its sent end records how far the page went past it,
+ * so that the next page goes on from there rather than send the same registrations again and again while a
+ * transaction stays open somewhere (see {@link DiscoverQuery.sentUpTo}).
  */
-async function readPage (namespace: string | undefined, afterSeq: bigint, limit: number, ctx: RequestContext): Promise<{ registrations: Message.Register[], cursor: bigint }> {
-  const registrations: Message.Register[] = []
-  let size = RESPONSE_OVERHEAD
-  // where the cookie will point: only past registrations the store calls settled
-  let cursor = afterSeq
-  // where the next store read starts: past everything this page has looked at
-  let seen = afterSeq
-  let done = false
-  // asked once, at the first standard record: the answer may wait for identify
-  let legacyOnly: boolean | undefined
-  let lastNamespace: string | undefined
-  let lastNamespaceLength = 0
+export function nextRange (from: CookieRange, settledBelow: bigint | undefined, lastSent: bigint | undefined): CookieRange {
+  const max = (a: bigint, b: bigint): bigint => a > b ? a : b
+  const min = (a: bigint, b: bigint): bigint => a < b ? a : b
 
-  for (let reads = 0; reads < MAX_STORE_READS && !done && registrations.length < limit; reads++) {
-    const wanted = limit - registrations.length
-    const page = await ctx.store.discover({ namespace, afterSeq: seen, limit: wanted, now: ctx.now })
-    // a registration still in flight may commit below a position the store shows: the cookie waits for it
-    const settled = (seq: bigint): boolean => page.settledBelow == null || seq < page.settledBelow
+  if (settledBelow == null) {
+    // every position is settled
+    return lastSent == null ? from : { settled: lastSent, sent: lastSent }
+  }
 
-    for (const registration of page.registrations) {
-      // a rust-libp2p client fails the whole response on one standard record: it gets the legacy ones only
-      if (legacyOnly !== false && peerRecordFormatOf(registration.signedPeerRecord) !== 'legacy') {
-        legacyOnly ??= await ctx.readsOnlyLegacy()
+  const lastSettled = settledBelow - 1n
+  // the page went through every settled registration up to here: past `from.sent` only as far as it sent, and
+  // nothing past it when it sent nothing (a page holds the registrations in position order)
+  const settled = max(from.settled, min(lastSettled, lastSent ?? from.sent))
+  return { settled, sent: max(max(from.sent, settled), lastSent ?? 0n) }
+}
 
-        if (legacyOnly) {
-          seen = registration.seq
-          cursor = settled(registration.seq) ? registration.seq : cursor
-          continue
-        }
-      }
+/**
+ * The registrations the requester can read after the cookie's range, cut to `limit` and to the response size, and
+ * the range the next cookie will carry. A requester that reads only legacy records (a rust-libp2p client) gets
+ * only those, read from the store's index of them: the work is the page, however many standard records lie around
+ * them. Whether it is one is asked only when the page holds a standard record and nothing is known yet, as the
+ * answer may wait for identify; the store is then read once more, for legacy records only.
+ */
+async function readPage (namespace: string | undefined, from: CookieRange, limit: number, ctx: RequestContext): Promise<{ registrations: Message.Register[], next: CookieRange }> {
+  const read = async (legacyOnly: boolean): Promise<DiscoverPage> =>
+    ctx.store.discover({ namespace, afterSeq: from.settled, sentUpTo: from.sent, limit, now: ctx.now, legacyOnly })
+  let legacyOnly = ctx.readsOnlyLegacyKnown()
+  let page = await read(legacyOnly === true)
 
-      // a page is mostly one namespace: its length is measured once
-      if (registration.namespace !== lastNamespace) {
-        lastNamespace = registration.namespace
-        lastNamespaceLength = namespaceByteLength(lastNamespace)
-      }
+  if (legacyOnly == null && page.registrations.some(registration => registration.format !== 'legacy')) {
+    // a rust-libp2p client fails the whole response on one standard record: it gets the legacy ones only
+    legacyOnly = await ctx.readsOnlyLegacy()
 
-      size += lastNamespaceLength + registration.signedPeerRecord.byteLength + REGISTRATION_OVERHEAD
-
-      if (size > ctx.config.maxResponseSize) {
-        // the rest follows on the next page: the cookie points just after the last registration sent
-        done = true
-        break
-      }
-
-      registrations.push({
-        ns: registration.namespace,
-        // protons types fields as ArrayBuffer-backed; stores may hand out views of any buffer, which encode the same
-        signedPeerRecord: registration.signedPeerRecord as Uint8Array<ArrayBuffer>,
-        // the time it has left, rounded up so that a live registration never reads as expired
-        ttl: BigInt(Math.max(1, Math.ceil((registration.expiresAt - ctx.now) / 1000)))
-      })
-      seen = registration.seq
-      cursor = settled(registration.seq) ? registration.seq : cursor
-    }
-
-    // the store has nothing more after this page, or the cookie already waits behind one in flight
-    if (page.registrations.length < wanted || cursor !== seen) {
-      done = true
+    if (legacyOnly) {
+      page = await read(true)
     }
   }
 
-  return { registrations, cursor }
+  const registrations: Message.Register[] = []
+  let size = RESPONSE_OVERHEAD
+  let lastSent: bigint | undefined
+  let lastNamespace: string | undefined
+  let lastNamespaceLength = 0
+
+  for (const registration of page.registrations) {
+    // a page is mostly one namespace: its length is measured once
+    if (registration.namespace !== lastNamespace) {
+      lastNamespace = registration.namespace
+      lastNamespaceLength = namespaceByteLength(lastNamespace)
+    }
+
+    size += lastNamespaceLength + registration.signedPeerRecord.byteLength + REGISTRATION_OVERHEAD
+
+    if (size > ctx.config.maxResponseSize) {
+      // the rest follows on the next page: the cookie points just after the last registration sent
+      break
+    }
+
+    registrations.push({
+      ns: registration.namespace,
+      // protons types fields as ArrayBuffer-backed; stores may hand out views of any buffer, which encode the same
+      signedPeerRecord: registration.signedPeerRecord as Uint8Array<ArrayBuffer>,
+      // the time it has left, rounded up so that a live registration never reads as expired
+      ttl: BigInt(Math.max(1, Math.ceil((registration.expiresAt - ctx.now) / 1000)))
+    })
+    lastSent = registration.seq
+  }
+
+  // nothing sent from a page that held something (cannot happen: every record fits a page alone) moves nothing
+  return { registrations, next: lastSent == null && page.registrations.length > 0 ? from : nextRange(from, page.settledBelow, lastSent) }
 }
 
 /**
@@ -128,14 +131,14 @@ export async function handleDiscover (request: Message.Discover | undefined, ctx
     }
   }
 
-  const afterSeq = cursorOf(request?.cookie, namespace, ctx)
-  const { registrations, cursor } = await readPage(namespace, afterSeq, requestedLimit(request?.limit, ctx), ctx)
+  const from = rangeOf(request?.cookie, namespace, ctx)
+  const { registrations, next } = await readPage(namespace, from, requestedLimit(request?.limit, ctx), ctx)
 
   return {
     status: ResponseStatus.OK,
     statusText: 'OK',
     registrations,
     // always a cookie, even on an empty page: Rust clients require one in every OK response
-    cookie: encodeCookie(ctx.cookieSecret, namespace, cursor)
+    cookie: encodeCookieRange(ctx.cookieSecret, namespace, next)
   }
 }

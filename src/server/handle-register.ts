@@ -81,6 +81,7 @@ export async function handleRegister (request: Message.Register | undefined, ctx
     namespace: ns,
     // kept as it came, in its own format: a Rust registrant's legacy record goes back to Rust requesters unchanged
     signedPeerRecord: record.envelope,
+    format: record.format,
     recordSeq: comparableSeq(record.seqNumber),
     expiresAt: ctx.now + ttl * 1000
   }, {

@@ -91,7 +91,9 @@ export interface RendezvousServerInit {
    */
   maxInboundStreams?: number
   /**
-   * Requests being processed at once, all peers together; beyond it requests get E_UNAVAILABLE.
+   * Requests being processed at once, all peers together; beyond it requests get E_UNAVAILABLE. A DISCOVER that
+   * waits for its requester's identify (to tell a rust-libp2p reader) is not counted while it waits: as many again
+   * may wait, at most 16 of one peer, and past that they are answered without waiting.
    *
    * @default 256
    */
@@ -117,6 +119,22 @@ export interface RendezvousServerInit {
    * @default 1000
    */
   maxRequestsPerStream?: number
+  /**
+   * Bytes of DISCOVER replies written and not yet taken by their peers, all peers together. A reply is charged from
+   * when it is encoded until its bytes have left for the connection (or its stream ends: a reader that stops reading
+   * has its stream reset at `timeout`, which gives its bytes back); a DISCOVER whose reply does not fit gets
+   * E_UNAVAILABLE. At least `maxReplyBytesPerPeer`.
+   *
+   * @default 67108864 (64 MiB; raised to `maxReplyBytesPerPeer` when that is set higher)
+   */
+  maxReplyBytes?: number
+  /**
+   * Bytes of DISCOVER replies written and not yet taken by one peer; past it that peer's DISCOVERs get E_UNAVAILABLE.
+   * At least `maxResponseSize`, so that a full page can always be sent.
+   *
+   * @default 4194304 (4 MiB, four full pages; raised to `maxResponseSize` when that is set higher)
+   */
+  maxReplyBytesPerPeer?: number
   /**
    * Signed peer records remembered after their signature check, by their bytes, so that the same record sent again
    * (in another namespace, or to refresh) is not checked again; the least recently used is forgotten first. Each

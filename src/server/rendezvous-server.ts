@@ -1,5 +1,6 @@
 import { serviceCapabilities } from '@libp2p/interface'
-import { pbStream, UnexpectedEOFError } from '@libp2p/utils'
+import { UnexpectedEOFError } from '@libp2p/utils'
+import { raceSignal } from 'race-signal'
 import { RendezvousError, StoreUnavailableError } from '../errors.ts'
 import { Message } from '../pb/rendezvous.ts'
 import { openPeerRecord } from '../protocol/peer-record.ts'
@@ -7,66 +8,41 @@ import { resolveServerConfig } from './config.ts'
 import { handleDiscover } from './handle-discover.ts'
 import { handleRegister } from './handle-register.ts'
 import { handleUnregister } from './handle-unregister.ts'
+import { ReplyBudget } from './reply-budget.ts'
+import { encodeReply } from './reply-encoding.ts'
 import { RequestDeadline } from './request-deadline.ts'
+import { RequestReader } from './request-reader.ts'
+import { busy, RequestSlots } from './request-slots.ts'
 import { RequesterFormats } from './requester-formats.ts'
 import { ServerMetrics } from './server-metrics.ts'
 import { StrictRequest } from './strict-request.ts'
 import { VerifiedRecords } from './verified-records.ts'
 import type { ServerConfig } from './config.ts'
 import type { RendezvousServerComponents, RendezvousServerInit, RendezvousServerService } from './options.ts'
+import type { ReplyCharge } from './reply-budget.ts'
 import type { RequestContext } from './request-context.ts'
+import type { Slot } from './request-slots.ts'
 import type { RequestKind } from './server-metrics.ts'
 import type { RegistrationStore } from './store/registration-store.ts'
 import type { VerifiedPeerRecord } from '../protocol/peer-record.ts'
 import type { Connection, Logger, PeerId, Startable, Stream } from '@libp2p/interface'
-import type { ProtobufMessageStream } from '@libp2p/utils'
 
 const { MessageType, ResponseStatus } = Message
-
-/**
- * Settles as `promise` does, or rejects with the signal's reason when it aborts first. A store that never answers
- * must not hold a stream, or `stop()`, beyond the timeout.
- */
-async function untilAborted <T> (promise: Promise<T>, signal: AbortSignal): Promise<T> {
-  let onAbort: (() => void) | undefined
-  const aborted = new Promise<never>((_resolve, reject) => {
-    onAbort = () => { reject(signal.reason) }
-
-    if (signal.aborted) {
-      onAbort()
-    } else {
-      signal.addEventListener('abort', onAbort, { once: true })
-    }
-  })
-
-  // nobody may be listening any more when the store finally answers, or fails
-  promise.catch(() => {})
-
-  try {
-    return await Promise.race([promise, aborted])
-  } finally {
-    if (onAbort != null) {
-      signal.removeEventListener('abort', onAbort)
-    }
-  }
-}
-
-/** `fn`'s promise, made on the first call only */
-function once <T> (fn: () => Promise<T>): () => Promise<T> {
-  let result: Promise<T> | undefined
-  return async () => {
-    result ??= fn()
-    return result
-  }
-}
 
 /** The share of `timeout` a request may spend in the store; the rest is for writing a reply either way */
 const ANSWER_SHARE = 0.8
 
+const BUSY = 'rendezvous point is busy, retry later'
+
 /** The answer to a request the store could not handle in time: E_UNAVAILABLE, for the requests that have a reply */
 function tooLate (request: Message): Outcome {
+  return unavailable(request, BUSY)
+}
+
+/** E_UNAVAILABLE with `statusText`, for the requests that have a reply */
+function unavailable (request: Message, statusText: string): Outcome {
   const type = request.type ?? MessageType.REGISTER
-  const refusal = { status: ResponseStatus.E_UNAVAILABLE, statusText: 'rendezvous point is busy, retry later' }
+  const refusal = { status: ResponseStatus.E_UNAVAILABLE, statusText }
 
   if (type === MessageType.REGISTER) {
     return { kind: 'register', status: refusal.status, reply: { type: MessageType.REGISTER_RESPONSE, registerResponse: refusal } }
@@ -77,6 +53,40 @@ function tooLate (request: Message): Outcome {
   }
 
   return { kind: type === MessageType.UNREGISTER ? 'unregister' : 'invalid', status: refusal.status }
+}
+
+/**
+ * Resolves once the stream's bytes have all left it and the connection under it takes more (nothing to drain):
+ * what was written has been taken by the peer, as far as this process can tell. Rejects when `signal` aborts (the
+ * request's deadline: the stream is then reset, which drops what it still holds); a stream that ends has nothing
+ * left to take.
+ */
+async function untilTaken (stream: Stream, signal: AbortSignal): Promise<void> {
+  while ((stream.writeBufferLength > 0 || stream.writableNeedsDrain) && stream.status === 'open') {
+    signal.throwIfAborted()
+
+    await new Promise<void>((resolve, reject) => {
+      const stop = (): void => {
+        stream.removeEventListener('idle', done)
+        stream.removeEventListener('drain', done)
+        stream.removeEventListener('close', done)
+        signal.removeEventListener('abort', aborted)
+      }
+      const done = (): void => {
+        stop()
+        resolve()
+      }
+      const aborted = (): void => {
+        stop()
+        reject(signal.reason)
+      }
+
+      stream.addEventListener('idle', done)
+      stream.addEventListener('drain', done)
+      stream.addEventListener('close', done)
+      signal.addEventListener('abort', aborted)
+    })
+  }
 }
 
 /** How long a DISCOVER whose answer holds standard records waits for identify to say whether the requester is rust-libp2p */
@@ -107,9 +117,12 @@ export class RendezvousServer implements RendezvousServerService, Startable {
   private readonly inFlight = new Set<Promise<void>>()
   /**
    * Requests read and being handled. `maxConcurrentRequests` bounds this, not the streams open: a stream that
-   * has sent nothing yet costs a timer and a buffer, and must not take an honest request's place.
+   * has sent nothing yet costs a timer and a buffer, and must not take an honest request's place; nor does a
+   * request that waits for its requester's identify.
    */
-  private processing = 0
+  private readonly slots: RequestSlots
+  /** Bytes of DISCOVER replies written and not yet taken by their peers */
+  private readonly replies: ReplyBudget
   private cookieSecret?: Uint8Array
   private sweepTimer?: ReturnType<typeof setTimeout>
   private sweeping?: Promise<void>
@@ -123,8 +136,14 @@ export class RendezvousServer implements RendezvousServerService, Startable {
     this.store = init.store
     this.log = components.logger.forComponent('libp2p:rendezvous:server')
     this.records = new VerifiedRecords({ maxEntries: this.config.verifiedRecordCacheSize, verify: openPeerRecord })
-    this.metrics = new ServerMetrics(components.metrics, this.store, this.records)
-    this.requesters = new RequesterFormats(components, Math.min(IDENTIFY_WAIT_MS, this.config.timeout / 4))
+    this.slots = new RequestSlots(this.config.maxConcurrentRequests)
+    this.replies = new ReplyBudget({ maxBytes: this.config.maxReplyBytes, maxBytesPerPeer: this.config.maxReplyBytesPerPeer })
+    // as many requests may wait for identify as may be handled, in a pool of their own
+    this.requesters = new RequesterFormats(components, { identifyWait: Math.min(IDENTIFY_WAIT_MS, this.config.timeout / 4), maxWaiting: this.config.maxConcurrentRequests })
+    this.metrics = new ServerMetrics(components.metrics, this.store, this.records, {
+      replyBytes: () => this.replies.bytes,
+      identifyWaits: () => this.requesters.waitingRequests
+    })
     this.onStream = this.onStream.bind(this)
   }
 
@@ -148,6 +167,7 @@ export class RendezvousServer implements RendezvousServerService, Startable {
       })
     }
 
+    this.requesters.start()
     this.started = true
     this.stopping = new AbortController()
     this.scheduleSweep()
@@ -168,6 +188,8 @@ export class RendezvousServer implements RendezvousServerService, Startable {
       await this.components.registrar.unhandle(protocol)
     }
 
+    // requests waiting for identify go on at once
+    this.requesters.stop()
     await Promise.allSettled([...this.inFlight, this.sweeping])
     await this.store.stop?.()
     this.log('stopped')
@@ -184,7 +206,8 @@ export class RendezvousServer implements RendezvousServerService, Startable {
     const signal = this.stopping == null ? deadline : AbortSignal.any([deadline, this.stopping.signal])
 
     try {
-      const removed = await untilAborted(this.store.removeExpired(Date.now(), { signal }), signal)
+      // a store that never answers must not hold up stop(), or the sweeps after it, beyond the timeout
+      const removed = await raceSignal(this.store.removeExpired(Date.now(), { signal }), signal)
       this.metrics.sweptExpired(removed)
 
       if (removed > 0) {
@@ -237,10 +260,7 @@ export class RendezvousServer implements RendezvousServerService, Startable {
    * stream, never in a throw.
    */
   private async serve (stream: Stream, remotePeer: PeerId): Promise<void> {
-    const messages = pbStream(stream, {
-      maxDataLength: this.config.maxRequestSize,
-      maxBufferSize: this.config.maxRequestSize * 2
-    }).pb(StrictRequest)
+    const messages = new RequestReader(stream, this.config.maxRequestSize)
     let deadline = new RequestDeadline(stream, this.config.timeout)
     let closed = false
 
@@ -248,13 +268,18 @@ export class RendezvousServer implements RendezvousServerService, Startable {
       for (let served = 0; served < this.config.maxRequestsPerStream; served++) {
         const request = await this.nextRequest(messages, stream, deadline, served)
 
-        if (request == null || !await this.handle(request, messages, remotePeer, deadline)) {
+        if (request == null || !await this.handle(request, messages, stream, remotePeer, deadline)) {
           // the client is done (or sent what cannot be answered): close, nothing more will be read
           break
         }
 
         if (served + 1 === this.config.maxRequestsPerStream) {
           this.log('%p sent %d requests on one stream, closing it', remotePeer, this.config.maxRequestsPerStream)
+          break
+        }
+
+        if (messages.ended) {
+          // the client closed its side after its request (Rust's way): nothing more will come
           break
         }
 
@@ -280,14 +305,21 @@ export class RendezvousServer implements RendezvousServerService, Startable {
    * The next request, or `undefined` when the client closed its side between requests. The first request of a
    * stream has no such way out: a stream closed before any request is as broken as one cut mid-frame.
    */
-  private async nextRequest (messages: ProtobufMessageStream<Message, Stream>, stream: Stream, deadline: RequestDeadline, served: number): Promise<Message | undefined> {
+  private async nextRequest (messages: RequestReader, stream: Stream, deadline: RequestDeadline, served: number): Promise<Message | undefined> {
     try {
-      const request = await messages.read({ signal: deadline.signal })
+      const bytes = served === 0 ? await messages.read(deadline.signal) : await messages.next(deadline.signal)
+
+      if (bytes == null) {
+        return undefined
+      }
+
+      const request = StrictRequest.decode(bytes)
       // a request read from bytes that came with the previous one starts its clock here
       deadline.start()
       return request
     } catch (err) {
       if (served > 0 && !deadline.started) {
+        // the client closed its side while a read of the next request had begun: a clean end all the same
         if (err instanceof UnexpectedEOFError && stream.remoteWriteStatus !== 'writable') {
           return undefined
         }
@@ -305,33 +337,56 @@ export class RendezvousServer implements RendezvousServerService, Startable {
    * Handles one request and writes its reply (none for UNREGISTER), counting it whatever happens. Resolves to
    * `false` when the stream should go no further: a response type sent as a request has no answer.
    */
-  private async handle (request: Message, messages: ProtobufMessageStream<Message, Stream>, remotePeer: PeerId, deadline: RequestDeadline): Promise<boolean> {
+  private async handle (request: Message, messages: RequestReader, stream: Stream, remotePeer: PeerId, deadline: RequestDeadline): Promise<boolean> {
     let outcome: Outcome = { kind: 'invalid', status: 'aborted' }
+    let charge: ReplyCharge | undefined
 
     try {
-      this.processing++
-      // counted until the store has really answered, so that a hanging store fills maxConcurrentRequests (and the
+      // held until the store has really answered, so that a hanging store fills maxConcurrentRequests (and the
       // point answers E_UNAVAILABLE) rather than piling up work; the stream itself is given up at the timeout
-      const handling = this.answer(request, remotePeer).finally(() => { this.processing-- })
+      const slot = this.slots.take()
+      const handling = this.answer(request, remotePeer, slot).finally(() => { slot?.release() })
       // a store that has not answered by this share of the timeout gets the request refused with E_UNAVAILABLE,
-      // in time for a client whose own timeout is as long as ours to read why rather than time out
-      const answerBy = AbortSignal.timeout(Math.max(0, Math.floor(deadline.startedAt + this.config.timeout * ANSWER_SHARE - performance.now())))
-      outcome = await untilAborted(handling, answerBy).catch(err => {
-        if (!answerBy.aborted) {
+      // in time for a client whose own timeout is as long as ours to read why rather than time out. A timer cleared
+      // when the store answers: an AbortSignal.timeout per request would fire seconds later all the same
+      const answerBy = new AbortController()
+      const timer = setTimeout(() => { answerBy.abort() }, Math.max(0, Math.floor(deadline.startedAt + this.config.timeout * ANSWER_SHARE - performance.now())))
+      outcome = await raceSignal(handling, answerBy.signal).catch(err => {
+        if (!answerBy.signal.aborted) {
           throw err
         }
 
         this.metrics.storeError()
         this.log.error('the store did not answer a request from %p within %d ms', remotePeer, this.config.timeout * ANSWER_SHARE)
         return tooLate(request)
-      })
+      }).finally(() => { clearTimeout(timer) })
 
       if (outcome.reply != null) {
-        await messages.write(outcome.reply, { signal: deadline.signal })
+        let bytes = encodeReply(outcome.reply)
+
+        if (outcome.kind === 'discover' && outcome.status === ResponseStatus.OK) {
+          const charged = this.replies.charge(remotePeer.toString(), bytes.byteLength)
+
+          if (typeof charged === 'string') {
+            this.log('%p has too many reply bytes unread (%s budget): DISCOVER refused', remotePeer, charged)
+            outcome = unavailable(request, charged === 'peer' ? 'too many replies to this peer are still unread, retry later' : BUSY)
+            bytes = encodeReply(outcome.reply ?? {})
+          } else {
+            charge = charged
+          }
+        }
+
+        await messages.write(bytes, deadline.signal)
+
+        if (charge != null) {
+          await untilTaken(stream, deadline.signal)
+        }
       }
 
       return outcome.kind !== 'invalid'
     } finally {
+      // taken by the peer, or its stream is being reset (the deadline passed), which drops what it still holds
+      charge?.release()
       this.metrics.request(outcome.kind, outcome.status, (performance.now() - deadline.startedAt) / 1000)
     }
   }
@@ -368,23 +423,24 @@ export class RendezvousServer implements RendezvousServerService, Startable {
     })
   }
 
-  private async answer (request: Message, remotePeer: PeerId): Promise<Outcome> {
+  /** `slot` is the request's place among `maxConcurrentRequests`, `undefined` when there was none free */
+  private async answer (request: Message, remotePeer: PeerId, slot: Slot | undefined): Promise<Outcome> {
     // proto3 encoders omit zero values, so an absent type is REGISTER (= 0)
     const type = request.type ?? MessageType.REGISTER
 
     if (type === MessageType.UNREGISTER) {
-      await this.withContext(remotePeer, async ctx => { await handleUnregister(request.unregister, ctx) })
+      await this.withContext(remotePeer, slot, async ctx => { await handleUnregister(request.unregister, ctx) })
         .catch(err => { this.log('unregister from %p failed - %e', remotePeer, err) })
       return { kind: 'unregister', status: ResponseStatus.OK }
     }
 
     if (type === MessageType.REGISTER) {
-      const registerResponse = await this.respond(remotePeer, async ctx => handleRegister(request.register, ctx))
+      const registerResponse = await this.respond(remotePeer, slot, async ctx => handleRegister(request.register, ctx))
       return { kind: 'register', status: registerResponse.status ?? ResponseStatus.OK, reply: { type: MessageType.REGISTER_RESPONSE, registerResponse } }
     }
 
     if (type === MessageType.DISCOVER) {
-      const discoverResponse = await this.respond(remotePeer, async ctx => handleDiscover(request.discover, ctx))
+      const discoverResponse = await this.respond(remotePeer, slot, async ctx => handleDiscover(request.discover, ctx))
       return { kind: 'discover', status: discoverResponse.status ?? ResponseStatus.OK, reply: { type: MessageType.DISCOVER_RESPONSE, discoverResponse } }
     }
 
@@ -397,9 +453,9 @@ export class RendezvousServer implements RendezvousServerService, Startable {
    * Runs a handler and turns its failure into a response: a {@link RendezvousError} carries its own status,
    * anything else is the store failing (E_INTERNAL_ERROR, details only in the log).
    */
-  private async respond <R extends { status?: Message.ResponseStatus, statusText?: string }> (remotePeer: PeerId, handler: (ctx: RequestContext) => Promise<R>): Promise<R> {
+  private async respond <R extends { status?: Message.ResponseStatus, statusText?: string }> (remotePeer: PeerId, slot: Slot | undefined, handler: (ctx: RequestContext) => Promise<R>): Promise<R> {
     try {
-      return await this.withContext(remotePeer, handler)
+      return await this.withContext(remotePeer, slot, handler)
     } catch (err: any) {
       if (err instanceof RendezvousError) {
         this.log('refused request from %p: %s %s', remotePeer, err.status, err.message)
@@ -409,7 +465,7 @@ export class RendezvousServer implements RendezvousServerService, Startable {
       if (err?.name === StoreUnavailableError.name) {
         this.metrics.storeError()
         this.log('the store cannot answer a request from %p now - %e', remotePeer, err)
-        return { status: ResponseStatus.E_UNAVAILABLE, statusText: 'rendezvous point is busy, retry later' } as unknown as R
+        return { status: ResponseStatus.E_UNAVAILABLE, statusText: BUSY } as unknown as R
       }
 
       this.metrics.storeError()
@@ -418,9 +474,9 @@ export class RendezvousServer implements RendezvousServerService, Startable {
     }
   }
 
-  private async withContext <R> (remotePeer: PeerId, handler: (ctx: RequestContext) => Promise<R>): Promise<R> {
-    if (this.processing > this.config.maxConcurrentRequests) {
-      throw new RendezvousError(ResponseStatus.E_UNAVAILABLE, 'rendezvous point is busy, retry later')
+  private async withContext <R> (remotePeer: PeerId, slot: Slot | undefined, handler: (ctx: RequestContext) => Promise<R>): Promise<R> {
+    if (slot == null) {
+      throw busy()
     }
 
     if (this.cookieSecret == null) {
@@ -434,7 +490,9 @@ export class RendezvousServer implements RendezvousServerService, Startable {
       records: this.records,
       remotePeer,
       requesters: this.requesters,
-      readsOnlyLegacy: once(async () => this.requesters.readsOnlyLegacy(remotePeer)),
+      readsOnlyLegacyKnown: () => this.requesters.known(remotePeer),
+      // a wait for identify gives the slot back meanwhile
+      readsOnlyLegacy: async () => this.requesters.readsOnlyLegacy(remotePeer, async wait => slot.without(wait)),
       now: Date.now(),
       log: this.log
     })

@@ -16,7 +16,12 @@ export interface RequestContext {
   remotePeer: PeerId
   /** What the server knows of which record formats each peer reads */
   requesters: RequesterFormats
-  /** Whether the requester reads only legacy records (a rust-libp2p client); asked only when it matters, as it may wait for identify */
+  /** Whether the requester reads only legacy records (a rust-libp2p client), when that is known without waiting */
+  readsOnlyLegacyKnown(): boolean | undefined
+  /**
+   * Whether the requester reads only legacy records; asked only when it matters, as it may wait for identify (with
+   * the request's slot given back meanwhile: it may reject with E_UNAVAILABLE when none is free after the wait)
+   */
   readsOnlyLegacy(): Promise<boolean>
   /** Milliseconds since the epoch, taken once per request */
   now: number

@@ -15,7 +15,7 @@ export class ServerMetrics {
   private readonly expired?: Counter
   private readonly storeErrors?: Counter
 
-  constructor (metrics: Metrics | undefined, store: RegistrationStore, records?: { stats(): VerifiedRecordsStats }) {
+  constructor (metrics: Metrics | undefined, store: RegistrationStore, records?: { stats(): VerifiedRecordsStats }, waiting?: { replyBytes(): number, identifyWaits(): number }) {
     if (metrics == null) {
       return
     }
@@ -43,6 +43,16 @@ export class ServerMetrics {
           const stats = records.stats()
           return { checked: stats.checks, cached: stats.hits }
         }
+      })
+    }
+    if (waiting != null) {
+      metrics.registerMetric('libp2p_rendezvous_server_unread_reply_bytes', {
+        help: 'Bytes of DISCOVER replies written and not yet taken by their peers (bounded by maxReplyBytes)',
+        calculate: () => waiting.replyBytes()
+      })
+      metrics.registerMetric('libp2p_rendezvous_server_identify_waits', {
+        help: 'DISCOVERs waiting for their requester\'s identify, to tell a rust-libp2p reader (bounded by maxConcurrentRequests)',
+        calculate: () => waiting.identifyWaits()
       })
     }
     metrics.registerMetricGroup('libp2p_rendezvous_server_store', {

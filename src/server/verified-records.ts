@@ -9,10 +9,12 @@
  *
  * Only records that passed are kept, under their full bytes (never a hash of them), so no other bytes can be taken
  * for a checked record. What the check does not cover is left to the caller, for every request: that the record is
- * for the peer on the connection, and the limits on its addresses. The cache holds at most `maxEntries` records and
- * forgets the least recently used first; 0 turns it off.
+ * for the peer on the connection, and the limits on its addresses. The cache holds at most `maxEntries` records, on
+ * quick-lru (two generations of `maxEntries / 2`: a record used since the last `maxEntries / 2` new ones stays, the
+ * others go first); 0 turns it off.
  */
 import { InvalidParametersError } from '@libp2p/interface'
+import QuickLRU from 'quick-lru'
 import { toString as uint8ArrayToString } from 'uint8arrays/to-string'
 
 export interface VerifiedRecordsInit <T extends { envelope: Uint8Array }> {
@@ -33,8 +35,8 @@ export interface VerifiedRecordsStats {
 
 export class VerifiedRecords <T extends { envelope: Uint8Array }> {
   private readonly init: VerifiedRecordsInit<T>
-  /** By the envelope's bytes (base64), in order of last use: the first one is the next to go */
-  private readonly records = new Map<string, Omit<T, 'envelope'>>()
+  /** By the envelope's bytes (base64); absent when the cache is off */
+  private readonly records?: QuickLRU<string, Omit<T, 'envelope'>>
   private hits = 0
   private checks = 0
 
@@ -44,11 +46,16 @@ export class VerifiedRecords <T extends { envelope: Uint8Array }> {
     }
 
     this.init = init
+
+    if (init.maxEntries > 0) {
+      // quick-lru holds up to twice its maxSize less one: this keeps it within maxEntries
+      this.records = new QuickLRU({ maxSize: Math.floor((init.maxEntries + 1) / 2) })
+    }
   }
 
   /** What `verify(envelope)` says, from memory when these bytes passed before; throws as `verify` does */
   async open (envelope: Uint8Array): Promise<T> {
-    if (this.init.maxEntries === 0) {
+    if (this.records == null) {
       this.checks++
       return this.init.verify(envelope)
     }
@@ -58,9 +65,6 @@ export class VerifiedRecords <T extends { envelope: Uint8Array }> {
 
     if (known != null) {
       this.hits++
-      // most recently used goes last
-      this.records.delete(key)
-      this.records.set(key, known)
       // the caller's bytes, not the ones first seen: nothing here keeps a request's buffer alive
       return { ...known, envelope } as unknown as T
     }
@@ -70,18 +74,11 @@ export class VerifiedRecords <T extends { envelope: Uint8Array }> {
     const { envelope: _bytes, ...rest } = record
     this.records.set(key, rest)
 
-    if (this.records.size > this.init.maxEntries) {
-      const oldest = this.records.keys().next().value
-
-      if (oldest != null) {
-        this.records.delete(oldest)
-      }
-    }
-
     return record
   }
 
+  /** Counts for metrics and tests: `size` walks the cache (quick-lru's own `size` stops at its `maxSize`), so it is not for a hot path */
   stats (): VerifiedRecordsStats {
-    return { hits: this.hits, checks: this.checks, size: this.records.size }
+    return { hits: this.hits, checks: this.checks, size: Array.from(this.records?.keys() ?? []).length }
   }
 }

@@ -1,7 +1,7 @@
 import { expect } from 'aegir/chai'
 import fc from 'fast-check'
 import { InvalidCookieError } from '../../src/errors.ts'
-import { COOKIE_LENGTH, decodeCookie, encodeCookie, encodeCookieV1, MAX_COOKIE_POSITION } from '../../src/protocol/cookie.ts'
+import { COOKIE_LENGTH, decodeCookie, decodeCookieRange, encodeCookie, encodeCookieRange, encodeCookieV1, MAX_COOKIE_POSITION, RANGE_COOKIE_LENGTH } from '../../src/protocol/cookie.ts'
 
 const secret = fc.uint8Array({ minLength: 16, maxLength: 32 })
 const cursor = fc.bigInt({ min: 0n, max: MAX_COOKIE_POSITION })
@@ -75,5 +75,36 @@ describe('cookies', () => {
       fc.pre(bytes.byteLength !== COOKIE_LENGTH && bytes.byteLength !== 26)
       expect(() => decodeCookie(new Uint8Array(32), 'ns', bytes)).to.throw(InvalidCookieError)
     }))
+  })
+})
+
+describe('cookies with a stretch sent while not settled (version 3)', () => {
+  /** settled <= sent */
+  const range = fc.tuple(cursor, cursor).map(([a, b]) => a <= b ? { settled: a, sent: b } : { settled: b, sent: a })
+
+  it('round-trips both positions; a range that is one position is a version 2 cookie', () => {
+    fc.assert(fc.property(secret, namespace, range, (key, ns, r) => {
+      const cookie = encodeCookieRange(key, ns, r)
+      expect(decodeCookieRange(key, ns, cookie)).to.deep.equal(r)
+      expect(cookie.byteLength).to.equal(r.sent === r.settled ? COOKIE_LENGTH : RANGE_COOKIE_LENGTH)
+      expect([...cookie].every(byte => byte >= 0x20 && byte < 0x7f)).to.be.true()
+    }))
+    // every earlier cookie reads as a range of one position
+    expect(decodeCookieRange(new Uint8Array(32), 'ns', encodeCookieV1(new Uint8Array(32), 'ns', 7n))).to.deep.equal({ settled: 7n, sent: 7n })
+  })
+
+  it('refuses one with any single bit flipped, on another namespace, or under another secret', () => {
+    fc.assert(fc.property(secret, fc.string({ minLength: 1 }), range, fc.nat(), fc.integer({ min: 0, max: 7 }), (key, ns, r, index, bit) => {
+      fc.pre(r.sent !== r.settled)
+      const cookie = encodeCookieRange(key, ns, r)
+      expect(() => decodeCookieRange(key, `${ns}x`, cookie)).to.throw(InvalidCookieError)
+      expect(() => decodeCookieRange(Uint8Array.from([...key, 1]), ns, cookie)).to.throw(InvalidCookieError)
+      cookie[index % cookie.byteLength] ^= 1 << bit
+      expect(() => decodeCookieRange(key, ns, cookie)).to.throw(InvalidCookieError)
+    }))
+  })
+
+  it('refuses to issue one whose sent end is below its settled end', () => {
+    expect(() => encodeCookieRange(new Uint8Array(32), 'ns', { settled: 5n, sent: 4n })).to.throw(RangeError)
   })
 })

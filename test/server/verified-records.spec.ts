@@ -69,23 +69,30 @@ describe('VerifiedRecords', () => {
     expect(check.calls).to.equal(4)
   })
 
-  it('holds at most maxEntries records, forgetting the least recently used first', async () => {
+  it('holds at most maxEntries records, and forgets first those not used since maxEntries / 2 newer ones came', async () => {
     const check = countingCheck()
-    const records = new VerifiedRecords({ maxEntries: 2, verify: async (e) => check.verify(e) })
+    const records = new VerifiedRecords({ maxEntries: 4, verify: async (e) => check.verify(e) })
     const a = Uint8Array.from([1])
     const b = Uint8Array.from([2])
     const c = Uint8Array.from([3])
 
     await records.open(a)
     await records.open(b)
-    await records.open(a) // a is now the most recently used
-    await records.open(c) // b goes
+    await records.open(a) // a is used again
+    await records.open(c) // two newer ones since b was last used: b goes
     expect(records.stats()).to.deep.equal({ hits: 1, checks: 3, size: 2 })
 
     await records.open(a)
     expect(check.calls).to.equal(3)
     await records.open(b)
     expect(check.calls).to.equal(4)
+
+    const bounded = new VerifiedRecords({ maxEntries: 10, verify: async (e) => check.verify(e) })
+    for (let i = 0; i < 100; i++) {
+      await bounded.open(Uint8Array.from([i, 1]))
+      expect(bounded.stats().size).to.be.at.most(10)
+    }
+    expect(bounded.stats().size).to.be.at.least(5)
   })
 
   it('checks every record when maxEntries is 0, and refuses a negative size', async () => {

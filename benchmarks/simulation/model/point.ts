@@ -137,6 +137,7 @@ export class SimPoint implements Endpoint {
       records: this.records,
       remotePeer,
       requesters,
+      readsOnlyLegacyKnown: () => false,
       readsOnlyLegacy: async () => false,
       // the server reads Date.now(): whole milliseconds
       now: Math.floor(this.clock.now()),

@@ -4,7 +4,8 @@
  * Costs do not grow with the number of registrations held. REGISTER is O(log n): hash lookups, an append to two
  * seq-ordered indices, a heap push, and for a refresh the removal of the entry it replaces. DISCOVER is
  * O(log n + limit) for one namespace and for all of them, from the start or from a cookie, because each namespace
- * and the whole store keep an index in `seq` order (see `SeqIndex`). Expiry is O(log n) per registration that
+ * and the whole store keep an index in `seq` order (see `SeqIndex`), and a second one of their legacy records only,
+ * so that a DISCOVER for a rust-libp2p reader never walks past the standard records it cannot read. Expiry is O(log n) per registration that
  * expires, through a min-heap by expiry time (see `ExpiryHeap`); there is no timer per registration.
  *
  * Expiry is exact where it matters and bounded everywhere: expired registrations are never returned, never count
@@ -30,10 +31,11 @@
 import { checkOptions } from '../../options/check-options.ts'
 import { ExpiryHeap } from './expiry-heap.ts'
 import { MEMORY_STORE_OPTIONS } from './memory-store-options.ts'
-import { checkRegisterInput } from './registration-store.ts'
+import { checkRegisterInput, formatOfInput } from './registration-store.ts'
 import { SeqIndex } from './seq-index.ts'
 import type { MemoryRegistrationStoreInit } from './memory-store-options.ts'
 import type { DiscoverPage, DiscoverQuery, RegisterInput, RegisterLimits, RegisterOutcome, RegistrationStore, StoredRegistration, StoreStats } from './registration-store.ts'
+import type { PeerRecordFormat } from '../../protocol/peer-record.ts'
 import type { AbortOptions } from '@libp2p/interface'
 
 /** Length of the cookie secret, in bytes */
@@ -90,6 +92,11 @@ async function yieldToEventLoop (): Promise<void> {
 /** The registrations of one namespace, in `seq` order */
 class NamespaceRegistrations extends SeqIndex<Registration> {
   readonly namespace: string
+  /**
+   * Its registrations with a legacy record, in `seq` order; made with the first one. Its slots (two a registration)
+   * fit in what `REGISTRATION_OVERHEAD_BYTES` counts beyond the measured 366 bytes, and legacy records are few.
+   */
+  legacy?: SeqIndex<Registration>
 
   constructor (namespace: string) {
     super()
@@ -117,17 +124,19 @@ class Registration {
   readonly peer: PeerRegistrations
   readonly namespace: NamespaceRegistrations
   readonly signedPeerRecord: Uint8Array
+  readonly format: PeerRecordFormat
   readonly recordSeq: bigint
   readonly expiresAt: number
   /** What it counts for against the byte budgets */
   readonly cost: number
   heapSlot = -1
 
-  constructor (seq: number, peer: PeerRegistrations, namespace: NamespaceRegistrations, signedPeerRecord: Uint8Array, recordSeq: bigint, expiresAt: number, cost: number) {
+  constructor (seq: number, peer: PeerRegistrations, namespace: NamespaceRegistrations, signedPeerRecord: Uint8Array, format: PeerRecordFormat, recordSeq: bigint, expiresAt: number, cost: number) {
     this.seq = seq
     this.peer = peer
     this.namespace = namespace
     this.signedPeerRecord = signedPeerRecord
+    this.format = format
     this.recordSeq = recordSeq
     this.expiresAt = expiresAt
     this.cost = cost
@@ -138,6 +147,7 @@ class Registration {
       peerId: this.peer.peerId,
       namespace: this.namespace.namespace,
       signedPeerRecord: this.signedPeerRecord,
+      format: this.format,
       recordSeq: this.recordSeq,
       expiresAt: this.expiresAt,
       seq: BigInt(this.seq)
@@ -149,6 +159,8 @@ export class MemoryRegistrationStore implements RegistrationStore {
   private readonly peers = new Map<string, PeerRegistrations>()
   private readonly namespaces = new Map<string, NamespaceRegistrations>()
   private readonly all = new SeqIndex<Registration>()
+  /** The registrations with a legacy record, of every namespace */
+  private readonly allLegacy = new SeqIndex<Registration>()
   private readonly expiries = new ExpiryHeap<Registration>()
   private readonly cookieSecret: Uint8Array
   private readonly maxBytes: number
@@ -234,6 +246,7 @@ export class MemoryRegistrationStore implements RegistrationStore {
       // a copy: the caller's bytes may be a view into a much larger buffer, or be reused. Not `.slice()`, which
       // on a Node Buffer is a view of the same memory
       new Uint8Array(input.signedPeerRecord),
+      formatOfInput(input),
       input.recordSeq,
       input.expiresAt,
       cost
@@ -244,6 +257,11 @@ export class MemoryRegistrationStore implements RegistrationStore {
     this.bytes += cost
     namespace.append(registration)
     this.all.append(registration)
+    if (registration.format === 'legacy') {
+      namespace.legacy ??= new SeqIndex()
+      namespace.legacy.append(registration)
+      this.allLegacy.append(registration)
+    }
     this.expiries.push(registration)
 
     return { ok: true, seq: BigInt(registration.seq) }
@@ -260,7 +278,10 @@ export class MemoryRegistrationStore implements RegistrationStore {
   async discover (query: DiscoverQuery): Promise<DiscoverPage> {
     this.sweepOneSlice(query.now)
 
-    const index = query.namespace == null ? this.all : this.namespaces.get(query.namespace)
+    const namespace = query.namespace == null ? undefined : this.namespaces.get(query.namespace)
+    const index = query.namespace == null
+      ? (query.legacyOnly === true ? this.allLegacy : this.all)
+      : (query.legacyOnly === true ? namespace?.legacy : namespace)
 
     const limit = Math.floor(query.limit)
 
@@ -436,6 +457,10 @@ export class MemoryRegistrationStore implements RegistrationStore {
     }
 
     namespace.remove(registration)
+    if (registration.format === 'legacy') {
+      namespace.legacy?.remove(registration)
+      this.allLegacy.remove(registration)
+    }
     if (namespace.size === 0) {
       this.namespaces.delete(namespace.namespace)
       this.bytes -= namespaceCost(namespace.namespace)

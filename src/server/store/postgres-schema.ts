@@ -289,6 +289,169 @@ export const MIGRATIONS: Migration[] = [{
     END
     $$`
   ]
+}, {
+  version: 3,
+  description: 'each registration\'s record format, and indexes of the legacy ones, so a rust-libp2p reader reads only those',
+  statements: [
+    // A rust-libp2p requester reads only legacy records (domain libp2p-routing-state): its DISCOVER reads them alone,
+    // through the two partial indexes below, one range scan whatever the number of standard records around them.
+    'ALTER TABLE rendezvous_registrations ADD COLUMN legacy boolean NOT NULL DEFAULT false',
+    // Whether an envelope's payload type (field 2) is /libp2p/routing-state-record: a walk over its protobuf fields,
+    // for the rows written before this version and for REGISTERs of servers of the previous release
+    `CREATE FUNCTION rendezvous_is_legacy_record (p_record bytea) RETURNS boolean LANGUAGE plpgsql IMMUTABLE STRICT AS $$
+    DECLARE
+      v_len integer := length(p_record);
+      v_pos integer := 0;
+      v_byte integer;
+      v_value bigint;
+      v_shift integer;
+      v_field bigint;
+      v_wire integer;
+      v_varint integer;
+    BEGIN
+      WHILE v_pos < v_len LOOP
+        -- the tag, then a varint field's value or a length-delimited field's length
+        FOR v_varint IN 1..2 LOOP
+          v_value := 0;
+          v_shift := 0;
+          LOOP
+            IF v_pos >= v_len OR v_shift > 56 THEN
+              RETURN false;
+            END IF;
+            v_byte := get_byte(p_record, v_pos);
+            v_pos := v_pos + 1;
+            v_value := v_value | ((v_byte & 127)::bigint << v_shift);
+            v_shift := v_shift + 7;
+            EXIT WHEN v_byte < 128;
+          END LOOP;
+          IF v_varint = 1 THEN
+            v_field := v_value >> 3;
+            v_wire := (v_value & 7)::integer;
+            EXIT WHEN v_wire <> 0 AND v_wire <> 2;
+          END IF;
+        END LOOP;
+        IF v_wire = 0 THEN
+          CONTINUE;
+        ELSIF v_wire = 1 THEN
+          v_pos := v_pos + 8;
+        ELSIF v_wire = 5 THEN
+          v_pos := v_pos + 4;
+        ELSIF v_wire = 2 THEN
+          IF v_field = 2 THEN
+            RETURN v_value = 28 AND substring(p_record FROM v_pos + 1 FOR 28) = '\\x2f6c69627032702f726f7574696e672d73746174652d7265636f7264'::bytea;
+          END IF;
+          v_pos := v_pos + v_value;
+        ELSE
+          RETURN false;
+        END IF;
+      END LOOP;
+      RETURN false;
+    END
+    $$`,
+    // rows whose bytes hold the payload type somewhere are walked; the rest cannot be legacy
+    `UPDATE rendezvous_registrations SET legacy = true
+      WHERE position('\\x2f6c69627032702f726f7574696e672d73746174652d7265636f7264'::bytea IN signed_peer_record) > 0
+        AND rendezvous_is_legacy_record(signed_peer_record)`,
+    'CREATE INDEX rendezvous_registrations_legacy_position ON rendezvous_registrations (xid, seq) WHERE legacy',
+    'CREATE INDEX rendezvous_registrations_legacy_namespace_position ON rendezvous_registrations (namespace, xid, seq) WHERE legacy',
+
+    // REGISTER as in version 2, with the record's format, which the server found when it checked the record
+    `CREATE FUNCTION rendezvous_register (
+      p_peer_id text, p_namespace text, p_record bytea, p_record_seq numeric, p_expires_at bigint,
+      p_max_per_peer bigint, p_max_total bigint, p_now bigint, p_peer_lock text, p_total_lock text,
+      p_first_shard integer, p_exact boolean, p_legacy boolean
+    ) RETURNS TABLE (outcome text, position_xid bigint, position_seq bigint) LANGUAGE plpgsql VOLATILE
+      SET search_path FROM CURRENT AS $$
+    DECLARE
+      v_others bigint;
+      v_live_record_seq numeric;
+      v_existing boolean;
+      v_shard integer;
+      v_shards bigint;
+      v_rows bigint;
+      v_xid bigint;
+      v_seq bigint;
+    BEGIN
+      PERFORM pg_advisory_xact_lock(hashtextextended(p_peer_lock, 0));
+
+      SELECT
+        count(*) FILTER (WHERE r.namespace <> p_namespace AND r.expires_at > p_now),
+        max(r.record_seq) FILTER (WHERE r.namespace = p_namespace AND r.expires_at > p_now),
+        coalesce(bool_or(r.namespace = p_namespace), false)
+      INTO v_others, v_live_record_seq, v_existing
+      FROM rendezvous_registrations r
+      WHERE r.peer_id = p_peer_id;
+
+      IF v_live_record_seq IS NOT NULL AND v_live_record_seq > p_record_seq THEN
+        RETURN QUERY SELECT 'stale-record'::text, NULL::bigint, NULL::bigint;
+        RETURN;
+      END IF;
+
+      IF v_others >= p_max_per_peer THEN
+        RETURN QUERY SELECT 'peer-limit'::text, NULL::bigint, NULL::bigint;
+        RETURN;
+      END IF;
+
+      IF NOT v_existing THEN
+        IF NOT p_exact THEN
+          SELECT sum(c.value), count(*) INTO v_rows, v_shards FROM rendezvous_row_counts c;
+          IF v_rows + v_shards <= p_max_total THEN
+            SELECT c.shard INTO v_shard FROM rendezvous_row_counts c
+            ORDER BY c.shard < p_first_shard, c.shard
+            LIMIT 1 FOR UPDATE SKIP LOCKED;
+          END IF;
+        END IF;
+
+        IF v_shard IS NOT NULL THEN
+          UPDATE rendezvous_row_counts SET value = value + 1 WHERE shard = v_shard;
+          SELECT sum(c.value), count(*) INTO v_rows, v_shards FROM rendezvous_row_counts c;
+          IF v_rows + v_shards - 1 > p_max_total THEN
+            RAISE EXCEPTION USING ERRCODE = 'RZ001', MESSAGE = 'near the total limit: count exactly';
+          END IF;
+        ELSE
+          PERFORM pg_advisory_xact_lock(hashtextextended(p_total_lock, 0));
+          PERFORM 1 FROM rendezvous_row_counts c ORDER BY c.shard FOR UPDATE;
+          SELECT sum(c.value) INTO v_rows FROM rendezvous_row_counts c;
+          IF v_rows >= p_max_total THEN
+            RETURN QUERY SELECT 'counter-full'::text, NULL::bigint, NULL::bigint;
+            RETURN;
+          END IF;
+          UPDATE rendezvous_row_counts SET value = value + 1 WHERE shard = p_first_shard;
+        END IF;
+      END IF;
+
+      v_xid := pg_current_xact_id()::text::bigint;
+
+      INSERT INTO rendezvous_registrations AS r (peer_id, namespace, signed_peer_record, legacy, record_seq, expires_at, xid, seq)
+      VALUES (p_peer_id, p_namespace, p_record, p_legacy, p_record_seq, p_expires_at, v_xid, nextval('rendezvous_registration_seq'))
+      ON CONFLICT (peer_id, namespace) DO UPDATE SET
+        signed_peer_record = excluded.signed_peer_record,
+        legacy = excluded.legacy,
+        record_seq = excluded.record_seq,
+        expires_at = excluded.expires_at,
+        xid = excluded.xid,
+        seq = excluded.seq
+      RETURNING r.seq INTO v_seq;
+
+      RETURN QUERY SELECT 'ok'::text, v_xid, v_seq;
+    END
+    $$`,
+
+    // A server of the previous release, still running while the fleet is upgraded, calls version 2's function: it
+    // now works out the format from the record and goes on to the one above, so its rows are indexed right too
+    `CREATE OR REPLACE FUNCTION rendezvous_register (
+      p_peer_id text, p_namespace text, p_record bytea, p_record_seq numeric, p_expires_at bigint,
+      p_max_per_peer bigint, p_max_total bigint, p_now bigint, p_peer_lock text, p_total_lock text,
+      p_first_shard integer, p_exact boolean
+    ) RETURNS TABLE (outcome text, position_xid bigint, position_seq bigint) LANGUAGE plpgsql VOLATILE
+      SET search_path FROM CURRENT AS $$
+    BEGIN
+      RETURN QUERY SELECT * FROM rendezvous_register(p_peer_id, p_namespace, p_record, p_record_seq, p_expires_at,
+        p_max_per_peer, p_max_total, p_now, p_peer_lock, p_total_lock, p_first_shard, p_exact,
+        rendezvous_is_legacy_record(p_record));
+    END
+    $$`
+  ]
 }]
 
 /** The schema version this code writes and reads */

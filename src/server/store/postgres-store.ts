@@ -44,10 +44,12 @@ import { logger as createLogger } from '@libp2p/logger'
 import postgres from 'postgres'
 import { checkOptions } from '../../options/check-options.ts'
 import { DatabaseClock } from './postgres-clock.ts'
+import { columnsOf, discoverStatement } from './postgres-discover.ts'
 import { Pool } from './postgres-pool.ts'
 import { migrate } from './postgres-schema.ts'
 import { POSTGRES_STORE_OPTIONS } from './postgres-store-options.ts'
-import { checkRegisterInput } from './registration-store.ts'
+import { checkRegisterInput, formatOfInput } from './registration-store.ts'
+import type { DiscoverRow } from './postgres-discover.ts'
 import type { PostgresRegistrationStoreInit } from './postgres-store-options.ts'
 import type { DiscoverPage, DiscoverQuery, RegisterInput, RegisterLimits, RegisterOutcome, RegistrationStore, StoredRegistration, StoreStats } from './registration-store.ts'
 import type { Logger } from '@libp2p/interface'
@@ -64,24 +66,11 @@ const COOKIE_SECRET_LENGTH = 32
 /** Offsets between the clocks smaller than this are jitter, not a change */
 const CLOCK_TOLERANCE_MS = 250
 
-interface RegistrationRow {
-  peer_id: string
-  namespace: string
-  signed_peer_record: Uint8Array
-  record_seq: string
-  expires_at: string
-  xid: string
-  seq: string
-  horizon: string
-}
+/** A row of a page (see postgres-discover.ts) */
+type RegistrationRow = DiscoverRow & { peer_id: string }
 
 type Attempt = RegisterOutcome | { ok: false, reason: 'counter-full' }
 type AttemptReason = Exclude<Attempt, { ok: true }>['reason']
-
-const MAX_INT64 = 0x7fff_ffff_ffff_ffffn
-
-/** A 64-bit half of a position */
-const MAX_UINT64 = 0xffff_ffff_ffff_ffffn
 
 /** A row's (xid, seq) as one position */
 function positionOf (xid: string | bigint, seq: string | bigint): bigint {
@@ -261,7 +250,7 @@ export class PostgresRegistrationStore implements RegistrationStore {
         ${input.peerId}, ${input.namespace}, ${input.signedPeerRecord}, ${input.recordSeq.toString()}::numeric,
         ${expiresAt}::bigint, ${limits.maxRegistrationsPerPeer}::bigint, ${limits.maxRegistrationsTotal}::bigint,
         ${now}::bigint, ${this.lockKey('peer', input.peerId)}, ${this.lockKey('total')},
-        ${randomInt(ROW_COUNT_SHARDS)}::integer, ${exact}::boolean
+        ${randomInt(ROW_COUNT_SHARDS)}::integer, ${exact}::boolean, ${formatOfInput(input) === 'legacy'}::boolean
       )`)
 
     if (result.outcome === 'ok') {
@@ -278,39 +267,18 @@ export class PostgresRegistrationStore implements RegistrationStore {
   async discover (query: DiscoverQuery): Promise<DiscoverPage> {
     const now = this.clock.toDatabase(toMillis(query.now))
     const limit = Math.max(0, Math.floor(query.limit))
-    const afterXid = query.afterSeq >> 64n
-    const afterSeq = query.afterSeq & MAX_UINT64
+    const after = columnsOf(query.afterSeq)
+    const sent = query.sentUpTo != null && query.sentUpTo > query.afterSeq ? columnsOf(query.sentUpTo) : undefined
 
     // a cookie can carry any 128-bit position, but xid and seq are bigint columns: nothing lies past their maximum
-    if (limit === 0 || afterXid > MAX_INT64 || (afterXid === MAX_INT64 && afterSeq >= MAX_INT64)) {
+    if (limit === 0 || after == null) {
       return { registrations: [] }
     }
 
-    const x = afterXid.toString()
-    const q = (afterSeq > MAX_INT64 ? MAX_INT64 : afterSeq).toString()
-    // The horizon comes from the snapshot the rows are read in: every transaction below it had ended when they were read
-    const rows = await this.reads.run(async sql => query.namespace == null
-      ? sql<RegistrationRow[]>`
-          SELECT peer_id, namespace, signed_peer_record, record_seq, expires_at, xid, seq,
-            (SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint) AS horizon
-          FROM rendezvous_registrations
-          WHERE (xid, seq) > (${x}::bigint, ${q}::bigint) AND expires_at > ${now}
-          ORDER BY xid, seq
-          LIMIT ${limit}`
-      : sql<RegistrationRow[]>`
-          SELECT peer_id, namespace, signed_peer_record, record_seq, expires_at, xid, seq,
-            (SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint) AS horizon
-          FROM rendezvous_registrations
-          WHERE namespace = ${query.namespace} AND (xid, seq) > (${x}::bigint, ${q}::bigint) AND expires_at > ${now}
-          ORDER BY xid, seq
-          LIMIT ${limit}`)
-
-    if (rows.length === 0) {
-      return { registrations: [] }
-    }
+    const rows = await this.reads.run(async sql => discoverStatement(sql, { ...query, after, sent, now, limit }))
 
     return {
-      registrations: rows.map(row => this.toRegistration(row)),
+      registrations: rows.filter((row): row is RegistrationRow => row.peer_id != null).map(row => this.toRegistration(row)),
       settledBelow: positionOf(rows[0].horizon, 0n)
     }
   }
@@ -322,6 +290,7 @@ export class PostgresRegistrationStore implements RegistrationStore {
       namespace: row.namespace,
       // postgres hands out Buffers; give callers a plain Uint8Array over the same memory
       signedPeerRecord: new Uint8Array(record.buffer, record.byteOffset, record.byteLength),
+      format: row.legacy ? 'legacy' : 'standard',
       recordSeq: BigInt(row.record_seq),
       expiresAt: this.clock.toLocal(Number(row.expires_at)),
       seq: positionOf(row.xid, row.seq)

@@ -5,6 +5,8 @@
  */
 import { InvalidParametersError } from '@libp2p/interface'
 import { DEFAULT_MAX_RECORD_SIZE } from '../../constants.ts'
+import { peerRecordFormatOf } from '../../protocol/peer-record.ts'
+import type { PeerRecordFormat } from '../../protocol/peer-record.ts'
 import type { AbortOptions } from '@libp2p/interface'
 
 /** A registration as the store keeps it */
@@ -14,6 +16,8 @@ export interface StoredRegistration {
   namespace: string
   /** The signed peer record envelope, exactly as the registrant sent it */
   signedPeerRecord: Uint8Array
+  /** How the record is sealed: a rust-libp2p requester reads only `legacy` ones */
+  format: PeerRecordFormat
   /** The record's sequence number on one scale (`comparableSeq`, milliseconds whatever the sealing implementation counted), to refuse replays of older records */
   recordSeq: bigint
   /** Milliseconds since the epoch at which the registration expires */
@@ -30,6 +34,13 @@ export interface RegisterInput {
   peerId: string
   namespace: string
   signedPeerRecord: Uint8Array
+  /**
+   * How the record is sealed, as the server found when it checked it; kept with the registration so that a
+   * DISCOVER for a reader of legacy records only reads those.
+   *
+   * @default the format the envelope's payload type names; `'standard'` for bytes that are not an envelope
+   */
+  format?: PeerRecordFormat
   recordSeq: bigint
   /** Milliseconds since the epoch */
   expiresAt: number
@@ -68,10 +79,24 @@ export interface DiscoverQuery {
   namespace?: string
   /** Return only registrations with `seq` above this (0n: from the start) */
   afterSeq: bigint
+  /**
+   * Positions above `afterSeq` up to this one were returned before, while they were not settled (see
+   * {@link DiscoverPage.settledBelow}). The store skips those that are still not settled, and returns those that
+   * have settled since (again: the ones that committed late are among them), then goes on after `sentUpTo`. So a
+   * cookie makes progress past a transaction that stays open, nothing is lost, and a registration comes at most
+   * once more. Absent, or not above `afterSeq`: nothing was.
+   */
+  sentUpTo?: bigint
   /** At most this many registrations */
   limit: number
   /** Milliseconds since the epoch: registrations expiring at or before it are never returned */
   now: number
+  /**
+   * Only registrations whose record is in the legacy format (what a rust-libp2p requester can read). A store keeps
+   * an index of them, so that such a DISCOVER in a namespace of thousands of standard records reads only the few
+   * it returns.
+   */
+  legacyOnly?: boolean
 }
 
 export interface DiscoverPage {
@@ -80,7 +105,9 @@ export interface DiscoverPage {
   /**
    * Where a store with concurrent writers (a shared database) may still see registrations commit at lower
    * positions than ones it already shows: registrations at or above this position are returned, but a cookie
-   * must not move past the last one below it, or it would skip those. Absent: every position returned is settled.
+   * must not move past the last one below it, or it would skip those; it records how far it went past it instead
+   * (see {@link DiscoverQuery.sentUpTo}). Absent: every position is settled. A store that has it reports it on
+   * empty pages too.
    */
   settledBelow?: bigint
 }
@@ -127,6 +154,11 @@ export interface RegistrationStore {
 
 const MAX_UINT64 = 0xffff_ffff_ffff_ffffn
 
+/** The format a store keeps a registration under: the one given, else the one its envelope names */
+export function formatOfInput (input: RegisterInput): PeerRecordFormat {
+  return input.format ?? peerRecordFormatOf(input.signedPeerRecord) ?? 'standard'
+}
+
 /**
  * The check every store runs on a REGISTER before touching its data, so that all of them refuse the same input
  * with the same message. Throws an `InvalidParametersError` that names the field and its value.
@@ -152,6 +184,10 @@ export function checkRegisterInput (input: RegisterInput, limits: RegisterLimits
 
   if (input.signedPeerRecord.byteLength > maxRecordSize) {
     throw new InvalidParametersError(`register input signedPeerRecord must be at most maxRecordSize (${maxRecordSize}) bytes, got ${input.signedPeerRecord.byteLength}`)
+  }
+
+  if (input.format != null && input.format !== 'standard' && input.format !== 'legacy') {
+    throw new InvalidParametersError(`register input format must be 'standard' or 'legacy', got ${JSON.stringify(input.format)}`)
   }
 
   if (typeof input.recordSeq !== 'bigint' || input.recordSeq < 0n || input.recordSeq > MAX_UINT64) {

@@ -11,6 +11,7 @@
  * compared, never assumed to start at 1 or to be contiguous, so a store backed by a database sequence passes.
  */
 import { expect } from 'aegir/chai'
+import type { PeerRecordFormat } from '../../../src/protocol/peer-record.ts'
 import type { RegisterInput, RegisterLimits, RegisterOutcome, RegistrationStore, StoredRegistration } from '../../../src/server/store/registration-store.ts'
 
 export interface StoreFactory {
@@ -31,6 +32,8 @@ interface RegistrationSpec {
   expiresAt?: number
   /** Distinguishes two records of one (peer, namespace) */
   tag?: string
+  /** The record's format, as the server found it (absent: left to the store, which reads these bytes as standard) */
+  format?: PeerRecordFormat
 }
 
 /** Record bytes that say whose they are, so a test can tell which record a store returned */
@@ -60,7 +63,8 @@ export function storeContractTests (name: string, factory: StoreFactory): void {
         namespace,
         signedPeerRecord: recordOf(peerId, namespace, recordSeq, spec.tag),
         recordSeq,
-        expiresAt: spec.expiresAt ?? t0 + LONG
+        expiresAt: spec.expiresAt ?? t0 + LONG,
+        ...(spec.format == null ? {} : { format: spec.format })
       }
     }
 
@@ -79,12 +83,13 @@ export function storeContractTests (name: string, factory: StoreFactory): void {
       return outcome.seq
     }
 
-    async function discover (namespace: string | undefined, options: { afterSeq?: bigint, limit?: number, now?: number } = {}): Promise<StoredRegistration[]> {
+    async function discover (namespace: string | undefined, options: { afterSeq?: bigint, limit?: number, now?: number, legacyOnly?: boolean } = {}): Promise<StoredRegistration[]> {
       const page = await store.discover({
         namespace,
         afterSeq: options.afterSeq ?? 0n,
         limit: options.limit ?? 1000,
-        now: options.now ?? t0
+        now: options.now ?? t0,
+        legacyOnly: options.legacyOnly
       })
       return page.registrations
     }
@@ -130,9 +135,45 @@ export function storeContractTests (name: string, factory: StoreFactory): void {
       expect(found[0].namespace).to.equal('ns')
       expect(found[0].signedPeerRecord).to.equalBytes(given.signedPeerRecord)
       expect(found[0].recordSeq).to.equal(7n)
+      expect(found[0].format).to.equal('standard')
       expect(found[0].expiresAt).to.equal(t0 + LONG)
       expect(outcome.ok && found[0].seq === outcome.seq).to.be.true()
       expect(found[0].seq > 0n).to.be.true()
+    })
+
+    it('keeps each record\'s format and, asked for legacy records only, returns those alone, in seq order, by cursor', async () => {
+      const legacy: string[] = []
+
+      for (let i = 0; i < 30; i++) {
+        const format = i % 7 === 3 ? 'legacy' : 'standard'
+        await registered(`peer-${String(i).padStart(2, '0')}`, i % 2 === 0 ? 'ns-1' : 'ns-2', { format })
+        if (format === 'legacy') {
+          legacy.push(`peer-${String(i).padStart(2, '0')}`)
+        }
+      }
+
+      const all = await discover(undefined)
+      expect(all.filter(r => r.format === 'legacy').map(r => r.peerId)).to.deep.equal(legacy)
+      expect(peersOf(await discover(undefined, { legacyOnly: true }))).to.deep.equal(legacy)
+      expect(peersOf(await discover('ns-2', { legacyOnly: true }))).to.deep.equal(legacy.filter(p => Number(p.slice(5)) % 2 === 1))
+
+      // by cursor, one at a time: the page after a legacy registration starts at the next legacy one
+      const [first] = await discover(undefined, { legacyOnly: true, limit: 1 })
+      expect(peersOf(await discover(undefined, { legacyOnly: true, limit: 2, afterSeq: first.seq }))).to.deep.equal(legacy.slice(1, 3))
+    })
+
+    it('moves a registration between the formats when a refresh brings a record in the other one', async () => {
+      await registered('peer-a', 'ns', { format: 'legacy' })
+      await registered('peer-b', 'ns', { format: 'standard' })
+      expect(peersOf(await discover('ns', { legacyOnly: true }))).to.deep.equal(['peer-a'])
+
+      await registered('peer-a', 'ns', { format: 'standard', recordSeq: 2n })
+      await registered('peer-b', 'ns', { format: 'legacy', recordSeq: 2n })
+      expect(peersOf(await discover('ns', { legacyOnly: true }))).to.deep.equal(['peer-b'])
+      expect((await discover('ns')).map(r => `${r.peerId} ${r.format}`)).to.deep.equal(['peer-a standard', 'peer-b legacy'])
+
+      await store.unregister('peer-b', 'ns')
+      expect(await discover('ns', { legacyOnly: true })).to.be.empty()
     })
 
     it('keeps the stored record when the caller later changes the bytes it registered', async () => {

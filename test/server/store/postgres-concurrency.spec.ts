@@ -3,7 +3,9 @@
  * that commits later at a lower position, and the total limit holds exactly.
  */
 import { expect } from 'aegir/chai'
+import { nextRange } from '../../../src/server/handle-discover.ts'
 import { holdTransaction, skipWithoutPostgres, TestStores, uniqueSchema, withDatabase } from './postgres-test-database.ts'
+import type { CookieRange } from '../../../src/protocol/cookie.ts'
 import type { PostgresRegistrationStore } from '../../../src/server/store/postgres-store.ts'
 import type { DiscoverPage, RegisterLimits, RegisterOutcome } from '../../../src/server/store/registration-store.ts'
 
@@ -48,88 +50,94 @@ describe('PostgresRegistrationStore with concurrent writers', function () {
     await stores.cleanup()
   })
 
-  it('never lets a cookie skip a registration, while three servers REGISTER from many connections at once', async () => {
-    const schema = uniqueSchema('hammer')
-    const writers = await Promise.all([1, 2, 3].map(async () => stores.start(schema, { maxConnections: 8 })))
-    const reader = await stores.start(schema)
-    const now = Date.now()
-    // 600 writes by 200 peers: each peer registers, then refreshes twice, so rows also move to new positions
-    const writes = Array.from({ length: 600 }, (_, i) => ({ peer: `peer-${i % 200}`, round: Math.floor(i / 200), writer: writers[i % 3] }))
-    const write = async ({ peer, round, writer }: typeof writes[number]): Promise<void> => {
-      const outcome = await writer.register({ peerId: peer, namespace: 'ns', signedPeerRecord: record(`${peer} ${round}`), recordSeq: BigInt(round), expiresAt: now + LONG }, ROOMY, now)
-      expect(outcome.ok, `${peer} round ${round}`).to.be.true()
-    }
-    // A writer held open on a connection of its own between the first round and the refreshes: it has its
-    // position, and every refresh after it commits first at a higher one. Whatever the timing, the reader meets
-    // pages it must not move past, and the held row, committed last, must still be found.
-    let held: { release(): Promise<void> } | undefined
-    let writing = true
+  for (const cookies of ['one position', 'the settled position and how far past it was sent'] as const) {
+    it(`never lets a cookie skip a registration, while three servers REGISTER from many connections at once (cookies carry ${cookies})`, async () => {
+      const schema = uniqueSchema('hammer')
+      const writers = await Promise.all([1, 2, 3].map(async () => stores.start(schema, { maxConnections: 8 })))
+      const reader = await stores.start(schema)
+      const now = Date.now()
+      // 600 writes by 200 peers: each peer registers, then refreshes twice, so rows also move to new positions
+      const writes = Array.from({ length: 600 }, (_, i) => ({ peer: `peer-${i % 200}`, round: Math.floor(i / 200), writer: writers[i % 3] }))
+      const write = async ({ peer, round, writer }: typeof writes[number]): Promise<void> => {
+        const outcome = await writer.register({ peerId: peer, namespace: 'ns', signedPeerRecord: record(`${peer} ${round}`), recordSeq: BigInt(round), expiresAt: now + LONG }, ROOMY, now)
+        expect(outcome.ok, `${peer} round ${round}`).to.be.true()
+      }
+      // A writer held open on a connection of its own between the first round and the refreshes: it has its
+      // position, and every refresh after it commits first at a higher one. Whatever the timing, the reader meets
+      // pages it must not move past, and the held row, committed last, must still be found.
+      let held: { release(): Promise<void> } | undefined
+      let writing = true
 
-    const writersDone = (async () => {
-      try {
-        await inParallel(writes.slice(0, 200), 24, write)
-        held = await holdTransaction(async tx => tx`
+      const writersDone = (async () => {
+        try {
+          await inParallel(writes.slice(0, 200), 24, write)
+          held = await holdTransaction(async tx => tx`
           INSERT INTO ${tx(schema)}.rendezvous_registrations (peer_id, namespace, signed_peer_record, record_seq, expires_at, xid, seq)
           VALUES ('peer-held', 'ns', '\\x01'::bytea, 1, floor(extract(epoch FROM clock_timestamp()) * 1000)::bigint + ${LONG},
             pg_current_xact_id()::text::bigint, nextval(${`${schema}.rendezvous_registration_seq`}::regclass))`)
-        await inParallel(writes.slice(200), 24, write)
-      } finally {
-        writing = false
-      }
-    })()
-
-    const seen = new Map<string, Set<bigint>>()
-    let cursor = 0n
-    let pages = 0
-    let unsettledPages = 0
-    let unsettledWhileHeld = 0
-    try {
-      while (true) {
-        const done = !writing && held == null
-        const page = await reader.discover({ namespace: 'ns', afterSeq: cursor, limit: 7, now })
-        pages++
-        for (const registration of page.registrations) {
-          expect(registration.seq > cursor).to.be.true()
-          const positions = seen.get(registration.peerId) ?? new Set()
-          positions.add(registration.seq)
-          seen.set(registration.peerId, positions)
+          await inParallel(writes.slice(200), 24, write)
+        } finally {
+          writing = false
         }
-        if (page.settledBelow != null && page.registrations.some(r => r.seq >= (page.settledBelow ?? 0n))) {
-          unsettledPages++
-          if (held != null && !writing) {
-            unsettledWhileHeld++
+      })()
+
+      const seen = new Map<string, Set<bigint>>()
+      let cursor = 0n
+      let range: CookieRange = { settled: 0n, sent: 0n }
+      let pages = 0
+      let unsettledPages = 0
+      let unsettledWhileHeld = 0
+      try {
+        while (true) {
+          const done = !writing && held == null
+          const page = cookies === 'one position'
+            ? await reader.discover({ namespace: 'ns', afterSeq: cursor, limit: 7, now })
+            : await reader.discover({ namespace: 'ns', afterSeq: range.settled, sentUpTo: range.sent, limit: 7, now })
+          pages++
+          for (const registration of page.registrations) {
+            expect(registration.seq > (cookies === 'one position' ? cursor : range.settled)).to.be.true()
+            const positions = seen.get(registration.peerId) ?? new Set()
+            positions.add(registration.seq)
+            seen.set(registration.peerId, positions)
           }
+          if (page.settledBelow != null && page.registrations.some(r => r.seq >= (page.settledBelow ?? 0n))) {
+            unsettledPages++
+            if (held != null && !writing) {
+              unsettledWhileHeld++
+            }
+          }
+          cursor = cursorAfter(page, cursor)
+          range = nextRange(range, page.settledBelow, page.registrations.at(-1)?.seq)
+          // once every refresh has committed and the reader has met them unsettled, the held writer commits last
+          if (held != null && unsettledWhileHeld > 0) {
+            await held.release()
+            held = undefined
+          }
+          // stop only after a read that began once every writer had finished found nothing more
+          if (done && page.registrations.length === 0) {
+            break
+          }
+          expect(pages, 'the reader never got to the end').to.be.below(10_000)
         }
-        cursor = cursorAfter(page, cursor)
-        // once every refresh has committed and the reader has met them unsettled, the held writer commits last
-        if (held != null && unsettledWhileHeld > 0) {
-          await held.release()
-          held = undefined
-        }
-        // stop only after a read that began once every writer had finished found nothing more
-        if (done && page.registrations.length === 0) {
-          break
-        }
-        expect(pages, 'the reader never got to the end').to.be.below(10_000)
+      } finally {
+        await writersDone
+        await held?.release()
       }
-    } finally {
-      await writersDone
-      await held?.release()
-    }
 
-    // every row as it finally stands was seen at its final position: nothing was skipped, the held row neither
-    const final = await reader.discover({ namespace: 'ns', afterSeq: 0n, limit: 1000, now })
-    expect(final.registrations).to.have.lengthOf(201)
-    for (const registration of final.registrations) {
-      expect(seen.get(registration.peerId)?.has(registration.seq), `${registration.peerId} at ${registration.seq}`).to.be.true()
-    }
-    // the held row sits below every refresh: the reader read past it (unsettled) before it committed
-    const heldRow = final.registrations.find(r => r.peerId === 'peer-held')
-    expect(heldRow, 'the held registration').to.exist()
-    expect(final.registrations.filter(r => r.seq > (heldRow?.seq ?? 0n))).to.have.lengthOf(200)
-    expect(pages).to.be.greaterThan(10)
-    expect(unsettledPages).to.be.greaterThan(0)
-  })
+      // every row as it finally stands was seen at its final position: nothing was skipped, the held row neither
+      const final = await reader.discover({ namespace: 'ns', afterSeq: 0n, limit: 1000, now })
+      expect(final.registrations).to.have.lengthOf(201)
+      for (const registration of final.registrations) {
+        expect(seen.get(registration.peerId)?.has(registration.seq), `${registration.peerId} at ${registration.seq}`).to.be.true()
+      }
+      // the held row sits below every refresh: the reader read past it (unsettled) before it committed
+      const heldRow = final.registrations.find(r => r.peerId === 'peer-held')
+      expect(heldRow, 'the held registration').to.exist()
+      expect(final.registrations.filter(r => r.seq > (heldRow?.seq ?? 0n))).to.have.lengthOf(200)
+      expect(pages).to.be.greaterThan(10)
+      expect(unsettledPages).to.be.greaterThan(0)
+    })
+  }
 
   it('keeps a cookie below a transaction still running, and returns its registration once it commits', async () => {
     const schema = uniqueSchema('horizon')

@@ -1,6 +1,10 @@
+import { generateKeyPair } from '@libp2p/crypto/keys'
 import { logger } from '@libp2p/logger'
+import { peerIdFromPrivateKey } from '@libp2p/peer-id'
+import { multiaddr } from '@multiformats/multiaddr'
 import { expect } from 'aegir/chai'
 import postgres from 'postgres'
+import { sealPeerRecord } from '../../../src/protocol/peer-record.ts'
 import { migrate, MIGRATIONS, SCHEMA_VERSION } from '../../../src/server/store/postgres-schema.ts'
 import { PostgresRegistrationStore } from '../../../src/server/store/postgres-store.ts'
 import { storeContractTests } from './contract.ts'
@@ -141,6 +145,46 @@ describe('PostgresRegistrationStore', function () {
     const after = await store.discover({ namespace: 'ns', afterSeq: oldSeqs[1], limit: 10, now })
     expect(after.registrations.map(r => r.peerId)).to.deep.equal(['peer-c', 'peer-d'])
     expect(await store.stats(now)).to.deep.equal({ registrations: 4, namespaces: 1 })
+  })
+
+  it('migrates a version 2 schema: the legacy records among its rows are found, and a server of that release still writes right', async () => {
+    const schema = uniqueSchema('formats')
+    const now = Date.now()
+    // real envelopes, with an Ed25519 key and an RSA one (a longer key: a two-byte length before the payload type)
+    const keys = [await generateKeyPair('Ed25519'), await generateKeyPair('RSA', 1024)]
+    const sealed = await Promise.all(keys.flatMap(key => (['standard', 'legacy'] as const).map(async format =>
+      ({ format, bytes: await sealPeerRecord(key, peerIdFromPrivateKey(key), [multiaddr('/ip4/127.0.0.1/tcp/4001')], 1n, format) }))))
+    const old = postgres(POSTGRES_URL ?? '', { max: 1, onnotice: () => {}, connection: { search_path: schema } })
+    /** What a server of the release with schema version 2 ran for each REGISTER */
+    const registerAsBefore = async (peer: string, bytes: Uint8Array): Promise<void> => {
+      const [row] = await old<Array<{ outcome: string }>>`
+        SELECT outcome FROM rendezvous_register(${peer}, 'ns', ${bytes}, 1, ${now + LONG}::bigint, 1000, 1000000, ${now}::bigint, ${peer}, 'total', 0, false)`
+      expect(row.outcome).to.equal('ok')
+    }
+
+    try {
+      await migrate(old, schema, logger('test:migrate'), MIGRATIONS.slice(0, 2))
+      for (const [i, { bytes }] of sealed.entries()) {
+        await registerAsBefore(`before-${i}`, bytes)
+      }
+      // bytes that are no envelope at all, and one that holds the legacy payload type only inside its payload
+      await registerAsBefore('junk', record('/libp2p/routing-state-record'))
+
+      const store = await started(schema)
+      const page = await store.discover({ namespace: 'ns', afterSeq: 0n, limit: 10, now })
+      expect(page.registrations.map(r => `${r.peerId} ${r.format}`)).to.deep.equal([
+        ...sealed.map(({ format }, i) => `before-${i} ${format}`), 'junk standard'
+      ])
+
+      // a server of the previous release, still running beside the upgraded ones, calls the version 2 function
+      for (const [i, { bytes }] of sealed.entries()) {
+        await registerAsBefore(`during-${i}`, bytes)
+      }
+      const legacy = await store.discover({ namespace: 'ns', afterSeq: 0n, limit: 20, now, legacyOnly: true })
+      expect(legacy.registrations.map(r => r.peerId)).to.deep.equal(['before-1', 'before-3', 'during-1', 'during-3'])
+    } finally {
+      await old.end({ timeout: 1 })
+    }
   })
 
   it('rejects start with the connection error when the database is unreachable', async () => {
