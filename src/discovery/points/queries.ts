@@ -230,10 +230,13 @@ export class Queries extends PointWork {
     }
   }
 
-  /** A point is back: queries waiting for it run now */
+  /**
+   * A point is back: queries waiting for it run now. The others keep their schedule: a point that comes back
+   * (a reconnect, an answer after a failure) must not bring every namespace's query at once
+   */
   pointBack (point: RendezvousPointState): void {
     for (const q of this.entries.values()) {
-      if (q.point === point && !q.running) {
+      if (q.point === point && !q.running && q.waitsForPoint === true) {
         this.timers.setEarlier(q.key, 0, async () => this.run(q))
       }
     }
@@ -271,6 +274,7 @@ export class Queries extends PointWork {
     const wait = this.points.wait(q.point)
 
     if (wait > 0) {
+      q.waitsForPoint = true
       this.schedule(q, wait)
       return
     }
@@ -306,6 +310,7 @@ export class Queries extends PointWork {
     q.queries++
     q.failures = 0
     q.lastError = undefined
+    q.waitsForPoint = false
     q.received += result.registrations.length
 
     if (result.cookie != null) {

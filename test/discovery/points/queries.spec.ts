@@ -23,6 +23,7 @@ describe('discovery queries', () => {
 
   interface Setup {
     queries: Queries
+    points: Points
     client: FakeClient
     point: FakePoint
     runtime: ReturnType<typeof fakeRuntime>
@@ -57,7 +58,7 @@ describe('discovery queries', () => {
       }
     })
     queries.start()
-    return { queries, client, point, runtime, pages, deficit }
+    return { queries, points, client, point, runtime, pages, deficit }
   }
 
   it('queries at once, then only for what is new, with the cookie of the previous answer', async () => {
@@ -245,6 +246,35 @@ describe('discovery queries', () => {
     expect(client.count('discover')).to.equal(2, 'nothing while the point backs off')
     await runtime.clock.tick(1)
     expect(client.count('discover')).to.be.greaterThan(2)
+    queries.stop()
+  })
+
+  it('brings forward only the queries that waited for a point that comes back; the others keep their schedule', async () => {
+    const { queries, client, runtime, points } = setup({ fastDiscoverWindow: 1000, pointBackoff: { initial: 5000, max: 5000 } })
+    const point = points.list[0]
+    queries.setNamespaces(['a', 'b', 'c'])
+    // past the fast schedule: the next queries are seconds away
+    await runtime.clock.tick(2000)
+    const settled = client.count('discover')
+
+    // the connection closed and opened again: the point is back, and no query waited for it
+    points.disconnected(point.peerId)
+    queries.pointBack(point)
+    await runtime.clock.tick(10)
+    expect(client.count('discover')).to.equal(settled, 'no query brought forward')
+
+    // a query of 'a' (pulled forward by its quota) fails with the point, which backs off: once the point is back,
+    // that query goes at once, and it alone
+    client.onDiscover = () => { throw new Error('connection reset') }
+    queries.quotaUnmet('a')
+    await runtime.clock.tick(500)
+    expect(point.down).to.be.true()
+    client.onDiscover = undefined
+    const failed = client.count('discover')
+    points.succeeded(point)
+    queries.pointBack(point)
+    await runtime.clock.tick(10)
+    expect(client.calls.slice(failed).map(c => c.ns)).to.deep.equal(['a'], 'the query that waited for the point, alone')
     queries.stop()
   })
 
