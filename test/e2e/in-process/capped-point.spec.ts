@@ -88,6 +88,10 @@ async function createNode (point: string, topics: number): Promise<Node> {
   return node
 }
 
+function takesPointForDown (node: Node): boolean {
+  return node.services.rendezvous.status.scheduler.points.some(p => p.down)
+}
+
 describe('a rust-libp2p point that caps the registrations of a peer', function () {
   this.timeout(SETTLE_MS + WINDOW_MS + 60_000)
 
@@ -112,9 +116,7 @@ describe('a rust-libp2p point that caps the registrations of a peer', function (
     const started = Date.now()
     nodes = [await createNode(point.multiaddr, 40), await createNode(point.multiaddr, 40)]
     let pointDown = 0
-    const sample = setInterval(() => {
-      pointDown += nodes.filter(node => node.services.rendezvous.status.scheduler.points.some(p => p.down)).length
-    }, 100)
+    const sample = setInterval(() => { pointDown += nodes.filter(takesPointForDown).length }, 100)
 
     try {
       await delay(SETTLE_MS + WINDOW_MS - (Date.now() - started))
