@@ -5,7 +5,7 @@
  */
 import { expect } from 'aegir/chai'
 import delay from 'delay'
-import { TAG_NAMES } from '../../../src/discovery/options.ts'
+import { TAG_NAMES } from '../../../src/discovery/index.ts'
 import { createPeer, createPoint, stopAll, waitFor } from '../../discovery/fixtures.ts'
 import type { PeerNode, PointNode } from '../../discovery/fixtures.ts'
 
