@@ -598,7 +598,10 @@ export class Simulation {
       light.stop()
     }
 
-    await Promise.allSettled(online.map(async node => node.module?.stop()))
+    // a module's stop cancels its timers at once; what it still awaits (its UNREGISTERs under way, a leave's stop
+    // that a second stop waits for) waits on the simulated clock, which runs no more: that is let go
+    const stops = Promise.allSettled(online.map(async node => node.module?.stop()))
+    await Promise.race([stops, new Promise(resolve => setImmediate(resolve))])
 
     for (const point of this.points) {
       point.stop()

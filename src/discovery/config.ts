@@ -254,7 +254,7 @@ export const DISCOVERY_OPTIONS: OptionTable<RendezvousDiscoveryInit, ResolvedOpt
     fastDiscoverInterval: {
       type: MS_POSITIVE,
       default: 100,
-      doc: 'while a quota is unmet and its namespace younger than `fastDiscoverWindow`, delay between queries, in ms, doubling while nothing new comes (up to `discoverInterval`)'
+      doc: 'while a quota is unmet and its namespace younger than `fastDiscoverWindow`, delay between queries, in ms, doubling while nothing new comes (up to `maxDiscoverInterval`)'
     },
     fastDiscoverWindow: {
       type: MS,

@@ -174,6 +174,12 @@ export class RendezvousDiscovery extends TypedEventEmitter<PeerDiscoveryEvents> 
   private lastAddressKey?: string
   private noAddressTimer?: TimerHandle
   private started = false
+  /**
+   * The stop under way, with the starts and stops called during it queued behind: each runs once the one before
+   * has finished, so that the rest of a stop (it untags the points and forgets the namespaces after its
+   * UNREGISTERs) never undoes a start that came while it ran
+   */
+  private transition?: Promise<void>
 
   /**
    * `runtime` is the clock and randomness the units use: the system's by default, a fake one in a simulator
@@ -236,7 +242,16 @@ export class RendezvousDiscovery extends TypedEventEmitter<PeerDiscoveryEvents> 
     return this.started
   }
 
-  start (): void {
+  /** Starts at once, or once the stop under way (and whatever was called during it) has finished */
+  start (): void | Promise<void> {
+    if (this.transition != null) {
+      return this.serial(async () => { this.startNow() })
+    }
+
+    this.startNow()
+  }
+
+  private startNow (): void {
     if (this.started) {
       return
     }
@@ -262,6 +277,15 @@ export class RendezvousDiscovery extends TypedEventEmitter<PeerDiscoveryEvents> 
 
   /** Services exist by now (not in the constructor), so the pubsub service is looked up from here on */
   afterStart (): void {
+    if (this.transition != null) {
+      // after the start queued behind a stop
+      void this.transition.then(() => { this.watchState() })
+    } else {
+      this.watchState()
+    }
+  }
+
+  private watchState (): void {
     if (this.started) {
       this.watcher.start()
     }
@@ -269,11 +293,27 @@ export class RendezvousDiscovery extends TypedEventEmitter<PeerDiscoveryEvents> 
 
   /** Unregisters while the connection manager still runs */
   async beforeStop (): Promise<void> {
-    await this.shutdown()
+    await this.serial(async () => this.shutdown())
   }
 
+  /** Resolves once stopped, after any stop or start under way */
   async stop (): Promise<void> {
-    await this.shutdown()
+    await this.serial(async () => this.shutdown())
+  }
+
+  /** Runs `step` after the lifecycle steps before it, one at a time */
+  private async serial (step: () => Promise<void>): Promise<void> {
+    const run = (this.transition ?? Promise.resolve()).then(step)
+    const settled = run.catch(() => {})
+    this.transition = settled
+
+    try {
+      await run
+    } finally {
+      if (this.transition === settled) {
+        this.transition = undefined
+      }
+    }
   }
 
   private async shutdown (): Promise<void> {

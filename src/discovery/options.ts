@@ -221,7 +221,7 @@ export interface RendezvousDiscoveryInit {
   refreshMargin?: number
   /**
    * While a quota is unmet and its namespace is younger than `fastDiscoverWindow`, queries follow each other
-   * this fast, in ms, doubling while nothing new comes (up to `discoverInterval`).
+   * this fast, in ms, doubling while nothing new comes (up to `maxDiscoverInterval`).
    *
    * @default 100
    */

@@ -64,6 +64,8 @@ export interface PeerOptions {
   listen?: string[]
   /** More services */
   services?: Record<string, (components: any) => unknown>
+  /** The node's key, when a test must know its peer id before it starts */
+  privateKey?: PrivateKey
 }
 
 export function pointAddress (point: PointNode | Multiaddr | string): Multiaddr | string {
@@ -92,6 +94,7 @@ export async function createPeer (options: PeerOptions): Promise<PeerNode> {
   Object.assign(services, options.services)
 
   return createMemoryNode({
+    ...(options.privateKey == null ? {} : { privateKey: options.privateKey }),
     addresses: { listen: options.listen ?? [memoryAddress('peer')] },
     transports: [
       memory(),

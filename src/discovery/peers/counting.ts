@@ -4,12 +4,14 @@
  * - `topic`: a connected peer that pubsub lists as subscribed to the topic. A connected registrant that pubsub
  * does not list yet (it dialed us a moment ago, or we it) is `arriving`: it is not dialed again nor replaced
  * while pubsub learns its subscriptions, for `countGrace` after its connection opened;
- * - `closest` selection: a connected registrant among the `quota` registrants nearest to the node (those in
- * dial backoff left out, so that a dead registration does not hold a place);
+ * - `closest` selection: the `quota` connected registrants nearest to the node. Only connected ones are ranked:
+ * a nearer registrant takes a farther one's place once it is connected, never while it is being dialed or
+ * retried, so that a gone registrant (its registration still listed) neither holds a place nor, each time its
+ * dial backoff runs out, takes one from a peer the node holds (selection.ts dials the nearer ones);
  * - otherwise: a connected registrant (its registration alive), or a peer kept before that is still connected.
  */
 import { PeerSet } from '@libp2p/peer-collections'
-import { closestFirst } from './selection.ts'
+import { closestWanted } from './selection.ts'
 import type { Candidate } from './candidates.ts'
 import type { NamespaceSpec } from '../options.ts'
 import type { PeerId } from '@libp2p/interface'
@@ -26,8 +28,6 @@ export interface CountInput {
   subscribers: PeerId[]
   /** Peers kept (tagged) for the namespace at the last count */
   kept: PeerId[]
-  /** Peers in dial backoff now */
-  backedOff(peer: PeerId): boolean
   now: number
   countGrace: number
 }
@@ -72,11 +72,7 @@ export function countPeers (input: CountInput): Count {
       }
     }
   } else if (spec.selection === 'closest') {
-    const ranked = input.members
-      .map(m => m.peerId)
-      .filter(peer => connected.has(peer) || !input.backedOff(peer))
-
-    closestFirst(input.self, ranked).slice(0, spec.quota).forEach(count)
+    closestWanted(input.self, input.members.map(m => m.peerId), spec.quota, peer => connected.has(peer)).forEach(count)
   } else {
     input.members.forEach(member => { count(member.peerId) })
     // a kept peer whose registration ran out still counts while connected

@@ -335,8 +335,9 @@ export class Quotas {
       this.hooks.onQuotaUnmet?.(spec.ns)
     }
 
-    // a ring namespace may owe dials to its links even at quota (see selection.ts)
-    if (spec.discover && (deficit > 0 || selectionMode(spec) === 'ring')) {
+    // a ring namespace may owe dials to its links even at quota, and a closest one dials nearer peers to replace
+    // farther ones (see selection.ts)
+    if (spec.discover && (deficit > 0 || selectionMode(spec) !== 'random')) {
       this.dialFor(spec, round, deficit, have)
     }
   }
@@ -361,6 +362,7 @@ export class Quotas {
       members,
       have,
       dialable: (peer) => !connected.has(peer) && !this.dials.has(peer) && !this.dials.backoff.isBackedOff(peer, now),
+      backedOff: (peer) => !connected.has(peer) && this.dials.backoff.isBackedOff(peer, now),
       now,
       inboundGrace: INBOUND_GRACE,
       settledAt: this.settledAt.get(spec.ns) ?? 0,
@@ -458,7 +460,6 @@ export class Quotas {
       members: this.candidates.live(spec.ns, now),
       subscribers,
       kept: this.kept.get(spec.ns) ?? [],
-      backedOff: (peer) => this.dials.backoff.isBackedOff(peer, now),
       now,
       countGrace: this.options.countGrace
     })

@@ -11,7 +11,11 @@
  * registrants the quota is met with about `quota / 2` dials per node and no pair dialed twice, and the union of
  * random rings keeps the mesh's diameter small; with partial views it degrades to dialing successors.
  * - `closest`: the registrants nearest to the node in kad-dht's keyspace (XOR distance of the SHA-256 of the
- * peer ids), nearest first.
+ * peer ids), nearest first. A peer in dial backoff leaves the ranking before it is cut to the quota: a registrant
+ * that is gone (its registration still listed until its TTL runs out) would otherwise hold a place no dial can
+ * fill, for as long as it is listed. The peers of the cut that are not connected are dialed even when the quota
+ * is met (by farther peers): each that connects then replaces a farther one in the count (counting.ts), so the
+ * node moves to nearer registrants without ever dropping one it holds for one it cannot reach.
  * - `random` (relays: they never dial back): any candidates, in random order so that many nodes do not all
  * dial the same ones.
  */
@@ -91,6 +95,14 @@ export function closestFirst (self: PeerId, peers: PeerId[]): PeerId[] {
     .map(peer => ({ peer, key: dhtKey(peer) }))
     .sort((a, b) => compareXor(a.key, b.key, target))
     .map(k => k.peer)
+}
+
+/**
+ * The registrants a `closest` namespace wants: the `quota` nearest to `self` of those that pass `reachable`,
+ * nearest first. The peers that cannot be reached leave before the cut, not after it
+ */
+export function closestWanted (self: PeerId, peers: PeerId[], quota: number, reachable: (peer: PeerId) => boolean): PeerId[] {
+  return closestFirst(self, peers.filter(reachable)).slice(0, quota)
 }
 
 /** The members of a namespace on `count` hash rings, and the links between them that every member agrees on */
@@ -265,6 +277,8 @@ export interface DialPlanInput {
   have: PeerSet
   /** Whether a peer may be dialed now (not connected, not dialing, not backing off) */
   dialable(peer: PeerId): boolean
+  /** Whether a peer is in dial backoff and not connected: a `closest` ranking leaves it out */
+  backedOff(peer: PeerId): boolean
   now: number
   /** How long a ring neighbour that should dial this node is waited for */
   inboundGrace: number
@@ -288,7 +302,7 @@ export interface DialPlan {
 export function planDials (input: DialPlanInput): DialPlan {
   const { mode, deficit } = input
 
-  if (deficit <= 0 && mode !== 'ring') {
+  if (deficit <= 0 && mode === 'random') {
     return { targets: [], expected: 0 }
   }
 
@@ -300,8 +314,8 @@ export function planDials (input: DialPlanInput): DialPlan {
   }
 
   if (mode === 'closest') {
-    // only the `quota` nearest count, so only they are worth a dial
-    return { targets: closestFirst(input.self, peers).slice(0, input.quota).filter(open).slice(0, deficit), expected: 0 }
+    // only the `quota` nearest that can be reached are worth a dial; at quota too, as each replaces a farther one
+    return { targets: closestWanted(input.self, peers, input.quota, peer => !input.backedOff(peer)).filter(open), expected: 0 }
   }
 
   const rings = input.rings ?? new Rings([input.self, ...peers], input.quota)

@@ -32,6 +32,8 @@ export interface RendezvousPointState {
 export interface WorkState {
   failures: number
   lastError?: string
+  /** It waits for the point (which failed, or is backing off), not for a schedule of its own */
+  waitsForPoint?: boolean
 }
 
 export interface PointsHooks {
@@ -57,9 +59,13 @@ export function parsePoints (points: Multiaddr[], self?: PeerId): RendezvousPoin
   return [...byId.values()]
 }
 
-/** Errors that say the request was wrong, not that the point is unwell: they do not back the point off */
+/**
+ * Errors that concern the request, not the point's health: any status answer (the point is up and answered,
+ * even E_UNAVAILABLE, which rust-libp2p gives a peer past its cap of registrations while it serves the peer's
+ * other namespaces), or a request that was never sent. They back off the work alone, never the whole point.
+ */
 export function isRequestError (err: unknown): boolean {
-  return (err instanceof RendezvousError && !err.retryable) ||
+  return err instanceof RendezvousError ||
     err instanceof NoAddressesError ||
     err instanceof InvalidNamespaceError
 }
@@ -125,8 +131,9 @@ export class Points {
   failed (point: RendezvousPointState, work: WorkState, err: unknown): number {
     work.failures++
     work.lastError = (err as Error)?.message ?? String(err)
+    work.waitsForPoint = !isRequestError(err)
 
-    if (isRequestError(err)) {
+    if (!work.waitsForPoint) {
       if (err instanceof RendezvousError) {
         this.succeeded(point)
       }

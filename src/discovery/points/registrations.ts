@@ -10,8 +10,19 @@
  * When a point comes back after being disconnected or failing, the node does not register everything again on
  * the chance that the point lost it: one DISCOVER of a namespace registered there shows whether the point still
  * holds the node's registration, and only if it does not are the registrations at that point sent again.
+ *
+ * A REGISTER the point refuses (any status answer) backs off that namespace at that point alone: the point is up
+ * and serves the node's other namespaces. Points cap the registrations of one peer (rust-libp2p at 32, refusing
+ * the rest with E_UNAVAILABLE; ours with E_NOT_AUTHORIZED), and a cap refuses every namespace past it alike, so a
+ * refused namespace waits as if refused as many times as the point has refused in a row: a node with 40 topics
+ * at a point capped at 32 asks about its 8 others a few times in the first minute and then each about once in
+ * 4 minutes, not 8 times per second. Whichever refused namespace is due first probes the point for them all: a
+ * slot that may have freed (a namespace accepted or unregistered there) brings the others back within about a
+ * second, so a point that refused for a moment (busy) has them all again soon.
  */
 import { CODE_P2P } from '@multiformats/multiaddr'
+import { RendezvousError } from '../../errors.ts'
+import { jitter } from '../backoff.ts'
 import { clockTimeout, settleWithin } from '../clock.ts'
 import { PointWork, workKey } from './point-work.ts'
 import type { Points, RendezvousPointState, WorkState } from './points.ts'
@@ -68,10 +79,32 @@ interface Registration extends WorkState {
   again: boolean
   /** Due, but the node had no addresses: the next address change sends it */
   waitingForAddresses: boolean
+  /** The point refused the last REGISTER (a status answer) */
+  refused?: boolean
 }
 
 /** Most DISCOVER pages read to find the node's own registration at a point that came back */
 const MAX_CHECK_PAGES = 10
+
+/**
+ * Delays between REGISTERs of a namespace a point refused, in ms, growing with the refusals in a row: a cap lasts
+ * until one of the node's registrations there ends, which a refresh never lets happen. Its own schedule, not the
+ * points' backoff: a point that does not answer is a different matter, whose retries must stay quick
+ */
+export const REFUSAL_BACKOFF = { initial: 1000, max: 300_000 }
+
+/**
+ * The delay after `refusals` refusals in a row: between half the ceiling and the ceiling, which doubles per
+ * refusal from `REFUSAL_BACKOFF.initial` up to its max. Not the full jitter of backoff.ts (which spreads a crowd
+ * that failed together down to the floor): a refusal says nothing new about the point's load, and delays drawn
+ * near the floor would have a node with many refused namespaces ask several times a minute however often it was
+ * refused
+ */
+export function refusalDelay (refusals: number, random: () => number): number {
+  const { initial, max } = REFUSAL_BACKOFF
+  const ceiling = Math.min(max, initial * 2 ** Math.min(Math.max(0, refusals - 1), 52))
+  return Math.max(initial, ceiling * (0.5 + 0.5 * random()))
+}
 
 /** The node's addresses as one comparable string (without `/p2p/self`, as registered) */
 export function addressKey (addresses: Multiaddr[]): string {
@@ -87,6 +120,8 @@ export class Registrations extends PointWork {
   private readonly unregistering = new Map<string, Promise<void>>()
   /** Points being checked for the node's registrations after coming back */
   private readonly checking = new Set<RendezvousPointState>()
+  /** Point -> REGISTERs it refused in a row (since it last accepted a namespace it did not hold) */
+  private readonly refusals = new Map<RendezvousPointState, number>()
 
   constructor (components: RegistrationsComponents, points: Points, options: RegistrationsOptions, runtime: Runtime, hooks: RegistrationsHooks = {}) {
     super(points, runtime, components.logger.forComponent('libp2p:rendezvous:discovery:registrations'))
@@ -105,6 +140,7 @@ export class Registrations extends PointWork {
     }
 
     const deadline = this.runtime.clock.now() + this.options.stopTimeout
+    this.refusals.clear()
 
     for (const reg of [...this.entries.values()]) {
       this.drop(reg, deadline)
@@ -168,9 +204,10 @@ export class Registrations extends PointWork {
   }
 
   /**
-   * A point is back after failing or a closed connection. Registrations still waiting for it go at once; the
-   * others go again only if the point no longer lists the node (a restart with an empty store), which one
-   * DISCOVER shows, rather than sending every REGISTER again on every reconnect.
+   * A point is back after failing or a closed connection. Registrations still waiting for it go at once (not
+   * those that wait out a refusal: the point said no, and saying it again is no news); the others go again only
+   * if the point no longer lists the node (a restart with an empty store), which one DISCOVER shows, rather than
+   * sending every REGISTER again on every reconnect.
    */
   async pointBack (point: RendezvousPointState): Promise<void> {
     if (!this.running) {
@@ -181,7 +218,7 @@ export class Registrations extends PointWork {
     const held = here.filter(reg => this.isRegistered(reg))
 
     for (const reg of here) {
-      if (!held.includes(reg) && reg.inFlight == null) {
+      if (!held.includes(reg) && reg.inFlight == null && reg.waitsForPoint === true) {
         this.schedule(reg, 0)
       }
     }
@@ -294,6 +331,7 @@ export class Registrations extends PointWork {
     const wait = this.points.wait(reg.point)
 
     if (!ignoreBackoff && wait > 0) {
+      reg.waitsForPoint = true
       this.schedule(reg, wait)
       return
     }
@@ -331,14 +369,23 @@ export class Registrations extends PointWork {
         return
       }
 
+      const fresh = !this.isRegistered(reg)
       reg.ttl = Math.max(1, ttl)
       reg.registeredAt = this.runtime.clock.now()
       reg.addressKey = reg.sending
       reg.failures = 0
       reg.lastError = undefined
+      reg.waitsForPoint = false
+      reg.refused = false
       this.points.succeeded(reg.point)
       this.log('registered "%s" at %s for %d s', reg.ns, reg.point.id, reg.ttl)
       this.schedule(reg, this.refreshDelay(reg.ttl))
+
+      if (fresh && this.refusals.has(reg.point)) {
+        // the point took a namespace it did not hold after refusing others: it has room again
+        this.refusals.delete(reg.point)
+        this.retryRefused(reg.point)
+      }
     } catch (err: any) {
       if (controller.signal.aborted) {
         return
@@ -350,12 +397,29 @@ export class Registrations extends PointWork {
         return
       }
 
-      const delay = this.points.failed(reg.point, reg, err)
+      let delay = this.points.failed(reg.point, reg, err)
+      reg.refused = err instanceof RendezvousError
+
+      if (reg.refused) {
+        const refusals = (this.refusals.get(reg.point) ?? 0) + 1
+        this.refusals.set(reg.point, refusals)
+        delay = refusalDelay(Math.max(reg.failures, refusals), this.runtime.random)
+      }
+
       this.log('registering "%s" at %s failed, again in %d ms - %s', reg.ns, reg.point.id, Math.round(delay), reg.lastError)
       this.schedule(reg, delay)
     } finally {
       reg.sending = undefined
       reg.controller = undefined
+    }
+  }
+
+  /** The namespaces `point` refused try again soon (about a second, spread), as it may have room now */
+  private retryRefused (point: RendezvousPointState): void {
+    for (const reg of this.entries.values()) {
+      if (reg.point === point && reg.refused === true && reg.inFlight == null) {
+        this.timers.setEarlier(reg.key, jitter(REFUSAL_BACKOFF.initial, 0.5, this.runtime.random), async () => this.run(reg))
+      }
     }
   }
 
@@ -396,6 +460,11 @@ export class Registrations extends PointWork {
       try {
         await this.components.client.unregister(reg.point.multiaddr, reg.ns, { signal: timeout.signal })
         this.hooks.onRequest?.('unregister', 'ok')
+
+        if (this.running && this.refusals.has(reg.point)) {
+          // a slot the point's cap counted is free
+          this.retryRefused(reg.point)
+        }
       } catch (err: any) {
         this.hooks.onRequest?.('unregister', 'error')
         this.log('could not unregister "%s" at %s - %s', reg.ns, reg.point.id, err?.message ?? err)

@@ -32,7 +32,7 @@ describe('counting peers towards a quota', () => {
   function input (spec: NamespaceSpec, connected: Array<[PeerId, number]>, more: Partial<CountInput> = {}): CountInput {
     const map = new PeerMap<number>()
     connected.forEach(([peer, openedAt]) => { map.set(peer, openedAt) })
-    return { self, spec, connected: map, members: [], subscribers: [], kept: [], backedOff: () => false, now: NOW, countGrace: GRACE, ...more }
+    return { self, spec, connected: map, members: [], subscribers: [], kept: [], now: NOW, countGrace: GRACE, ...more }
   }
 
   it('counts a topic peer once pubsub lists it, whoever dialed, registrant or not', () => {
@@ -68,20 +68,13 @@ describe('counting peers towards a quota', () => {
     expect(ids(count.counted)).to.deep.equal(ids([kept, a]))
   })
 
-  it('counts only connected registrants among the quota nearest for a closest namespace, skipping those in dial backoff', () => {
+  it('counts the quota nearest of the connected registrants for a closest namespace, whether nearer ones are known or not', () => {
     const spec: NamespaceSpec = { ...dapp, kind: 'user', selection: 'closest', quota: 2 }
     const ordered = closestFirst(self, peers.slice(0, 6))
-    const [nearest, second, third, fourth] = ordered
+    const [, second, third, fourth] = ordered
 
-    // the nearest is in backoff and not connected: it holds no place, so the third moves up
-    const count = countPeers(input(spec, [[second, NOW], [third, NOW], [fourth, NOW]], {
-      members: ordered.map(member),
-      backedOff: (peer) => peer.equals(nearest)
-    }))
+    // the nearest is not connected (gone, or being dialed): it takes nobody's place
+    const count = countPeers(input(spec, [[second, NOW], [third, NOW], [fourth, NOW]], { members: ordered.map(member) }))
     expect(ids(count.counted)).to.deep.equal(ids([second, third]))
-
-    // without the backoff the nearest holds its place, and only the second counts of those connected
-    const waiting = countPeers(input(spec, [[second, NOW], [third, NOW], [fourth, NOW]], { members: ordered.map(member) }))
-    expect(ids(waiting.counted)).to.deep.equal(ids([second]))
   })
 })

@@ -22,6 +22,7 @@ function plan (self: PeerId, peers: PeerId[], overrides: Partial<DialPlanInput> 
     members: members(peers),
     have: new PeerSet(),
     dialable: () => true,
+    backedOff: () => false,
     now: NOW,
     inboundGrace: 1000,
     random: seededRandom(),
@@ -90,13 +91,13 @@ describe('peer selection', () => {
       const theirs = [...rings.links(self), ...rings.extras(self)].filter(p => rings.dials(p, self))
       expect(theirs.length).to.be.greaterThan(0)
 
-      const fresh = planDials({ self, mode: 'ring', quota: 6, deficit: 6, members: members(others), have: new PeerSet(), dialable: () => true, now: NOW, inboundGrace: 1000, random: seededRandom() })
+      const fresh = planDials({ self, mode: 'ring', quota: 6, deficit: 6, members: members(others), have: new PeerSet(), dialable: () => true, backedOff: () => false, now: NOW, inboundGrace: 1000, random: seededRandom() })
       expect(fresh.expected).to.equal(theirs.length)
       expect(fresh.recheckAt).to.equal(NOW + 1000)
       expect(fresh.targets.some(p => theirs.some(e => e.equals(p)))).to.be.false()
       expect(fresh.targets).to.have.lengthOf(6 - theirs.length)
 
-      const late = planDials({ self, mode: 'ring', quota: 6, deficit: 6, members: members(others), have: new PeerSet(), dialable: () => true, now: NOW + 1000, inboundGrace: 1000, random: seededRandom() })
+      const late = planDials({ self, mode: 'ring', quota: 6, deficit: 6, members: members(others), have: new PeerSet(), dialable: () => true, backedOff: () => false, now: NOW + 1000, inboundGrace: 1000, random: seededRandom() })
       expect(late.expected).to.equal(0)
       expect(late.targets).to.have.lengthOf(6)
       expect(theirs.every(p => late.targets.some(t => t.equals(p)))).to.be.true('the silent neighbours are dialed too')
@@ -133,6 +134,22 @@ describe('peer selection', () => {
 
       const without = plan(self, peers.slice(1), { mode: 'closest', quota: 4, deficit: 4, dialable: (p) => !p.equals(nearest[0]) })
       expect(without.map(String)).to.deep.equal(nearest.slice(1).map(String), 'a farther peer would not count: it is not dialed instead')
+    })
+
+    it('leaves a peer in dial backoff out of the ranking before cutting it to the quota, so that the next nearest is dialed instead', () => {
+      const self = peers[0]
+      const ordered = closestFirst(self, peers.slice(1))
+      const gone = new PeerSet(ordered.slice(0, 2))
+      const targets = plan(self, peers.slice(1), { mode: 'closest', quota: 2, deficit: 2, dialable: (p) => !gone.has(p), backedOff: (p) => gone.has(p) })
+      expect(targets.map(String)).to.deep.equal(ordered.slice(2, 4).map(String))
+    })
+
+    it('dials nearer peers even at quota, to replace the farther ones it holds', () => {
+      const self = peers[0]
+      const ordered = closestFirst(self, peers.slice(1))
+      const have = new PeerSet(ordered.slice(2, 4))
+      const targets = plan(self, peers.slice(1), { mode: 'closest', quota: 2, deficit: 0, have, dialable: (p) => !have.has(p) })
+      expect(targets.map(String)).to.deep.equal(ordered.slice(0, 2).map(String))
     })
   })
 

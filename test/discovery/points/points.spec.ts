@@ -70,7 +70,7 @@ describe('rendezvous points', () => {
     expect(back).to.deep.equal([point.id], 'back once, after being down')
   })
 
-  it('backs off only the request when the point refused it or the node had nothing to send, and counts a refusal as an answer', () => {
+  it('backs off only the request when the point answered with any status or the node had nothing to send, and counts a refusal as an answer', () => {
     const { points, back } = setup()
     const point = points.list[0]
     point.down = true
@@ -88,8 +88,14 @@ describe('rendezvous points', () => {
     expect(work.failures).to.equal(2)
 
     expect(isRequestError(new InvalidNamespaceError('long'))).to.be.true()
-    expect(isRequestError(new RendezvousError(Message.ResponseStatus.E_UNAVAILABLE, 'busy'))).to.be.false('a busy point backs off as a whole')
+    // any status answer: rust-libp2p refuses a peer past its cap with E_UNAVAILABLE while it serves its other namespaces
+    expect(isRequestError(new RendezvousError(Message.ResponseStatus.E_UNAVAILABLE, 'busy'))).to.be.true('a status answer backs off the request alone')
+    expect(isRequestError(new RendezvousError(Message.ResponseStatus.E_INTERNAL_ERROR, 'oops'))).to.be.true()
     expect(isRequestError(new Error('timeout'))).to.be.false()
+    expect(work.waitsForPoint).to.be.false()
+    points.failed(point, work, new Error('timeout'))
+    expect(work.waitsForPoint).to.be.true('work that failed with the point waits for it')
+    expect(point.down).to.be.true()
   })
 
   it('counts a point whose connection closed as down, and as back when a connection opens again', () => {

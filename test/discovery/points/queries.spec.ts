@@ -23,6 +23,7 @@ describe('discovery queries', () => {
 
   interface Setup {
     queries: Queries
+    points: Points
     client: FakeClient
     point: FakePoint
     runtime: ReturnType<typeof fakeRuntime>
@@ -57,7 +58,7 @@ describe('discovery queries', () => {
       }
     })
     queries.start()
-    return { queries, client, point, runtime, pages, deficit }
+    return { queries, points, client, point, runtime, pages, deficit }
   }
 
   it('queries at once, then only for what is new, with the cookie of the previous answer', async () => {
@@ -176,9 +177,9 @@ describe('discovery queries', () => {
     await runtime.clock.tick(3000)
 
     // a walk of two pages (the second brings nothing new), then one query each at the schedule's pace: 100, 200,
-    // 400, 800, 1000 ms later
-    expect(pages.map(p => p.more)).to.deep.equal([true, false, false, false, false, false, false])
-    expect(client.count('discover')).to.equal(7)
+    // 400, 800 ms later (the next 1.6 s later)
+    expect(pages.map(p => p.more)).to.deep.equal([true, false, false, false, false, false])
+    expect(client.count('discover')).to.equal(6)
     queries.stop()
   })
 
@@ -204,6 +205,17 @@ describe('discovery queries', () => {
     expect(client.count('discover')).to.equal(before + 1)
     await runtime.clock.tick(120_000)
     expect(client.count('discover')).to.equal(before + 5)
+    queries.stop()
+  })
+
+  it('asks a young namespace short of its quota that brings nothing new 7 times in its first 10 s, not every second', async () => {
+    // the defaults: 100 ms, doubling; a young namespace of 40 topics whose only other registrant is known cost 13
+    // DISCOVERs each in 10 s when the fast delay stopped doubling at discoverInterval (1 s)
+    const { queries, client, runtime } = setup()
+    queries.setNamespaces(['ns'])
+    await runtime.clock.tick(10_000)
+    // at 0, 0.1, 0.3, 0.7, 1.5, 3.1 and 6.3 s (±10%)
+    expect(client.count('discover')).to.equal(7)
     queries.stop()
   })
 
@@ -248,6 +260,35 @@ describe('discovery queries', () => {
     queries.stop()
   })
 
+  it('brings forward only the queries that waited for a point that comes back; the others keep their schedule', async () => {
+    const { queries, client, runtime, points } = setup({ fastDiscoverWindow: 1000, pointBackoff: { initial: 5000, max: 5000 } })
+    const point = points.list[0]
+    queries.setNamespaces(['a', 'b', 'c'])
+    // past the fast schedule: the next queries are seconds away
+    await runtime.clock.tick(2000)
+    const settled = client.count('discover')
+
+    // the connection closed and opened again: the point is back, and no query waited for it
+    points.disconnected(point.peerId)
+    queries.pointBack(point)
+    await runtime.clock.tick(10)
+    expect(client.count('discover')).to.equal(settled, 'no query brought forward')
+
+    // a query of 'a' (pulled forward by its quota) fails with the point, which backs off: once the point is back,
+    // that query goes at once, and it alone
+    client.onDiscover = () => { throw new Error('connection reset') }
+    queries.quotaUnmet('a')
+    await runtime.clock.tick(500)
+    expect(point.down).to.be.true()
+    client.onDiscover = undefined
+    const failed = client.count('discover')
+    points.succeeded(point)
+    queries.pointBack(point)
+    await runtime.clock.tick(10)
+    expect(client.calls.slice(failed).map(c => c.ns)).to.deep.equal(['a'], 'the query that waited for the point, alone')
+    queries.stop()
+  })
+
   describe('the schedule', () => {
     const options = resolveOptions({ fastDiscoverInterval: 100, fastDiscoverWindow: 10_000, discoverInterval: 1000, maxDiscoverInterval: 8000, satisfiedDiscoverInterval: 30_000 })
     const middle = (): number => 0.5
@@ -261,14 +302,16 @@ describe('discovery queries', () => {
       expect(nextQueryDelay(q, { fresh: 0, deficit: 2, age: 20_000 }, options, middle)).to.equal(4000)
     })
 
-    it('never goes past discoverInterval on the fast schedule, nor past maxDiscoverInterval on the slow one', () => {
+    it('doubles the fast delay past discoverInterval while nothing new comes, and neither delay past maxDiscoverInterval', () => {
       const q = { fast: 100, interval: 1000, satisfied: false }
+      const delays: number[] = []
 
       for (let i = 0; i < 20; i++) {
-        nextQueryDelay(q, { fresh: 0, deficit: 1, age: 0 }, options, middle)
+        delays.push(nextQueryDelay(q, { fresh: 0, deficit: 1, age: 0 }, options, middle))
       }
 
-      expect(q.fast).to.equal(1000)
+      expect(delays.slice(0, 8)).to.deep.equal([100, 200, 400, 800, 1600, 3200, 6400, 8000])
+      expect(q.fast).to.equal(8000)
       expect(q.interval).to.equal(8000)
     })
 

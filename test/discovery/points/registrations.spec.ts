@@ -3,7 +3,7 @@ import { multiaddr } from '@multiformats/multiaddr'
 import { expect } from 'aegir/chai'
 import { resolveOptions } from '../../../src/discovery/config.ts'
 import { Points, parsePoints } from '../../../src/discovery/points/points.ts'
-import { Registrations } from '../../../src/discovery/points/registrations.ts'
+import { REFUSAL_BACKOFF, Registrations, refusalDelay } from '../../../src/discovery/points/registrations.ts'
 import { RendezvousError } from '../../../src/errors.ts'
 import { Message } from '../../../src/pb/rendezvous.ts'
 import { FakeClient, FakePoint, deferred } from '../stubs/fake-client.ts'
@@ -257,5 +257,65 @@ describe('registrations', () => {
     expect(registrations.status()[0].registered).to.be.true()
     expect(points.list[0].down).to.be.false()
     await registrations.stop()
+  })
+
+  describe('a point that caps the registrations of a peer (issue 20)', () => {
+    /** A point that holds at most `cap` namespaces of the node and refuses the rest with E_UNAVAILABLE, as rust-libp2p does */
+    function capped (client: FakeClient, cap: number): Set<string> {
+      const held = new Set<string>()
+      client.onRegister = (call) => {
+        if (!held.has(call.ns ?? '') && held.size >= cap) {
+          throw new RendezvousError(Message.ResponseStatus.E_UNAVAILABLE, 'too many registrations')
+        }
+
+        held.add(call.ns ?? '')
+      }
+      client.onUnregister = (call) => { held.delete(call.ns ?? '') }
+      return held
+    }
+
+    /** When the REGISTERs of the namespaces the point does not hold went, from the first request on */
+    const refusedAt = (client: FakeClient, held: Set<string>): number[] => client.calls.filter(c => c.type === 'register' && !held.has(c.ns ?? '')).map(c => c.at - client.calls[0].at)
+
+    it('makes each refused namespace wait longer with every refusal in a row there, and never backs the point off', async () => {
+      const { registrations, client, points, runtime } = setup()
+      const held = capped(client, 2)
+      registrations.setNamespaces(['a', 'b', 'c', 'd', 'e', 'f'])
+      await runtime.clock.tick(0)
+      expect(held.size).to.equal(2)
+
+      await runtime.clock.tick(120_000)
+      const refused = refusedAt(client, held)
+      // 4 refused at once, then each again after 1, 1-2, 2-4 and 4-8 s (refusals 1 to 4 in a row), then after 8 s or
+      // more; with the backoff of each namespace alone they would have asked about 7 times each in 2 minutes
+      expect(refused.length).to.be.within(8, 13)
+      expect(refused.filter(at => at >= 60_000).length).to.be.at.most(3, 'refused REGISTERs in the second minute')
+      expect(points.list[0]).to.include({ down: false, backoffUntil: 0, failures: 0 })
+      expect(registrations.status().filter(r => r.registered).map(r => r.ns)).to.have.lengthOf(2)
+      await registrations.stop()
+    })
+
+    it('tries the refused namespaces again within about a second once a slot may have freed there', async () => {
+      const { registrations, client, runtime } = setup()
+      const held = capped(client, 2)
+      registrations.setNamespaces(['a', 'b', 'c', 'd'])
+      await runtime.clock.tick(30_000)
+      const [gone] = [...held]
+
+      // the node leaves one of the namespaces it holds there: its UNREGISTER frees a slot
+      registrations.setNamespaces(['a', 'b', 'c', 'd'].filter(ns => ns !== gone))
+      await runtime.clock.tick(REFUSAL_BACKOFF.initial * 1.5 + 10)
+      expect(held.size).to.equal(2, 'a refused namespace took the free slot')
+      expect(registrations.status().filter(r => r.registered)).to.have.lengthOf(2)
+      await registrations.stop()
+    })
+
+    it('draws a refused namespace\'s delay in the upper half of a ceiling that doubles per refusal, within bounds', () => {
+      expect(refusalDelay(1, () => 0)).to.equal(REFUSAL_BACKOFF.initial)
+      expect(refusalDelay(4, () => 0)).to.equal(REFUSAL_BACKOFF.initial * 4)
+      expect(refusalDelay(4, () => 1)).to.equal(REFUSAL_BACKOFF.initial * 8)
+      expect(refusalDelay(1000, () => 1)).to.equal(REFUSAL_BACKOFF.max)
+      expect(refusalDelay(1000, () => 0)).to.equal(REFUSAL_BACKOFF.max / 2)
+    })
   })
 })
