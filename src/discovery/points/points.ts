@@ -24,7 +24,7 @@ export interface RendezvousPointState {
   /** The last request failed, or the connection to it closed, and nothing has succeeded since */
   down: boolean
   lastError?: string
-  /** Last success (ms since epoch) */
+  /** Last success since the start (ms since epoch) */
   lastSuccessAt?: number
 }
 
@@ -37,6 +37,8 @@ export interface WorkState {
 export interface PointsHooks {
   /** A point answered, or connected, after having failed or been disconnected */
   onPointUp?(point: RendezvousPointState): void
+  /** A request to a point failed without an answer (counted once per backoff period), `lastError` says why */
+  onPointFailed?(point: RendezvousPointState): void
 }
 
 /** The configured points, once each; throws an InvalidParametersError naming a point without `/p2p/<id>` */
@@ -90,6 +92,7 @@ export class Points {
       point.backoffUntil = 0
       point.down = false
       point.lastError = undefined
+      point.lastSuccessAt = undefined
     }
   }
 
@@ -169,5 +172,6 @@ export class Points {
     point.failures++
     point.backoffUntil = now + backoffDelay(point.failures, this.options.pointBackoff, this.runtime.random)
     this.log('rendezvous point %s failed %d time(s), backing off for %d ms - %s', point.id, point.failures, point.backoffUntil - now, error)
+    this.hooks.onPointFailed?.(point)
   }
 }
