@@ -3,7 +3,8 @@
  * installs the tarball with the README's own install lines (the other packages from the npm cache that this
  * repository's `npm ci` filled, the registry only for what it lacks; RENDEZVOUS_NPM_OFFLINE=1 never asks it),
  * compiles the quick starts with the README's tsconfig and runs them: the point prints its address, three nodes find
- * each other on their topic through it, the client registers and discovers. The `rendezvous-server` command installed the
+ * each other on their topic through it without a warning, the client registers and discovers, a node stopped with
+ * SIGTERM unregisters and the others' "topic peers" line drops it. The `rendezvous-server` command installed the
  * same way names the packages it is missing, then runs once they are there. Along the way it prints what a user
  * installs (packages, bytes) and what the discovery module weighs in a browser bundle, and checks that the server's
  * code and packages stay out of both.
@@ -13,8 +14,17 @@ import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } 
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { identify } from '@libp2p/identify'
+import { noise } from '@libp2p/noise'
+import { tcp } from '@libp2p/tcp'
+import { yamux } from '@libp2p/yamux'
+import { multiaddr } from '@multiformats/multiaddr'
 import { expect } from 'aegir/chai'
+import delay from 'delay'
+import { createLibp2p } from 'libp2p'
 import { browserBundle, cleanEnv, DISCOVERY_SOURCE, installed, pack, run, succeed } from '../../benchmarks/package-size/measure.ts'
+import { rendezvousClient } from '../../src/client/index.ts'
+import { STATE_GRACE } from '../../src/discovery/state/setup-checks.ts'
 import type { ChildProcess } from 'node:child_process'
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url))
@@ -23,6 +33,8 @@ const QUICK_START_FILES = ['tsconfig.json', 'point.ts', 'node.ts', 'client.ts']
 const PACKAGE = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8'))
 const README = readFileSync(join(ROOT, 'README.md'), 'utf8')
 const NODES = 3
+/** What every warning of the discovery module starts with, when printed (src/discovery/warnings.ts) */
+const WARNING_PREFIX = 'libp2p-rendezvous-discovery:'
 
 /** A process whose output is kept, line by line, until it ends */
 class Running {
@@ -99,6 +111,23 @@ class Running {
     } finally {
       clearTimeout(timer)
     }
+  }
+}
+
+/** The peers a rendezvous point lists under `ns`, asked by a client of this repository */
+async function listedAt (point: string, ns: string): Promise<string[]> {
+  const node = await createLibp2p({
+    transports: [tcp()],
+    connectionEncrypters: [noise()],
+    streamMuxers: [yamux()],
+    services: { identify: identify(), rendezvous: rendezvousClient() }
+  })
+
+  try {
+    const { registrations } = await node.services.rendezvous.discover(multiaddr(point), ns, { signal: AbortSignal.timeout(10_000) })
+    return registrations.map(r => r.peerId.toString())
+  } finally {
+    await node.stop()
   }
 }
 
@@ -196,11 +225,12 @@ describe('the packed package in a fresh project', function () {
     report(`quick start project (libp2p, tcp, noise, yamux, identify, gossipsub, typescript): ${packages} packages, ${(bytes / 1e6).toFixed(1)} MB`)
   })
 
-  it('runs them: the point prints its address, the nodes find each other, the client registers and discovers', async () => {
+  it('runs them: the point prints its address, the nodes find each other without a warning, the client registers and discovers, and a node stopped with SIGTERM unregisters and leaves the others\' topic peers', async () => {
     const point = new Running('node', ['dist/point.js'], project)
     running.push(point)
     const address = await point.line(line => /^rendezvous point: (\/ip4\/127\.0\.0\.1\/tcp\/\d+\/p2p\/\w+)$/.exec(line)?.[1], 30_000)
 
+    const started = Date.now()
     const nodes = Array.from({ length: NODES }, () => new Running('node', ['dist/node.js', address], project))
     running.push(...nodes)
     const ids = await Promise.all(nodes.map(async node => node.line(line => /^node (\w+) listening on \/ip4\/127\.0\.0\.1\/tcp\/\d+/.exec(line)?.[1], 30_000)))
@@ -216,11 +246,24 @@ describe('the packed package in a fresh project', function () {
     expect(client.stdout).to.match(/^registered under my-app for 7200 s$/m)
     expect(client.stdout).to.match(/^found \w+ at \/ip4\/127\.0\.0\.1\/tcp\/\d+/m)
 
+    // nodes on the point's own network need no relay: no warning, even after the module judged its state
+    await delay(Math.max(0, started + STATE_GRACE + 1000 - Date.now()))
+    expect([point, ...nodes].flatMap(process => process.lines).filter(line => line.startsWith(WARNING_PREFIX))).to.deep.equal([])
+
+    // SIGTERM (kill, a service manager) stops a node as Ctrl-C does: it unregisters, and the others drop it
+    const [leaving, ...staying] = nodes
+    expect(await leaving.stop('SIGTERM', 15_000)).to.equal(0)
+    expect((await listedAt(address, 'floodsub:news')).sort()).to.deep.equal(ids.slice(1).sort(), 'registered after SIGTERM')
+    await Promise.all(staying.map(async (node, index) => {
+      const other = ids[index === 0 ? 2 : 1]
+      await node.line(line => line === `topic peers: ${other}` ? true : undefined, 30_000)
+    }))
+
     // Ctrl-C stops them cleanly
-    for (const node of nodes) {
+    for (const node of staying) {
       expect(await node.stop('SIGINT', 15_000)).to.equal(0)
     }
-    expect(await point.stop('SIGINT', 15_000)).to.equal(0)
+    expect(await point.stop('SIGTERM', 15_000)).to.equal(0)
   })
 
   it('runs rendezvous-server once the packages it names are installed', async () => {
