@@ -30,6 +30,7 @@ import { systemRuntime } from './clock.ts'
 import { resolveOptions } from './config.ts'
 import { TAG_NAMES } from './constants.ts'
 import { DiscoveryMetrics } from './metrics.ts'
+import { relaysOf } from './peers/candidates.ts'
 import { Quotas } from './peers/quotas.ts'
 import { Records } from './peers/records.ts'
 import { RelayListeners } from './peers/relay-listeners.ts'
@@ -214,7 +215,8 @@ export class RendezvousDiscovery extends TypedEventEmitter<PeerDiscoveryEvents> 
     this.quotas = new Quotas(components, options, runtime, {
       subscribers: (topic) => this.watcher.pubsub?.getSubscribers(topic) ?? [],
       onQuotaUnmet: (ns) => { this.queries.quotaUnmet(ns) },
-      onDial: (kind, outcome) => { this.metrics.dial(kind, outcome) }
+      onDial: (kind, outcome) => { this.metrics.dial(kind, outcome) },
+      pointDown: (peer) => this.points.failing(peer)
     })
     this.queries = new Queries({ client: this.client, logger: components.logger }, this.points, options, runtime, {
       deficit: (ns) => this.quotas.deficit(ns),
@@ -491,7 +493,7 @@ export class RendezvousDiscovery extends TypedEventEmitter<PeerDiscoveryEvents> 
     let fresh = 0
 
     for (const registration of accepted) {
-      if (this.quotas.addCandidate(ns, registration.peerId, registration.ttl, registration.signedPeerRecord)) {
+      if (this.quotas.addCandidate(ns, registration.peerId, registration.ttl, registration.signedPeerRecord, relaysOf(registration.multiaddrs))) {
         fresh++
       }
     }
@@ -507,6 +509,8 @@ export class RendezvousDiscovery extends TypedEventEmitter<PeerDiscoveryEvents> 
     void this.tagPoint(point, true)
     void this.registrations.pointBack(point)
     this.queries.pointBack(point)
+    // candidates reached through it may be dialed again
+    this.quotas.scheduleReconcile()
   }
 
   private readonly onPeerConnect = (evt: CustomEvent<PeerId>): void => {
