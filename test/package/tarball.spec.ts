@@ -9,11 +9,9 @@
  * installs (packages, bytes) and what the discovery module weighs in a browser bundle, and checks that the server's
  * code and packages stay out of both.
  */
-import { spawn } from 'node:child_process'
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { identify } from '@libp2p/identify'
 import { noise } from '@libp2p/noise'
 import { tcp } from '@libp2p/tcp'
@@ -22,12 +20,12 @@ import { multiaddr } from '@multiformats/multiaddr'
 import { expect } from 'aegir/chai'
 import delay from 'delay'
 import { createLibp2p } from 'libp2p'
-import { browserBundle, cleanEnv, DISCOVERY_SOURCE, installed, pack, run, succeed } from '../../benchmarks/package-size/measure.ts'
+import { browserBundle, DISCOVERY_SOURCE, installed, run, succeed } from '../../benchmarks/package-size/measure.ts'
 import { rendezvousClient } from '../../src/client/index.ts'
 import { STATE_GRACE } from '../../src/discovery/state/setup-checks.ts'
-import type { ChildProcess } from 'node:child_process'
+import { ROOT, packedTarball } from './fixtures/packed.ts'
+import { Running, consoleCommands } from './fixtures/running.ts'
 
-const ROOT = fileURLToPath(new URL('../../', import.meta.url))
 const QUICK_START = join(ROOT, 'examples/quick-start')
 const QUICK_START_FILES = ['tsconfig.json', 'point.ts', 'node.ts', 'client.ts']
 const PACKAGE = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8'))
@@ -35,84 +33,6 @@ const README = readFileSync(join(ROOT, 'README.md'), 'utf8')
 const NODES = 3
 /** What every warning of the discovery module starts with, when printed (src/discovery/warnings.ts) */
 const WARNING_PREFIX = 'libp2p-rendezvous-discovery:'
-
-/** A process whose output is kept, line by line, until it ends */
-class Running {
-  readonly child: ChildProcess
-  readonly lines: string[] = []
-  readonly exited: Promise<number | null>
-  private readonly waiters = new Set<() => void>()
-
-  constructor (command: string, args: string[], cwd: string) {
-    this.child = spawn(command, args, { cwd, env: cleanEnv, stdio: ['ignore', 'pipe', 'pipe'] })
-    let pending = ''
-    const onData = (chunk: Buffer): void => {
-      pending += chunk.toString()
-      const complete = pending.split('\n')
-      pending = complete.pop() ?? ''
-      this.lines.push(...complete)
-      this.waiters.forEach(wake => { wake() })
-    }
-    this.child.stdout?.on('data', onData)
-    this.child.stderr?.on('data', onData)
-    this.exited = new Promise(resolve => this.child.once('exit', code => {
-      this.waiters.forEach(wake => { wake() })
-      resolve(code)
-    }))
-  }
-
-  /** The first line `match` accepts; rejects after `ms` or when the process ends first */
-  async line <T>(match: (line: string) => T | undefined, ms: number): Promise<T> {
-    return new Promise((resolve, reject) => {
-      const check = (): void => {
-        for (const line of this.lines) {
-          const found = match(line)
-          if (found != null) {
-            done()
-            resolve(found)
-            return
-          }
-        }
-        if (this.child.exitCode != null) {
-          done()
-          reject(new Error(`exited with ${this.child.exitCode} before the expected line:\n${this.lines.join('\n')}`))
-        }
-      }
-      const timer = setTimeout(() => {
-        done()
-        reject(new Error(`no expected line within ${ms} ms:\n${this.lines.join('\n')}`))
-      }, ms)
-      const done = (): void => {
-        clearTimeout(timer)
-        this.waiters.delete(check)
-      }
-      this.waiters.add(check)
-      check()
-    })
-  }
-
-  /** Sends `signal` and resolves with the exit code, or kills the process and rejects after `ms` */
-  async stop (signal: NodeJS.Signals, ms: number): Promise<number | null> {
-    if (this.child.exitCode != null || this.child.signalCode != null) {
-      return this.child.exitCode
-    }
-    this.child.kill(signal)
-    let timer: ReturnType<typeof setTimeout> | undefined
-    try {
-      return await Promise.race([
-        this.exited,
-        new Promise<never>((resolve, reject) => {
-          timer = setTimeout(() => {
-            this.child.kill('SIGKILL')
-            reject(new Error(`still running ${ms} ms after ${signal}:\n${this.lines.join('\n')}`))
-          }, ms)
-        })
-      ])
-    } finally {
-      clearTimeout(timer)
-    }
-  }
-}
 
 /** The peers a rendezvous point lists under `ns`, asked by a client of this repository */
 async function listedAt (point: string, ns: string): Promise<string[]> {
@@ -133,9 +53,7 @@ async function listedAt (point: string, ns: string): Promise<string[]> {
 
 /** The `$ npm …` lines of the README section `heading`, as run in a shell */
 function readmeCommands (heading: string): string[] {
-  const start = README.indexOf(`## ${heading}\n`)
-  const section = README.slice(start, README.indexOf('\n## ', start + 1))
-  return [...section.matchAll(/^\$ (npm .*)$/gm)].map(match => match[1])
+  return consoleCommands(README, heading).filter(command => command.startsWith('npm '))
 }
 
 function report (line: string): void {
@@ -155,7 +73,7 @@ describe('the packed package in a fresh project', function () {
     this.timeout(5 * 60_000)
     workdir = mkdtempSync(join(tmpdir(), 'rendezvous-tarball-'))
     // prepack builds dist/ first, so the tarball holds what the sources say
-    tarball = await pack(ROOT, workdir)
+    tarball = await packedTarball()
     project = join(workdir, 'project')
   })
 
