@@ -28,12 +28,19 @@ console.log(`node ${node.peerId} listening on ${node.getMultiaddrs()[0]}`)
 
 // the subscribers of the topic this node is connected to, whenever they change
 let known = ''
-node.services.pubsub.addEventListener('subscription-change', () => {
-  const peers = node.services.pubsub.getSubscribers('news').map(String).sort().join(', ')
+const showPeers = (): void => {
+  const peers = node.services.pubsub.getSubscribers('news')
+    .filter(peer => node.getConnections(peer).length > 0) // a peer that left may be listed a moment longer
+    .map(String).sort().join(', ')
 
   if (peers !== known) {
     known = peers
-    console.log(`topic peers: ${peers}`)
+    console.log(`topic peers: ${peers === '' ? 'none' : peers}`)
   }
-})
+}
+node.services.pubsub.addEventListener('subscription-change', showPeers)
+node.addEventListener('peer:disconnect', showPeers) // gossipsub says nothing when a subscriber leaves
+
+// Ctrl-C, or a service manager's SIGTERM: stop, which unregisters the node at the point
 process.once('SIGINT', () => { void node.stop() })
+process.once('SIGTERM', () => { void node.stop() })

@@ -17,3 +17,4 @@ const point = await createLibp2p({
 
 console.log(`rendezvous point: ${point.getMultiaddrs()[0]}`)
 process.once('SIGINT', () => { void point.stop() })
+process.once('SIGTERM', () => { void point.stop() })

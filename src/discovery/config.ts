@@ -189,7 +189,8 @@ function backoffOptions (initial: number, max: number): OptionTable<{ initial?: 
   }
 }
 
-const POINT_BACKOFF = backoffOptions(1000, 300_000)
+// a point that comes back is used within 10 s; a dead one costs a dial per 7.5 s on average (equal jitter, points.ts)
+const POINT_BACKOFF = backoffOptions(1000, 10_000)
 const PEER_BACKOFF = backoffOptions(5000, 600_000)
 
 export const DISCOVERY_OPTIONS: OptionTable<RendezvousDiscoveryInit, ResolvedOptions> = {
@@ -289,7 +290,7 @@ export const DISCOVERY_OPTIONS: OptionTable<RendezvousDiscoveryInit, ResolvedOpt
     pointBackoff: {
       type: object(POINT_BACKOFF),
       default: defaultsOf(POINT_BACKOFF) as unknown as Backoff,
-      doc: 'backoff of a failing point, in ms: exponential, jittered between `initial` and the doubled ceiling'
+      doc: 'backoff of a failing point, in ms: exponential, jittered in the upper half of the doubled ceiling; `max` bounds how long a point that comes back waits to be used'
     },
     peerBackoff: {
       type: object(PEER_BACKOFF),

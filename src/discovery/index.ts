@@ -30,6 +30,7 @@ import { systemRuntime } from './clock.ts'
 import { resolveOptions } from './config.ts'
 import { TAG_NAMES } from './constants.ts'
 import { DiscoveryMetrics } from './metrics.ts'
+import { relaysOf } from './peers/candidates.ts'
 import { Quotas } from './peers/quotas.ts'
 import { Records } from './peers/records.ts'
 import { RelayListeners } from './peers/relay-listeners.ts'
@@ -37,10 +38,10 @@ import { Points, parsePoints } from './points/points.ts'
 import { Queries } from './points/queries.ts'
 import { Registrations, addressKey } from './points/registrations.ts'
 import { deriveNamespaces, sameNamespaces } from './state/namespaces.ts'
-import { canListenOnRelays, directAddresses } from './state/node-state.ts'
+import { SetupChecks } from './state/setup-checks.ts'
 import { StateWatcher } from './state/watcher.ts'
 import { Warnings } from './warnings.ts'
-import type { Runtime, TimerHandle } from './clock.ts'
+import type { Runtime } from './clock.ts'
 import type { ResolvedOptions } from './config.ts'
 import type { NamespaceSpec, NodeState, RendezvousDiscoveryInit } from './options.ts'
 import type { DialerStatus } from './peers/quotas.ts'
@@ -141,9 +142,6 @@ export interface RendezvousDiscoveryService {
   readonly status: RendezvousDiscoveryStatus
 }
 
-/** How long a node may have namespaces to register and no address before it is warned about, in ms */
-const NO_ADDRESS_GRACE = 3000
-
 export class RendezvousDiscovery extends TypedEventEmitter<PeerDiscoveryEvents> implements PeerDiscovery, RendezvousDiscoveryService, Startable {
   readonly [peerDiscoverySymbol] = this
   readonly [Symbol.toStringTag] = 'libp2p-rendezvous-discovery'
@@ -165,6 +163,7 @@ export class RendezvousDiscovery extends TypedEventEmitter<PeerDiscoveryEvents> 
   private readonly relayListeners: RelayListeners
   private readonly watcher: StateWatcher
   private readonly warnings: Warnings
+  private readonly setupChecks: SetupChecks
   private readonly metrics: DiscoveryMetrics
   /** Namespaces registered through `register()` */
   private readonly manual = new Set<string>()
@@ -172,7 +171,6 @@ export class RendezvousDiscovery extends TypedEventEmitter<PeerDiscoveryEvents> 
   private specs: NamespaceSpec[] = []
   private state?: NodeState
   private lastAddressKey?: string
-  private noAddressTimer?: TimerHandle
   private started = false
   /**
    * The stop under way, with the starts and stops called during it queued behind: each runs once the one before
@@ -204,7 +202,12 @@ export class RendezvousDiscovery extends TypedEventEmitter<PeerDiscoveryEvents> 
 
     const options = this.options
     this.points = new Points(parsePoints(options.points, components.peerId), options, runtime, this.log, {
-      onPointUp: (point) => { this.pointUp(point) }
+      onPointUp: (point) => { this.pointUp(point) },
+      onPointFailed: (point) => { this.setupChecks.pointFailed(point) }
+    })
+    this.setupChecks = new SetupChecks(components, options, runtime, this.warnings, this.points, this.log, {
+      state: () => this.state,
+      registered: () => this.specs.filter(s => s.register).map(s => s.ns)
     })
     this.registrations = new Registrations({
       peerId: components.peerId,
@@ -213,12 +216,13 @@ export class RendezvousDiscovery extends TypedEventEmitter<PeerDiscoveryEvents> 
       logger: components.logger
     }, this.points, options, runtime, {
       onRequest: (kind, outcome) => { this.metrics.request(kind, outcome) },
-      onNoAddresses: () => { this.noAddresses() }
+      onNoAddresses: () => { this.setupChecks.noAddresses() }
     })
     this.quotas = new Quotas(components, options, runtime, {
       subscribers: (topic) => this.watcher.pubsub?.getSubscribers(topic) ?? [],
       onQuotaUnmet: (ns) => { this.queries.quotaUnmet(ns) },
-      onDial: (kind, outcome) => { this.metrics.dial(kind, outcome) }
+      onDial: (kind, outcome) => { this.metrics.dial(kind, outcome) },
+      pointDown: (peer) => this.points.failing(peer)
     })
     this.queries = new Queries({ client: this.client, logger: components.logger }, this.points, options, runtime, {
       deficit: (ns) => this.quotas.deficit(ns),
@@ -227,7 +231,7 @@ export class RendezvousDiscovery extends TypedEventEmitter<PeerDiscoveryEvents> 
     })
     this.records = new Records(components.peerId)
     this.relayListeners = new RelayListeners(components, {
-      onUnsupported: () => { this.warnNoRelayTransport() }
+      onUnsupported: () => { this.setupChecks.noRelayTransport() }
     })
     this.watcher = new StateWatcher(components, options, runtime, () => (components as unknown as Record<string, unknown>)[options.pubsubService], {
       onState: (state) => { this.apply(state) },
@@ -258,6 +262,7 @@ export class RendezvousDiscovery extends TypedEventEmitter<PeerDiscoveryEvents> 
 
     this.started = true
     this.points.reset()
+    this.setupChecks.start()
     this.records.clear()
     this.relayListeners.start()
     this.quotas.start()
@@ -265,10 +270,6 @@ export class RendezvousDiscovery extends TypedEventEmitter<PeerDiscoveryEvents> 
     this.queries.start()
     this.components.events.addEventListener('peer:connect', this.onPeerConnect)
     this.components.events.addEventListener('peer:disconnect', this.onPeerDisconnect)
-
-    if (this.points.list.length === 0) {
-      this.warnings.warn('no-points', 'no rendezvous points are configured (option points): nothing is registered or discovered')
-    }
 
     for (const point of this.points.list) {
       void this.tagPoint(point, true)
@@ -324,8 +325,7 @@ export class RendezvousDiscovery extends TypedEventEmitter<PeerDiscoveryEvents> 
     this.started = false
     this.watcher.stop()
     this.queries.stop()
-    this.runtime.clock.clearTimeout(this.noAddressTimer)
-    this.noAddressTimer = undefined
+    this.setupChecks.stop()
     this.components.events.removeEventListener('peer:connect', this.onPeerConnect)
     this.components.events.removeEventListener('peer:disconnect', this.onPeerDisconnect)
     await Promise.allSettled([this.registrations.stop(), this.quotas.stop(), this.relayListeners.stop()])
@@ -465,7 +465,7 @@ export class RendezvousDiscovery extends TypedEventEmitter<PeerDiscoveryEvents> 
       }
 
       this.refreshRelayListeners()
-      this.checkState(state)
+      this.setupChecks.stateApplied(state)
       this.quotas.scheduleReconcile()
     } catch (err: any) {
       this.log.error('could not apply the node state - %e', err)
@@ -494,48 +494,6 @@ export class RendezvousDiscovery extends TypedEventEmitter<PeerDiscoveryEvents> 
     }
 
     return Math.min(this.options.quotas.relay, this.quotas.connectedCount(RELAY_NAMESPACE))
-  }
-
-  /** Says once what in this state cannot work as meant */
-  private checkState (state: NodeState): void {
-    if (!state.needsRelay) {
-      return
-    }
-
-    if (this.options.relayListen && this.options.quotas.relay > 0 && !canListenOnRelays(this.components.transportManager)) {
-      this.warnNoRelayTransport()
-    }
-
-    const direct = directAddresses(state.addresses)
-
-    if (this.options.relay === 'auto' && direct.length > 0) {
-      this.warnings.warn('relay-for-private-node', `relay: 'auto' looks for relays and takes a relay slot because this node has no public, verified address (its direct addresses: ${direct.map(ma => ma.toString()).join(', ')}). If peers reach it directly (a local network, a test), set relay: 'never'; on a public host, add @libp2p/autonat so its address gets verified`)
-    }
-  }
-
-  private warnNoRelayTransport (): void {
-    this.warnings.warn('no-relay-transport', `the node needs a relay (relay: '${this.options.relay}') but no transport can listen on /p2p-circuit, so no reservation is made and nobody can reach it through a relay: add circuitRelayTransport() to the node's transports`)
-  }
-
-  /** A REGISTER was due without any address: warn if it stays so and no relay reservation is on its way */
-  private noAddresses (): void {
-    if (this.noAddressTimer != null || this.warnings.has('no-addresses')) {
-      return
-    }
-
-    this.noAddressTimer = this.runtime.clock.setTimeout(() => {
-      this.noAddressTimer = undefined
-
-      if (!this.started || this.components.addressManager.getAddresses().length > 0) {
-        return
-      }
-
-      const waitingForRelay = this.state?.needsRelay === true && this.options.relayListen && canListenOnRelays(this.components.transportManager) && this.relayListeners.added === 0
-
-      if (!waitingForRelay) {
-        this.warnings.warn('no-addresses', `this node has no addresses, so it registers nowhere (namespaces: ${this.specs.filter(s => s.register).map(s => s.ns).join(', ')}): give it a listen or announce address, or let it use relays (circuitRelayTransport() and relay: 'auto' or 'always')`)
-      }
-    }, NO_ADDRESS_GRACE)
   }
 
   /**
@@ -575,7 +533,7 @@ export class RendezvousDiscovery extends TypedEventEmitter<PeerDiscoveryEvents> 
     let fresh = 0
 
     for (const registration of accepted) {
-      if (this.quotas.addCandidate(ns, registration.peerId, registration.ttl, registration.signedPeerRecord)) {
+      if (this.quotas.addCandidate(ns, registration.peerId, registration.ttl, registration.signedPeerRecord, relaysOf(registration.multiaddrs))) {
         fresh++
       }
     }
@@ -591,6 +549,8 @@ export class RendezvousDiscovery extends TypedEventEmitter<PeerDiscoveryEvents> 
     void this.tagPoint(point, true)
     void this.registrations.pointBack(point)
     this.queries.pointBack(point)
+    // candidates reached through it may be dialed again
+    this.quotas.scheduleReconcile()
   }
 
   private readonly onPeerConnect = (evt: CustomEvent<PeerId>): void => {

@@ -266,9 +266,10 @@ export interface RendezvousDiscoveryInit {
    */
   pollInterval?: number
   /**
-   * Backoff of a rendezvous point after failures, in ms.
+   * Backoff of a rendezvous point after failures, in ms: exponential with jitter from `initial`, at most `max`
+   * between tries, which bounds how long a point that comes back waits to be used.
    *
-   * @default { initial: 1000, max: 300000 }
+   * @default { initial: 1000, max: 10000 }
    */
   pointBackoff?: { initial?: number, max?: number }
   /**

@@ -16,6 +16,8 @@ export type DiscoveryWarningCode =
   | 'no-relay-transport'
   /** `relay: 'auto'` takes a relay slot for a node whose direct addresses are all private */
   | 'relay-for-private-node'
+  /** A configured rendezvous point has not answered since the start (wrong address or peer id, or it is down) */
+  | 'point-unreachable'
 
 export interface DiscoveryWarning {
   code: DiscoveryWarningCode
@@ -24,9 +26,13 @@ export interface DiscoveryWarning {
 
 const PREFIX = 'libp2p-rendezvous-discovery:'
 
-/** Says each kind of warning once per module; keeps the ones said for the status view */
+/**
+ * Says each kind of warning once per module (once per subject, e.g. per point, for the kinds that have one); keeps
+ * the ones said for the status view
+ */
 export class Warnings {
-  private readonly said = new Map<DiscoveryWarningCode, DiscoveryWarning>()
+  /** By code, or code and subject */
+  private readonly said = new Map<string, DiscoveryWarning>()
   private readonly log: Logger
   private readonly onWarning: (warning: DiscoveryWarning) => void
 
@@ -36,13 +42,16 @@ export class Warnings {
     this.onWarning = onWarning ?? ((warning) => { console.warn(`${PREFIX} ${warning.message}`) })
   }
 
-  warn (code: DiscoveryWarningCode, message: string): void {
-    if (this.said.has(code)) {
+  /** Says `message` unless a warning of `code` (about `subject`, when given) was said already */
+  warn (code: DiscoveryWarningCode, message: string, subject?: string): void {
+    const key = subject == null ? code : `${code} ${subject}`
+
+    if (this.said.has(key)) {
       return
     }
 
     const warning = { code, message }
-    this.said.set(code, warning)
+    this.said.set(key, warning)
     this.log.error('warning: %s', message)
 
     try {
@@ -52,8 +61,9 @@ export class Warnings {
     }
   }
 
+  /** Whether a warning of `code` was said (about any subject) */
   has (code: DiscoveryWarningCode): boolean {
-    return this.said.has(code)
+    return [...this.said.values()].some(warning => warning.code === code)
   }
 
   /** Every warning said so far */

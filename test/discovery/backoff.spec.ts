@@ -25,6 +25,14 @@ describe('discovery backoff', () => {
     }
   })
 
+  it('with equal jitter waits at least half the doubled ceiling (and the initial delay), so that the retries of a dead point grow apart', () => {
+    for (let failures = 1; failures < 12; failures++) {
+      const ceiling = Math.min(options.max, options.initial * 2 ** (failures - 1))
+      expect(backoffDelay(failures, options, () => 0, 'equal')).to.equal(Math.max(options.initial, ceiling / 2))
+      expect(backoffDelay(failures, options, () => 1, 'equal')).to.equal(ceiling)
+    }
+  })
+
   it('never exceeds the maximum, even after very many failures', () => {
     expect(backoffDelay(10_000, options, () => 1)).to.equal(options.max)
     expect(Number.isFinite(backoffDelay(10_000, options, () => 0.5))).to.be.true()

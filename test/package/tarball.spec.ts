@@ -3,110 +3,57 @@
  * installs the tarball with the README's own install lines (the other packages from the npm cache that this
  * repository's `npm ci` filled, the registry only for what it lacks; RENDEZVOUS_NPM_OFFLINE=1 never asks it),
  * compiles the quick starts with the README's tsconfig and runs them: the point prints its address, three nodes find
- * each other on their topic through it, the client registers and discovers. The `rendezvous-server` command installed the
+ * each other on their topic through it without a warning, the client registers and discovers, a node stopped with
+ * SIGTERM unregisters and the others' "topic peers" line drops it. The `rendezvous-server` command installed the
  * same way names the packages it is missing, then runs once they are there. Along the way it prints what a user
  * installs (packages, bytes) and what the discovery module weighs in a browser bundle, and checks that the server's
  * code and packages stay out of both.
  */
-import { spawn } from 'node:child_process'
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
+import { identify } from '@libp2p/identify'
+import { noise } from '@libp2p/noise'
+import { tcp } from '@libp2p/tcp'
+import { yamux } from '@libp2p/yamux'
+import { multiaddr } from '@multiformats/multiaddr'
 import { expect } from 'aegir/chai'
-import { browserBundle, cleanEnv, DISCOVERY_SOURCE, installed, pack, run, succeed } from '../../benchmarks/package-size/measure.ts'
-import type { ChildProcess } from 'node:child_process'
+import delay from 'delay'
+import { createLibp2p } from 'libp2p'
+import { browserBundle, DISCOVERY_SOURCE, installed, run, succeed } from '../../benchmarks/package-size/measure.ts'
+import { rendezvousClient } from '../../src/client/index.ts'
+import { STATE_GRACE } from '../../src/discovery/state/setup-checks.ts'
+import { ROOT, packedTarball } from './fixtures/packed.ts'
+import { Running, consoleCommands } from './fixtures/running.ts'
 
-const ROOT = fileURLToPath(new URL('../../', import.meta.url))
 const QUICK_START = join(ROOT, 'examples/quick-start')
 const QUICK_START_FILES = ['tsconfig.json', 'point.ts', 'node.ts', 'client.ts']
 const PACKAGE = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8'))
 const README = readFileSync(join(ROOT, 'README.md'), 'utf8')
 const NODES = 3
+/** What every warning of the discovery module starts with, when printed (src/discovery/warnings.ts) */
+const WARNING_PREFIX = 'libp2p-rendezvous-discovery:'
 
-/** A process whose output is kept, line by line, until it ends */
-class Running {
-  readonly child: ChildProcess
-  readonly lines: string[] = []
-  readonly exited: Promise<number | null>
-  private readonly waiters = new Set<() => void>()
+/** The peers a rendezvous point lists under `ns`, asked by a client of this repository */
+async function listedAt (point: string, ns: string): Promise<string[]> {
+  const node = await createLibp2p({
+    transports: [tcp()],
+    connectionEncrypters: [noise()],
+    streamMuxers: [yamux()],
+    services: { identify: identify(), rendezvous: rendezvousClient() }
+  })
 
-  constructor (command: string, args: string[], cwd: string) {
-    this.child = spawn(command, args, { cwd, env: cleanEnv, stdio: ['ignore', 'pipe', 'pipe'] })
-    let pending = ''
-    const onData = (chunk: Buffer): void => {
-      pending += chunk.toString()
-      const complete = pending.split('\n')
-      pending = complete.pop() ?? ''
-      this.lines.push(...complete)
-      this.waiters.forEach(wake => { wake() })
-    }
-    this.child.stdout?.on('data', onData)
-    this.child.stderr?.on('data', onData)
-    this.exited = new Promise(resolve => this.child.once('exit', code => {
-      this.waiters.forEach(wake => { wake() })
-      resolve(code)
-    }))
-  }
-
-  /** The first line `match` accepts; rejects after `ms` or when the process ends first */
-  async line <T>(match: (line: string) => T | undefined, ms: number): Promise<T> {
-    return new Promise((resolve, reject) => {
-      const check = (): void => {
-        for (const line of this.lines) {
-          const found = match(line)
-          if (found != null) {
-            done()
-            resolve(found)
-            return
-          }
-        }
-        if (this.child.exitCode != null) {
-          done()
-          reject(new Error(`exited with ${this.child.exitCode} before the expected line:\n${this.lines.join('\n')}`))
-        }
-      }
-      const timer = setTimeout(() => {
-        done()
-        reject(new Error(`no expected line within ${ms} ms:\n${this.lines.join('\n')}`))
-      }, ms)
-      const done = (): void => {
-        clearTimeout(timer)
-        this.waiters.delete(check)
-      }
-      this.waiters.add(check)
-      check()
-    })
-  }
-
-  /** Sends `signal` and resolves with the exit code, or kills the process and rejects after `ms` */
-  async stop (signal: NodeJS.Signals, ms: number): Promise<number | null> {
-    if (this.child.exitCode != null || this.child.signalCode != null) {
-      return this.child.exitCode
-    }
-    this.child.kill(signal)
-    let timer: ReturnType<typeof setTimeout> | undefined
-    try {
-      return await Promise.race([
-        this.exited,
-        new Promise<never>((resolve, reject) => {
-          timer = setTimeout(() => {
-            this.child.kill('SIGKILL')
-            reject(new Error(`still running ${ms} ms after ${signal}:\n${this.lines.join('\n')}`))
-          }, ms)
-        })
-      ])
-    } finally {
-      clearTimeout(timer)
-    }
+  try {
+    const { registrations } = await node.services.rendezvous.discover(multiaddr(point), ns, { signal: AbortSignal.timeout(10_000) })
+    return registrations.map(r => r.peerId.toString())
+  } finally {
+    await node.stop()
   }
 }
 
 /** The `$ npm …` lines of the README section `heading`, as run in a shell */
 function readmeCommands (heading: string): string[] {
-  const start = README.indexOf(`## ${heading}\n`)
-  const section = README.slice(start, README.indexOf('\n## ', start + 1))
-  return [...section.matchAll(/^\$ (npm .*)$/gm)].map(match => match[1])
+  return consoleCommands(README, heading).filter(command => command.startsWith('npm '))
 }
 
 function report (line: string): void {
@@ -126,7 +73,7 @@ describe('the packed package in a fresh project', function () {
     this.timeout(5 * 60_000)
     workdir = mkdtempSync(join(tmpdir(), 'rendezvous-tarball-'))
     // prepack builds dist/ first, so the tarball holds what the sources say
-    tarball = await pack(ROOT, workdir)
+    tarball = await packedTarball()
     project = join(workdir, 'project')
   })
 
@@ -196,11 +143,12 @@ describe('the packed package in a fresh project', function () {
     report(`quick start project (libp2p, tcp, noise, yamux, identify, gossipsub, typescript): ${packages} packages, ${(bytes / 1e6).toFixed(1)} MB`)
   })
 
-  it('runs them: the point prints its address, the nodes find each other, the client registers and discovers', async () => {
+  it('runs them: the point prints its address, the nodes find each other without a warning, the client registers and discovers, and a node stopped with SIGTERM unregisters and leaves the others\' topic peers', async () => {
     const point = new Running('node', ['dist/point.js'], project)
     running.push(point)
     const address = await point.line(line => /^rendezvous point: (\/ip4\/127\.0\.0\.1\/tcp\/\d+\/p2p\/\w+)$/.exec(line)?.[1], 30_000)
 
+    const started = Date.now()
     const nodes = Array.from({ length: NODES }, () => new Running('node', ['dist/node.js', address], project))
     running.push(...nodes)
     const ids = await Promise.all(nodes.map(async node => node.line(line => /^node (\w+) listening on \/ip4\/127\.0\.0\.1\/tcp\/\d+/.exec(line)?.[1], 30_000)))
@@ -216,11 +164,24 @@ describe('the packed package in a fresh project', function () {
     expect(client.stdout).to.match(/^registered under my-app for 7200 s$/m)
     expect(client.stdout).to.match(/^found \w+ at \/ip4\/127\.0\.0\.1\/tcp\/\d+/m)
 
+    // nodes on the point's own network need no relay: no warning, even after the module judged its state
+    await delay(Math.max(0, started + STATE_GRACE + 1000 - Date.now()))
+    expect([point, ...nodes].flatMap(process => process.lines).filter(line => line.startsWith(WARNING_PREFIX))).to.deep.equal([])
+
+    // SIGTERM (kill, a service manager) stops a node as Ctrl-C does: it unregisters, and the others drop it
+    const [leaving, ...staying] = nodes
+    expect(await leaving.stop('SIGTERM', 15_000)).to.equal(0)
+    expect((await listedAt(address, 'floodsub:news')).sort()).to.deep.equal(ids.slice(1).sort(), 'registered after SIGTERM')
+    await Promise.all(staying.map(async (node, index) => {
+      const other = ids[index === 0 ? 2 : 1]
+      await node.line(line => line === `topic peers: ${other}` ? true : undefined, 30_000)
+    }))
+
     // Ctrl-C stops them cleanly
-    for (const node of nodes) {
+    for (const node of staying) {
       expect(await node.stop('SIGINT', 15_000)).to.equal(0)
     }
-    expect(await point.stop('SIGINT', 15_000)).to.equal(0)
+    expect(await point.stop('SIGTERM', 15_000)).to.equal(0)
   })
 
   it('runs rendezvous-server once the packages it names are installed', async () => {

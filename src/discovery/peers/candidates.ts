@@ -3,7 +3,9 @@
  * filled from. Bounded per namespace (the least recently seen go first).
  */
 import { PeerMap } from '@libp2p/peer-collections'
+import { peerIdFromString } from '@libp2p/peer-id'
 import type { PeerId } from '@libp2p/interface'
+import type { Multiaddr } from '@multiformats/multiaddr'
 
 export interface Candidate {
   peerId: PeerId
@@ -13,6 +15,34 @@ export interface Candidate {
   since: number
   /** Its signed peer record, stored in the peer store before it is dialed */
   record?: Uint8Array
+  /** The relays its registered addresses all go through; none when it has an address without a relay */
+  relays?: PeerId[]
+}
+
+/**
+ * The relays a peer with these addresses is reached through, when every address is a circuit address through a
+ * named relay (`…/p2p/<relay>/p2p-circuit`); undefined when any address is direct (or names no relay)
+ */
+export function relaysOf (multiaddrs: Multiaddr[]): PeerId[] | undefined {
+  const relays: PeerId[] = []
+
+  for (const ma of multiaddrs) {
+    const components = ma.getComponents()
+    const circuit = components.findIndex(component => component.name === 'p2p-circuit')
+    const relay = components.slice(0, Math.max(0, circuit)).reverse().find(component => component.name === 'p2p')?.value
+
+    if (circuit < 0 || relay == null) {
+      return undefined
+    }
+
+    try {
+      relays.push(peerIdFromString(relay))
+    } catch {
+      return undefined
+    }
+  }
+
+  return relays.length > 0 ? relays : undefined
 }
 
 /** Most candidates remembered per namespace */
@@ -32,7 +62,7 @@ export class Candidates {
    * A peer discovered under `ns` whose registration lives `ttl` seconds more. Returns true when the peer is new
    * to the namespace (not a refresh of one known and alive).
    */
-  add (ns: string, peerId: PeerId, ttl: number, now: number, record?: Uint8Array): boolean {
+  add (ns: string, peerId: PeerId, ttl: number, now: number, record?: Uint8Array, relays?: PeerId[]): boolean {
     let pool = this.pools.get(ns)
 
     if (pool == null) {
@@ -49,7 +79,13 @@ export class Candidates {
 
     // delete first so that the map's order is the order of last sighting
     pool.delete(peerId)
-    pool.set(peerId, { peerId, expiresAt: now + Math.max(0, ttl) * 1000, since: alive ? known.since : now, record: record ?? known?.record })
+    pool.set(peerId, {
+      peerId,
+      expiresAt: now + Math.max(0, ttl) * 1000,
+      since: alive ? known.since : now,
+      record: record ?? known?.record,
+      relays: record == null ? known?.relays : relays
+    })
 
     if (pool.size > this.max) {
       const oldest = pool.keys().next().value

@@ -13,6 +13,7 @@
  * candidate, and on a timer at the next moment something pending or expected runs out.
  */
 import { PeerMap, PeerSet } from '@libp2p/peer-collections'
+import { equals as uint8ArrayEquals } from 'uint8arrays/equals'
 import { DIAL_PRIORITY, TAG_NAMES } from '../constants.ts'
 import { Timers } from '../timers.ts'
 import { Candidates } from './candidates.ts'
@@ -44,6 +45,11 @@ export interface QuotasHooks {
   onQuotaUnmet?(ns: string): void
   /** Each finished dial, for metrics */
   onDial?(kind: NamespaceKind, outcome: DialOutcome): void
+  /**
+   * Whether `peer` is a rendezvous point that failed and has not answered since: its own backoff schedule tries it,
+   * and says when it is back (then `scheduleReconcile()`)
+   */
+  pointDown?(peer: PeerId): boolean
 }
 
 /** The status of one namespace's quota */
@@ -210,12 +216,21 @@ export class Quotas {
    * A peer registered under `ns` whose registration lives `ttl` seconds more. Returns true when the peer is new
    * to the namespace (not a refresh of one already known).
    */
-  addCandidate (ns: string, peerId: PeerId, ttl: number, record?: Uint8Array): boolean {
+  addCandidate (ns: string, peerId: PeerId, ttl: number, record?: Uint8Array, relays?: PeerId[]): boolean {
     if (peerId.equals(this.components.peerId) || !this.specs.some(spec => spec.ns === ns)) {
       return false
     }
 
-    const isNew = this.candidates.add(ns, peerId, ttl, this.runtime.clock.now(), record)
+    const now = this.runtime.clock.now()
+    const known = this.candidates.get(ns, peerId, now)?.record
+
+    // a peer that registered again (new addresses, a new relay reservation) is worth a dial now, whatever its
+    // earlier dials met
+    if (record != null && known != null && !uint8ArrayEquals(record, known)) {
+      this.dials.backoff.succeed(peerId)
+    }
+
+    const isNew = this.candidates.add(ns, peerId, ttl, now, record, relays)
     this.scheduleReconcile()
     return isNew
   }
@@ -354,6 +369,7 @@ export class Quotas {
     }
 
     const members = this.candidates.live(spec.ns, now)
+    const routeWaits = this.routeWaits(members, connected, now)
     const plan = planDials({
       self: this.components.peerId,
       mode,
@@ -361,8 +377,8 @@ export class Quotas {
       deficit,
       members,
       have,
-      dialable: (peer) => !connected.has(peer) && !this.dials.has(peer) && !this.dials.backoff.isBackedOff(peer, now),
-      backedOff: (peer) => !connected.has(peer) && this.dials.backoff.isBackedOff(peer, now),
+      dialable: (peer) => !connected.has(peer) && !this.dials.has(peer) && !this.dials.backoff.isBackedOff(peer, now) && !routeWaits.has(peer),
+      backedOff: (peer) => !connected.has(peer) && (this.dials.backoff.isBackedOff(peer, now) || routeWaits.has(peer)),
       now,
       inboundGrace: INBOUND_GRACE,
       settledAt: this.settledAt.get(spec.ns) ?? 0,
@@ -385,7 +401,8 @@ export class Quotas {
       }
     }
 
-    // still short and some candidates wait out a dial backoff: look again when the first may be dialed
+    // still short and some candidates wait out a dial backoff, or for their way to be up: look again when the
+    // first may be dialed
     if (dialed + plan.expected < deficit) {
       for (const member of members) {
         const retry = this.dials.backoff.retryAt(member.peerId, now)
@@ -394,7 +411,39 @@ export class Quotas {
           round.wake = Math.min(round.wake, retry)
         }
       }
+
+      // a point that is down wakes the reconcile itself when it is back
+      for (const wait of routeWaits.values()) {
+        round.wake = Math.min(round.wake, now + wait)
+      }
     }
+  }
+
+  /**
+   * The candidates that cannot be reached now, with how long until they may be, in ms: a rendezvous point that is
+   * down (until it is back: its own backoff tries it), and a peer whose addresses all go through relays that are
+   * each such a point or in dial backoff. Dialing them would only fail at the relay (in a browser each failed
+   * WebSocket is an error in the console) and back off a peer that did nothing wrong, which would then wait long
+   * after its relay is back.
+   */
+  private routeWaits (members: Candidate[], connected: PeerMap<number>, now: number): PeerMap<number> {
+    const waits = new PeerMap<number>()
+    const pointDown = (peer: PeerId): number => !connected.has(peer) && this.hooks.pointDown?.(peer) === true ? Infinity : 0
+    const unavailable = (peer: PeerId): number => connected.has(peer)
+      ? 0
+      : Math.max(pointDown(peer), this.dials.backoff.retryAt(peer, now) - now)
+
+    for (const member of members) {
+      const own = pointDown(member.peerId)
+      const viaRelays = member.relays == null ? 0 : Math.min(...member.relays.map(unavailable))
+      const wait = Math.max(own, viaRelays)
+
+      if (wait > 0) {
+        waits.set(member.peerId, wait)
+      }
+    }
+
+    return waits
   }
 
   /** The rings of `spec`'s members, built again only when they changed */

@@ -1,7 +1,9 @@
 /**
  * The rendezvous points and their health: which answer, which back off after failures (exponential with
  * jitter, per point), and when one comes back after failing or being disconnected. Work at a point in backoff
- * waits for that point and never holds up work at the others.
+ * waits for that point and never holds up work at the others, and so do the module's dials of the point and of
+ * peers reached through it (it is also a relay): the point's backoff is the one schedule on which a dead point is
+ * tried. Its cap (`pointBackoff.max`, 10 s by default) bounds how long a point that comes back waits to be used.
  */
 import { InvalidNamespaceError, NoAddressesError, RendezvousError } from '../../errors.ts'
 import { backoffDelay } from '../backoff.ts'
@@ -24,7 +26,7 @@ export interface RendezvousPointState {
   /** The last request failed, or the connection to it closed, and nothing has succeeded since */
   down: boolean
   lastError?: string
-  /** Last success (ms since epoch) */
+  /** Last success since the start (ms since epoch) */
   lastSuccessAt?: number
 }
 
@@ -39,6 +41,8 @@ export interface WorkState {
 export interface PointsHooks {
   /** A point answered, or connected, after having failed or been disconnected */
   onPointUp?(point: RendezvousPointState): void
+  /** A request to a point failed without an answer (counted once per backoff period), `lastError` says why */
+  onPointFailed?(point: RendezvousPointState): void
 }
 
 /** The configured points, once each; throws an InvalidParametersError naming a point without `/p2p/<id>` */
@@ -70,6 +74,22 @@ export function isRequestError (err: unknown): boolean {
     err instanceof InvalidNamespaceError
 }
 
+/**
+ * What went wrong, in words: an error's message; a browser's WebSocket fails with a bare `error` Event (the cause is
+ * only in the browser's console), which would otherwise read "[object Event]"
+ */
+export function describeError (err: unknown): string {
+  if (err instanceof Error || typeof (err as Error)?.message === 'string') {
+    return (err as Error).message
+  }
+
+  if (typeof (err as Event)?.type === 'string') {
+    return `the connection failed (an '${(err as Event).type}' event without detail: the browser's console names the cause)`
+  }
+
+  return String(err)
+}
+
 export class Points {
   readonly list: RendezvousPointState[]
   private readonly options: Pick<ResolvedOptions, 'pointBackoff'>
@@ -96,12 +116,19 @@ export class Points {
       point.backoffUntil = 0
       point.down = false
       point.lastError = undefined
+      point.lastSuccessAt = undefined
     }
   }
 
   /** How long work at the point must wait before a request may go, in ms (0: now) */
   wait (point: RendezvousPointState): number {
     return Math.max(0, point.backoffUntil - this.runtime.clock.now())
+  }
+
+  /** Whether `peer` is a point that failed and has not answered (nor connected) since */
+  failing (peer: PeerId): boolean {
+    const point = this.find(peer)
+    return point != null && point.down && point.failures > 0
   }
 
   /** Those not in backoff now */
@@ -130,7 +157,7 @@ export class Points {
    */
   failed (point: RendezvousPointState, work: WorkState, err: unknown): number {
     work.failures++
-    work.lastError = (err as Error)?.message ?? String(err)
+    work.lastError = describeError(err)
     work.waitsForPoint = !isRequestError(err)
 
     if (!work.waitsForPoint) {
@@ -174,7 +201,9 @@ export class Points {
     }
 
     point.failures++
-    point.backoffUntil = now + backoffDelay(point.failures, this.options.pointBackoff, this.runtime.random)
+    // each retry is a dial someone may see (in a browser, an error in the console): the delay grows for real
+    point.backoffUntil = now + backoffDelay(point.failures, this.options.pointBackoff, this.runtime.random, 'equal')
     this.log('rendezvous point %s failed %d time(s), backing off for %d ms - %s', point.id, point.failures, point.backoffUntil - now, error)
+    this.hooks.onPointFailed?.(point)
   }
 }
