@@ -85,7 +85,7 @@ export { rendezvousServer } from './server/index.ts'
 export { memoryRegistrationStore } from './server/store/memory-registration-store.ts'
 export { rendezvousClient } from './client/index.ts'
 
-export { PROTOCOL, RELAY_NAMESPACE } from './constants.ts'
+export { PROTOCOL, POINTS_NAMESPACE, RELAY_NAMESPACE } from './constants.ts'
 export { TAG_NAMES } from './discovery/constants.ts'
 export { dappNamespace, topicNamespace } from './discovery/namespace-names.ts'
 export {

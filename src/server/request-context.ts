@@ -1,4 +1,5 @@
 import type { ServerConfig } from './config.ts'
+import type { PointRegistrations } from './points/point-network.ts'
 import type { RequesterFormats } from './requester-formats.ts'
 import type { RegistrationStore } from './store/registration-store.ts'
 import type { VerifiedRecords } from './verified-records.ts'
@@ -18,6 +19,8 @@ export interface RequestContext {
   requesters: RequesterFormats
   /** Whether the requester reads only legacy records (a rust-libp2p client); asked only when it matters, as it may wait for identify */
   readsOnlyLegacy(): Promise<boolean>
+  /** Who may register under `/libp2p/rendezvous`, and what a point learns when one does; none: nobody may */
+  points?: PointRegistrations
   /** Milliseconds since the epoch, taken once per request */
   now: number
   log: Logger

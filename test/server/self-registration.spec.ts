@@ -4,12 +4,13 @@ import { logger } from '@libp2p/logger'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
 import { expect } from 'aegir/chai'
-import { SelfRegistration } from '../../src/cli/self-registration.ts'
 import { RELAY_NAMESPACE } from '../../src/constants.ts'
 import { resolveServerConfig } from '../../src/server/config.ts'
 import { MemoryRegistrationStore } from '../../src/server/index.ts'
+import { SelfRegistration } from '../../src/server/self-registration.ts'
 import type { RegisterInput, RegisterLimits, RegisterOutcome } from '../../src/server/store/registration-store.ts'
-import type { Libp2p, PeerId } from '@libp2p/interface'
+import type { Libp2pEvents, PeerId, PrivateKey } from '@libp2p/interface'
+import type { Multiaddr } from '@multiformats/multiaddr'
 
 /** The memory store, failing the next `failNext` registers as a database that went away would */
 class FlakyStore extends MemoryRegistrationStore {
@@ -30,17 +31,17 @@ class FlakyStore extends MemoryRegistrationStore {
   }
 }
 
-/** What SelfRegistration uses of a node: its peer id, its addresses and the event that they changed */
-class StubNode extends TypedEventEmitter<{ 'self:peer:update': CustomEvent }> {
+/** What SelfRegistration uses of a node: its peer id and key, its addresses and the event that they changed */
+class StubNode {
   readonly peerId: PeerId
+  readonly privateKey: PrivateKey
+  readonly events = new TypedEventEmitter<Libp2pEvents>()
+  addresses: Multiaddr[] = [multiaddr('/ip4/127.0.0.1/tcp/4001')]
+  readonly addressManager = { getAddresses: () => this.addresses }
 
-  constructor (peerId: PeerId) {
-    super()
-    this.peerId = peerId
-  }
-
-  getMultiaddrs (): ReturnType<Libp2p['getMultiaddrs']> {
-    return [multiaddr('/ip4/127.0.0.1/tcp/4001')]
+  constructor (privateKey: PrivateKey) {
+    this.privateKey = privateKey
+    this.peerId = peerIdFromPrivateKey(privateKey)
   }
 }
 
@@ -54,14 +55,12 @@ async function until (what: string, condition: () => boolean, ms = 10_000): Prom
   }
 }
 
-describe('rendezvous-server relay self-registration', () => {
+describe('a point\'s own listing (self-registration)', () => {
   it('retries a failed refresh with a doubling delay until it succeeds, then refreshes on its schedule again', async () => {
     const privateKey = await generateKeyPair('Ed25519')
-    const node = new StubNode(peerIdFromPrivateKey(privateKey))
+    const node = new StubNode(privateKey)
     const store = new FlakyStore()
-    const registration = new SelfRegistration({
-      node: node as unknown as Libp2p,
-      privateKey,
+    const registration = new SelfRegistration(node, {
       store,
       // refreshed every 30 min by default; the address change below triggers the refresh instead
       config: resolveServerConfig({}),
@@ -77,7 +76,7 @@ describe('rendezvous-server relay self-registration', () => {
     // before, one failed refresh ended the self-registration for good: nothing re-armed the timer
     store.failNext = 3
     await new Promise(resolve => setTimeout(resolve, 2))
-    node.safeDispatchEvent('self:peer:update', { detail: {} })
+    node.events.safeDispatchEvent('self:peer:update', { detail: {} as any })
 
     await until('a successful registration after three failures', () => store.registers === 5)
     expect(store.failures).to.equal(3)
