@@ -154,6 +154,7 @@ export class RendezvousServer implements RendezvousServerService, Startable {
 
     await this.store.start?.()
     this.cookieSecret = await this.store.getCookieSecret()
+    this.points.startAdmission()
 
     for (const protocol of this.config.protocols) {
       await this.components.registrar.handle(protocol, this.onStream, {
@@ -199,6 +200,7 @@ export class RendezvousServer implements RendezvousServerService, Startable {
     }
 
     this.started = false
+    this.points.stopAdmission()
     clearTimeout(this.sweepTimer)
     this.stopping?.abort(new Error('the rendezvous server is stopping'))
 

@@ -9,18 +9,24 @@
  *
  * The registrant must also announce the rendezvous protocol in identify: a peer id on the list that is not serving
  * as a point (a node that reuses a point's key, a misconfigured host) is not listed for nodes to spread their
- * namespaces onto. Identify usually runs while the REGISTER is on its way, so the check may wait a little for it
- * (once per peer at a time, and only for peers the list admits, unless it is `'any'`).
+ * namespaces onto. What identify reported is kept from its own events, not read from the peer store: libp2p merges
+ * the protocol of every inbound stream into the peer store (3.3, connection.ts), so there every peer that opened a
+ * rendezvous stream seems to serve the rendezvous protocol. Identify usually runs while the REGISTER is on its way;
+ * when it has not reported yet, the REGISTER waits a little for it (once per peer at a time). Only the admitted
+ * ids' reports are kept (or the last 10,000 peers' with `'any'`).
  */
+import QuickLRU from 'quick-lru'
 import { RendezvousError } from '../../errors.ts'
 import { Message } from '../../pb/rendezvous.ts'
 import type { PointMetrics } from './point-metrics.ts'
-import type { IdentifyResult, Libp2pEvents, Logger, PeerId, PeerStore, TypedEventTarget } from '@libp2p/interface'
+import type { IdentifyResult, Libp2pEvents, Logger, PeerId, TypedEventTarget } from '@libp2p/interface'
 
 const { ResponseStatus } = Message
 
+/** Identify reports kept with `'any'`, the least recently used forgotten first */
+const MAX_REPORTS = 10_000
+
 export interface PointAdmissionComponents {
-  peerStore?: Pick<PeerStore, 'get'>
   events?: Pick<TypedEventTarget<Libp2pEvents>, 'addEventListener' | 'removeEventListener'>
 }
 
@@ -47,6 +53,9 @@ export class PointAdmission {
   private readonly log: Logger
   /** One identify wait per peer, whatever the number of its REGISTERs waiting */
   private readonly waiting = new Map<string, Promise<string[] | undefined>>()
+  /** What identify reported each admitted peer serves */
+  private readonly reported = new QuickLRU<string, string[]>({ maxSize: MAX_REPORTS })
+  private listening = false
 
   constructor (components: PointAdmissionComponents, init: PointAdmissionInit) {
     this.components = components
@@ -56,6 +65,28 @@ export class PointAdmission {
     this.identifyWait = init.identifyWait
     this.metrics = init.metrics
     this.log = init.log
+    this.onIdentify = this.onIdentify.bind(this)
+  }
+
+  /** Hears identify from now on: started with the server, before any connection can come */
+  start (): void {
+    if (this.open && !this.listening && this.components.events != null) {
+      this.components.events.addEventListener('peer:identify', this.onIdentify)
+      this.listening = true
+    }
+  }
+
+  stop (): void {
+    this.components.events?.removeEventListener('peer:identify', this.onIdentify)
+    this.listening = false
+  }
+
+  private onIdentify (evt: CustomEvent<IdentifyResult>): void {
+    const id = evt.detail.peerId.toString()
+
+    if (this.admits(id)) {
+      this.reported.set(id, evt.detail.protocols)
+    }
   }
 
   /** Whether the point takes part in a network of points at all: it admits someone */
@@ -91,15 +122,15 @@ export class PointAdmission {
     this.metrics?.admission('admitted')
   }
 
-  /** The protocols the peer store holds for the peer, or, when it holds none yet, what identify reports in time */
+  /** The protocols identify reported for the peer, waiting a little for its report when it has not come yet */
   private async protocolsOf (peerId: PeerId): Promise<string[] | undefined> {
-    const known = await this.storedProtocols(peerId)
+    const key = peerId.toString()
+    const known = this.reported.get(key)
 
     if (known != null) {
       return known
     }
 
-    const key = peerId.toString()
     let waiting = this.waiting.get(key)
 
     if (waiting == null) {
@@ -112,16 +143,6 @@ export class PointAdmission {
     }
 
     return waiting
-  }
-
-  private async storedProtocols (peerId: PeerId): Promise<string[] | undefined> {
-    try {
-      const peer = await this.components.peerStore?.get(peerId)
-      return peer == null || peer.protocols.length === 0 ? undefined : peer.protocols
-    } catch {
-      // not in the peer store (yet)
-      return undefined
-    }
   }
 
   /** The protocols identify reports for the peer within `identifyWait`, or `undefined` */
@@ -145,8 +166,6 @@ export class PointAdmission {
       }
       const timer = setTimeout(done, this.identifyWait)
       events.addEventListener('peer:identify', onIdentify)
-      // identify may have finished between the look-up above and the listener
-      void this.storedProtocols(peerId).then(protocols => { if (protocols != null) { done(protocols) } })
     })
   }
 }

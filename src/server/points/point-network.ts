@@ -74,6 +74,15 @@ export class PointNetwork implements PointRegistrations {
     this.peerPoints = new PeerPoints(node, { config, store: init.store, admission: this.admission, openRecord: init.openRecord, metrics })
   }
 
+  /** Starts hearing what identify reports, which admission reads: run before the node can have a connection */
+  startAdmission (): void {
+    this.admission.start()
+  }
+
+  stopAdmission (): void {
+    this.admission.stop()
+  }
+
   /** Lists this point under `/libp2p/rendezvous` here (rejects when the store refuses), then joins the network */
   async start (options: AbortOptions = {}): Promise<void> {
     if (this.listing == null) {
