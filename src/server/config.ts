@@ -190,11 +190,13 @@ export const SERVER_OPTIONS: OptionTable<RendezvousServerInit, CheckedServerOpti
     peerPoints: {
       type: peerPointList(),
       default: [],
+      defaultText: 'none',
       doc: 'rendezvous points to join a network of points through (multiaddrs ending in `/p2p/<id>`): the point registers itself under `/libp2p/rendezvous` at each and learns the other points from them; its own address in the list is skipped'
     },
     admitPoints: {
       type: admitList(),
       default: [],
+      defaultText: 'none',
       note: 'the peer points only',
       doc: 'peer ids allowed to register under `/libp2p/rendezvous` here besides the peer points (the network\'s list of points), or `\'any\'` for closed test networks; others get `E_NOT_AUTHORIZED`. Learned points are used only when admitted'
     },

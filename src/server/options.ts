@@ -151,7 +151,7 @@ export interface RendezvousServerInit {
    * address may be in the list (every point of a network can be given the same list); it is skipped. Their peer ids
    * are admitted (see `admitPoints`).
    *
-   * @default []
+   * @default none
    */
   peerPoints?: Array<string | Multiaddr>
   /**
@@ -161,7 +161,7 @@ export interface RendezvousServerInit {
    * own). Others get E_NOT_AUTHORIZED. Points learned from other points are used only when admitted here too.
    * With no peer points and an empty list, the point takes no part in a network of points.
    *
-   * @default [] (the peer points only)
+   * @default none (the peer points only)
    */
   admitPoints?: 'any' | Array<string | PeerId>
   /**
