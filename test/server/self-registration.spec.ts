@@ -92,3 +92,44 @@ describe('a point\'s own listing (self-registration)', () => {
     expect((await store.discover({ namespace: RELAY_NAMESPACE, afterSeq: 0n, limit: 10, now: Date.now() })).registrations).to.be.empty()
   })
 })
+
+describe('a point\'s own listing before it has an address', () => {
+  const list = async (store: MemoryRegistrationStore): Promise<number> => (await store.discover({ namespace: RELAY_NAMESPACE, afterSeq: 0n, limit: 10, now: Date.now() })).registrations.length
+
+  it('waits for the first address, lists itself then, and start() reports it', async () => {
+    const node = new StubNode(await generateKeyPair('Ed25519'))
+    node.addresses = []
+    const store = new MemoryRegistrationStore()
+    const registration = new SelfRegistration(node, { store, config: resolveServerConfig({}), namespace: RELAY_NAMESPACE, log: logger('test:self-registration') })
+
+    let started = false
+    const starting = registration.start({ signal: AbortSignal.timeout(5000) }).then(() => { started = true })
+    await new Promise(resolve => setTimeout(resolve, 50))
+    // a record without an address would help nobody
+    expect(started).to.be.false()
+    expect(await list(store)).to.equal(0)
+
+    node.addresses = [multiaddr('/ip4/127.0.0.1/tcp/4001')]
+    node.events.safeDispatchEvent('self:peer:update', { detail: {} as any })
+    await starting
+    expect(await list(store)).to.equal(1)
+    await registration.stop()
+    expect(await list(store)).to.equal(0)
+  })
+
+  it('stops waiting at its signal, and lists itself on the first address update after', async () => {
+    const node = new StubNode(await generateKeyPair('Ed25519'))
+    node.addresses = []
+    const store = new MemoryRegistrationStore()
+    const registration = new SelfRegistration(node, { store, config: resolveServerConfig({}), namespace: RELAY_NAMESPACE, log: logger('test:self-registration') })
+
+    await registration.start({ signal: AbortSignal.timeout(20) })
+    expect(await list(store)).to.equal(0)
+
+    node.addresses = [multiaddr('/ip4/127.0.0.1/tcp/4001')]
+    node.events.safeDispatchEvent('self:peer:update', { detail: {} as any })
+    let listed = 0
+    await until('the listing after the first address', () => { void list(store).then(n => { listed = n }); return listed === 1 })
+    await registration.stop()
+  })
+})
