@@ -164,8 +164,8 @@ function pointsLine (config: CliConfig): string[] {
     return []
   }
 
-  const admitted = admit === 'any' ? 'any point (closed test networks only)' : `its ${peers} peer point addresses' ids and ${admit.length} listed points`
-  return [`network of points: listed under ${POINTS_NAMESPACE}, admitting ${admitted}`]
+  const admitted = admit === 'any' ? 'any point (closed test networks only)' : `the peer points and ${admit.length} listed point ids`
+  return [`network of points: listed under ${POINTS_NAMESPACE}, ${peers} peer point addresses, admitting ${admitted}`]
 }
 
 /** The lines printed once the server is up; the last is one JSON object */
