@@ -224,6 +224,7 @@ export class PeerPoints {
       point.unreachable = 0
 
       if (point.announcedUntil <= Date.now() && point.refused == null) {
+        point.announceAt = 0
         this.schedule(point, 0)
       }
     }

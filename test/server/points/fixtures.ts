@@ -53,6 +53,17 @@ export class PointNodes {
     return node
   }
 
+  /** A point that also has the package's client, to register by hand what a point of ours would not */
+  async pointWithClient (plan: PointPlan, init: RendezvousServerInit = {}): Promise<PointNode & Libp2p<{ client: RendezvousClient }>> {
+    const node = await createMemoryNode({
+      privateKey: plan.privateKey,
+      addresses: { listen: [plan.listen] },
+      services: { rendezvous: rendezvousServer(init), client: rendezvousClient() }
+    } as any, 'point') as unknown as PointNode & Libp2p<{ client: RendezvousClient }>
+    this.nodes.push(node)
+    return node
+  }
+
   /** A node with the package's client, to ask points what they list as a node would */
   async client (): Promise<ClientNode> {
     const node = await createMemoryNode({ services: { rendezvous: rendezvousClient() } }, 'client') as unknown as ClientNode

@@ -84,6 +84,23 @@ describe('a point in a network of points over time', function () {
     console.log(`      POINTS_LATE_PEER_REPORT: a peer point that came up after 3 failures listed both ${Math.round(took)} ms later (bound: the backoff, 8 s)`)
   })
 
+  it('drops a learned point whose registration ran out, though it still answers', async () => {
+    // P lists for 2 s at most; X lists itself there once and never again (a point that left the network)
+    const [p, q] = await Promise.all([planPoint('expiry-p'), planPoint('expiry-q')])
+    const pointP = await nodes.point(p, { admitPoints: 'any', minTtl: 1, maxTtl: 2 })
+    const x = await nodes.pointWithClient(await planPoint('expiry-x'))
+    expect(await x.services.client.register(pointP.getMultiaddrs(), POINTS_NAMESPACE, { ttl: 2 })).to.equal(2)
+
+    const pointQ = await nodes.point(q, { peerPoints: [p.address], admitPoints: 'any' })
+    const knows = (id: string): boolean => pointQ.services.rendezvous.knownPoints().some(point => point.peerId.toString() === id)
+    await within('Q learning X from P\'s list', 5000, () => knows(x.peerId.toString()))
+    // X refuses Q's announcement (it admits nobody) but answers: only its expired listing drops it
+    const took = await within('Q dropping X', 10_000, () => !knows(x.peerId.toString()))
+    expect(knows(p.peerId.toString())).to.be.true()
+    // eslint-disable-next-line no-console
+    console.log(`      POINTS_EXPIRY_REPORT: a learned point whose 2 s listing ran out dropped ${Math.round(took)} ms after it was learned`)
+  })
+
   it('gets back into the list of a point that restarted with an empty store, and lists it again', async () => {
     const [a, b] = await Promise.all([planPoint('restart-a'), planPoint('restart-b')])
     const admitPoints = [a.peerId.toString(), b.peerId.toString()]
