@@ -101,7 +101,7 @@ export type {
   DiscoveryStatus, DiscoveryWarning, DiscoveryWarningCode
 } from './discovery/index.ts'
 export type { RendezvousPointState } from './discovery/points/points.ts'
-export type { RendezvousServerInit, RendezvousServerComponents, RendezvousServerService } from './server/index.ts'
+export type { RendezvousServerInit, RendezvousServerComponents, RendezvousServerService, KnownPointStatus } from './server/index.ts'
 export type { MemoryRegistrationStoreInit } from './server/store/memory-store-options.ts'
 export type {
   RegistrationStore, StoredRegistration, RegisterInput, RegisterLimits, RegisterOutcome, DiscoverQuery, DiscoverPage,
