@@ -95,6 +95,28 @@ describe('admission under /libp2p/rendezvous', function () {
     expect(await listedAt(await nodes.client(), point)).to.include(node.peerId.toString())
   })
 
+  it('fifty fake points announcing themselves at a point of a network are all refused, and its list stays the network\'s', async () => {
+    const [a, b] = await Promise.all([planPoint('crowd-a'), planPoint('crowd-b')])
+    const admitPoints = [a.peerId.toString(), b.peerId.toString()]
+    const pointA = await nodes.point(a, { admitPoints })
+    await nodes.point(b, { admitPoints, peerPoints: [a.address] })
+    // each fake is a real rendezvous point with an identity of its own, as an attacker's would be
+    const fakes = await Promise.all(Array.from({ length: 50 }, async () => registrant(true)))
+
+    const checks = (): number => (pointA.services.rendezvous as any).records.stats().checks
+    const checksBefore = checks()
+    const started = performance.now()
+    const refusals = await Promise.all(fakes.map(async fake => refusal(fake, pointA)))
+    const took = performance.now() - started
+    // refused before their records' signatures were checked: a crowd costs the point no signature check
+    expect(checks()).to.equal(checksBefore)
+
+    expect(refusals.map(refused => refused?.status)).to.deep.equal(fakes.map(() => 'E_NOT_AUTHORIZED'))
+    expect(await listedAt(await nodes.client(), pointA)).to.deep.equal([...admitPoints].sort())
+    // eslint-disable-next-line no-console
+    console.log(`      POINTS_CROWD_REPORT: 50 fake points' REGISTERs refused in ${Math.round(took)} ms in all (each refused before its record's signature is checked)`)
+  })
+
   it('\'any\' admits whoever serves the rendezvous protocol, and still refuses who does not', async () => {
     const point = await nodes.point(await planPoint('any'), { admitPoints: 'any' })
     const serving = await registrant(true)
