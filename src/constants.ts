@@ -43,6 +43,13 @@ export const MAX_DISCOVERED_TTL_SECONDS = MAX_TTL_SECONDS
 export const RELAY_NAMESPACE = '/libp2p/relay'
 
 /**
+ * The namespace rendezvous points register themselves under, at each other and in their own store, and where
+ * points and nodes learn the points of a network (see docs/deployment.md, "A network of points"). A point accepts
+ * a REGISTER under it only from the points it admits (`admitPoints`).
+ */
+export const POINTS_NAMESPACE = '/libp2p/rendezvous'
+
+/**
  * The largest signed peer record a server keeps unless told otherwise, in bytes; every store holds records to it.
  * An RSA-2048 record with 40 addresses is ~2.5 KiB, and go-libp2p's identify trims a node's own record to 4 KiB
  * too; a record is held for its whole TTL and sent in every page that lists it, so its size bounds the store.

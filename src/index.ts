@@ -85,7 +85,7 @@ export { rendezvousServer } from './server/index.ts'
 export { memoryRegistrationStore } from './server/store/memory-registration-store.ts'
 export { rendezvousClient } from './client/index.ts'
 
-export { PROTOCOL, RELAY_NAMESPACE } from './constants.ts'
+export { PROTOCOL, POINTS_NAMESPACE, RELAY_NAMESPACE } from './constants.ts'
 export { TAG_NAMES } from './discovery/constants.ts'
 export { dappNamespace, topicNamespace } from './discovery/namespace-names.ts'
 export {
@@ -101,7 +101,7 @@ export type {
   DiscoveryStatus, DiscoveryWarning, DiscoveryWarningCode
 } from './discovery/index.ts'
 export type { RendezvousPointState } from './discovery/points/points.ts'
-export type { RendezvousServerInit, RendezvousServerComponents, RendezvousServerService } from './server/index.ts'
+export type { RendezvousServerInit, RendezvousServerComponents, RendezvousServerService, KnownPointStatus } from './server/index.ts'
 export type { MemoryRegistrationStoreInit } from './server/store/memory-store-options.ts'
 export type {
   RegistrationStore, StoredRegistration, RegisterInput, RegisterLimits, RegisterOutcome, DiscoverQuery, DiscoverPage,

@@ -11,6 +11,7 @@ const GROUP_TITLES: Record<OptionGroup, string> = {
   identity: 'Identity',
   store: 'Store',
   limits: 'Rendezvous limits',
+  points: 'A network of points',
   relay: 'Circuit relay',
   operations: 'Operations'
 }
@@ -101,6 +102,7 @@ export function helpText (): string {
     'Examples:',
     '  rendezvous-server --identity /var/lib/rendezvous/identity.key --listen /ip4/0.0.0.0/tcp/4001 --metrics 9464',
     '  RENDEZVOUS_STORE=postgres://rendezvous:secret@db:5432/rendezvous rendezvous-server --relay',
+    '  rendezvous-server --peer-point /dns4/rdv1.example.com/tcp/4001/p2p/12D3KooW... --admit-point 12D3KooW...',
     ''
   )
 

@@ -13,6 +13,7 @@ import { tcp } from '@libp2p/tcp'
 import { webSockets } from '@libp2p/websockets'
 import { yamux } from '@libp2p/yamux'
 import { createLibp2p } from 'libp2p'
+import { RELAY_NAMESPACE } from '../constants.ts'
 import { rendezvousServer } from '../server/index.ts'
 import { MemoryRegistrationStore } from '../server/store/memory-registration-store.ts'
 import { ConnectionLimits } from './connection-limits.ts'
@@ -56,7 +57,8 @@ export async function createRendezvousNode (config: CliConfig, privateKey: Priva
   const store = await createStore(config.store)
   const services: Record<string, (components: any) => unknown> = {
     identify: identify(),
-    rendezvous: rendezvousServer({ ...config.server, store })
+    // a relay lists itself under /libp2p/relay in its own store, where nodes that need a relay look
+    rendezvous: rendezvousServer({ ...config.server, store, ...(config.relay ? { ownNamespaces: [RELAY_NAMESPACE] } : {}) })
   }
   let registry: Registry | undefined
   let metrics: ((components: any) => Metrics) | undefined

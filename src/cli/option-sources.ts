@@ -50,7 +50,7 @@ function configFileSource (path: string, text: string): Source {
     throw new UsageError(`config file ${path} must hold a JSON object of options`)
   }
 
-  const byKey = new Map(COMMAND_OPTIONS.filter(option => option.flag !== 'config').map(option => [configKey(option.flag), option]))
+  const byKey = new Map(COMMAND_OPTIONS.filter(option => option.flag !== 'config').map(option => [configKey(option), option]))
   const values = new Map<string, SourcedValue>()
 
   for (const [key, value] of Object.entries(parsed)) {

@@ -16,7 +16,7 @@ import type { MemoryRegistrationStoreInit } from '../server/store/memory-store-o
 import type { PostgresRegistrationStoreInit } from '../server/store/postgres-store-options.ts'
 
 /** Which part of the program an option belongs to, for the grouping in `--help` */
-export type OptionGroup = 'network' | 'identity' | 'store' | 'limits' | 'relay' | 'operations'
+export type OptionGroup = 'network' | 'identity' | 'store' | 'limits' | 'points' | 'relay' | 'operations'
 
 /** The service options a flag can set */
 export type ServiceOption =
@@ -33,6 +33,8 @@ export interface CommandOption {
   switch?: true
   /** The service option the flag sets; absent for the command's own options */
   sets?: ServiceOption
+  /** The config file key, when it is not the flag in camelCase (a list named in the plural: `peerPoints`) */
+  key?: string
 }
 
 export const LOG_LEVELS = ['silent', 'error', 'info', 'debug', 'trace'] as const
@@ -41,8 +43,8 @@ export type LogLevel = typeof LOG_LEVELS[number]
 const COUNT = integer({ min: 1 })
 const TIMER = integer({ min: 1, max: MAX_TIMER_MS, unit: 'ms' })
 
-function server (flag: string, key: Extract<ServiceOption, { service: 'server' }>['key']): CommandOption {
-  return { flag, group: 'limits', row: SERVER_OPTIONS.rows[key], sets: { service: 'server', key } }
+function server (flag: string, key: Extract<ServiceOption, { service: 'server' }>['key'], group: OptionGroup = 'limits'): CommandOption {
+  return { flag, group, row: SERVER_OPTIONS.rows[key], sets: { service: 'server', key } }
 }
 
 function memoryStore (flag: string, key: keyof MemoryRegistrationStoreInit): CommandOption {
@@ -133,6 +135,10 @@ export const COMMAND_OPTIONS: readonly CommandOption[] = [
   server('sweep-interval', 'sweepInterval'),
   server('run-on-limited-connection', 'runOnLimitedConnection'),
   server('protocol', 'protocols'),
+  { ...server('peer-point', 'peerPoints', 'points'), key: 'peerPoints' },
+  { ...server('admit-point', 'admitPoints', 'points'), key: 'admitPoints' },
+  server('max-learned-points', 'maxLearnedPoints', 'points'),
+  server('point-discover-interval', 'pointDiscoverInterval', 'points'),
   {
     flag: 'relay',
     group: 'relay',
@@ -172,9 +178,9 @@ export const COMMAND_OPTIONS: readonly CommandOption[] = [
   }
 ]
 
-/** The config file key of a flag: its camelCase */
-export function configKey (flag: string): string {
-  return flag.replace(/-([a-z])/g, (_, letter: string) => letter.toUpperCase())
+/** The config file key of an option: its flag in camelCase, unless it names one */
+export function configKey (option: Pick<CommandOption, 'flag' | 'key'>): string {
+  return option.key ?? option.flag.replace(/-([a-z])/g, (_, letter: string) => letter.toUpperCase())
 }
 
 /** The environment variable of a flag */

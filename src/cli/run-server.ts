@@ -4,12 +4,11 @@
  * run a server in-process exactly as the command does.
  */
 import { logger as createLogger } from '@libp2p/logger'
-import { RELAY_NAMESPACE } from '../constants.ts'
+import { POINTS_NAMESPACE, RELAY_NAMESPACE } from '../constants.ts'
 import { loadOrCreateIdentity } from './identity.ts'
 import { startMetricsServer } from './metrics-server.ts'
 import { createRendezvousNode } from './node.ts'
 import { redactUrl } from './redact-url.ts'
-import { SelfRegistration } from './self-registration.ts'
 import type { MetricsServer } from './metrics-server.ts'
 import type { RendezvousNode } from './node.ts'
 import type { CliConfig } from './parse-cli.ts'
@@ -115,13 +114,11 @@ export async function runServer (config: CliConfig, io: { stderr(line: string): 
   const rendezvous = await createRendezvousNode(config, identity.privateKey)
   const { node } = rendezvous
   let metrics: MetricsServer | undefined
-  let selfRegistration: SelfRegistration | undefined
 
   const stop = async (): Promise<void> => {
-    // the relay registration first (it writes to the store), then the endpoint, then the node, which stops the
-    // rendezvous service: it stops accepting streams, lets requests in flight finish, and closes the store
+    // the endpoint, then the node, which stops the rendezvous service: it leaves its network of points, removes its
+    // own listings (the relay's), stops accepting streams, lets requests in flight finish, and closes the store
     rendezvous.connectionLimits.stop()
-    await selfRegistration?.stop()
     await metrics?.close()
     await node.stop()
   }
@@ -137,18 +134,6 @@ export async function runServer (config: CliConfig, io: { stderr(line: string): 
 
     if (config.metrics != null && rendezvous.registry != null) {
       metrics = await startMetricsServer(rendezvous.registry, config.metrics, err => { log.error('metrics endpoint - %e', err) })
-    }
-
-    if (config.relay) {
-      selfRegistration = new SelfRegistration({
-        node,
-        privateKey: identity.privateKey,
-        store: rendezvous.store,
-        config: node.services.rendezvous.config,
-        namespace: RELAY_NAMESPACE,
-        log
-      })
-      await selfRegistration.start()
     }
   } catch (err: any) {
     await stop().catch(stopErr => { log.error('could not stop after a failed start - %e', stopErr) })
@@ -170,6 +155,19 @@ export async function runServer (config: CliConfig, io: { stderr(line: string): 
   }
 }
 
+/** What the point does in a network of points, when it is in one */
+function pointsLine (config: CliConfig): string[] {
+  const peers = config.server.peerPoints?.length ?? 0
+  const admit = config.server.admitPoints ?? []
+
+  if (peers === 0 && admit.length === 0) {
+    return []
+  }
+
+  const admitted = admit === 'any' ? 'any point (closed test networks only)' : `the peer points and ${admit.length} listed point ids`
+  return [`network of points: listed under ${POINTS_NAMESPACE}, ${peers} peer point addresses, admitting ${admitted}`]
+}
+
 /** The lines printed once the server is up; the last is one JSON object */
 export function startupLines (server: RunningServer, config: CliConfig, version: string): string[] {
   return [
@@ -178,6 +176,7 @@ export function startupLines (server: RunningServer, config: CliConfig, version:
     `store: ${describeStore(config)}`,
     ...(server.metricsUrl == null ? [] : [`metrics: ${server.metricsUrl}`]),
     ...(config.relay ? [`circuit relay: on, registered under ${RELAY_NAMESPACE}${config.relayUnlimited ? ', relayed connections unlimited' : ''}`] : []),
+    ...pointsLine(config),
     'listening on:',
     ...server.multiaddrs,
     JSON.stringify({

@@ -188,11 +188,16 @@ export interface ListOptions {
   nonEmpty?: boolean
   /** What the list must be, when "an array of …" the items does not say it well */
   requirement?: string
+  /**
+   * What separates items in the text of a flag or a variable: commas, or for items that never hold a space
+   * (multiaddrs, peer ids) commas or whitespace, so that an environment file may list them on one line either way
+   */
+  separator?: 'commas' | 'commas-or-whitespace'
 }
 
 /**
  * An array whose items are each of `item`'s type, each checked under its index (`points[1]`). A flag may be given
- * several times, and a flag or a variable may separate items with commas.
+ * several times, and a flag or a variable may separate items with commas (or whitespace, see `separator`).
  */
 export function list <T> (item: OptionType<T>, options: ListOptions = {}): OptionType<T[]> {
   const requirement = options.requirement ?? `${options.nonEmpty === true ? 'a non-empty array' : 'an array'} whose items are each ${item.requirement}`
@@ -208,7 +213,7 @@ export function list <T> (item: OptionType<T>, options: ListOptions = {}): Optio
 
       return value.map((entry, i) => item.check(entry, context.at(i)))
     },
-    fromText: text => text.split(',').map(part => part.trim()).filter(part => part !== '').map(part => item.fromText?.(part) ?? part)
+    fromText: text => text.split(options.separator === 'commas-or-whitespace' ? /[\s,]+/ : ',').map(part => part.trim()).filter(part => part !== '').map(part => item.fromText?.(part) ?? part)
   }
 }
 

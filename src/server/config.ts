@@ -13,15 +13,21 @@ import {
 } from '../constants.ts'
 import { checkOptions } from '../options/check-options.ts'
 import { defaultsOf } from '../options/option-table.ts'
-import { boolean, integer, list, oneOf, protocolId, withMethods } from '../options/option-types.ts'
+import { boolean, integer, list, oneOf, protocolId, text, withMethods } from '../options/option-types.ts'
+import { namespaceProblem } from '../protocol/namespace.ts'
+import { admitList, peerPointList } from './points/point-options.ts'
 import { largestRecordInResponse } from './response-size.ts'
 import type { RendezvousServerInit } from './options.ts'
 import type { RegistrationStore } from './store/registration-store.ts'
 import type { OptionNames } from '../options/invalid-option.ts'
 import type { OptionTable, RelateContext } from '../options/option-table.ts'
+import type { Multiaddr } from '@multiformats/multiaddr'
 
-/** Every server option with its default applied */
-export type ServerConfig = Required<Omit<RendezvousServerInit, 'store'>>
+/** Every server option with its default applied, the peer points as multiaddrs and the admitted points as strings */
+export type ServerConfig = Required<Omit<RendezvousServerInit, 'store' | 'peerPoints' | 'admitPoints'>> & {
+  peerPoints: Multiaddr[]
+  admitPoints: 'any' | string[]
+}
 
 /** The options as checked: the store stays unset when none was given (the factory makes a memory store per node) */
 export type CheckedServerOptions = ServerConfig & { store?: RegistrationStore }
@@ -216,6 +222,36 @@ export const SERVER_OPTIONS: OptionTable<RendezvousServerInit, CheckedServerOpti
       type: list(protocolId(), { nonEmpty: true }),
       default: [PROTOCOL],
       doc: 'protocol ids served (e.g. add `/canvas/rendezvous/1.0.0`, same schema)'
+    },
+    peerPoints: {
+      type: peerPointList(),
+      default: [],
+      defaultText: 'none',
+      doc: 'rendezvous points to join a network of points through (multiaddrs ending in `/p2p/<id>`): the point registers itself under `/libp2p/rendezvous` at each and learns the other points from them; its own address in the list is skipped'
+    },
+    admitPoints: {
+      type: admitList(),
+      default: [],
+      defaultText: 'none',
+      note: 'the peer points only',
+      doc: 'peer ids allowed to register under `/libp2p/rendezvous` here besides the peer points (the network\'s list of points), or `\'any\'` for closed test networks; others get `E_NOT_AUTHORIZED`. Learned points are used only when admitted'
+    },
+    maxLearnedPoints: {
+      type: integer({ min: 0 }),
+      // a network of community points has tens of them; each costs a REGISTER per half TTL and a slow DISCOVER
+      default: 100,
+      doc: 'points learned from other points kept beside the peer points; while full, new ones are ignored'
+    },
+    pointDiscoverInterval: {
+      type: TIMER,
+      default: 600_000,
+      note: '10 min',
+      doc: 'how often a settled point asks each point it knows for new points, ms (every 1 s at first, doubling while nothing new comes)'
+    },
+    ownNamespaces: {
+      type: list(text({ requirement: 'a namespace of 1 to 255 bytes of UTF-8 without control characters', placeholder: '<namespace>', problem: namespaceProblem })),
+      default: [],
+      doc: 'namespaces the point lists itself under in its own store (`rendezvous-server --relay` sets `[\'/libp2p/relay\']`), refreshed at half the default TTL and when its addresses change'
     }
   },
   relate (config, context) {

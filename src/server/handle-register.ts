@@ -1,3 +1,4 @@
+import { POINTS_NAMESPACE } from '../constants.ts'
 import { RendezvousError } from '../errors.ts'
 import { Message } from '../pb/rendezvous.ts'
 import { namespaceProblem } from '../protocol/namespace.ts'
@@ -74,6 +75,15 @@ export async function handleRegister (request: Message.Register | undefined, ctx
     throw new RendezvousError(ResponseStatus.E_INVALID_NAMESPACE, problem)
   }
 
+  if (ns === POINTS_NAMESPACE) {
+    // before the signature check: a peer that may not list itself here costs no more than this
+    if (ctx.points == null) {
+      throw new RendezvousError(ResponseStatus.E_NOT_AUTHORIZED, 'this point admits no point under /libp2p/rendezvous')
+    }
+
+    await ctx.points.check(ctx.remotePeer)
+  }
+
   const ttl = grantedTtl(request?.ttl, ctx)
   const record = await checkedRecord(request?.signedPeerRecord, ctx)
   const outcome = await ctx.store.register({
@@ -110,6 +120,11 @@ export async function handleRegister (request: Message.Register | undefined, ctx
   }
 
   ctx.requesters.registered(record.peerId, record.format)
+
+  if (ns === POINTS_NAMESPACE) {
+    ctx.points?.registered(record, ctx.now + ttl * 1000)
+  }
+
   ctx.log('registered %s in %s for %ds (%s record)', record.peerId, ns, ttl, record.format)
 
   return { status: ResponseStatus.OK, statusText: 'OK', ttl: BigInt(ttl) }

@@ -5,7 +5,7 @@ import type { RendezvousServerComponents, RendezvousServerInit, RendezvousServer
 
 export { RendezvousServer } from './rendezvous-server.ts'
 export { MemoryRegistrationStore } from './store/memory-registration-store.ts'
-export type { RendezvousServerComponents, RendezvousServerInit, RendezvousServerService } from './options.ts'
+export type { KnownPointStatus, RendezvousServerComponents, RendezvousServerInit, RendezvousServerService } from './options.ts'
 
 /**
  * A rendezvous point as a libp2p service:

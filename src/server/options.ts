@@ -1,6 +1,7 @@
 import type { RegistrationStore } from './store/registration-store.ts'
-import type { ComponentLogger, Libp2pEvents, Metrics, PeerStore, TypedEventTarget } from '@libp2p/interface'
-import type { Registrar } from '@libp2p/interface-internal'
+import type { ComponentLogger, Libp2pEvents, Metrics, PeerId, PeerStore, PrivateKey, TypedEventTarget } from '@libp2p/interface'
+import type { AddressManager, ConnectionManager, Registrar } from '@libp2p/interface-internal'
+import type { Multiaddr } from '@multiformats/multiaddr'
 
 export interface RendezvousServerInit {
   /**
@@ -161,6 +162,49 @@ export interface RendezvousServerInit {
    * @default ['/rendezvous/1.0.0']
    */
   protocols?: string[]
+  /**
+   * Rendezvous points this point joins a network of points through: multiaddrs (or their strings) that end with
+   * `/p2p/<peer id>`. The point registers its own signed record under `/libp2p/rendezvous` (`POINTS_NAMESPACE`) at
+   * each, keeps that registration fresh, and learns the network's other points from what they list there. Its own
+   * address may be in the list (every point of a network can be given the same list); it is skipped. Their peer ids
+   * are admitted (see `admitPoints`).
+   *
+   * @default none
+   */
+  peerPoints?: Array<string | Multiaddr>
+  /**
+   * Who may register under `/libp2p/rendezvous` here, besides the peer points: the peer ids of the network's points,
+   * a list its operators keep and share as bootstrap lists are kept, or `'any'` (every peer that announces the
+   * rendezvous protocol in identify: for closed test networks only, since anyone could then list points of their
+   * own). Others get E_NOT_AUTHORIZED. Points learned from other points are used only when admitted here too.
+   * With no peer points and an empty list, the point takes no part in a network of points.
+   *
+   * @default none (the peer points only)
+   */
+  admitPoints?: 'any' | Array<string | PeerId>
+  /**
+   * Points learned from other points (or from the registrations under `/libp2p/rendezvous` here) that are kept,
+   * beside the peer points; while the set is full, others are ignored until one is dropped.
+   *
+   * @default 100
+   */
+  maxLearnedPoints?: number
+  /**
+   * How often, once settled, the point asks each point it knows for the points it lists, in ms, at most 2^31 - 1.
+   * It asks every 1 s at first, doubling the interval each time nothing new comes, up to this; a point that fails
+   * is asked again after 1 s, 2 s, 4 s… (at most 5 min), and a learned one is dropped after 3 failures in a row.
+   *
+   * @default 600000 (10 min)
+   */
+  pointDiscoverInterval?: number
+  /**
+   * Namespaces this point lists itself under in its own store: its signed record, for the default TTL, refreshed
+   * at half of it and when its addresses change, removed on stop. `rendezvous-server --relay` sets
+   * `['/libp2p/relay']`. A point in a network of points also lists itself under `/libp2p/rendezvous`.
+   *
+   * @default []
+   */
+  ownNamespaces?: string[]
 }
 
 /** What the server needs of the node */
@@ -171,6 +215,27 @@ export interface RendezvousServerComponents {
   /** To read a requester's agent version (identify's), so that a rust-libp2p client is sent only records it can parse */
   peerStore?: PeerStore
   events?: TypedEventTarget<Libp2pEvents>
+  /** The node's identity and addresses, to sign and keep its own records (`ownNamespaces`, a network of points) */
+  peerId?: PeerId
+  privateKey?: PrivateKey
+  addressManager?: AddressManager
+  /** To talk to the other points of a network of points */
+  connectionManager?: ConnectionManager
+}
+
+/** A point this point knows in a network of points, as `knownPoints()` reports it */
+export interface KnownPointStatus {
+  peerId: PeerId
+  /** Where it is dialled: the configured addresses of a peer point, the signed record's of a learned one */
+  multiaddrs: Multiaddr[]
+  /** `'peer'`: given in `peerPoints` (never dropped); `'learned'`: learned from a point's list */
+  source: 'peer' | 'learned'
+  /** Whether this point's registration under `/libp2p/rendezvous` there is live, as far as this point knows */
+  announced: boolean
+  /** The last REGISTER there was refused (the point does not admit this one): the status text it gave */
+  refused?: string
+  /** Exchanges with it that failed in a row */
+  failures: number
 }
 
 /** A rendezvous point as it is seen under `node.services` */
@@ -184,4 +249,6 @@ export interface RendezvousServerService {
    * removed. Expired registrations are never returned meanwhile.
    */
   sweep(): Promise<number>
+  /** The points this point knows in a network of points, peer points first; empty when it is in none */
+  knownPoints(): KnownPointStatus[]
 }

@@ -8,20 +8,23 @@ import { resolveServerConfig } from './config.ts'
 import { handleDiscover } from './handle-discover.ts'
 import { handleRegister } from './handle-register.ts'
 import { handleUnregister } from './handle-unregister.ts'
+import { PointNetwork } from './points/point-network.ts'
 import { ReplyBudget } from './reply-budget.ts'
 import { encodeReply } from './reply-encoding.ts'
 import { RequestDeadline } from './request-deadline.ts'
 import { RequestReader } from './request-reader.ts'
 import { busy, RequestSlots } from './request-slots.ts'
 import { RequesterFormats } from './requester-formats.ts'
+import { SelfRegistration } from './self-registration.ts'
 import { ServerMetrics } from './server-metrics.ts'
 import { StrictRequest } from './strict-request.ts'
 import { VerifiedRecords } from './verified-records.ts'
 import type { ServerConfig } from './config.ts'
-import type { RendezvousServerComponents, RendezvousServerInit, RendezvousServerService } from './options.ts'
+import type { KnownPointStatus, RendezvousServerComponents, RendezvousServerInit, RendezvousServerService } from './options.ts'
 import type { ReplyCharge } from './reply-budget.ts'
 import type { RequestContext } from './request-context.ts'
 import type { Slot } from './request-slots.ts'
+import type { SelfRegistrationComponents } from './self-registration.ts'
 import type { RequestKind } from './server-metrics.ts'
 import type { RegistrationStore } from './store/registration-store.ts'
 import type { VerifiedPeerRecord } from '../protocol/peer-record.ts'
@@ -129,6 +132,10 @@ export class RendezvousServer implements RendezvousServerService, Startable {
   /** Aborted by stop(), so that a sweep in progress (or a store that never answers one) does not hold it up */
   private stopping?: AbortController
   private started = false
+  /** Admission under `/libp2p/rendezvous`, and the point's part in a network of points when it is in one */
+  private readonly points: PointNetwork
+  /** This point's own listings (`ownNamespaces`) */
+  private readonly ownListings: SelfRegistration[]
 
   constructor (components: RendezvousServerComponents, init: RendezvousServerInit & { store: RegistrationStore }) {
     this.components = components
@@ -144,6 +151,14 @@ export class RendezvousServer implements RendezvousServerService, Startable {
       replyBytes: () => this.replies.bytes,
       identifyWaits: () => this.requesters.waitingRequests
     })
+    this.points = new PointNetwork(components, {
+      config: this.config,
+      store: this.store,
+      openRecord: async envelope => this.records.open(envelope),
+      identifyWait: Math.min(IDENTIFY_WAIT_MS, this.config.timeout / 4),
+      log: this.log
+    })
+    this.ownListings = this.config.ownNamespaces.map(namespace => new SelfRegistration(components as SelfRegistrationComponents, { store: this.store, config: this.config, namespace, log: this.log }))
     this.onStream = this.onStream.bind(this)
   }
 
@@ -158,11 +173,14 @@ export class RendezvousServer implements RendezvousServerService, Startable {
 
     await this.store.start?.()
     this.cookieSecret = await this.store.getCookieSecret()
+    this.points.startAdmission()
 
     for (const protocol of this.config.protocols) {
       await this.components.registrar.handle(protocol, this.onStream, {
         maxInboundStreams: this.config.maxInboundStreams,
-        maxOutboundStreams: 1,
+        // a point in a network of points talks to the others through the client, which opens up to twice its
+        // maxStreamsPerPoint (4) streams to one point when some hang
+        maxOutboundStreams: 8,
         runOnLimitedConnection: this.config.runOnLimitedConnection
       })
     }
@@ -174,6 +192,27 @@ export class RendezvousServer implements RendezvousServerService, Startable {
     this.log('serving %s', this.config.protocols.join(', '))
   }
 
+  /**
+   * Lists this point in its own store under `ownNamespaces` (and `/libp2p/rendezvous` in a network of points), then
+   * joins its network of points. Run once the node listens, or soon will: a listing waits up to `timeout` for the
+   * first address. Rejects when the store refuses a listing.
+   */
+  async afterStart (): Promise<void> {
+    const signal = AbortSignal.any([AbortSignal.timeout(this.config.timeout), this.stopping?.signal ?? new AbortController().signal])
+    await Promise.all(this.ownListings.map(async listing => { await listing.start({ signal }) }))
+    await this.points.start({ signal })
+  }
+
+  /** Leaves the network of points and removes this point's own listings, while the node can still reach the others */
+  async beforeStop (): Promise<void> {
+    await this.points.stop()
+    await Promise.all(this.ownListings.map(async listing => { await listing.stop() }))
+  }
+
+  knownPoints (): KnownPointStatus[] {
+    return this.points.known()
+  }
+
   /** Stops accepting streams, lets the requests in flight finish (each is bounded by `timeout`), then closes the store */
   async stop (): Promise<void> {
     if (!this.started) {
@@ -181,6 +220,7 @@ export class RendezvousServer implements RendezvousServerService, Startable {
     }
 
     this.started = false
+    this.points.stopAdmission()
     clearTimeout(this.sweepTimer)
     this.stopping?.abort(new Error('the rendezvous server is stopping'))
 
@@ -493,6 +533,7 @@ export class RendezvousServer implements RendezvousServerService, Startable {
       readsOnlyLegacyKnown: () => this.requesters.known(remotePeer),
       // a wait for identify gives the slot back meanwhile
       readsOnlyLegacy: async () => this.requesters.readsOnlyLegacy(remotePeer, async wait => slot.without(wait)),
+      points: this.points,
       now: Date.now(),
       log: this.log
     })

@@ -1,4 +1,5 @@
 import type { ServerConfig } from './config.ts'
+import type { PointRegistrations } from './points/point-network.ts'
 import type { RequesterFormats } from './requester-formats.ts'
 import type { RegistrationStore } from './store/registration-store.ts'
 import type { VerifiedRecords } from './verified-records.ts'
@@ -23,6 +24,8 @@ export interface RequestContext {
    * the request's slot given back meanwhile: it may reject with E_UNAVAILABLE when none is free after the wait)
    */
   readsOnlyLegacy(): Promise<boolean>
+  /** Who may register under `/libp2p/rendezvous`, and what a point learns when one does; none: nobody may */
+  points?: PointRegistrations
   /** Milliseconds since the epoch, taken once per request */
   now: number
   log: Logger

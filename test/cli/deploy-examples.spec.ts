@@ -44,6 +44,44 @@ describe('deployment examples', () => {
     expect(config.logLevel).to.equal('info')
   })
 
+  /** What a community point must have to join a network: peer points, the list admitting them, a public address */
+  function expectCommunityPoint (config: CliConfig): void {
+    const peers = (config.server.peerPoints ?? []).map(ma => String(ma))
+    const admitted = config.server.admitPoints
+
+    expect(peers).to.have.length.of.at.least(1)
+    expect(admitted).to.be.an('array').with.length.of.at.least(peers.length)
+    // a peer point is admitted anyway, but the network's list names every point, its peer points among them
+    expect(peers.map(ma => ma.slice(ma.lastIndexOf('/p2p/') + 5)).every(id => (admitted as string[]).includes(id))).to.be.true()
+    expect(config.announce.some(ma => ma.startsWith('/dns4/'))).to.be.true()
+    expect(config.store).to.deep.equal({ kind: 'memory' })
+  }
+
+  it('the community point\'s environment file for the systemd unit joins a network as it stands', () => {
+    const env = envFile(`${DEPLOY}community-point.env`)
+    expect(Object.keys(env).every(key => key.startsWith('RENDEZVOUS_'))).to.be.true()
+
+    const config = run([], env)
+    expectCommunityPoint(config)
+    expect(config.logLevel).to.equal('info')
+  })
+
+  it('the community point\'s compose file builds the image and joins a network with variables the command takes', () => {
+    const compose = readFileSync(`${DEPLOY}community-point.compose.yaml`, 'utf8')
+    const containerfile = readFileSync(`${DEPLOY}Containerfile`, 'utf8')
+
+    expect(compose).to.include('dockerfile: examples/deploy/Containerfile')
+    // the image's own settings, then the service's environment over them
+    const settings = containerfile.split('\n').filter(line => !line.trimStart().startsWith('#')).join('\n')
+    const image = Object.fromEntries([...settings.matchAll(/(RENDEZVOUS_[A-Z_]+)=(\S+)/g)].map(([, key, value]) => [key, value.replace(/\\$/, '')]))
+    const service = Object.fromEntries([...compose.matchAll(/^\s+(RENDEZVOUS_[A-Z_]+): (\S+)$/gm)].map(([, key, value]) => [key, value]))
+    expect(Object.keys(service)).to.include.members(['RENDEZVOUS_PEER_POINT', 'RENDEZVOUS_ADMIT_POINT', 'RENDEZVOUS_ANNOUNCE'])
+
+    const config = run([], { ...image, ...service })
+    expectCommunityPoint(config)
+    expect(config.identityFile).to.equal('/data/identity.key')
+  })
+
   it('the container image and the systemd unit run the built command with variables it knows', () => {
     const containerfile = readFileSync(`${DEPLOY}Containerfile`, 'utf8')
     const unit = readFileSync(`${DEPLOY}rendezvous-server.service`, 'utf8')

@@ -115,7 +115,8 @@ describe('rendezvous-server options', () => {
       sweepBatchSize: 'how many expired rows one transaction deletes, an internal rhythm',
       sessionSettings: 'PostgreSQL settings belong in the role or the database (ALTER ROLE ... SET)',
       clock: 'for tests',
-      log: 'the command logs through --log-level'
+      log: 'the command logs through --log-level',
+      ownNamespaces: 'set by --relay (the relay lists itself under /libp2p/relay)'
     }
     const flagged = new Set<string>(COMMAND_OPTIONS.flatMap(option => option.sets == null ? [] : [option.sets.key]))
     const options = [...Object.keys(SERVER_OPTIONS.rows), ...Object.keys(MEMORY_STORE_OPTIONS.rows), ...Object.keys(POSTGRES_STORE_OPTIONS.rows)]

@@ -4,12 +4,13 @@ import { logger } from '@libp2p/logger'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
 import { expect } from 'aegir/chai'
-import { SelfRegistration } from '../../src/cli/self-registration.ts'
 import { RELAY_NAMESPACE } from '../../src/constants.ts'
 import { resolveServerConfig } from '../../src/server/config.ts'
 import { MemoryRegistrationStore } from '../../src/server/index.ts'
+import { SelfRegistration } from '../../src/server/self-registration.ts'
 import type { RegisterInput, RegisterLimits, RegisterOutcome } from '../../src/server/store/registration-store.ts'
-import type { Libp2p, PeerId } from '@libp2p/interface'
+import type { Libp2pEvents, PeerId, PrivateKey } from '@libp2p/interface'
+import type { Multiaddr } from '@multiformats/multiaddr'
 
 /** The memory store, failing the next `failNext` registers as a database that went away would */
 class FlakyStore extends MemoryRegistrationStore {
@@ -30,17 +31,17 @@ class FlakyStore extends MemoryRegistrationStore {
   }
 }
 
-/** What SelfRegistration uses of a node: its peer id, its addresses and the event that they changed */
-class StubNode extends TypedEventEmitter<{ 'self:peer:update': CustomEvent }> {
+/** What SelfRegistration uses of a node: its peer id and key, its addresses and the event that they changed */
+class StubNode {
   readonly peerId: PeerId
+  readonly privateKey: PrivateKey
+  readonly events = new TypedEventEmitter<Libp2pEvents>()
+  addresses: Multiaddr[] = [multiaddr('/ip4/127.0.0.1/tcp/4001')]
+  readonly addressManager = { getAddresses: () => this.addresses }
 
-  constructor (peerId: PeerId) {
-    super()
-    this.peerId = peerId
-  }
-
-  getMultiaddrs (): ReturnType<Libp2p['getMultiaddrs']> {
-    return [multiaddr('/ip4/127.0.0.1/tcp/4001')]
+  constructor (privateKey: PrivateKey) {
+    this.privateKey = privateKey
+    this.peerId = peerIdFromPrivateKey(privateKey)
   }
 }
 
@@ -54,14 +55,12 @@ async function until (what: string, condition: () => boolean, ms = 10_000): Prom
   }
 }
 
-describe('rendezvous-server relay self-registration', () => {
+describe('a point\'s own listing (self-registration)', () => {
   it('retries a failed refresh with a doubling delay until it succeeds, then refreshes on its schedule again', async () => {
     const privateKey = await generateKeyPair('Ed25519')
-    const node = new StubNode(peerIdFromPrivateKey(privateKey))
+    const node = new StubNode(privateKey)
     const store = new FlakyStore()
-    const registration = new SelfRegistration({
-      node: node as unknown as Libp2p,
-      privateKey,
+    const registration = new SelfRegistration(node, {
       store,
       // refreshed every 30 min by default; the address change below triggers the refresh instead
       config: resolveServerConfig({}),
@@ -77,7 +76,7 @@ describe('rendezvous-server relay self-registration', () => {
     // before, one failed refresh ended the self-registration for good: nothing re-armed the timer
     store.failNext = 3
     await new Promise(resolve => setTimeout(resolve, 2))
-    node.safeDispatchEvent('self:peer:update', { detail: {} })
+    node.events.safeDispatchEvent('self:peer:update', { detail: {} as any })
 
     await until('a successful registration after three failures', () => store.registers === 5)
     expect(store.failures).to.equal(3)
@@ -91,5 +90,46 @@ describe('rendezvous-server relay self-registration', () => {
 
     await registration.stop()
     expect((await store.discover({ namespace: RELAY_NAMESPACE, afterSeq: 0n, limit: 10, now: Date.now() })).registrations).to.be.empty()
+  })
+})
+
+describe('a point\'s own listing before it has an address', () => {
+  const list = async (store: MemoryRegistrationStore): Promise<number> => (await store.discover({ namespace: RELAY_NAMESPACE, afterSeq: 0n, limit: 10, now: Date.now() })).registrations.length
+
+  it('waits for the first address, lists itself then, and start() reports it', async () => {
+    const node = new StubNode(await generateKeyPair('Ed25519'))
+    node.addresses = []
+    const store = new MemoryRegistrationStore()
+    const registration = new SelfRegistration(node, { store, config: resolveServerConfig({}), namespace: RELAY_NAMESPACE, log: logger('test:self-registration') })
+
+    let started = false
+    const starting = registration.start({ signal: AbortSignal.timeout(5000) }).then(() => { started = true })
+    await new Promise(resolve => setTimeout(resolve, 50))
+    // a record without an address would help nobody
+    expect(started).to.be.false()
+    expect(await list(store)).to.equal(0)
+
+    node.addresses = [multiaddr('/ip4/127.0.0.1/tcp/4001')]
+    node.events.safeDispatchEvent('self:peer:update', { detail: {} as any })
+    await starting
+    expect(await list(store)).to.equal(1)
+    await registration.stop()
+    expect(await list(store)).to.equal(0)
+  })
+
+  it('stops waiting at its signal, and lists itself on the first address update after', async () => {
+    const node = new StubNode(await generateKeyPair('Ed25519'))
+    node.addresses = []
+    const store = new MemoryRegistrationStore()
+    const registration = new SelfRegistration(node, { store, config: resolveServerConfig({}), namespace: RELAY_NAMESPACE, log: logger('test:self-registration') })
+
+    await registration.start({ signal: AbortSignal.timeout(20) })
+    expect(await list(store)).to.equal(0)
+
+    node.addresses = [multiaddr('/ip4/127.0.0.1/tcp/4001')]
+    node.events.safeDispatchEvent('self:peer:update', { detail: {} as any })
+    let listed = 0
+    await until('the listing after the first address', () => { void list(store).then(n => { listed = n }); return listed === 1 })
+    await registration.stop()
   })
 })
