@@ -1,30 +1,28 @@
 /**
- * `npm run simulate`: the simulator's validation against the real one-process benchmark, then the networks of
- * 1k, 10k and 100k nodes, each scenario in a child process of its own (so that its wall time, CPU and peak memory
- * are its own), then the sizing tables. Prints markdown tables (the ones docs/sizing.md quotes) and writes
- * benchmarks/results/simulation.json.
+ * `npm run simulate`: the simulator's validation against real multi-process runs (validate-real.ts), then the
+ * networks of 1k, 10k and 100k nodes, each scenario in a child process of its own (so that its wall time, CPU and
+ * peak memory are its own), then the sizing tables. Prints markdown tables (the ones docs/sizing.md quotes) and
+ * writes benchmarks/results/simulation.json (the validation writes simulation-validation.json).
  *
  * npm run simulate [-- --scenarios validate,1k,10k,100k] [--seed 1] [--out simulation] [--wall-limit <minutes>]
  *
  * `--scenarios ''` runs nothing and prints the tables of the results written last.
  *
- * `validate` runs the real benchmark at 10 and 50 nodes on TCP 127.0.0.1 (about two minutes) and the simulator
- * with the CPU costs measured in that same run. The 10k and 100k runs are heavy: on a shared machine run them
- * under a lock (`flock /tmp/rdv-heavy.lock npm run simulate -- --scenarios 100k`).
+ * `validate` runs validate-real.ts as `npm run bench -- --only validate-real` does: real runs at 50 and 200 nodes
+ * in several processes beside the simulator calibrated in the same minutes (needs root; several minutes). The 10k
+ * and 100k runs are heavy: on a shared machine run them under a lock
+ * (`flock /tmp/rdv-heavy.lock npm run simulate -- --scenarios 100k`).
  */
+import { spawn } from 'node:child_process'
 import { mkdir, readFile, writeFile } from 'node:fs/promises'
 import { cpus, loadavg } from 'node:os'
 import { fileURLToPath } from 'node:url'
 import { NODE_FLAGS, parseArgs, runChild } from '../lib/child.ts'
 import { print, progress } from '../lib/print.ts'
-import { calibrationTable, comparisonTable, loadTable, runTable, sizingTable, timeToQuotaTable, validationTable } from './report.ts'
+import { comparisonTable, loadTable, runTable, sizingTable, timeToQuotaTable } from './report.ts'
 import { SCENARIOS } from './scenarios.ts'
 import { readServerCpu } from './sizing.ts'
-import type { ValidationPair } from './report.ts'
 import type { ScenarioResult } from './simulation.ts'
-import type { RealRun } from './validate-real.ts'
-
-const VALIDATION_SIZES = [10, 50]
 /**
  * A young generation of 64 MiB: a run makes promises and timers by the million, each short-lived, and the
  * default semi-space sends them to the old generation by the thousand (17% less CPU at 100k nodes)
@@ -61,7 +59,7 @@ async function simulate (name: string, extra: string[] = []): Promise<ScenarioRe
 }
 
 // what an earlier run wrote: scenarios not run this time keep their results
-let previous: { validation?: ValidationPair[], results?: ScenarioResult[] } = {}
+let previous: { results?: ScenarioResult[] } = {}
 
 try {
   previous = JSON.parse(await readFile(jsonPath, 'utf8'))
@@ -71,30 +69,17 @@ try {
 
 const startedAt = new Date()
 const loadBefore = loadavg()
-let validation = previous.validation ?? []
 const results = new Map<string, ScenarioResult>((previous.results ?? []).map(r => [r.scenario, r]))
 const failures: string[] = []
 
 if (wanted.includes('validate')) {
-  validation = []
+  progress('validation: validate-real.ts (real multi-process runs and the simulator beside them)')
+  const code = await new Promise<number | null>(resolve => {
+    spawn(process.execPath, [...NODE_FLAGS, `${here}validate-real.ts`], { stdio: 'inherit' }).on('close', resolve)
+  })
 
-  for (const nodes of VALIDATION_SIZES) {
-    progress(`validation: the real benchmark with ${nodes} nodes`)
-    const real = await runChild<RealRun>(`${here}validate-real.ts`, ['--nodes', String(nodes), '--transport', 'tcp'], 300_000, NODE_FLAGS)
-
-    if (real.result == null) {
-      failures.push(`validation at ${nodes} nodes: the real run gave no result (${real.error})`)
-      continue
-    }
-
-    const simulated = await simulate(`validate-${nodes}`, ['--cpu', JSON.stringify(real.result.calibration)])
-
-    if (simulated == null) {
-      failures.push(`validation at ${nodes} nodes: the simulation gave no result`)
-      continue
-    }
-
-    validation.push({ nodes, real: real.result, simulated })
+  if (code !== 0) {
+    failures.push(`validation: validate-real.ts exited with ${code}`)
   }
 }
 
@@ -110,13 +95,6 @@ for (const name of wanted.filter(n => n !== 'validate')) {
 
 const ordered = Object.keys(SCENARIOS).map(name => results.get(name)).filter((r): r is ScenarioResult => r != null && !r.scenario.startsWith('validate') && r.scenario !== 'ci')
 const serverCpu = await readServerCpu(new URL('server.json', resultsDir))
-
-if (validation.length > 0) {
-  print('\n### Validation: the real one-process benchmark and the simulator, side by side\n')
-  print(validationTable(validation))
-  print('\nCPU costs the simulator was given, measured in the same run (ms, CPU time x the machine\'s slowdown):\n')
-  print(calibrationTable(validation))
-}
 
 if (ordered.length > 0) {
   print('\n### Time to quota\n')
@@ -147,6 +125,6 @@ const meta = {
 }
 
 await mkdir(resultsDir, { recursive: true })
-await writeFile(jsonPath, JSON.stringify({ meta, validation, results: [...results.values()], serverCpu }, null, 2))
+await writeFile(jsonPath, JSON.stringify({ meta, results: [...results.values()], serverCpu }, null, 2))
 print(`\nwrote ${fileURLToPath(jsonPath)}`)
 process.exitCode = failures.length === 0 ? 0 : 1

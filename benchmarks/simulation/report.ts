@@ -5,13 +5,6 @@ import { formatTable } from '../lib/table.ts'
 import { ADDRESSES_PER_NODE, CORES_PER_SERVER, TARGET_UTILISATION, fleetFor } from './sizing.ts'
 import type { ScenarioResult } from './simulation.ts'
 import type { ServerCpu } from './sizing.ts'
-import type { RealRun } from './validate-real.ts'
-
-export interface ValidationPair {
-  nodes: number
-  real: RealRun
-  simulated: ScenarioResult
-}
 
 function ms (value: number | null | undefined): string {
   if (value == null) {
@@ -31,53 +24,6 @@ function num (value: number | null | undefined, digits = 0): string {
   }
 
   return value.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits })
-}
-
-/** Nearest-rank percentile of the values, never counting as infinitely long */
-function percentile (values: Array<number | null>, p: number): number | null {
-  if (values.length === 0) {
-    return null
-  }
-
-  const sorted = values.map(v => v ?? Infinity).sort((a, b) => a - b)
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]
-}
-
-function ratio (real: number | null, simulated: number | null): string {
-  if (real == null || simulated == null || !Number.isFinite(real) || !Number.isFinite(simulated) || real === 0) {
-    return '-'
-  }
-
-  return `${(simulated / real).toFixed(2)}`
-}
-
-export function validationTable (pairs: ValidationPair[]): string {
-  const rows: string[][] = []
-
-  for (const { nodes, real, simulated } of pairs) {
-    const quota = real.timings.map(t => t.quotaMs)
-    const sim = simulated.timeToQuota.start.topic
-    const until = simulated.untilAllAtQuota
-    const lines: Array<[string, number | null, number | null, (v: number | null) => string]> = [
-      ['time to quota p50 (ms)', percentile(quota, 50), sim.p50, ms],
-      ['time to quota p95 (ms)', percentile(quota, 95), sim.p95, ms],
-      ['time to quota max (ms)', percentile(quota, 100), sim.max, ms],
-      ['REGISTER until all at quota', real.requests.register, until?.register ?? null, v => num(v)],
-      ['DISCOVER until all at quota', real.requests.discover, until?.discover ?? null, v => num(v)]
-    ]
-
-    for (const [label, r, s, format] of lines) {
-      rows.push([String(nodes), label, format(r), format(s), ratio(r, s)])
-    }
-  }
-
-  return formatTable(['nodes', 'quantity', 'real', 'simulated', 'simulated / real'], rows)
-}
-
-export function calibrationTable (pairs: ValidationPair[]): string {
-  return formatTable(['nodes', 'node start ms', 'connection ms', 'request ms'], pairs.map(({ nodes, real }) => [
-    String(nodes), real.calibration.nodeStartMs.toFixed(1), real.calibration.connectionMs.toFixed(1), real.calibration.requestMs.toFixed(1)
-  ]))
 }
 
 const KINDS = [['topic', 'topic (6 peers)'], ['relay', 'relay (2 relays, browsers)'], ['reachable', 'reachable (a reservation, browsers)']] as const

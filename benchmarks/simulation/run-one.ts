@@ -2,18 +2,21 @@
  * Child process entry: runs one scenario and prints its result as one JSON line on stdout (progress on stderr),
  * with the wall time, CPU time and peak RSS of the whole process.
  *
- * node --experimental-transform-types benchmarks/simulation/run-one.ts --scenario 1k [--seed 2] [--cpu '{"nodeStartMs":4,…}']
+ * node --experimental-transform-types benchmarks/simulation/run-one.ts --scenario 1k [--seed 2] [--minutes 3]
+ * node --experimental-transform-types benchmarks/simulation/run-one.ts --scenario validate-50 --processes '{"cores":1.9,…}'
+ *
+ * A validation scenario needs `--processes`: the process model (model/scenario.ts) with the calibration's figures.
  */
 import { parseArgs } from '../lib/child.ts'
 import { progress } from '../lib/print.ts'
 import { ResourceMeter } from '../lib/resources.ts'
-import { SCENARIOS } from './scenarios.ts'
+import { SCENARIOS, scenarioNamed } from './scenarios.ts'
 import { Simulation } from './simulation.ts'
 import type { Scenario } from './model/scenario.ts'
 
 const args = parseArgs(process.argv.slice(2))
 const name = args.get('scenario') ?? 'ci'
-const preset = SCENARIOS[name]
+const preset = scenarioNamed(name)
 
 if (preset == null) {
   throw new Error(`no scenario "${name}" (known: ${Object.keys(SCENARIOS).join(', ')})`)
@@ -36,8 +39,12 @@ if (args.has('wall-limit')) {
   scenario.wallLimitMs = Number(args.get('wall-limit')) * 60_000
 }
 
-if (args.has('cpu')) {
-  scenario.sharedCpu = JSON.parse(args.get('cpu') ?? '{}')
+if (args.has('processes')) {
+  scenario.processes = JSON.parse(args.get('processes') ?? '{}')
+}
+
+if (name.startsWith('validate-') && scenario.processes == null) {
+  throw new Error(`${name} needs --processes: the process model with the validation's calibration (see validate-real.ts)`)
 }
 
 const meter = new ResourceMeter(200)

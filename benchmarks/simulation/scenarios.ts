@@ -2,7 +2,7 @@
  * The scenarios `npm run simulate` runs and the docs quote. Every figure in docs/sizing.md comes from one of these,
  * by name; change one and the docs' tables change with it.
  */
-import type { LatencyModel, Scenario } from './model/scenario.ts'
+import type { LatencyModel, ProcessModel, Scenario } from './model/scenario.ts'
 
 /**
  * The internet: round trips of 20-300 ms between nodes (each node's share drawn uniformly), points in data
@@ -20,13 +20,6 @@ export const INTERNET: LatencyModel = {
   subscriptionRtts: 2,
   deadDialRefusedShare: 0.5,
   deadDialTimeoutMs: 6000
-}
-
-/** One process on one machine: loopback round trips of 0.1 ms; what takes time is the CPU (see `sharedCpu`) */
-export const LOOPBACK: LatencyModel = {
-  ...INTERNET,
-  accessDelayMs: [0.05, 0.05],
-  pointAccessDelayMs: 0.05
 }
 
 /**
@@ -67,28 +60,29 @@ function scale (name: string, nodes: number, real: number, durationMs: number, r
 }
 
 /**
- * The real one-process benchmark (benchmarks/discovery-latency, method `rendezvous`): N nodes started at once, one
- * topic, one point, loopback, no churn, until every node has 6 topic peers. The CPU constants are what one
- * process spends per node start, per connection and per request (see the README of this folder for how they were
- * measured).
+ * The real multi-process run of the validation (benchmarks/simulation/real/): N nodes in node-group processes beside
+ * one point process, started together, one topic, one point, no churn, every option at its default, until every
+ * node has 6 topic peers. What the processes cost and the delays between them come from the validation's
+ * calibration on the machine of the day (`processes`, given by `run-one.ts --processes`); without one a validation
+ * scenario does not run.
  */
 function validation (nodes: number): Scenario {
   return {
     name: `validate-${nodes}`,
-    description: `${nodes} nodes started at once on loopback, one topic, one point, no churn (the real benchmark's setting)`,
+    description: `${nodes} nodes in node-group processes beside a point process, started together, one topic, one point, no churn (the real multi-process run's setting)`,
     seed: 1,
     nodes,
     rampMs: 0,
-    durationMs: 60_000,
-    measureFromMs: 60_000,
+    durationMs: 120_000,
+    measureFromMs: 120_000,
     topics: { count: 1, zipf: 1, perNode: [1, 1] },
     browserShare: 0,
     relayShare: 0,
     relayMaxReservations: 15,
     maxConnections: { public: 300, browser: 100 },
     points: 1,
-    latency: LOOPBACK,
-    sharedCpu: { nodeStartMs: 15, connectionMs: 10, requestMs: 1.5 },
+    // only the dead dials' figures are read from here: the delays of a process model are its own (costs.latency)
+    latency: INTERNET,
     discovery: {},
     server: {},
     warmStart: false,
@@ -96,6 +90,21 @@ function validation (nodes: number): Scenario {
     pubsubDiscoveryIntervalMs: 10_000,
     wallLimitMs: 5 * 60_000
   }
+}
+
+/** The scenario of this name: a preset, or `validate-<n>` for a validation at any size */
+export function scenarioNamed (name: string): Scenario | undefined {
+  const size = /^validate-(\d+)$/.exec(name)
+  return SCENARIOS[name] ?? (size == null ? undefined : validation(Number(size[1])))
+}
+
+/** A validation scenario as the real run it is compared with was set up: its node groups, and the calibration's figures */
+export function validationScenario (nodes: number, processes: ProcessModel, seed: number): Scenario {
+  if (processes.groups.reduce((a, b) => a + b, 0) !== nodes) {
+    throw new Error(`the node groups hold ${processes.groups.join(' + ')} nodes, not ${nodes}`)
+  }
+
+  return { ...validation(nodes), processes, seed }
 }
 
 /** Small enough for the test suite (seconds), with every feature on: churn, warm start, browsers, relays, two points */
@@ -112,8 +121,8 @@ export const CI: Scenario = {
 }
 
 export const SCENARIOS: Record<string, Scenario> = {
-  'validate-10': validation(10),
   'validate-50': validation(50),
+  'validate-200': validation(200),
   ci: CI,
   '1k': scale('1k', 1_000, REAL_NODES, 12 * 60_000, 4 * 60_000, 10 * 60_000),
   '10k': scale('10k', 10_000, REAL_NODES, 12 * 60_000, 4 * 60_000, 10 * 60_000),

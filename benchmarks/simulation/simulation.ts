@@ -13,14 +13,16 @@ import { VirtualClock } from './engine/virtual-clock.ts'
 import { SimClient } from './model/client.ts'
 import { TrustedRecords, makeIdentity } from './model/identities.ts'
 import { LightSchedule } from './model/light-node.ts'
+import { Machine } from './model/machine.ts'
 import { Measurements } from './model/measure.ts'
 import { Network } from './model/network.ts'
 import { SimNode } from './model/node.ts'
 import { SimPoint, emptyCounters } from './model/point.ts'
 import { pubsubDiscoveryCost } from './model/pubsub-peer-discovery.ts'
 import type { Identity } from './model/identities.ts'
+import type { SimProcess } from './model/machine.ts'
 import type { Cohort, QuotaKind, TimeSummary } from './model/measure.ts'
-import type { DialCounters } from './model/network.ts'
+import type { DialCounters, ProcessRun } from './model/network.ts'
 import type { NodeKind } from './model/node.ts'
 import type { PointCounters } from './model/point.ts'
 import type { PubsubDiscoveryCost } from './model/pubsub-peer-discovery.ts'
@@ -33,6 +35,19 @@ const ORIGIN = Date.UTC(2027, 0, 1)
 
 /** How often the stores are sampled and progress is printed, in simulated ms */
 const SAMPLE_INTERVAL = 60_000
+
+/** How often a node group looks at its nodes' quotas (test/fixtures/hosts/node-group.ts, `pollMs`), ms */
+const GROUP_POLL_MS = 100
+
+/** A node-group process of a run with a process model */
+interface Group {
+  process: SimProcess
+  size: number
+  /** Its nodes, as they start */
+  nodes: SimNode[]
+  /** The start-up of all its nodes: they start together once it is done, as the group does (its `ready` line) */
+  started?: Promise<void>
+}
 
 export interface RequestRates {
   register: number
@@ -59,8 +74,11 @@ export interface ScenarioResult {
   /** Until every node of the first wave had reached its quotas (validation runs) */
   untilAllAtQuota?: {
     ms: number
+    /** Requests the nodes sent (some may still be on their way) */
     register: number
     discover: number
+    /** Requests the points had answered (what a real point's metrics count) */
+    answered: { register: number, discover: number }
     /** DISCOVERs a node had sent when it reached its topic quota: median and maximum */
     discoverPerNodeP50: number | null
     discoverPerNodeMax: number | null
@@ -87,6 +105,8 @@ export interface ScenarioResult {
   warnings: Record<string, number>
   pubsubPeerDiscovery: PubsubDiscoveryCost
   engine: { timersFired: number, wallMs: number, cpuMs: number, peakRssMiB: number, sharedCpuMs: number }
+  /** With a process model: the simulated CPU time of each process (the point, `group 1`, ...), ms */
+  processCpuMs?: Record<string, number>
 }
 
 function rates (from: PointCounters, to: PointCounters, seconds: number): RequestRates {
@@ -144,8 +164,10 @@ export class Simulation {
   private realWindowStart?: PointCounters
   private realJoined = 0
   private readonly lights = new Map<SimNode, LightSchedule>()
-  private atQuota?: { register: number, discover: number }
+  private atQuota?: { register: number, discover: number, answered: { register: number, discover: number } }
   private stopped = false
+  private readonly processRun?: ProcessRun
+  private groups: Group[] = []
   /** Every node that joined and runs the real module, online or not */
   readonly everyone: SimNode[] = []
 
@@ -173,6 +195,13 @@ export class Simulation {
       neverAfterMs: scenario.churn == null ? 0 : 120_000,
       onAllAtQuota: () => { this.allAtQuota() }
     })
+
+    if (scenario.processes != null) {
+      const machine = new Machine(this.clock, scenario.processes.cores)
+      this.processRun = { machine, point: machine.process('point'), costs: scenario.processes.costs }
+      this.groups = scenario.processes.groups.map((size, i) => ({ process: machine.process(`group ${i + 1}`), size, nodes: [] }))
+    }
+
     this.network = new Network({
       clock: this.clock,
       random: this.random,
@@ -180,8 +209,9 @@ export class Simulation {
       points: this.points,
       trusted: this.trusted,
       relayMaxReservations: scenario.relayMaxReservations,
-      cpu: scenario.sharedCpu,
-      observer: { changed: (node) => { this.measurements.check(node, this.clock.now()) } }
+      processes: this.processRun,
+      // with node groups, quotas are seen when the group looks (its poll, in its process), as the real run sees them
+      observer: { changed: (node) => { if (this.processRun == null) { this.measurements.check(node, this.clock.now()) } } }
     })
   }
 
@@ -262,6 +292,10 @@ export class Simulation {
       peakRssMiB: peakRss / 2 ** 20,
       sharedCpuMs: this.network.cpuUsed
     }
+
+    if (this.processRun != null) {
+      result.processCpuMs = Object.fromEntries(this.processRun.machine.processes.map(p => [p.name, p.used]))
+    }
     await this.shutdown(online)
     return result
   }
@@ -308,6 +342,7 @@ export class Simulation {
         ms: this.measurements.allAtQuotaAt,
         register: this.atQuota.register,
         discover: this.atQuota.discover,
+        answered: this.atQuota.answered,
         discoverPerNodeP50: counts.length === 0 ? null : counts[Math.ceil(counts.length / 2) - 1],
         discoverPerNodeMax: counts.length === 0 ? null : counts[counts.length - 1]
       }
@@ -364,7 +399,8 @@ export class Simulation {
       sent.discover += node.sent.discover
     }
 
-    this.atQuota = sent
+    const handled = this.totals()
+    this.atQuota = { ...sent, answered: { register: handled.register, discover: handled.discover } }
 
     if (this.scenario.churn == null && this.scenario.stopAtQuota === true) {
       this.stopped = true
@@ -470,11 +506,17 @@ export class Simulation {
       this.everyone.push(node)
     }
     node.joinedAt = this.clock.now()
-    await this.network.work(m => m.nodeStartMs)
+    const group = node.light ? undefined : this.groupFor(node)
+    await this.startInGroup(group)
+    node.startedAt = this.clock.now()
     this.network.nodes.set(node.id, node)
     this.network.track(node, true)
     this.measurements.joined(node, this.clock.now())
     node.start()
+
+    if (group != null) {
+      this.idleWork(node)
+    }
 
     if (node.light) {
       if (node.kind === 'browser') {
@@ -499,6 +541,74 @@ export class Simulation {
     if (session != null && Number.isFinite(session)) {
       this.clock.setTimeout(() => { void this.leave(node) }, session)
     }
+  }
+
+  /** The node-group process the next real node goes to: the first with room, in order, as the run fills them */
+  private groupFor (node: SimNode): Group | undefined {
+    const group = this.groups.find(g => g.nodes.length < g.size)
+
+    if (group != null) {
+      group.nodes.push(node)
+      node.process = group.process
+    }
+
+    return group
+  }
+
+  /**
+   * A node group creates and starts all its nodes before any of them counts as started (node-group.ts starts them
+   * together and times each from the end of its own start): one piece of work for all of them, then the group's
+   * look at its nodes' quotas every `GROUP_POLL_MS`, queued in its process like everything else there
+   */
+  private async startInGroup (group: Group | undefined): Promise<void> {
+    const run = this.processRun
+
+    if (run == null || group == null) {
+      return
+    }
+
+    if (group.started == null) {
+      group.started = group.process.run(group.size * run.costs.nodeStartMs)
+      void group.started.then(() => { this.pollQuotas(group) })
+    }
+
+    await group.started
+  }
+
+  private pollQuotas (group: Group): void {
+    this.clock.setTimeout(() => {
+      void group.process.run(0).then(() => {
+        if (this.stopped) {
+          return
+        }
+
+        for (const node of group.nodes) {
+          this.measurements.check(node, this.clock.now())
+        }
+
+        this.pollQuotas(group)
+      })
+    }, GROUP_POLL_MS)
+  }
+
+  /** What a node costs its process every `idle.periodMs` while it runs (its heartbeat, pings, timers) */
+  private idleWork (node: SimNode): void {
+    const run = this.processRun
+    const proc = node.process
+
+    if (run == null || proc == null) {
+      return
+    }
+
+    const { periodMs, perNodeMs, perConnectionMs } = run.costs.idle
+    this.clock.setTimeout(() => {
+      if (!node.online || this.stopped) {
+        return
+      }
+
+      void proc.run(perNodeMs + perConnectionMs * node.connectionCount)
+      this.idleWork(node)
+    }, periodMs)
   }
 
   private async leave (node: SimNode): Promise<void> {

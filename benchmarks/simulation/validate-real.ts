@@ -1,177 +1,266 @@
 /**
- * Child process entry of the validation: the real one-process run the simulator is compared with, and the CPU
- * costs the simulator's one-process model is given, all measured in this process under the machine's load of the
- * moment.
+ * The simulator against real multi-process runs: the `validate-real` step of `npm run bench`, and what
+ * `npm run simulate -- --scenarios validate` runs. For each size (50 nodes in 4 node-group processes, 200 in 8) it
  *
- * 1. Calibration, one operation at a time on real nodes: starting a node (what `nodeStartMs` models), opening a
- * connection between two nodes until both ends' pubsub knows the other's subscriptions (`connectionMs`), and one
- * DISCOVER on an open connection (`requestMs`). Wall-clock medians.
- * 2. The swarm of benchmarks/discovery-latency's `rendezvous` method: N nodes with `rendezvousDiscovery()` and
- * its defaults, one point, one topic, started at once, until each has 6 connected topic peers; with every
- * REGISTER and DISCOVER counted by a wrapper around the real client, up to the moment the last node got there.
+ * 1. calibrates the simulator's process model on this machine, in this layout (real/calibrate.ts): cores, node
+ * start, connection and request CPU at each end, idle cost, delays;
+ * 2. runs `--rounds` real rounds (real/multi-process-run.ts: a `rendezvous-server` process and the node groups,
+ * started together, each node in one topic with the quota of 6, defaults) and as many simulated ones (run-one.ts,
+ * the same node groups, the calibration's figures, the cores probed just before the real round, seed = round);
+ * 3. prints, per size, real against simulated (the medians of the rounds, each round's figure beside them) for the
+ * p50 and p95 time to quota and the REGISTERs and DISCOVERs the point answered until every node was at quota,
+ * with the ratio and the goal (within 25%) beside each, and the calibration with how each figure was measured.
  *
- * npx node --experimental-transform-types benchmarks/simulation/validate-real.ts --nodes 10 [--transport tcp]
+ * It writes benchmarks/results/simulation-validation.json (quick/… with --quick) and, unless --quick or --no-docs,
+ * the generated sections of benchmarks/simulation/README.md, benchmarks/README.md and docs/sizing.md.
+ *
+ * Needs root (network namespaces, test/fixtures/hosts/); without, it prints a `skipped:` line and exits 0. Run it
+ * under the machine's benchmark lock: `flock /tmp/rdv-heavy.lock npm run bench -- --only validate-real`.
+ *
+ * node --experimental-transform-types benchmarks/simulation/validate-real.ts [--quick] [--sizes 50,200]
+ * [--processes 4,8] [--rounds 3] [--layout loopback|hosts|both] [--point-delay 10] [--out name] [--no-docs]
  */
-import { DefaultRendezvousClient } from '../../src/client/rendezvous-client.ts'
-import { rendezvousDiscovery } from '../../src/discovery/index.ts'
-import { runSwarm } from '../discovery-latency/harness.ts'
-import { startRendezvousServer } from '../discovery-latency/methods/rendezvous.ts'
-import { parseArgs } from '../lib/child.ts'
-import { createBenchNode, stopAll } from '../lib/nodes.ts'
-import { progress } from '../lib/print.ts'
-import type { RendezvousClient } from '../../src/client/types.ts'
-import type { BenchEnv, NodeTiming } from '../discovery-latency/types.ts'
-import type { BenchNode, TransportName } from '../lib/nodes.ts'
-import type { SharedCpuModel } from './model/scenario.ts'
+import { mkdir, writeFile } from 'node:fs/promises'
+import { cpus, loadavg } from 'node:os'
+import { fileURLToPath } from 'node:url'
+import { hostsUnavailable } from '../../test/fixtures/hosts/index.ts'
+import { NODE_FLAGS, parseArgs, runChild } from '../lib/child.ts'
+import { print, progress } from '../lib/print.ts'
+import { percentile } from '../lib/stats.ts'
+import { writeSection } from './doc-sections.ts'
+import { calibrate } from './real/calibrate.ts'
+import { probeCapacity } from './real/capacity.ts'
+import { realRound, share } from './real/multi-process-run.ts'
+import { validationDocs, validationTables } from './validation-report.ts'
+import type { ProcessModel } from './model/scenario.ts'
+import type { Calibration } from './real/calibrate.ts'
+import type { Layout, RealRound } from './real/multi-process-run.ts'
+import type { ScenarioResult } from './simulation.ts'
 
-export interface RealRun {
-  nodes: number
-  transport: TransportName
-  calibration: SharedCpuModel
-  timings: NodeTiming[]
-  /** Requests the nodes sent until the last one reached its quota */
-  requests: { register: number, discover: number }
+/** What one side measured in one round */
+export interface Figures {
+  p50: number | null
+  p95: number | null
+  max: number | null
+  never: number
+  register: number
+  discover: number
+  /** From the start until the last node reached its quota, ms */
+  untilAllMs: number
+  /** CPU time of the node groups, all together, and of the point, until then, ms */
+  groupsCpuMs: number
+  pointCpuMs: number
 }
 
-const CALIBRATION_ROUNDS = 9
+export interface ValidationRound {
+  round: number
+  /** Cores the probe found just before the real round (what the simulated round is given) */
+  cores: number
+  real: Figures
+  simulated: Figures
+  /** The real round's other figures: each process's CPU, the machine's, how late the point's counters were read */
+  realDetail: Omit<RealRound, 'timings' | 'samples' | 'plan'> & { samples?: RealRound['samples'] }
+  /** Wall time of the simulated round, ms */
+  simulatedWallMs: number
+}
+
+export interface ValidationCase {
+  nodes: number
+  groups: number[]
+  layout: Layout
+  pointDelayMs: number
+  calibration: Calibration
+  rounds: ValidationRound[]
+  /** Medians over the rounds */
+  real: Figures
+  simulated: Figures
+  wallMs: number
+}
+
+export interface ValidationResults {
+  meta: Record<string, unknown>
+  cases: ValidationCase[]
+}
+
+const SIMULATION_FLAGS = [...NODE_FLAGS, '--max-semi-space-size=64']
+const TOPIC = 'validation/topic'
+const QUOTA = 6
+
+const here = fileURLToPath(new URL('.', import.meta.url))
+const args = parseArgs(process.argv.slice(2))
+const quick = args.has('quick')
+const sizes = (args.get('sizes') ?? (quick ? '12' : '50,200')).split(',').map(Number)
+/** Node-group processes per size: 4 of 12-13 nodes for 50, 8 of 25 for 200; about 25 a process otherwise */
+const PROCESSES: Record<number, number> = { 50: 4, 200: 8 }
+const processes = args.has('processes')
+  ? (args.get('processes') ?? '').split(',').map(Number)
+  : sizes.map(n => PROCESSES[n] ?? Math.max(2, Math.round(n / 25)))
+const rounds = Number(args.get('rounds') ?? (quick ? 1 : 3))
+const layoutArg = args.get('layout') ?? 'loopback'
+const layouts: Layout[] = layoutArg === 'both' ? ['loopback', 'hosts'] : [layoutArg as Layout]
+const pointDelayMs = Number(args.get('point-delay') ?? 10)
+const outName = args.get('out') ?? (quick ? 'quick/simulation-validation' : 'simulation-validation')
+const writeDocs = !quick && !args.has('no-docs') && !args.has('out')
+const resultsDir = new URL('../results/', import.meta.url)
+
+/** Bound on one real round's wait for every node's quota, ms */
+function roundBoundMs (nodes: number): number {
+  return nodes <= 50 ? 60_000 : 150_000
+}
 
 function median (values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b)
-  return sorted[Math.floor(sorted.length / 2)]
+  return percentile(values, 50) ?? 0
 }
 
-async function waitFor (check: () => boolean, boundMs = 10_000): Promise<void> {
-  const deadline = performance.now() + boundMs
-
-  while (!check()) {
-    if (performance.now() > deadline) {
-      throw new Error('calibration: timed out')
-    }
-
-    await new Promise(resolve => setTimeout(resolve, 1))
-  }
-}
-
-/** CPU time of `fn`, ms */
-async function cpuOf (fn: () => Promise<unknown>): Promise<number> {
-  const start = process.cpuUsage()
-  await fn()
-  const used = process.cpuUsage(start)
-  return (used.user + used.system) / 1000
-}
-
-/**
- * How much longer than its CPU time a CPU-bound piece of work takes on this machine now (other processes share
- * its cores): the wall time of a busy loop over its CPU time
- */
-function slowdown (): number {
-  const wall = performance.now()
-  const cpu = process.cpuUsage()
-  let x = 0
-
-  while (performance.now() - wall < 50) {
-    x = (x + Math.sqrt(x + 1)) % 1e9
-  }
-
-  const used = process.cpuUsage(cpu)
-  return (performance.now() - wall) / Math.max(1, (used.user + used.system) / 1000)
-}
-
-/**
- * Medians of the CPU time of one node start, one connection (until both ends' pubsub knows the other's topics:
- * the handshake, identify and gossipsub's streams, both ends) and one DISCOVER on an open connection (client and
- * server), each times how much slower than its CPU time work runs on this machine now
- */
-async function calibrate (env: BenchEnv): Promise<SharedCpuModel> {
-  const server = await startRendezvousServer(env)
-  const starts: number[] = []
-  const connections: number[] = []
-  const requests: number[] = []
-  const slowdowns: number[] = []
-  const nodes: BenchNode[] = []
-
-  try {
-    for (let i = 0; i < CALIBRATION_ROUNDS; i++) {
-      slowdowns.push(slowdown())
-      const a = await createBenchNode({ transport: env.transport })
-      const b = await createBenchNode({ transport: env.transport })
-      nodes.push(a, b)
-      starts.push(await cpuOf(async () => a.start()))
-      await b.start()
-      a.services.pubsub.subscribe(env.topic)
-      b.services.pubsub.subscribe(env.topic)
-      connections.push(await cpuOf(async () => {
-        await a.dial(b.getMultiaddrs()[0])
-        await waitFor(() => a.services.pubsub.getSubscribers(env.topic).length > 0 && b.services.pubsub.getSubscribers(env.topic).length > 0)
-      }))
-
-      const client = new DefaultRendezvousClient((a as any).components)
-      const point = server.getMultiaddrs()[0]
-      await client.discover(point, 'calibration', { limit: 10 })
-
-      for (let r = 0; r < 5; r++) {
-        requests.push(await cpuOf(async () => client.discover(point, 'calibration', { limit: 10, cookie: null })))
-      }
-
-      await stopAll([a, b])
-    }
-  } finally {
-    await stopAll(nodes)
-    await stopAll([server])
-  }
-
-  const factor = median(slowdowns)
-  return { nodeStartMs: median(starts) * factor, connectionMs: median(connections) * factor, requestMs: median(requests) * factor }
-}
-
-function counting (inner: RendezvousClient, counts: { register: number, discover: number }): RendezvousClient {
+function medianFigures (list: Figures[]): Figures {
+  const pick = (key: keyof Figures): number => median(list.map(f => f[key] ?? Infinity))
   return {
-    register: async (...args) => { counts.register++; return inner.register(...args) },
-    unregister: async (...args) => inner.unregister(...args),
-    discover: async (...args) => { counts.discover++; return inner.discover(...args) },
-    discoverAll: (...args) => inner.discoverAll(...args),
-    resetCookies: (...args) => { inner.resetCookies(...args) }
+    p50: pick('p50'),
+    p95: pick('p95'),
+    max: pick('max'),
+    never: pick('never'),
+    register: pick('register'),
+    discover: pick('discover'),
+    untilAllMs: pick('untilAllMs'),
+    groupsCpuMs: pick('groupsCpuMs'),
+    pointCpuMs: pick('pointCpuMs')
   }
 }
 
-const args = parseArgs(process.argv.slice(2))
-const env: BenchEnv = {
-  transport: (args.get('transport') ?? 'tcp') as TransportName,
-  nodes: Number(args.get('nodes') ?? 10),
-  topic: 'bench/topic',
-  quota: 6,
-  boundMs: Number(args.get('bound') ?? 60_000),
-  freshness: false,
-  freshnessBoundMs: 0
+function realFigures (round: RealRound): Figures {
+  const times = [...round.timings, ...Array.from({ length: round.never }, () => Infinity)]
+  return {
+    p50: percentile(times, 50),
+    p95: percentile(times, 95),
+    max: percentile(times, 100),
+    never: round.never,
+    register: round.requests.register,
+    discover: round.requests.discover,
+    untilAllMs: round.untilAllMs,
+    groupsCpuMs: round.processes.filter(p => p.kind === 'group').reduce((sum, p) => sum + p.cpuMs, 0),
+    pointCpuMs: round.processes.find(p => p.kind === 'point')?.cpuMs ?? 0
+  }
 }
 
-process.on('unhandledRejection', () => {})
+function simulatedFigures (result: ScenarioResult): Figures {
+  const t = result.timeToQuota.start.topic
+  const cpu = result.processCpuMs ?? {}
+  return {
+    p50: t.p50,
+    p95: t.p95,
+    max: t.max,
+    never: t.never,
+    register: result.untilAllAtQuota?.answered.register ?? 0,
+    discover: result.untilAllAtQuota?.answered.discover ?? 0,
+    untilAllMs: result.untilAllAtQuota?.ms ?? result.simulatedMs,
+    groupsCpuMs: Object.entries(cpu).filter(([name]) => name !== 'point').reduce((sum, [, v]) => sum + v, 0),
+    pointCpuMs: cpu.point ?? 0
+  }
+}
 
-progress(`validation: calibrating on ${env.transport}`)
-const calibration = await calibrate(env)
-progress(`validation: ${env.nodes} real nodes on ${env.transport}`)
-const counts = { register: 0, discover: 0 }
-let atQuota = { ...counts }
-const result = await runSwarm(env, {
-  async infrastructure () {
-    return {
-      nodes: [await startRendezvousServer(env)],
-      // the watch is over: every node is at quota (or the bound ran out)
-      beforeStop: () => { atQuota = { ...counts } }
+async function validateCase (nodes: number, groupCount: number, layout: Layout): Promise<ValidationCase> {
+  const began = performance.now()
+  const groups = Array.from({ length: groupCount }, (_, i) => share(nodes, groupCount, i))
+  progress(`validate-real: ${nodes} nodes in ${groupCount} processes (${groups.join(', ')}), ${layout}: calibrating`)
+  const calibration = await calibrate(layout, pointDelayMs)
+  const list: ValidationRound[] = []
+
+  for (let round = 1; round <= rounds; round++) {
+    const cores = await probeCapacity()
+    calibration.coreProbes.push(cores)
+    progress(`validate-real: ${nodes} nodes, ${layout}, round ${round} of ${rounds}: real (cores ${cores.toFixed(2)})`)
+    const real = await realRound({ nodes, processes: groupCount, layout, pointDelayMs, topic: TOPIC, quota: QUOTA, boundMs: roundBoundMs(nodes), sampleMs: 250 })
+    progress(`validate-real: ${nodes} nodes, ${layout}, round ${round}: simulated`)
+    const model: ProcessModel = { cores, groups, costs: calibration.costs }
+    const simulated = await runChild<ScenarioResult>(`${here}run-one.ts`, ['--scenario', `validate-${nodes}`, '--seed', String(round), '--processes', JSON.stringify(model)], 300_000, SIMULATION_FLAGS)
+
+    if (simulated.result == null) {
+      throw new Error(`the simulated round ${round} at ${nodes} nodes gave no result: ${simulated.error}`)
     }
+
+    const { timings, samples, plan, ...detail } = real
+    list.push({
+      round,
+      cores,
+      real: realFigures(real),
+      simulated: simulatedFigures(simulated.result),
+      realDetail: { ...detail, samples: args.has('samples') ? samples : undefined },
+      simulatedWallMs: simulated.result.engine.wallMs
+    })
+  }
+
+  calibration.cores = median(calibration.coreProbes)
+  return {
+    nodes,
+    groups,
+    layout,
+    pointDelayMs: layout === 'hosts' ? pointDelayMs : 0,
+    calibration,
+    rounds: list,
+    real: medianFigures(list.map(r => r.real)),
+    simulated: medianFigures(list.map(r => r.simulated)),
+    wallMs: performance.now() - began
+  }
+}
+
+const unavailable = await hostsUnavailable()
+
+if (unavailable != null) {
+  print(`skipped: validate-real: ${unavailable.replace(/^SKIPPED: /, '')}`)
+  process.exit(0)
+}
+
+if (sizes.length !== processes.length || sizes.some(n => !(n >= QUOTA + 1))) {
+  throw new Error(`--sizes (${sizes.join(',')}) and --processes (${processes.join(',')}) must pair up, each size above the quota`)
+}
+
+const startedAt = new Date()
+const loadBefore = loadavg()
+const cases: ValidationCase[] = []
+let failed = 0
+
+for (const layout of layouts) {
+  for (const [i, nodes] of sizes.entries()) {
+    try {
+      cases.push(await validateCase(nodes, processes[i], layout))
+    } catch (err: any) {
+      failed++
+      print(`failed: validate-real at ${nodes} nodes (${layout}): ${err?.message ?? err}`)
+    }
+  }
+}
+
+const results: ValidationResults = {
+  meta: {
+    startedAt: startedAt.toISOString(),
+    finishedAt: new Date().toISOString(),
+    node: process.version,
+    cpus: cpus().length,
+    cpuModel: cpus()[0]?.model,
+    loadavgBefore: loadBefore,
+    loadavgAfter: loadavg(),
+    quick,
+    rounds,
+    layouts,
+    pointDelayMs
   },
-  nodeInit (_, infra) {
-    return {
-      peerDiscovery: [rendezvousDiscovery({
-        points: infra.nodes[0].getMultiaddrs().map(ma => ma.toString()),
-        relay: 'never',
-        quotas: { topic: env.quota },
-        client: (components: any) => counting(new DefaultRendezvousClient(components), counts)
-      })]
+  cases
+}
+
+if (cases.length > 0) {
+  print(validationTables(results))
+  await mkdir(new URL(`${outName}.json`, resultsDir).pathname.replace(/\/[^/]+$/, ''), { recursive: true })
+  await writeFile(new URL(`${outName}.json`, resultsDir), JSON.stringify(results, null, 2))
+  print(`\nwrote ${fileURLToPath(new URL(`${outName}.json`, resultsDir))}`)
+
+  if (writeDocs && failed === 0) {
+    const docs = validationDocs(results)
+
+    for (const [file, body] of docs) {
+      await writeSection(file, 'validate-real', body)
+      print(`updated the validate-real section of ${fileURLToPath(file)}`)
     }
   }
-})
+}
 
-const out: RealRun = { nodes: env.nodes, transport: env.transport, calibration, timings: result.nodes, requests: atQuota }
-process.stdout.write(`${JSON.stringify(out)}\n`)
-process.exit(0)
+process.exitCode = failed === 0 ? 0 : 1

@@ -14,6 +14,7 @@
 import { RendezvousError } from '../../../src/errors.ts'
 import { Message } from '../../../src/pb/rendezvous.ts'
 import type { TrustedRecords } from './identities.ts'
+import type { ProcessRun } from './network.ts'
 import type { SimNode } from './node.ts'
 import type { PointCounters, SimPoint } from './point.ts'
 import type { DiscoverOptions, DiscoverResult, DiscoveredRegistration, RegisterOptions, RendezvousClient, RendezvousPoint } from '../../../src/client/types.ts'
@@ -31,8 +32,8 @@ export interface ClientNetwork {
   rtt(node: SimNode, point: SimPoint): number
   /** Round trips a request takes on an open connection */
   requestRtts: number
-  /** CPU time a request costs, when the run shares one CPU (validation); resolves when done */
-  cpu?(): Promise<void>
+  /** The CPU of a run with a process model (validation) */
+  processes?: ProcessRun
   trusted: TrustedRecords
 }
 
@@ -58,14 +59,14 @@ export class SimClient implements RendezvousClient {
       request.ttl = BigInt(options.ttl)
     }
 
-    const response = await this.exchange('register', address, options, async (point) => point.handle('register', request, this.node.peerId))
+    const response = await this.exchange('register', address, options, async (point) => point.handle('register', request, this.node.peerId), () => 0)
     return Number(response.ttl ?? 0n)
   }
 
   async unregister (address: RendezvousPoint, namespace: string, options: AbortOptions = {}): Promise<void> {
     this.node.sent.unregister++
     const point = this.network.point(address)
-    await this.send(point, options)
+    await this.send(point, 'unregister', options)
 
     if (this.tally != null) {
       this.tally.unregister++
@@ -82,7 +83,7 @@ export class SimClient implements RendezvousClient {
       request.cookie = options.cookie as Uint8Array<ArrayBuffer>
     }
 
-    const response = await this.exchange('discover', address, options, async (point) => point.handle('discover', request, this.node.peerId))
+    const response = await this.exchange('discover', address, options, async (point) => point.handle('discover', request, this.node.peerId), r => r.registrations.length)
 
     if (this.tally != null) {
       this.tally.returned += response.registrations.length
@@ -135,14 +136,21 @@ export class SimClient implements RendezvousClient {
   resetCookies (): void {}
 
   /** Waits until the request is at the point: a connection first if there is none, then the request's way there */
-  private async send (point: SimPoint, options: AbortOptions): Promise<void> {
+  private async send (point: SimPoint, type: 'register' | 'discover' | 'unregister', options: AbortOptions): Promise<void> {
     if (!this.node.online) {
       throw new Error('the node is gone')
     }
 
     await this.network.connectToPoint(this.node, point, options)
-    await this.network.cpu?.()
-    await this.network.delay(this.network.rtt(this.node, point) * (this.network.requestRtts - 0.5), options)
+    const run = this.network.processes
+
+    if (run == null) {
+      await this.network.delay(this.network.rtt(this.node, point) * (this.network.requestRtts - 0.5), options)
+    } else {
+      // an UNREGISTER costs about what a DISCOVER of nothing does (no record either way)
+      await this.node.process?.run(type === 'register' ? run.costs.register.clientMs : run.costs.discover.clientMs)
+      await this.network.delay(run.costs.latency.pointRequestMs / 2, options)
+    }
 
     if (!this.node.online) {
       // it vanished while the request was on its way: nothing arrives
@@ -151,9 +159,9 @@ export class SimClient implements RendezvousClient {
   }
 
   /** One request and its reply: the point's error status comes back as a RendezvousError, half a round trip later */
-  private async exchange <T> (type: 'register' | 'discover', address: RendezvousPoint, options: AbortOptions, handle: (point: SimPoint) => Promise<T>): Promise<T> {
+  private async exchange <T> (type: 'register' | 'discover', address: RendezvousPoint, options: AbortOptions, handle: (point: SimPoint) => Promise<T>, records: (reply: T) => number): Promise<T> {
     const point = this.network.point(address)
-    await this.send(point, options)
+    await this.send(point, type, options)
     let reply: T | undefined
     let error: Error | undefined
 
@@ -171,7 +179,17 @@ export class SimClient implements RendezvousClient {
       error = err instanceof RendezvousError ? err : new RendezvousError(Message.ResponseStatus.E_INTERNAL_ERROR, String(err))
     }
 
-    await this.network.delay(this.network.rtt(this.node, point) / 2, options)
+    const run = this.network.processes
+
+    if (run == null) {
+      await this.network.delay(this.network.rtt(this.node, point) / 2, options)
+    } else {
+      const returned = reply == null ? 0 : records(reply)
+      const costs = run.costs
+      await run.point.run(type === 'register' ? costs.register.pointMs : costs.discover.pointMs + costs.discover.pointPerRecordMs * returned)
+      await this.network.delay(costs.latency.pointRequestMs / 2, options)
+      await this.node.process?.run(costs.discover.clientPerRecordMs * returned)
+    }
 
     if (error != null) {
       throw error

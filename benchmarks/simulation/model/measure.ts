@@ -147,7 +147,7 @@ export class Measurements {
       return
     }
 
-    const since = now - node.joinedAt
+    const since = now - node.startedAt
     const times = node.times
     let changed = false
 
@@ -237,7 +237,7 @@ export class Measurements {
     }
 
     this.settled.add(node)
-    const online = now - node.joinedAt
+    const online = now - node.startedAt
 
     for (const [topic, at] of node.times.topics) {
       this.add(cohort, 'topic', at, online, this.feasible(node, topic))

@@ -6,45 +6,61 @@
  *
  * Simplifications, each small next to what is measured: a relayed dial leaves no connection to the relay behind;
  * points accept every connection and never fail; relay reservations do not expire while their connection lasts.
+ *
+ * With a process model (the validation against a real multi-process run), connections and requests also cost CPU
+ * in the processes of both ends, in turns: each message of an exchange is handled by the receiving end's event
+ * loop, behind whatever that process has queued (model/machine.ts), and the network's own delay lies between two
+ * turns. See `ProcessRun`.
  */
 import { circuitAddress } from './node.ts'
 import type { ClientNetwork } from './client.ts'
 import type { TrustedRecords } from './identities.ts'
+import type { Machine, SimProcess } from './machine.ts'
 import type { Endpoint, NodeNetwork, SimConnection, SimNode } from './node.ts'
 import type { SimPoint } from './point.ts'
-import type { LatencyModel, SharedCpuModel } from './scenario.ts'
+import type { LatencyModel, ProcessCosts } from './scenario.ts'
 import type { RendezvousPoint } from '../../../src/client/types.ts'
 import type { Random } from '../engine/random.ts'
 import type { VirtualClock } from '../engine/virtual-clock.ts'
 import type { AbortOptions, PeerId } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
 
-/** One CPU that every node of a one-process run shares: work queues behind the work before it */
-export class SharedCpu {
-  private busyUntil = 0
-  private readonly clock: VirtualClock
-  /** CPU time used, ms */
-  used = 0
-
-  constructor (clock: VirtualClock) {
-    this.clock = clock
-  }
-
-  /** Resolves once `ms` of CPU time, queued behind what came before, is done */
-  async run (ms: number): Promise<void> {
-    const now = this.clock.now()
-    this.busyUntil = Math.max(this.busyUntil, now) + ms
-    this.used += ms
-    const wait = this.busyUntil - now
-    await new Promise<void>(resolve => this.clock.setTimeout(resolve, wait))
-  }
-}
-
 /** What the network reports to whoever measures */
 export interface NetworkObserver {
   /** Something that may change a node's quotas happened (a connection, a subscription learned, a reservation) */
   changed(node: SimNode): void
 }
+
+/**
+ * The CPU side of a run with a process model: the machine, the point's process, and what each piece of work costs.
+ * Nodes carry their own process (`SimNode.process`).
+ *
+ * A connection between two nodes is handled in turns, as its messages go back and forth: TCP and the noise XX
+ * handshake with the muxer's negotiation take four (dialer, dialed, dialer, dialed: noise's three messages, the
+ * last one answered by the muxer's selection), after which both ends have the connection; then identify and
+ * gossipsub's streams take three more (the dialer's identify answer and its gossipsub hello; the dialed end's, on
+ * which it learns the dialer's topics; the dialer reading it, on which it learns the dialed end's). Each end's
+ * measured CPU is spread evenly over its turns, and half a round trip lies between two turns. A connection to the
+ * point takes the handshake's four turns, and a request two (the sender's, the point's) plus the sender's reading of
+ * the answer, whose cost grows with the records it checks.
+ */
+export interface ProcessRun {
+  machine: Machine
+  point: SimProcess
+  costs: ProcessCosts
+}
+
+/**
+ * Inbound connections a libp2p node lets be in their handshake at once (connection manager's
+ * `maxIncomingPendingConnections`, default 10 in libp2p 3: `MAX_INCOMING_PENDING_CONNECTIONS` in its
+ * connection-manager/constants.defaults.js); the node groups and `rendezvous-server` keep the default
+ */
+export const MAX_INCOMING_PENDING_CONNECTIONS = 10
+
+/** Which end handles each turn of a connection between two nodes after the handshake (see `ProcessRun`) */
+const SUBSCRIPTION_TURNS = ['dialer', 'dialed', 'dialer'] as const
+const DIALER_TURNS = 4
+const DIALED_TURNS = 3
 
 export interface DialCounters {
   /** Dials of peers started (a dial joining one in flight is not counted) */
@@ -53,6 +69,8 @@ export interface DialCounters {
   gone: number
   /** Dials refused by the dialed node (at maxConnections) */
   refused: number
+  /** Dials (of peers and of points) closed by the dialed end at its maxIncomingPendingConnections (process model) */
+  refusedPending: number
   /** Dials of nodes without a reservation to reach them by */
   unreachable: number
   /** Other failures: aborted, the dialer or the dialed left during the handshake */
@@ -67,6 +85,13 @@ export interface DialCounters {
   reservationsRefused: number
 }
 
+/** A dial the dialed end closed at once: it had `MAX_INCOMING_PENDING_CONNECTIONS` handshakes under way */
+class PendingLimitError extends Error {
+  constructor () {
+    super('dial failed: the peer closed the connection (libp2p\'s maxIncomingPendingConnections)')
+  }
+}
+
 function abortError (signal: AbortSignal): Error {
   return signal.reason instanceof Error ? signal.reason : new Error('aborted')
 }
@@ -77,17 +102,18 @@ export class Network implements NodeNetwork, ClientNetwork {
   readonly points: SimPoint[]
   readonly latency: LatencyModel
   readonly trusted: TrustedRecords
-  readonly dials: DialCounters = { started: 0, gone: 0, refused: 0, unreachable: 0, failed: 0, opened: 0, points: 0, pruned: 0, reservationsRefused: 0 }
+  readonly dials: DialCounters = { started: 0, gone: 0, refused: 0, refusedPending: 0, unreachable: 0, failed: 0, opened: 0, points: 0, pruned: 0, reservationsRefused: 0 }
   readonly requestRtts: number
-  readonly cpu?: () => Promise<void>
+  /** The CPU of a run with a process model */
+  readonly processes?: ProcessRun
   private readonly clock: VirtualClock
   private readonly random: Random
-  private readonly sharedCpu?: SharedCpu
-  private readonly cpuModel?: SharedCpuModel
   private readonly relayMaxReservations: number
   private readonly observer: NetworkObserver
   private readonly pointsByAddress = new Map<string, SimPoint>()
   private readonly pointDials = new Map<string, Promise<void>>()
+  /** Inbound connections in their handshake, per dialed node or point (runs with a process model) */
+  private readonly pendingInbound = new Map<object, number>()
   /** Relays that refused a node's reservation, by node id: not asked again while the connection lasts */
   private readonly refusedBy = new Map<string, Set<string>>()
   /** Mean one-way delay of a node, for dials of peers that are gone (whose delay nobody knows) */
@@ -96,7 +122,7 @@ export class Network implements NodeNetwork, ClientNetwork {
   private readonly relayList: SimNode[] = []
   private readonly relayIndex = new Map<string, number>()
 
-  constructor (init: { clock: VirtualClock, random: Random, latency: LatencyModel, points: SimPoint[], trusted: TrustedRecords, relayMaxReservations: number, cpu?: SharedCpuModel, observer: NetworkObserver }) {
+  constructor (init: { clock: VirtualClock, random: Random, latency: LatencyModel, points: SimPoint[], trusted: TrustedRecords, relayMaxReservations: number, processes?: ProcessRun, observer: NetworkObserver }) {
     this.clock = init.clock
     this.random = init.random
     this.latency = init.latency
@@ -112,13 +138,7 @@ export class Network implements NodeNetwork, ClientNetwork {
       this.pointsByAddress.set(point.identity.id, point)
     }
 
-    if (init.cpu != null) {
-      const cpu = new SharedCpu(init.clock)
-      const model = init.cpu
-      this.sharedCpu = cpu
-      this.cpuModel = model
-      this.cpu = async () => cpu.run(model.requestMs)
-    }
+    this.processes = init.processes
   }
 
   /** A node came online (`online`) or went */
@@ -168,16 +188,46 @@ export class Network implements NodeNetwork, ClientNetwork {
     }
   }
 
-  /** CPU time the shared CPU did, ms (validation runs) */
+  /** CPU time the processes did, ms (runs with a process model) */
   get cpuUsed (): number {
-    return this.sharedCpu?.used ?? 0
+    return this.processes?.machine.used ?? 0
   }
 
-  /** Runs `ms` of work on the shared CPU, when the run has one */
-  async work (ms: (model: SharedCpuModel) => number): Promise<void> {
-    if (this.sharedCpu != null && this.cpuModel != null) {
-      await this.sharedCpu.run(ms(this.cpuModel))
+  /**
+   * The four turns of a connection's handshake on the processes of its two ends (see `ProcessRun`), `gap` ms apart.
+   * The dialed end first decides whether to take the connection at all, as libp2p's connection manager does when
+   * the socket is accepted: with `MAX_INCOMING_PENDING_CONNECTIONS` inbound connections of its own still in their
+   * handshake, it closes the new one (the dialer sees it on its next turn, and the dial fails); a connection counts
+   * as pending from then until the dialed end's last turn.
+   */
+  private async handshake (dialer: SimProcess | undefined, dialed: { process?: SimProcess, key: object }, costs: { dialerMs: number, dialedMs: number }, gap: number, options: AbortOptions): Promise<void> {
+    await dialer?.run(costs.dialerMs)
+    await this.delay(gap, options)
+    await dialed.process?.run(0)
+    const pending = this.pendingInbound.get(dialed.key) ?? 0
+
+    if (pending >= MAX_INCOMING_PENDING_CONNECTIONS) {
+      this.dials.refusedPending++
+      await this.delay(gap, options)
+      await dialer?.run(0)
+      throw new PendingLimitError()
     }
+
+    this.pendingInbound.set(dialed.key, pending + 1)
+
+    try {
+      await dialed.process?.run(costs.dialedMs)
+      options.signal?.throwIfAborted()
+      await this.delay(gap, options)
+      await dialer?.run(costs.dialerMs)
+      options.signal?.throwIfAborted()
+      await this.delay(gap, options)
+      await dialed.process?.run(costs.dialedMs)
+    } finally {
+      this.pendingInbound.set(dialed.key, (this.pendingInbound.get(dialed.key) ?? 1) - 1)
+    }
+
+    options.signal?.throwIfAborted()
   }
 
   rtt (a: Endpoint, b: Endpoint): number {
@@ -228,8 +278,16 @@ export class Network implements NodeNetwork, ClientNetwork {
 
     if (dial == null) {
       dial = (async () => {
-        await this.work(m => m.connectionMs)
-        await this.delay(this.latency.handshakeRtts * this.rtt(node, point))
+        const run = this.processes
+
+        if (run == null) {
+          await this.delay(this.latency.handshakeRtts * this.rtt(node, point))
+        } else {
+          // the handshake's four turns, the point's two on the point's process, the measured delay between them
+          const { dialerMs, pointMs } = run.costs.pointConnection
+          // shared by every request waiting for it: no one request's signal ends it
+          await this.handshake(node.process, { process: run.point, key: point }, { dialerMs: dialerMs / 2, dialedMs: pointMs / 2 }, run.costs.latency.pointConnectMs / 3, {})
+        }
 
         if (!node.online) {
           throw new Error('the node is gone')
@@ -381,10 +439,18 @@ export class Network implements NodeNetwork, ClientNetwork {
     }
 
     try {
-      await this.work(m => m.connectionMs)
-      await this.delay(wait, options)
+      if (this.processes == null) {
+        await this.delay(wait, options)
+      } else {
+        const { dialerMs, listenerMs } = this.processes.costs.connection
+        const costs = { dialerMs: dialerMs / DIALER_TURNS, dialedMs: listenerMs / DIALED_TURNS }
+        await this.handshake(from.process, { process: to.process, key: to }, costs, this.processes.costs.latency.nodeRttMs / 2, options)
+      }
     } catch (err) {
-      this.dials.failed++
+      if (!(err instanceof PendingLimitError)) {
+        this.dials.failed++
+      }
+
       throw err
     }
 
@@ -446,6 +512,12 @@ export class Network implements NodeNetwork, ClientNetwork {
 
     const a = connection.local
     const b = pair.local
+
+    if (this.processes != null) {
+      void this.subscriptionTurns(this.processes, connection, a, b)
+      return
+    }
+
     this.clock.setTimeout(() => {
       if (connection.status !== 'open') {
         return
@@ -459,5 +531,32 @@ export class Network implements NodeNetwork, ClientNetwork {
         this.observer.changed(b)
       }
     }, this.latency.subscriptionRtts * this.rtt(a, b))
+  }
+
+  /**
+   * Identify and gossipsub's turns after a handshake: the dialed end learns the dialer's topics on its turn, the
+   * dialer the dialed end's on the last (see `ProcessRun`)
+   */
+  private async subscriptionTurns (run: ProcessRun, connection: SimConnection, a: SimNode, b: SimNode): Promise<void> {
+    const { dialerMs, listenerMs } = run.costs.connection
+    const oneWay = run.costs.latency.nodeRttMs / 2
+
+    for (const [i, end] of SUBSCRIPTION_TURNS.entries()) {
+      await this.delay(oneWay)
+      const node = end === 'dialer' ? a : b
+      await node.process?.run(end === 'dialer' ? dialerMs / DIALER_TURNS : listenerMs / DIALED_TURNS)
+
+      if (connection.status !== 'open') {
+        return
+      }
+
+      // the dialed end learns the dialer's topics on its turn, the dialer the dialed end's on its last one
+      const learns = end === 'dialed' || i === SUBSCRIPTION_TURNS.length - 1
+      const other = node === a ? b : a
+
+      if (learns && node.pubsub.learn(other.peerId, other.id, other.topics)) {
+        this.observer.changed(node)
+      }
+    }
   }
 }

@@ -24,6 +24,7 @@ import { RendezvousDiscovery } from '../../../src/discovery/index.ts'
 import { noopComponentLogger } from './logger.ts'
 import { SimPubSub } from './pubsub.ts'
 import type { Identity, SimRecord } from './identities.ts'
+import type { SimProcess } from './machine.ts'
 import type { RendezvousClient } from '../../../src/client/types.ts'
 import type { Runtime } from '../../../src/discovery/clock.ts'
 import type { RendezvousDiscoveryInit } from '../../../src/discovery/index.ts'
@@ -141,6 +142,13 @@ export class SimNode implements Endpoint {
   readonly times: NodeTimes
   online = false
   joinedAt = 0
+  /**
+   * When the node's start-up ended and its discovery module started: what its times to quota count from (the
+   * moment it joined, unless a process model makes the start-up take time, as a node group measures from there)
+   */
+  startedAt = 0
+  /** The OS process it runs in, in a run with a process model */
+  process?: SimProcess
   /** How it left, once it has: stopped cleanly (UNREGISTER sent) or vanished */
   departure?: 'clean' | 'vanished'
   /** Requests this node's client sent, by type */
@@ -364,7 +372,7 @@ export class SimNode implements Endpoint {
     }
   }
 
-  /** Starts the node's discovery module (`joinedAt` is set by whoever starts it: the time start-up began) */
+  /** Starts the node's discovery module (`joinedAt` and `startedAt` are set by whoever starts it) */
   start (): void {
     this.online = true
     this.module?.start()

@@ -32,17 +32,50 @@ export interface LatencyModel {
 }
 
 /**
- * CPU time the simulated process spends, for the validation against a real one-process benchmark, where every node
- * shares one event loop. Absent in the scale scenarios: each node there has its own CPU, and the times are the
- * network's.
+ * The CPU of a real multi-process run, for the validation against one: the nodes run in several OS processes (node
+ * groups) beside one point process, and every process is one event loop that does its work one piece after the
+ * other, while the machine's cores are shared by the processes that have work (model/machine.ts). Absent in the scale
+ * scenarios: each node there has a CPU of its own, and the times are the network's.
+ *
+ * Every figure is measured by the validation's calibration step (benchmarks/simulation/real/calibrate.ts) on the
+ * same machine, in the same minutes, on real nodes built as the run's are; none is fitted to the run's results.
  */
-export interface SharedCpuModel {
-  /** Starting a libp2p node (transports, services) */
+export interface ProcessModel {
+  /** Cores the run's processes share: what busy processes got of the machine when measured */
+  cores: number
+  /** Nodes in each node-group process, in order: node i of the run is in the group its index falls in */
+  groups: number[]
+  costs: ProcessCosts
+}
+
+/** CPU time, ms, of each piece of work, in the process that does it */
+export interface ProcessCosts {
+  /** Creating and starting one node (libp2p and its services), in its group */
   nodeStartMs: number
-  /** One connection: both ends of the handshake, identify and the pubsub streams */
-  connectionMs: number
-  /** One request: both ends, stream set-up included */
-  requestMs: number
+  /**
+   * One connection between two nodes, until each end's pubsub knows the other's topics: the dialing end's CPU
+   * and the dialed end's (handshake, identify, gossipsub's streams and subscriptions)
+   */
+  connection: { dialerMs: number, listenerMs: number }
+  /** A node's connection to the point: the node's CPU and the point's */
+  pointConnection: { dialerMs: number, pointMs: number }
+  /** A REGISTER (a record the point has not seen): the sender's CPU (sealing the record, the exchange) and the point's */
+  register: { clientMs: number, pointMs: number }
+  /**
+   * A DISCOVER: the sender's CPU (the exchange, and checking each record returned) and the point's (the store's
+   * page, each record written)
+   */
+  discover: { clientMs: number, clientPerRecordMs: number, pointMs: number, pointPerRecordMs: number }
+  /**
+   * What a node costs its process while nothing happens (gossipsub's heartbeat, the connection monitor's pings,
+   * the discovery module's timers), per `periodMs`: per node, and per connection it holds
+   */
+  idle: { periodMs: number, perNodeMs: number, perConnectionMs: number }
+  /**
+   * What the network adds besides the CPU, ms: a round trip between two nodes; a connection to the point and a
+   * request on it (each less the CPU of both ends, so the round trips they take through whatever lies between)
+   */
+  latency: { nodeRttMs: number, pointConnectMs: number, pointRequestMs: number }
 }
 
 export interface ChurnModel {
@@ -99,8 +132,8 @@ export interface Scenario {
    * and the real nodes peers to dial, at a cost per node a 100k network fits in
    */
   realShare?: number
-  /** Only for the validation scenarios, see {@link SharedCpuModel} */
-  sharedCpu?: SharedCpuModel
+  /** Only for the validation scenarios, see {@link ProcessModel} */
+  processes?: ProcessModel
   /** Options of every node's discovery module (points, relay mode and addresses are the simulator's) */
   discovery: RendezvousDiscoveryInit
   /** Options of every point (the store is the simulator's: a memory store each) */
