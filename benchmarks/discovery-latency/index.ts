@@ -8,6 +8,9 @@
  *
  * With `--runs n` every scenario runs n rounds of all methods (interleaved, so a change in load hits each round
  * alike); the tables then give the median over the rounds of each figure, and the p95 of every round.
+ *
+ * Exit code: 1 when a method's run gave no result, when no node of a run reached its quota (the run measured
+ * nothing), or when a method's module is missing; how slow a method is never fails it.
  */
 import { existsSync } from 'node:fs'
 import { mkdir, writeFile } from 'node:fs/promises'
@@ -22,7 +25,7 @@ import type { RunOneResult } from './run-one.ts'
 import type { TransportName } from '../lib/nodes.ts'
 import type { LatencySummary } from '../lib/stats.ts'
 
-/** Every method, in table order. A method module that is missing is reported and skipped */
+/** Every method, in table order. A method module that is missing is reported, and fails the run */
 export const METHODS = [
   'ring-floor',
   'handshake-floor',
@@ -293,7 +296,8 @@ const available = methods.filter(method => {
   if (existsSync(`${here}methods/${method}.ts`)) {
     return true
   }
-  progress(`method ${method} is not there (methods/${method}.ts): skipped`)
+  progress(`method ${method} is not there (methods/${method}.ts)`)
+  failures.push({ method, transport: '-', nodes: 0, error: `no module methods/${method}.ts` })
   return false
 })
 
@@ -326,6 +330,13 @@ for (const [index, scenario] of plan.scenarios.entries()) {
 }
 
 const summaries = runs.map(summarizeRun)
+
+// a run in which no node reached its quota produced no figure
+for (const summary of summaries) {
+  if (summary.quota.count === 0) {
+    failures.push({ method: summary.method, transport: summary.transport, nodes: summary.nodes, error: `none of its ${summary.nodes} nodes reached the quota within ${plan.boundMs} ms` })
+  }
+}
 const loadAfter = loadavg()
 
 for (const scenario of plan.scenarios) {
@@ -402,7 +413,7 @@ if (relayRows.length > 0) {
 }
 
 for (const failure of failures) {
-  print(`\n${failure.method} at ${failure.nodes} nodes on ${failure.transport}: no result (${failure.error})`)
+  print(`\nfailed: ${failure.method} at ${failure.nodes} nodes on ${failure.transport}: no result (${failure.error})`)
 }
 
 const meta = {
@@ -429,3 +440,4 @@ await writeFile(svgPath, svg)
 
 print()
 print(`wrote ${fileURLToPath(jsonPath)} and ${fileURLToPath(svgPath)}`)
+process.exitCode = failures.length === 0 && runs.length > 0 ? 0 : 1
