@@ -17,9 +17,9 @@ import { FAST_POINT, connectedFor, createDiscoveryPeer, pointState } from './fix
 import { NodeSet, eventually, openRendezvousStreams } from './fixtures/nodes.ts'
 import { PostgresInstance, postgresUnavailable } from './fixtures/postgres-instance.ts'
 import { CrashWatch, freePort, report } from './fixtures/process.ts'
-import type { CliProcess } from '../cli/fixtures/cli-process.ts'
 import type { DiscoveryPeer } from './fixtures/discovery.ts'
 import type { ServerNode } from './fixtures/nodes.ts'
+import type { CliProcess } from '../cli/fixtures/cli-process.ts'
 import type { Multiaddr } from '@multiformats/multiaddr'
 
 const { ResponseStatus } = Message
