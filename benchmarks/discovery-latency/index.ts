@@ -8,6 +8,10 @@
  *
  * With `--runs n` every scenario runs n rounds of all methods (interleaved, so a change in load hits each round
  * alike); the tables then give the median over the rounds of each figure, and the p95 of every round.
+ *
+ * Exit code: 1 when a method's run gave no result, when no node of a run reached its quota (its infrastructure
+ * for hub-only, which reaches no quota by design): the run measured nothing; or when a method's module is missing.
+ * How slow a method is never fails it.
  */
 import { existsSync } from 'node:fs'
 import { mkdir, writeFile } from 'node:fs/promises'
@@ -22,7 +26,7 @@ import type { RunOneResult } from './run-one.ts'
 import type { TransportName } from '../lib/nodes.ts'
 import type { LatencySummary } from '../lib/stats.ts'
 
-/** Every method, in table order. A method module that is missing is reported and skipped */
+/** Every method, in table order. A method module that is missing is reported, and fails the run */
 export const METHODS = [
   'ring-floor',
   'handshake-floor',
@@ -32,6 +36,9 @@ export const METHODS = [
   'pubsub-peer-discovery-1s',
   'kad-dht'
 ]
+
+/** The methods in which no node reaches the quota by design: hub-only connects to the hub and measures that alone */
+const WITHOUT_QUOTA = new Set(['hub-only'])
 
 /** The method every other is compared with ("x floor") */
 const FLOOR = 'ring-floor'
@@ -293,7 +300,8 @@ const available = methods.filter(method => {
   if (existsSync(`${here}methods/${method}.ts`)) {
     return true
   }
-  progress(`method ${method} is not there (methods/${method}.ts): skipped`)
+  progress(`method ${method} is not there (methods/${method}.ts)`)
+  failures.push({ method, transport: '-', nodes: 0, error: `no module methods/${method}.ts` })
   return false
 })
 
@@ -326,6 +334,14 @@ for (const [index, scenario] of plan.scenarios.entries()) {
 }
 
 const summaries = runs.map(summarizeRun)
+
+// a run in which no node reached what its method measures produced no figure
+for (const summary of summaries) {
+  const measured = WITHOUT_QUOTA.has(summary.method) ? summary.infra.count : summary.quota.count
+  if (measured === 0) {
+    failures.push({ method: summary.method, transport: summary.transport, nodes: summary.nodes, error: `none of its ${summary.nodes} nodes reached ${WITHOUT_QUOTA.has(summary.method) ? 'the hub' : 'the quota'} within ${plan.boundMs} ms` })
+  }
+}
 const loadAfter = loadavg()
 
 for (const scenario of plan.scenarios) {
@@ -402,7 +418,7 @@ if (relayRows.length > 0) {
 }
 
 for (const failure of failures) {
-  print(`\n${failure.method} at ${failure.nodes} nodes on ${failure.transport}: no result (${failure.error})`)
+  print(`\nfailed: ${failure.method} at ${failure.nodes} nodes on ${failure.transport}: no result (${failure.error})`)
 }
 
 const meta = {
@@ -429,3 +445,4 @@ await writeFile(svgPath, svg)
 
 print()
 print(`wrote ${fileURLToPath(jsonPath)} and ${fileURLToPath(svgPath)}`)
+process.exitCode = failures.length === 0 && runs.length > 0 ? 0 : 1

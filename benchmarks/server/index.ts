@@ -18,6 +18,10 @@
  * without libp2p only), and no scale rows
  * - `--load-ms`: how long each load runs
  * - `--loads`: which loads to run: register, discover or both (default), comma-separated
+ *
+ * Exit code: 1 when a row failed (its run threw, or it served no request at all) or, unfiltered, when nothing was
+ * measured; speed never fails it. What cannot run here for a documented reason (no PostgreSQL URL, no baseline
+ * commit in git, canvas not installed) is skipped, each printed as a `skipped: <reason>` line for CI to check.
  */
 import { mkdir, rm, writeFile } from 'node:fs/promises'
 import { cpus, loadavg } from 'node:os'
@@ -149,6 +153,8 @@ const here = fileURLToPath(new URL('.', import.meta.url))
 const profileDir = fileURLToPath(new URL('../results/profiles/', import.meta.url))
 const pgUrl = process.env.RENDEZVOUS_TEST_POSTGRES_URL
 const skipped: string[] = []
+/** Rows that could not run, or that measured nothing: any of them makes the exit code 1 */
+const failed: string[] = []
 const startedAt = new Date()
 const loadBefore = loadavg()
 const profiles: Array<{ label: string, summary: ProfileSummary }> = []
@@ -561,7 +567,7 @@ const attempt = async (what: string, fn: () => Promise<ThroughputRow[]>): Promis
   try {
     throughputRows.push(...await fn())
   } catch (err: any) {
-    skipped.push(`${what} failed: ${err.message}`)
+    failed.push(`${what}: ${err.message}`)
   }
 }
 
@@ -595,7 +601,7 @@ for (const [code, stores, concurrency] of storeRuns) {
       storeRows.push(row)
     }
   } catch (err: any) {
-    skipped.push(`postgres store alone (${code}, ${stores} x ${concurrency}) failed: ${err.message}`)
+    failed.push(`postgres store alone (${code}, ${stores} x ${concurrency}): ${err.message}`)
   }
 }
 
@@ -613,9 +619,30 @@ for (const [kind, code, sizes] of only == null ? scaleRuns : []) {
         scaleRows.push(row)
       }
     } catch (err: any) {
-      skipped.push(`${kind} (${code}) at ${size} registrations failed: ${err.message}`)
+      failed.push(`${kind} (${code}) at ${size} registrations: ${err.message}`)
     }
   }
+}
+
+// a row that ran but served nothing measured nothing
+for (const row of throughputRows) {
+  if (!(row.okPerSecond > 0)) {
+    failed.push(`${row.store} ${row.variant} (${row.kind}): no OK reply`)
+  }
+}
+for (const row of storeRows) {
+  if (!(row.okPerSecond > 0)) {
+    failed.push(`postgres store alone (${row.code}, ${row.stores} x ${row.concurrency}): no REGISTER stored`)
+  }
+}
+for (const row of scaleRows) {
+  const asked = plan.scaleRequests * (row.all == null ? 1 : 2)
+  if (row.errors >= asked) {
+    failed.push(`${row.server} (${row.code}) at ${row.size} registrations: all ${asked} DISCOVERs failed`)
+  }
+}
+if (only == null && throughputRows.length === 0) {
+  failed.push('no throughput row was measured')
 }
 
 // --- report
@@ -772,6 +799,10 @@ for (const reason of skipped) {
   print(`\nskipped: ${reason}`)
 }
 
+for (const reason of failed) {
+  print(`\nfailed: ${reason}`)
+}
+
 // only a full, unfiltered, unprofiled run replaces the committed results
 const outName = args.get('out') ?? (quick ? 'quick/server' : profiling ? 'profiles/server' : only != null || args.has('load-ms') || args.has('loads') ? 'partial/server' : 'server')
 const jsonPath = new URL(`../results/${outName}.json`, import.meta.url)
@@ -797,8 +828,9 @@ await writeFile(jsonPath, JSON.stringify({
   goals,
   scale: scaleRows,
   profiles,
-  skipped
+  skipped,
+  failed
 }, null, 2))
 print()
 print(`wrote ${fileURLToPath(jsonPath)}`)
-process.exit(0)
+process.exit(failed.length === 0 ? 0 : 1)

@@ -1,3 +1,4 @@
+import { pbStream } from '@libp2p/utils'
 import { expect } from 'aegir/chai'
 import { PROTOCOL } from '../../src/constants.ts'
 import { Message } from '../../src/pb/rendezvous.ts'
@@ -133,12 +134,30 @@ describe('server: hostile input', () => {
   })
 
   it('resets streams beyond maxInboundStreams on one connection while the first ones are served', async () => {
-    const small = await createServerNode({ maxInboundStreams: 2, timeout: 2000 })
+    // a request timeout far beyond the wait for the resets below: only the stream limit can end a stream in time
+    const small = await createServerNode({ maxInboundStreams: 2, timeout: 20_000, streamIdleTimeout: 20_000 })
+    const addresses = small.getMultiaddrs()
 
     try {
-      const idle = await Promise.all(Array.from({ length: 4 }, async () => attacker.dialProtocol(small.getMultiaddrs(), PROTOCOL).catch(err => err)))
-      const statuses = await Promise.all(idle.map(async s => s instanceof Error ? 'refused' : (await outcome(s, 3000)).status))
-      expect(statuses.filter(s => s === 'reset' || s === 'refused' || s === 'aborted').length).to.be.at.least(2)
+      // the first two, one after the other on one connection, held open without a request
+      const first = [await attacker.dialProtocol(addresses, PROTOCOL), await attacker.dialProtocol(addresses, PROTOCOL)]
+      expect(attacker.getConnections(small.peerId)).to.have.lengthOf(1)
+
+      // two more on the same connection while those are open
+      const extra = await Promise.all(Array.from({ length: 2 }, async () => attacker.dialProtocol(addresses, PROTOCOL).catch(err => err)))
+      const ended = await Promise.all(extra.map(async s => s instanceof Error ? `refused (${s.name})` : (await outcome(s, 3000)).status))
+      const still = ended.filter(s => s !== 'reset' && s !== 'aborted' && !s.startsWith('refused'))
+      expect(still, `streams beyond maxInboundStreams (2) were not reset within 3 s (server timeout 20 s): ${ended.join(', ')}`).to.be.empty()
+
+      // the first ones were kept through it, and each is served
+      for (const stream of first) {
+        expect(stream.status, 'a stream within maxInboundStreams was ended').to.equal('open')
+        const messages = pbStream(stream).pb(Message)
+        await messages.write({ type: MessageType.DISCOVER, discover: { ns: 'ns' } }, { signal: AbortSignal.timeout(5000) })
+        const reply = await messages.read({ signal: AbortSignal.timeout(5000) })
+        expect(reply.discoverResponse?.status, 'a stream within maxInboundStreams was not answered').to.equal(ResponseStatus.OK)
+        await stream.close()
+      }
     } finally {
       await small.stop()
     }

@@ -4,6 +4,7 @@ import { logger } from '@libp2p/logger'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
 import { expect } from 'aegir/chai'
+import sinon from 'sinon'
 import { RELAY_NAMESPACE } from '../../src/constants.ts'
 import { resolveServerConfig } from '../../src/server/config.ts'
 import { MemoryRegistrationStore } from '../../src/server/index.ts'
@@ -17,9 +18,12 @@ class FlakyStore extends MemoryRegistrationStore {
   failNext = 0
   registers = 0
   failures = 0
+  /** `Date.now()` at each register call */
+  readonly calledAt: number[] = []
 
   async register (input: RegisterInput, limits: RegisterLimits, now: number): Promise<RegisterOutcome> {
     this.registers++
+    this.calledAt.push(Date.now())
 
     if (this.failNext > 0) {
       this.failNext--
@@ -55,15 +59,40 @@ async function until (what: string, condition: () => boolean, ms = 10_000): Prom
   }
 }
 
+/**
+ * Lets the promise chains of the code under test run (a record signed, the store called, a retry scheduled) until
+ * `condition` holds. Polls through setImmediate, which the fake clock below leaves real.
+ */
+async function settle (what: string, condition: () => boolean, rounds = 10_000): Promise<void> {
+  for (let i = 0; !condition(); i++) {
+    if (i === rounds) {
+      throw new Error(`${what} did not happen`)
+    }
+    await new Promise(resolve => setImmediate(resolve))
+  }
+}
+
 describe('a point\'s own listing (self-registration)', () => {
-  it('retries a failed refresh with a doubling delay until it succeeds, then refreshes on its schedule again', async () => {
+  let clock: sinon.SinonFakeTimers | undefined
+
+  afterEach(() => {
+    clock?.restore()
+    clock = undefined
+  })
+
+  it('retries a failed refresh after 10, 20, 40 and 40 ms (doubling from retry.initial up to retry.max) until it succeeds, then refreshes at half the TTL again', async () => {
     const privateKey = await generateKeyPair('Ed25519')
     const node = new StubNode(privateKey)
     const store = new FlakyStore()
+    const config = resolveServerConfig({})
+    // timers and the clock the registration reads, not setImmediate: each delay is measured exactly, not as a
+    // loaded machine's timers happen to fire
+    const fakeClock = sinon.useFakeTimers({ now: Date.now(), toFake: ['setTimeout', 'clearTimeout', 'Date'] })
+    clock = fakeClock
     const registration = new SelfRegistration(node, {
       store,
-      // refreshed every 30 min by default; the address change below triggers the refresh instead
-      config: resolveServerConfig({}),
+      // refreshed at half the TTL (1 h by default); the address change below triggers a refresh instead
+      config,
       namespace: RELAY_NAMESPACE,
       log: logger('test:self-registration'),
       retry: { initial: 10, max: 40 }
@@ -74,21 +103,36 @@ describe('a point\'s own listing (self-registration)', () => {
     const first = (await store.discover({ namespace: RELAY_NAMESPACE, afterSeq: 0n, limit: 10, now: Date.now() })).registrations
 
     // before, one failed refresh ended the self-registration for good: nothing re-armed the timer
-    store.failNext = 3
-    await new Promise(resolve => setTimeout(resolve, 2))
+    store.failNext = 4
+    fakeClock.tick(2)
     node.events.safeDispatchEvent('self:peer:update', { detail: {} as any })
+    await settle('the refresh after the address change', () => store.registers === 2)
 
-    await until('a successful registration after three failures', () => store.registers === 5)
-    expect(store.failures).to.equal(3)
+    // each retry is the next timer: fire them one by one, the clock moving to each
+    while (store.registers < 6) {
+      const registers = store.registers
+      await settle('a retry scheduled after a failure', () => fakeClock.countTimers() === 1)
+      await fakeClock.nextAsync()
+      await settle('the retry', () => store.registers === registers + 1)
+    }
+
+    // calledAt: the start, the refresh that failed first, then the four retries
+    const retryDelays = store.calledAt.slice(2).map((at, i) => at - store.calledAt[i + 1])
+    expect(retryDelays, 'the delays between the failed attempts and the retries after them').to.deep.equal([10, 20, 40, 40])
+    expect(store.failures).to.equal(4)
+    await settle('the retry to succeed', () => fakeClock.countTimers() === 1)
     const after = (await store.discover({ namespace: RELAY_NAMESPACE, afterSeq: 0n, limit: 10, now: Date.now() })).registrations
     expect(after).to.have.lengthOf(1)
     expect(after[0].recordSeq > first[0].recordSeq).to.be.true()
 
-    // no retry left behind once it succeeded
-    await new Promise(resolve => setTimeout(resolve, 100))
-    expect(store.registers).to.equal(5)
+    // no retry left behind once it succeeded: the one timer is the refresh, at half the TTL
+    const succeededAt = store.calledAt[store.calledAt.length - 1]
+    await fakeClock.nextAsync()
+    await settle('the refresh at half the TTL', () => store.registers === 7)
+    expect(store.calledAt[6] - succeededAt, 'the refresh after the successful retry').to.equal(config.defaultTtl * 500)
 
     await registration.stop()
+    expect(fakeClock.countTimers(), 'timers left after stop()').to.equal(0)
     expect((await store.discover({ namespace: RELAY_NAMESPACE, afterSeq: 0n, limit: 10, now: Date.now() })).registrations).to.be.empty()
   })
 })
