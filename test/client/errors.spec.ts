@@ -29,6 +29,12 @@ type ClientNode = Libp2p<{ rendezvous: RendezvousClient }>
 
 const { ResponseStatus } = Message
 
+/**
+ * A point whose store hangs answers E_UNAVAILABLE at 80% of its timeout: past the client's (1 s), and not much later,
+ * since the point's stop() waits for its requests in flight
+ */
+const POINT_TIMEOUT_MS = 2000
+
 /** A TCP port on 127.0.0.1 that nothing listens on */
 async function closedPort (): Promise<number> {
   const server = createServer()
@@ -103,7 +109,7 @@ describe('client errors: which point, which request', function () {
   })
 
   it('names the request and the point of a timeout, still a TimeoutError, with the connection\'s address for a point named by peer id', async () => {
-    const point = await createNode({ rendezvous: rendezvousServer({ store: new HangingStore() }) })
+    const point = await createNode({ rendezvous: rendezvousServer({ store: new HangingStore(), timeout: POINT_TIMEOUT_MS }) })
     nodes.push(point)
     const alice = await client()
     await alice.dial(point.getMultiaddrs())
@@ -150,7 +156,7 @@ describe('client errors: which point, which request', function () {
   })
 
   it('names the request and the point of a request its caller aborted, still an AbortError with the reason as cause', async () => {
-    const point = await createNode({ rendezvous: rendezvousServer({ store: new HangingStore() }) })
+    const point = await createNode({ rendezvous: rendezvousServer({ store: new HangingStore(), timeout: POINT_TIMEOUT_MS }) })
     nodes.push(point)
     const alice = await client({ timeout: 10_000 })
     const controller = new AbortController()

@@ -341,7 +341,9 @@ describe('rendezvous client: requests on streams kept open', function () {
       const store = new SlowNamespacesStore()
       store.delays.set('stuck', 40_000)
       // the point waits for its store longer than the client does, as in the review: the client's timeout ends them
-      const addrs = await point({ store, timeout: 30_000 })
+      // (a point answers E_UNAVAILABLE at 80% of its timeout, so 11.2 s; and not much later, since the point's stop()
+      // waits for its requests in flight)
+      const addrs = await point({ store, timeout: 14_000 })
       // the defaults: timeout 10 s, maxStreamsPerPoint 4
       const alice = await client()
       await alice.node.services.rendezvous.register(addrs, 'free')
@@ -370,7 +372,9 @@ describe('rendezvous client: requests on streams kept open', function () {
     it('opens at most twice maxStreamsPerPoint streams however many requests hang', async () => {
       const store = new SlowNamespacesStore()
       store.delays.set('stuck', 20_000)
-      const addrs = await point({ store })
+      // the point answers E_UNAVAILABLE at 80% of its timeout, after the client's timeouts ended the requests; and
+      // not much later, since the point's stop() waits for its requests in flight
+      const addrs = await point({ store, timeout: 4000 })
       const alice = await client({ maxStreamsPerPoint: 2, timeout: 2000 + HUNG_AFTER_MS })
 
       const started = Date.now()
