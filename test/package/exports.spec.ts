@@ -9,9 +9,9 @@ import * as face from '../../src/index.ts'
 import * as postgres from '../../src/postgres.ts'
 
 const FACTORIES = ['rendezvousDiscovery', 'rendezvousServer', 'memoryRegistrationStore', 'rendezvousClient', 'dappNamespace', 'topicNamespace']
-const CONSTANTS = ['PROTOCOL', 'RELAY_NAMESPACE', 'TAG_NAMES', 'STATUS_CODES']
+const CONSTANTS = ['PROTOCOL', 'POINTS_NAMESPACE', 'RELAY_NAMESPACE', 'TAG_NAMES', 'STATUS_CODES']
 const ERRORS = ['RendezvousError', 'InvalidResponseError', 'InvalidPeerRecordError', 'InvalidCookieError', 'InvalidNamespaceError',
-  'NoAddressesError', 'NoRendezvousPointsError', 'StoreUnavailableError']
+  'NoAddressesError', 'NoRendezvousPointsError', 'StoreUnavailableError', 'UnsupportedRuntimeError']
 
 /** A class, as opposed to a plain function: its source starts with `class` */
 function isClass (value: unknown): boolean {
