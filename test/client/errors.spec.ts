@@ -139,7 +139,9 @@ describe('client errors: which point, which request', function () {
     expect(busy).to.be.an.instanceOf(RendezvousError)
     expect(busy).to.include({ status: ResponseStatus.E_UNAVAILABLE, code: 400, retryable: true })
     expect(busy.message).to.equal(`DISCOVER "chat" ${where}: refused with E_UNAVAILABLE`)
-    expect(isRequestError(busy)).to.be.false()
+    // a point that answers is up, whatever it answers: the refusal backs off this request, not the point (issue 20
+    // item 11: rust-libp2p answers E_UNAVAILABLE past its cap of registrations per peer)
+    expect(isRequestError(busy)).to.be.true()
   })
 
   it('names the request and the point of a reset stream, keeping InvalidResponseError and the stream\'s error as cause', async () => {
