@@ -51,10 +51,26 @@ export function describeRequest (type: RequestType, namespace: string | undefine
   return `${what} at rendezvous point ${point.id}${where}`
 }
 
+/**
+ * What went wrong, in words: an error's message; a browser's WebSocket fails with a bare `error` Event (the cause is
+ * only in the browser's console), which would otherwise read "[object Event]"
+ */
+export function describeError (err: unknown): string {
+  if (err instanceof Error || typeof (err as Error)?.message === 'string') {
+    return (err as Error).message
+  }
+
+  if (typeof (err as Event)?.type === 'string') {
+    return `the connection failed (an '${(err as Event).type}' event without detail: the browser's console names the cause)`
+  }
+
+  return String(err)
+}
+
 /** `err` as an error whose message starts with `context`; an error that already does is returned as it is */
 export function inContext (err: unknown, context: string): Error {
   if (!(err instanceof Error)) {
-    return new Error(`${context}: ${String(err)}`, { cause: err })
+    return new Error(`${context}: ${describeError(err)}`, { cause: err })
   }
 
   if (err.message.startsWith(context)) {

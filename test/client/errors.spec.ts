@@ -15,6 +15,7 @@ import { multiaddr } from '@multiformats/multiaddr'
 import { expect } from 'aegir/chai'
 import { createLibp2p } from 'libp2p'
 import { rendezvousClient } from '../../src/client/index.ts'
+import { inContext } from '../../src/client/request-errors.ts'
 import { isRequestError } from '../../src/discovery/points/points.ts'
 import { InvalidResponseError, NoAddressesError, RendezvousError } from '../../src/errors.ts'
 import { Message } from '../../src/pb/rendezvous.ts'
@@ -180,5 +181,14 @@ describe('client errors: which point, which request', function () {
 
     expect(err).to.be.an.instanceOf(NoAddressesError)
     expect(err.message).to.match(new RegExp(`^REGISTER "chat" at rendezvous point ${point.peerId.toString()} .*: this node has no addresses to register`))
+  })
+
+  it('says in words what a browser\'s failed WebSocket gave, a bare error Event, and keeps it as cause', () => {
+    // a browser's WebSocket fails with an Event that carries no cause (only the console names it): the message must
+    // not read "[object Event]" (issue 20 item 20)
+    const event = new Event('error')
+    const err = inContext(event, 'DISCOVER "chat" at rendezvous point 12D3KooW')
+    expect(err.message).to.equal('DISCOVER "chat" at rendezvous point 12D3KooW: the connection failed (an \'error\' event without detail: the browser\'s console names the cause)')
+    expect(err.cause).to.equal(event)
   })
 })

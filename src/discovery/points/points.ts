@@ -5,6 +5,7 @@
  * peers reached through it (it is also a relay): the point's backoff is the one schedule on which a dead point is
  * tried. Its cap (`pointBackoff.max`, 10 s by default) bounds how long a point that comes back waits to be used.
  */
+import { describeError } from '../../client/request-errors.ts'
 import { InvalidNamespaceError, NoAddressesError, RendezvousError } from '../../errors.ts'
 import { backoffDelay } from '../backoff.ts'
 import { pointPeerId } from '../config.ts'
@@ -72,22 +73,6 @@ export function isRequestError (err: unknown): boolean {
   return err instanceof RendezvousError ||
     err instanceof NoAddressesError ||
     err instanceof InvalidNamespaceError
-}
-
-/**
- * What went wrong, in words: an error's message; a browser's WebSocket fails with a bare `error` Event (the cause is
- * only in the browser's console), which would otherwise read "[object Event]"
- */
-export function describeError (err: unknown): string {
-  if (err instanceof Error || typeof (err as Error)?.message === 'string') {
-    return (err as Error).message
-  }
-
-  if (typeof (err as Event)?.type === 'string') {
-    return `the connection failed (an '${(err as Event).type}' event without detail: the browser's console names the cause)`
-  }
-
-  return String(err)
 }
 
 export class Points {
