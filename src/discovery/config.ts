@@ -7,7 +7,6 @@
  * Defaults that follow other options when not set: `maxDiscoverInterval` is at least `discoverInterval`,
  * `fastDiscoverInterval` at most `discoverInterval`, a backoff's `max` at least its `initial`.
  */
-import { multiaddr, isMultiaddr } from '@multiformats/multiaddr'
 import { CLIENT_OPTIONS } from '../client/config.ts'
 import { peerIdOfMultiaddr } from '../client/point.ts'
 import { MAX_DISCOVER_LIMIT, MAX_TTL_SECONDS } from '../constants.ts'
@@ -15,6 +14,7 @@ import { checkOptions, object } from '../options/check-options.ts'
 import { factoryNames, invalidOption } from '../options/invalid-option.ts'
 import { defaultsOf } from '../options/option-table.ts'
 import { boolean, decimal, func, integer, list, oneOf, text } from '../options/option-types.ts'
+import { POINT_REQUIREMENT, pointAddress } from '../options/point-address.ts'
 import { namespaceProblem } from '../protocol/namespace.ts'
 import { MAX_TIMER_DELAY } from './clock.ts'
 import { dappNamespace } from './namespace-names.ts'
@@ -91,34 +91,8 @@ export function pointPeerId (ma: Multiaddr, i: number): PeerId {
   return peerId
 }
 
-const POINT_REQUIREMENT = 'a multiaddr (or its string) that ends with /p2p/<peer id>'
-
 /** A rendezvous point: a multiaddr, or its string, that names the point's peer id */
-const POINT: OptionType<Multiaddr> = {
-  requirement: POINT_REQUIREMENT,
-  placeholder: '<multiaddr>',
-  check (value: unknown, context: CheckContext): Multiaddr {
-    let ma: Multiaddr
-
-    if (isMultiaddr(value)) {
-      ma = value
-    } else if (typeof value === 'string') {
-      try {
-        ma = multiaddr(value)
-      } catch (err: any) {
-        context.fail(`${POINT_REQUIREMENT} (${err?.message ?? err})`, value)
-      }
-    } else {
-      context.fail(POINT_REQUIREMENT, value)
-    }
-
-    if (peerIdOfMultiaddr(ma) == null) {
-      context.fail(POINT_REQUIREMENT, value)
-    }
-
-    return ma
-  }
-}
+const POINT = pointAddress()
 
 const CLIENT_REQUIREMENT = 'a RendezvousClient or a function returning one'
 

@@ -4,43 +4,10 @@
  * from the text of a flag or a variable too, items separated by commas or whitespace (neither can hold either).
  */
 import { peerIdFromString } from '@libp2p/peer-id'
-import { isMultiaddr, multiaddr } from '@multiformats/multiaddr'
-import { peerIdOfMultiaddr } from '../../client/point.ts'
 import { list } from '../../options/option-types.ts'
+import { pointAddress } from '../../options/point-address.ts'
 import type { CheckContext, OptionType } from '../../options/option-types.ts'
 import type { Multiaddr } from '@multiformats/multiaddr'
-
-const POINT_REQUIREMENT = 'a multiaddr (or its string) that ends with /p2p/<peer id>'
-
-/** A rendezvous point's address: a multiaddr, or its string, whose last component names the point's peer id */
-function pointAddress (): OptionType<Multiaddr> {
-  return {
-    requirement: POINT_REQUIREMENT,
-    placeholder: '<multiaddr>',
-    check (value: unknown, context: CheckContext): Multiaddr {
-      let ma: Multiaddr
-
-      if (isMultiaddr(value)) {
-        ma = value
-      } else if (typeof value === 'string') {
-        try {
-          ma = multiaddr(value)
-        } catch (err: any) {
-          context.fail(`${POINT_REQUIREMENT} (${String(err?.message ?? err)})`, value)
-        }
-      } else {
-        context.fail(POINT_REQUIREMENT, value)
-      }
-
-      if (peerIdOfMultiaddr(ma) == null) {
-        context.fail(POINT_REQUIREMENT, value)
-      }
-
-      return ma
-    },
-    fromText: text => text.trim()
-  }
-}
 
 /** The peer points: a list of point addresses */
 export function peerPointList (): OptionType<Multiaddr[]> {
