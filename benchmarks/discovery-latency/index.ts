@@ -19,7 +19,7 @@ import { cpus, loadavg } from 'node:os'
 import { fileURLToPath } from 'node:url'
 import { NODE_FLAGS, parseArgs, runChild } from '../lib/child.ts'
 import { print, progress } from '../lib/print.ts'
-import { fmtMs, median, summarize } from '../lib/stats.ts'
+import { fmtMs, medianOf, summarize } from '../lib/stats.ts'
 import { formatTable } from '../lib/table.ts'
 import { renderLatencyChart } from './chart.ts'
 import type { RunOneResult } from './run-one.ts'
@@ -191,10 +191,6 @@ interface CombinedSummary {
   loopDelayMaxMs: number | null
   freshness?: { observers: number, found: number, foundP50: number | null, foundMax: number | null, afterRegistrationP50: number | null, afterRegistrationMax: number | null, discoverRate: number | null, mostQueries: number | null, shortestQueryGapMs: number | null }
   relay?: { nodes: number, never: number, p50: number | null, p95: number | null, max: number | null, registeredAfterP50: number | null, registeredAfterMax: number | null }
-}
-
-function medianOf (values: Array<number | null | undefined>): number | null {
-  return median(values.filter((v): v is number => v != null))
 }
 
 function minOf (values: Array<number | null | undefined>): number | null {

@@ -1,6 +1,6 @@
 /**
- * Order statistics for latency samples. Percentiles use the nearest-rank method, so every reported value is a
- * sample that was actually measured.
+ * Order statistics for latency samples, the one place benchmarks (and the tests that report figures) compute them.
+ * Percentiles use the nearest-rank method, so every reported value is a sample that was actually measured.
  */
 
 /** The nearest-rank percentile `p` (0-100) of `values`; `null` when there are none */
@@ -16,6 +16,11 @@ export function percentile (values: number[], p: number): number | null {
 
 export function median (values: number[]): number | null {
   return percentile(values, 50)
+}
+
+/** The median of the figures that were measured: rounds that produced none (`null`, `undefined`, `NaN`) left out */
+export function medianOf (values: Array<number | null | undefined>): number | null {
+  return median(values.filter((v): v is number => v != null && !Number.isNaN(v)))
 }
 
 export interface LatencySummary {

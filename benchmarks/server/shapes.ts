@@ -30,7 +30,7 @@ import { NODE_FLAGS, parseArgs } from '../lib/child.ts'
 import { summarizeProfile } from '../lib/cpu-profile.ts'
 import { createBenchNode } from '../lib/nodes.ts'
 import { print, progress } from '../lib/print.ts'
-import { fmtMs, median, summarize } from '../lib/stats.ts'
+import { fmtMs, medianOf, summarize } from '../lib/stats.ts'
 import { formatTable } from '../lib/table.ts'
 import { baselineSource, ISSUE_20_BASELINE } from './baseline.ts'
 import { databaseCpuMs, isLocalDatabase } from './database-cpu.ts'
@@ -301,10 +301,7 @@ if (pgUrl == null) {
 }
 
 // --- report
-const med = (values: Array<number | null | undefined>): number | undefined => {
-  const present = values.filter((v): v is number => v != null && !Number.isNaN(v))
-  return present.length === 0 ? undefined : median(present) ?? undefined
-}
+const med = (values: Array<number | null | undefined>): number | undefined => medianOf(values) ?? undefined
 const fmt = (v: number | undefined, digits = 0): string => v == null ? '-' : v.toFixed(digits)
 const baselineName = 'skipped' in baseline ? 'unavailable' : `commit ${baseline.commit}`
 

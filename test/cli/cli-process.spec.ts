@@ -4,6 +4,7 @@ import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { expect } from 'aegir/chai'
+import pWaitFor from 'p-wait-for'
 import { RELAY_NAMESPACE } from '../../src/constants.ts'
 import { killAll, runCli, spawnCli, startCli } from './fixtures/cli-process.ts'
 import { createRelayedTcpNode, createTcpClient } from './fixtures/tcp-client.ts'
@@ -113,10 +114,10 @@ describe('rendezvous-server (child process)', function () {
     const serverId = found.registrations[0].peerId
     let protocols: string[] = []
     // on a loaded machine identify can take seconds
-    for (let i = 0; i < 300 && !(protocols.includes('/rendezvous/1.0.0') && protocols.includes('/libp2p/circuit/relay/0.2.0/hop')); i++) {
+    await pWaitFor(async () => {
       protocols = (await seeker.peerStore.get(serverId)).protocols
-      await new Promise(resolve => setTimeout(resolve, 50))
-    }
+      return protocols.includes('/rendezvous/1.0.0') && protocols.includes('/libp2p/circuit/relay/0.2.0/hop')
+    }, { interval: 50, timeout: { milliseconds: 15_000, fallback: () => {} } })
     expect(protocols).to.include('/libp2p/circuit/relay/0.2.0/hop')
     expect(protocols).to.include('/rendezvous/1.0.0')
 
@@ -134,10 +135,10 @@ describe('rendezvous-server (child process)', function () {
       others.push(listener, dialer)
       await listener.dial(server.tcp)
       let circuit: Multiaddr | undefined
-      for (let i = 0; i < 100 && circuit == null; i++) {
+      await pWaitFor(() => {
         circuit = listener.getMultiaddrs().find(ma => ma.toString().includes('/p2p-circuit'))
-        await new Promise(resolve => setTimeout(resolve, 50))
-      }
+        return circuit != null
+      }, { interval: 50, timeout: { milliseconds: 5000, fallback: () => {} } })
       expect(circuit, 'a reservation on the relay').to.exist()
 
       const connection = await dialer.dial(circuit as Multiaddr, { signal: AbortSignal.timeout(10_000) })
@@ -227,10 +228,7 @@ describe('rendezvous-server (child process)', function () {
       const child = spawnCli([...LOOPBACK, '--identity', join(dir, 'id.key'), '--store', storeUrl()])
 
       // the command has reached the store once the service has seen a connection
-      const reached = (): boolean => connections > 0
-      for (let i = 0; i < 600 && !reached(); i++) {
-        await new Promise(resolve => setTimeout(resolve, 50))
-      }
+      await pWaitFor(() => connections > 0, { interval: 50, timeout: { milliseconds: 30_000, fallback: () => {} } })
       expect(connections, 'the command never reached the store').to.be.above(0)
 
       child.child.kill('SIGTERM')

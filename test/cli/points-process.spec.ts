@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { expect } from 'aegir/chai'
+import pWaitFor from 'p-wait-for'
 import { loadOrCreateIdentity } from '../../src/cli/identity.ts'
 import { POINTS_NAMESPACE } from '../../src/constants.ts'
 import { killAll, startCli } from './fixtures/cli-process.ts'
@@ -57,17 +58,10 @@ describe('rendezvous-server processes in a network of points', function () {
     return registrations.map(registration => registration.peerId.toString()).sort()
   }
 
+  /** Polls `condition` every 100 ms (a request that fails counts as not yet); resolves with the ms it took */
   async function within (what: string, ms: number, condition: () => Promise<boolean>): Promise<number> {
     const started = performance.now()
-
-    while (!await condition().catch(() => false)) {
-      if (performance.now() - started > ms) {
-        throw new Error(`${what} did not happen within ${ms} ms`)
-      }
-
-      await new Promise(resolve => setTimeout(resolve, 100))
-    }
-
+    await pWaitFor(async () => condition().catch(() => false), { interval: 100, timeout: { milliseconds: ms, message: `${what} did not happen within ${ms} ms` } })
     return performance.now() - started
   }
 

@@ -6,20 +6,17 @@
  * rest, and a scripted point for answers our server never gives.
  */
 import { createServer } from 'node:net'
-import { identify } from '@libp2p/identify'
 import { TimeoutError } from '@libp2p/interface'
-import { noise } from '@libp2p/noise'
 import { tcp } from '@libp2p/tcp'
-import { yamux } from '@libp2p/yamux'
 import { multiaddr } from '@multiformats/multiaddr'
 import { expect } from 'aegir/chai'
-import { createLibp2p } from 'libp2p'
 import { rendezvousClient } from '../../src/client/index.ts'
 import { inContext } from '../../src/client/request-errors.ts'
 import { isRequestError } from '../../src/discovery/points/points.ts'
 import { InvalidResponseError, NoAddressesError, RendezvousError } from '../../src/errors.ts'
 import { Message } from '../../src/pb/rendezvous.ts'
 import { rendezvousServer } from '../../src/server/index.ts'
+import { createTestNode } from '../fixtures/memory-node.ts'
 import { HangingStore } from '../fixtures/slow-store.ts'
 import { fail, startFakeServer } from './fixtures/fake-server.ts'
 import { createNode, stopAll } from './fixtures/nodes.ts'
@@ -72,11 +69,10 @@ describe('client errors: which point, which request', function () {
   }
 
   it('names the request and the point of a point that refuses connections, keeping the dial error as cause and its code', async () => {
-    const node: ClientNode = await createLibp2p({
+    const node: ClientNode = await createTestNode({
+      addresses: { listen: [] },
       transports: [tcp()],
-      connectionEncrypters: [noise()],
-      streamMuxers: [yamux()],
-      services: { identify: identify(), rendezvous: rendezvousClient() }
+      services: { rendezvous: rendezvousClient() }
     }) as any
     nodes.push(node)
     const peer = await createNode()

@@ -8,6 +8,7 @@
  * (test/interop/stream-reuse.spec.ts does the same against Go and Rust points).
  */
 import { expect } from 'aegir/chai'
+import pWaitFor from 'p-wait-for'
 import sinon from 'sinon'
 import { rendezvousClient } from '../../src/client/index.ts'
 import { ONE_REQUEST_EVIDENCE, REMEMBER_KIND_MS } from '../../src/client/point-kinds.ts'
@@ -16,7 +17,7 @@ import { PROTOCOL } from '../../src/constants.ts'
 import { Message } from '../../src/pb/rendezvous.ts'
 import { rendezvousServer } from '../../src/server/index.ts'
 import { fail, ok, releaseHanging, startFakeServer } from './fixtures/fake-server.ts'
-import { createNode, eventually, stopAll } from './fixtures/nodes.ts'
+import { createNode, stopAll } from './fixtures/nodes.ts'
 import { SlowNamespacesStore } from './fixtures/slow-namespaces-store.ts'
 import type { RendezvousClient, RendezvousClientInit } from '../../src/client/index.ts'
 import type { RendezvousServerInit } from '../../src/server/index.ts'
@@ -121,7 +122,7 @@ describe('rendezvous client: requests on streams kept open', function () {
     const ttls = await Promise.all(Array.from({ length: 20 }, async (_, i) => alice.node.services.rendezvous.register(addrs, `ns-${i}`)))
     expect(ttls.every(ttl => typeof ttl === 'number')).to.be.true()
     expect(alice.opened()).to.equal(20)
-    expect(await eventually(() => alice.open() === 0)).to.be.true()
+    await pWaitFor(() => alice.open() === 0, { timeout: { milliseconds: 5000, message: 'alice\'s streams did not all close' } })
   })
 
   it('learns that a point closes after one answer, and opens a stream per request to it from then on', async () => {
@@ -136,7 +137,7 @@ describe('rendezvous client: requests on streams kept open', function () {
     // at most one request went again after it met a stream the point had closed
     expect(alice.opened()).to.be.within(6, 7)
     expect((alice.node.services.rendezvous as any).streams.answersOnePerStream({ id: addrs[0].getComponents().at(-1)?.value })).to.be.true()
-    expect(await eventually(() => alice.open() === 0)).to.be.true()
+    await pWaitFor(() => alice.open() === 0, { timeout: { milliseconds: 5000, message: 'alice\'s streams did not all close' } })
   })
 
   it('works with a point that reads one request per stream, answers and closes, as Nim does', async () => {
@@ -170,7 +171,7 @@ describe('rendezvous client: requests on streams kept open', function () {
 
     await alice.node.services.rendezvous.register(addrs, 'ns')
     expect(alice.open()).to.equal(1)
-    expect(await eventually(() => alice.open() === 0, 3000)).to.be.true()
+    await pWaitFor(() => alice.open() === 0, { timeout: { milliseconds: 3000, message: 'alice\'s idle stream was not closed' } })
 
     // and opens a new one for the next request
     await alice.node.services.rendezvous.register(addrs, 'ns')
@@ -185,7 +186,7 @@ describe('rendezvous client: requests on streams kept open', function () {
       await alice.node.services.rendezvous.register(addrs, 'ns')
     }
     expect(alice.opened()).to.equal(4)
-    expect(await eventually(() => alice.open() === 0)).to.be.true()
+    await pWaitFor(() => alice.open() === 0, { timeout: { milliseconds: 5000, message: 'alice\'s streams did not all close' } })
 
     const bob = await client()
     await bob.node.services.rendezvous.register(addrs, 'ns')
@@ -202,7 +203,7 @@ describe('rendezvous client: requests on streams kept open', function () {
     await service.register(addrs, 'ns')
     expect(alice.open()).to.equal(1)
     await service.stop()
-    expect(await eventually(() => alice.open() === 0)).to.be.true()
+    await pWaitFor(() => alice.open() === 0, { timeout: { milliseconds: 5000, message: 'alice\'s streams did not all close' } })
 
     expect((await service.discover(addrs, 'ns', { cookie: null })).registrations).to.have.lengthOf(1)
     expect(alice.opened()).to.equal(2)
@@ -238,7 +239,7 @@ describe('rendezvous client: requests on streams kept open', function () {
       expect(result.page.registrations.map(r => r.peerId.toString()).sort(), `DISCOVER ${result.i}`).to.deep.equal(expected(result.i % 8))
     }
     expect((await carol.node.services.rendezvous.discover(addrs, 'carol-4', { cookie: null })).registrations.map(r => r.peerId.toString())).to.deep.equal([carol.node.peerId.toString()])
-    expect(await eventually(() => carol.open() <= 3), `${carol.open()} streams open`).to.be.true()
+    await pWaitFor(() => carol.open() <= 3, { timeout: { milliseconds: 5000, message: 'carol kept more than 3 streams open' } })
   })
 
   it('pairs each reply with its request when a point answers requests on one stream after different delays', async () => {
@@ -316,7 +317,7 @@ describe('rendezvous client: requests on streams kept open', function () {
 
       expect((await alice.node.services.rendezvous.discover(addrs, 'ns', { cookie: null })).registrations).to.deep.equal([])
       expect(fake.streamOf).to.deep.equal([0, 0, 0, 1, 2])
-      expect(await eventually(() => alice.open() === 1), `${alice.open()} streams open`).to.be.true()
+      await pWaitFor(() => alice.open() === 1, { timeout: { milliseconds: 5000, message: 'alice did not keep exactly 1 stream open' } })
     })
 
     it('does not send a request again when the point resets the new stream it came on', async () => {
@@ -350,7 +351,7 @@ describe('rendezvous client: requests on streams kept open', function () {
 
       const started = Date.now()
       const stuck = Array.from({ length: 4 }, () => settle(alice.node.services.rendezvous.discover(addrs, 'stuck', { cookie: null }), started))
-      expect(await eventually(() => store.waiting === 4), 'the 4 requests reached the store').to.be.true()
+      await pWaitFor(() => store.waiting === 4, { timeout: { milliseconds: 5000, message: 'the 4 requests did not reach the store' } })
 
       const asked = Date.now()
       const page = await alice.node.services.rendezvous.discover(addrs, 'free', { cookie: null })
@@ -364,7 +365,7 @@ describe('rendezvous client: requests on streams kept open', function () {
       // the hung ones time out; the stream opened past them was not kept, and a stream is kept for what follows
       const outcomes = await Promise.all(stuck.map(async s => s.done))
       expect(outcomes.map(o => o.outcome)).to.deep.equal(Array(4).fill('TimeoutError'))
-      expect(await eventually(() => alice.open() === 0), `${alice.open()} streams open`).to.be.true()
+      await pWaitFor(() => alice.open() === 0, { timeout: { milliseconds: 5000, message: 'alice\'s streams did not all close' } })
       await alice.node.services.rendezvous.discover(addrs, 'free', { cookie: null })
       expect(alice.open()).to.equal(1)
     })

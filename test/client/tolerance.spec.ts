@@ -6,6 +6,7 @@ import { InvalidParametersError, TimeoutError } from '@libp2p/interface'
 import { multiaddr } from '@multiformats/multiaddr'
 import { expect } from 'aegir/chai'
 import all from 'it-all'
+import pWaitFor from 'p-wait-for'
 import { rendezvousClient } from '../../src/client/index.ts'
 import { DEFAULT_TTL_SECONDS, MAX_DISCOVERED_TTL_SECONDS, MAX_TTL_SECONDS } from '../../src/constants.ts'
 import { InvalidNamespaceError, InvalidResponseError, NoAddressesError, NoRendezvousPointsError, RendezvousError } from '../../src/errors.ts'
@@ -184,7 +185,7 @@ describe('rendezvous client against servers that behave differently', function (
       await client.unregister(point, 'chat')
 
       // the point reads it after the client is done; give it the time to
-      await waitFor(() => fake.requests.length === 1)
+      await pWaitFor(() => fake.requests.length === 1, { interval: 10, timeout: { milliseconds: 5000, message: 'the scripted point got no request within 5 s' } })
       expect(fake.requests[0].type).to.equal(MessageType.UNREGISTER)
       expect(fake.requests[0].unregister?.ns).to.equal('chat')
       expect(fake.requests[0].unregister?.id).to.equalBytes(clientNode.peerId.toMultihash().bytes)
@@ -194,7 +195,7 @@ describe('rendezvous client against servers that behave differently', function (
       fake.script = () => 'hang'
 
       await client.unregister(point, 'chat')
-      await waitFor(() => fake.requests.length === 1)
+      await pWaitFor(() => fake.requests.length === 1, { interval: 10, timeout: { milliseconds: 5000, message: 'the scripted point got no request within 5 s' } })
     })
   })
 
@@ -538,7 +539,7 @@ describe('rendezvous client against servers that behave differently', function (
       fake.script = () => 'hang'
       const controller = new AbortController()
       const pending = client.discover(point, 'chat', { signal: controller.signal })
-      await waitFor(() => fake.requests.length === 1)
+      await pWaitFor(() => fake.requests.length === 1, { interval: 10, timeout: { milliseconds: 5000, message: 'the scripted point got no request within 5 s' } })
       controller.abort()
 
       const err = await pending.catch(err => err)
@@ -618,16 +619,4 @@ describe('rendezvous client against servers that behave differently', function (
 async function sealAgain (peer: FakePeer, seqNumber: bigint): Promise<Uint8Array<ArrayBuffer>> {
   const record = await openPeerRecord(peer.record)
   return new Uint8Array(await sealPeerRecord(peer.privateKey, peer.peerId, record.multiaddrs, seqNumber))
-}
-
-async function waitFor (condition: () => boolean, timeout: number = 5000): Promise<void> {
-  const deadline = Date.now() + timeout
-
-  while (!condition()) {
-    if (Date.now() > deadline) {
-      throw new Error('condition not met in time')
-    }
-
-    await new Promise(resolve => setTimeout(resolve, 10))
-  }
 }

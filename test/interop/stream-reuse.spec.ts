@@ -7,8 +7,8 @@
  */
 import { multiaddr } from '@multiformats/multiaddr'
 import { expect } from 'aegir/chai'
+import pWaitFor from 'p-wait-for'
 import { PROTOCOL } from '../../src/constants.ts'
-import { eventually } from '../client/fixtures/nodes.ts'
 import { createHelper } from './fixtures/helpers.ts'
 import { missingPeers, PeerProcess, stopAllPeers } from './fixtures/peer-process.ts'
 import type { Helper } from './fixtures/helpers.ts'
@@ -116,7 +116,7 @@ describe('interop: requests on kept streams at Go and Rust points', function () 
 
     await alice.node.services.rendezvous.register(point, 'idle-go')
     expect(alice.open(go)).to.equal(1)
-    expect(await eventually(() => alice.open(go) === 0), `${alice.open(go)} streams open`).to.be.true()
+    await pWaitFor(() => alice.open(go) === 0, { timeout: { milliseconds: 5000, message: 'streams to the Go point still open' } })
 
     expect((await alice.node.services.rendezvous.discover(point, 'idle-go', { cookie: null })).registrations).to.have.lengthOf(1)
     expect(alice.opened(go)).to.equal(2)
@@ -148,6 +148,6 @@ describe('interop: requests on kept streams at Go and Rust points', function () 
     expect(alice.opened(rust) - before.rust).to.equal(3)
     expect(alice.opened(go)).to.equal(before.go)
     expect(before.go).to.equal(1)
-    expect(await eventually(() => alice.open(rust) === 0), `${alice.open(rust)} streams open to the Rust point`).to.be.true()
+    await pWaitFor(() => alice.open(rust) === 0, { timeout: { milliseconds: 5000, message: 'streams to the Rust point still open' } })
   })
 })

@@ -12,17 +12,14 @@
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { identify } from '@libp2p/identify'
-import { noise } from '@libp2p/noise'
 import { tcp } from '@libp2p/tcp'
-import { yamux } from '@libp2p/yamux'
 import { multiaddr } from '@multiformats/multiaddr'
 import { expect } from 'aegir/chai'
 import delay from 'delay'
-import { createLibp2p } from 'libp2p'
 import { browserBundle, DISCOVERY_SOURCE, installed, run, succeed } from '../../benchmarks/package-size/measure.ts'
 import { rendezvousClient } from '../../src/client/index.ts'
 import { STATE_GRACE } from '../../src/discovery/state/setup-checks.ts'
+import { createTestNode } from '../fixtures/memory-node.ts'
 import { ROOT, packedTarball } from './fixtures/packed.ts'
 import { Running, consoleCommands } from './fixtures/running.ts'
 
@@ -36,11 +33,10 @@ const WARNING_PREFIX = 'libp2p-rendezvous-discovery:'
 
 /** The peers a rendezvous point lists under `ns`, asked by a client of this repository */
 async function listedAt (point: string, ns: string): Promise<string[]> {
-  const node = await createLibp2p({
+  const node = await createTestNode({
+    addresses: { listen: [] },
     transports: [tcp()],
-    connectionEncrypters: [noise()],
-    streamMuxers: [yamux()],
-    services: { identify: identify(), rendezvous: rendezvousClient() }
+    services: { rendezvous: rendezvousClient() }
   })
 
   try {

@@ -8,19 +8,16 @@
  * a slot.
  */
 import { generateKeyPair } from '@libp2p/crypto/keys'
-import { memory } from '@libp2p/memory'
-import { noise } from '@libp2p/noise'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { pbStream } from '@libp2p/utils'
-import { yamux } from '@libp2p/yamux'
 import { multiaddr } from '@multiformats/multiaddr'
 import { expect } from 'aegir/chai'
-import { createLibp2p } from 'libp2p'
 import { PROTOCOL } from '../../src/constants.ts'
 import { Message } from '../../src/pb/rendezvous.ts'
 import { sealPeerRecord } from '../../src/protocol/peer-record.ts'
 import { MemoryRegistrationStore } from '../../src/server/index.ts'
 import { MAX_WAITING_PER_PEER } from '../../src/server/requester-formats.ts'
+import { createTestNode } from '../fixtures/memory-node.ts'
 import { discover, TestNodes } from './fixtures.ts'
 import type { ServerNode } from './fixtures.ts'
 import type { Libp2p, PrivateKey } from '@libp2p/interface'
@@ -29,13 +26,7 @@ const { MessageType, ResponseStatus } = Message
 
 /** A node that runs no identify, with the given key: several of them are one peer on several connections */
 async function silentNode (privateKey: PrivateKey): Promise<Libp2p> {
-  return createLibp2p({
-    privateKey,
-    addresses: { listen: [] },
-    transports: [memory()],
-    connectionEncrypters: [noise()],
-    streamMuxers: [yamux()]
-  })
+  return createTestNode({ privateKey, addresses: { listen: [] }, identify: false })
 }
 
 /** A DISCOVER of every namespace on a stream of its own: its reply's status, or the error's name */

@@ -1,5 +1,6 @@
 import { multiaddr } from '@multiformats/multiaddr'
 import { expect } from 'aegir/chai'
+import pWaitFor from 'p-wait-for'
 import { PROTOCOL } from '../../src/constants.ts'
 import { Message } from '../../src/pb/rendezvous.ts'
 import { resolveServerConfig } from '../../src/server/config.ts'
@@ -222,9 +223,7 @@ describe('server: limits', () => {
     const point = await createServerNode({ store, sweepInterval: 20, timeout: 200 })
 
     // each sweep is given up at the timeout, then the next one is scheduled
-    for (let i = 0; i < 200 && store.calls.removeExpired < 3; i++) {
-      await new Promise(resolve => setTimeout(resolve, 20))
-    }
+    await pWaitFor(() => store.calls.removeExpired >= 3, { interval: 20, timeout: { milliseconds: 4000, fallback: () => {} } })
     expect(store.calls.removeExpired).to.be.at.least(3)
 
     let timer: ReturnType<typeof setTimeout> | undefined

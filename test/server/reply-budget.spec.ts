@@ -7,19 +7,15 @@
  * The stalled readers are real libp2p streams whose reader stops (`stream.pause()`: yamux sends no more window
  * updates), asking for pages of ~400 KB, more than yamux's 256 KiB window lets through.
  */
-import { identify } from '@libp2p/identify'
-import { memory } from '@libp2p/memory'
-import { noise } from '@libp2p/noise'
 import { lpStream, pbStream } from '@libp2p/utils'
 import { yamux } from '@libp2p/yamux'
 import { expect } from 'aegir/chai'
-import { createLibp2p } from 'libp2p'
 import pWaitFor from 'p-wait-for'
 import { PROTOCOL } from '../../src/constants.ts'
 import { Message } from '../../src/pb/rendezvous.ts'
 import { resolveServerConfig } from '../../src/server/config.ts'
 import { MemoryRegistrationStore } from '../../src/server/index.ts'
-import { memoryAddress } from '../fixtures/memory-node.ts'
+import { createTestNode } from '../fixtures/memory-node.ts'
 import { discover, TestNodes } from './fixtures.ts'
 import type { ClientNode, ServerNode } from './fixtures.ts'
 import type { RendezvousServerInit } from '../../src/server/index.ts'
@@ -39,12 +35,9 @@ const PAGE = 100
  * fast link, up to 16 MiB): a stream it pauses lets through at most 256 KiB of a reply
  */
 async function stallingClient (nodes: ClientNode[]): Promise<ClientNode> {
-  const node = await createLibp2p({
-    addresses: { listen: [memoryAddress('stalling')] },
-    transports: [memory()],
-    connectionEncrypters: [noise()],
-    streamMuxers: [yamux({ streamOptions: { maxStreamWindowSize: WINDOW } })],
-    services: { identify: identify() }
+  const node = await createTestNode({
+    label: 'stalling',
+    streamMuxers: [yamux({ streamOptions: { maxStreamWindowSize: WINDOW } })]
   }) as unknown as ClientNode
   nodes.push(node)
   return node

@@ -4,13 +4,16 @@ import { logger } from '@libp2p/logger'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
 import { expect } from 'aegir/chai'
+import pWaitFor from 'p-wait-for'
 import sinon from 'sinon'
+import { stubInterface } from 'sinon-ts'
 import { RELAY_NAMESPACE } from '../../src/constants.ts'
 import { resolveServerConfig } from '../../src/server/config.ts'
 import { MemoryRegistrationStore } from '../../src/server/index.ts'
 import { SelfRegistration } from '../../src/server/self-registration.ts'
 import type { RegisterInput, RegisterLimits, RegisterOutcome } from '../../src/server/store/registration-store.ts'
 import type { Libp2pEvents, PeerId, PrivateKey } from '@libp2p/interface'
+import type { AddressManager } from '@libp2p/interface-internal'
 import type { Multiaddr } from '@multiformats/multiaddr'
 
 /** The memory store, failing the next `failNext` registers as a database that went away would */
@@ -35,13 +38,16 @@ class FlakyStore extends MemoryRegistrationStore {
   }
 }
 
-/** What SelfRegistration uses of a node: its peer id and key, its addresses and the event that they changed */
+/**
+ * What SelfRegistration uses of a node: its peer id and key, its addresses (a stubbed AddressManager that answers
+ * with `addresses`) and a real event target for the event that they changed
+ */
 class StubNode {
   readonly peerId: PeerId
   readonly privateKey: PrivateKey
   readonly events = new TypedEventEmitter<Libp2pEvents>()
   addresses: Multiaddr[] = [multiaddr('/ip4/127.0.0.1/tcp/4001')]
-  readonly addressManager = { getAddresses: () => this.addresses }
+  readonly addressManager = stubInterface<AddressManager>({ getAddresses: sinon.stub<[], Multiaddr[]>().callsFake(() => this.addresses) })
 
   constructor (privateKey: PrivateKey) {
     this.privateKey = privateKey
@@ -49,19 +55,10 @@ class StubNode {
   }
 }
 
-async function until (what: string, condition: () => boolean, ms = 10_000): Promise<void> {
-  const deadline = Date.now() + ms
-  while (!condition()) {
-    if (Date.now() > deadline) {
-      throw new Error(`${what} did not happen within ${ms} ms`)
-    }
-    await new Promise(resolve => setTimeout(resolve, 5))
-  }
-}
-
 /**
  * Lets the promise chains of the code under test run (a record signed, the store called, a retry scheduled) until
- * `condition` holds. Polls through setImmediate, which the fake clock below leaves real.
+ * `condition` holds. Polls through setImmediate, which the fake clock below leaves real: hand-written, since
+ * p-wait-for sleeps on setTimeout and times out on AbortSignal.timeout, which the fake clock stops or leaves real.
  */
 async function settle (what: string, condition: () => boolean, rounds = 10_000): Promise<void> {
   for (let i = 0; !condition(); i++) {
@@ -172,8 +169,7 @@ describe('a point\'s own listing before it has an address', () => {
 
     node.addresses = [multiaddr('/ip4/127.0.0.1/tcp/4001')]
     node.events.safeDispatchEvent('self:peer:update', { detail: {} as any })
-    let listed = 0
-    await until('the listing after the first address', () => { void list(store).then(n => { listed = n }); return listed === 1 })
+    await pWaitFor(async () => await list(store) === 1, { interval: 5, timeout: { milliseconds: 10_000, message: 'the listing after the first address did not happen within 10000 ms' } })
     await registration.stop()
   })
 })

@@ -6,10 +6,11 @@
  */
 import { multiaddr } from '@multiformats/multiaddr'
 import { expect } from 'aegir/chai'
+import pWaitFor from 'p-wait-for'
 import { PROTOCOL } from '../../src/constants.ts'
 import { Message } from '../../src/pb/rendezvous.ts'
 import { frame } from './fixtures/frames.ts'
-import { NodeSet, eventually, openRendezvousStreams, yieldToEventLoop } from './fixtures/nodes.ts'
+import { NodeSet, openRendezvousStreams, yieldToEventLoop } from './fixtures/nodes.ts'
 import { CrashWatch, mb, readMemory, report } from './fixtures/process.ts'
 import { discoverRaw, exchangeBytes, ownRecord, registerRaw } from './fixtures/raw.ts'
 import type { ClientNode } from './fixtures/nodes.ts'
@@ -82,7 +83,8 @@ describe('stress: resource exhaustion', function () {
     const durations = await Promise.all(endings)
     // the client keeps a stream per point open for its next request: only the attackers' streams are left to end
     await honest.stop()
-    const drained = await eventually(() => openRendezvousStreams(server).length === 0, SLACK)
+    // a boolean, so that the figures are reported before the assertion
+    const drained = await pWaitFor(() => openRendezvousStreams(server).length === 0 && pWaitFor.resolveWith(true), { interval: 50, timeout: { milliseconds: SLACK, fallback: () => false } })
     const after = readMemory()
 
     report('slowloris', `${idle.length} silent streams opened in ${dialed.toFixed(0)} ms (${held} open on the server before and ${stillHeld} after the honest client's register + discover, which took ${servedIn.toFixed(0)} ms)`)
@@ -120,7 +122,8 @@ describe('stress: resource exhaustion', function () {
     }))
 
     expect(streams.every(s => s.reply > 0), 'every DISCOVER was answered').to.be.true()
-    const drained = await eventually(() => openRendezvousStreams(server).length === 0, timeout + SLACK)
+    // a boolean, so that the figures are reported before the assertion
+    const drained = await pWaitFor(() => openRendezvousStreams(server).length === 0 && pWaitFor.resolveWith(true), { interval: 50, timeout: { milliseconds: timeout + SLACK, fallback: () => false } })
     report('half-open streams left on the server after their reply', `${openRendezvousStreams(server).length} of ${streams.length}`)
     expect(drained, `${openRendezvousStreams(server).length} answered streams still open on the server ${timeout + SLACK} ms later`).to.be.true()
   })

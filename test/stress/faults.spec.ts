@@ -8,13 +8,14 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { expect } from 'aegir/chai'
+import pWaitFor from 'p-wait-for'
 import { RendezvousError } from '../../src/errors.ts'
 import { Message } from '../../src/pb/rendezvous.ts'
 import { PostgresRegistrationStore } from '../../src/server/store/postgres-store.ts'
 import { killAll, startCli } from '../cli/fixtures/cli-process.ts'
 import { HangingStore, SlowStore } from '../fixtures/slow-store.ts'
 import { FAST_POINT, connectedFor, createDiscoveryPeer, pointState } from './fixtures/discovery.ts'
-import { NodeSet, eventually, openRendezvousStreams } from './fixtures/nodes.ts'
+import { NodeSet, openRendezvousStreams } from './fixtures/nodes.ts'
 import { PostgresInstance, postgresUnavailable } from './fixtures/postgres-instance.ts'
 import { CrashWatch, freePort, report } from './fixtures/process.ts'
 import type { DiscoveryPeer } from './fixtures/discovery.ts'
@@ -104,21 +105,21 @@ describe('stress: faults', function () {
       const registrationsAt = async (point: CliProcess): Promise<number | undefined> => metricSample(point, 'libp2p_rendezvous_server_store{kind="registrations"}')
       const group = await peers(6, [pointA, b])
 
-      expect(await eventually(() => group.every(p => connectedFor(p, NS) >= 3), 30_000), 'every peer met its quota').to.be.true()
-      expect(await eventually(async () => await registrationsAt(a) === 6, 10_000), 'every peer registered at A').to.be.true()
+      await pWaitFor(() => group.every(p => connectedFor(p, NS) >= 3), { interval: 50, timeout: { milliseconds: 30_000, message: 'timed out waiting until every peer met its quota' } })
+      await pWaitFor(async () => await registrationsAt(a) === 6, { interval: 50, timeout: { milliseconds: 10_000, message: 'timed out waiting until every peer registered at A' } })
 
       // kill A
       a.child.kill('SIGKILL')
       expect(await a.exited).to.deep.equal({ code: null, signal: 'SIGKILL' })
       const killedAt = Date.now()
 
-      expect(await eventually(() => group.every(p => pointState(p, idA)?.down === true && (pointState(p, idA)?.failures ?? 0) > 0), 10_000), 'every peer noticed A is down').to.be.true()
+      await pWaitFor(() => group.every(p => pointState(p, idA)?.down === true && (pointState(p, idA)?.failures ?? 0) > 0), { interval: 50, timeout: { milliseconds: 10_000, message: 'timed out waiting until every peer noticed A is down' } })
       const noticedIn = Date.now() - killedAt
 
       // a newcomer during the outage finds its peers through B alone
       const [late] = await peers(1, [pointA, b])
       const lateJoined = Date.now()
-      expect(await eventually(() => connectedFor(late, NS) >= 3, 20_000), 'the newcomer met its quota through B').to.be.true()
+      await pWaitFor(() => connectedFor(late, NS) >= 3, { interval: 50, timeout: { milliseconds: 20_000, message: 'timed out waiting until the newcomer met its quota through B' } })
       const lateMetIn = Date.now() - lateJoined
 
       // stay down for more than a TTL (3 s): the registrations at B are refreshed, quotas hold
@@ -134,7 +135,7 @@ describe('stress: faults', function () {
       a = await startCli(pointArgs)
       expect(a.listening.peerId).to.equal(idA)
       const returned = Date.now()
-      expect(await eventually(async () => await registrationsAt(a) === 7, 20_000), 'every peer registered at A again').to.be.true()
+      await pWaitFor(async () => await registrationsAt(a) === 7, { interval: 50, timeout: { milliseconds: 20_000, message: 'timed out waiting until every peer registered at A again' } })
       const reRegisteredIn = Date.now() - returned
 
       report('killed point', `SIGKILL noticed by all 6 peers in ${noticedIn} ms; a newcomer met its quota of 3 through the other point in ${lateMetIn} ms; outage ${outage} ms with at most ${Math.max(...failures)} failed attempts per peer at the dead point; all 7 re-registered at the returned point in ${reRegisteredIn} ms`)
@@ -159,8 +160,8 @@ describe('stress: faults', function () {
 
     expect(outcomes).to.deep.equal(Array(20).fill('TimeoutError'))
     expect(elapsed).to.be.below(500 + SLACK)
-    expect(await eventually(() => openRendezvousStreams(client).length === 0, SLACK), 'client streams closed').to.be.true()
-    expect(await eventually(() => openRendezvousStreams(point).length === 0, timeout + SLACK), 'server streams closed').to.be.true()
+    await pWaitFor(() => openRendezvousStreams(client).length === 0, { interval: 50, timeout: { milliseconds: SLACK, message: 'timed out waiting until client streams closed' } })
+    await pWaitFor(() => openRendezvousStreams(point).length === 0, { interval: 50, timeout: { milliseconds: timeout + SLACK, message: 'timed out waiting until server streams closed' } })
 
     // a client that waits longer is told why: E_UNAVAILABLE once 80% of the point's timeout has gone by
     const patient = await nodes.client({ timeout: timeout + SLACK })
@@ -183,11 +184,11 @@ describe('stress: faults', function () {
     // the client gives up at 500 ms; the point answers at 1500 ms into a stream that is gone
     expect(await outcomeOf(client.services.rendezvous.register(slow.getMultiaddrs()[0], 'late'))).to.equal('TimeoutError')
     await new Promise(resolve => setTimeout(resolve, 2000))
-    expect(await eventually(() => openRendezvousStreams(slow).length === 0, SLACK)).to.be.true()
+    await pWaitFor(() => openRendezvousStreams(slow).length === 0, { interval: 50, timeout: { milliseconds: SLACK, message: 'timed out waiting until the slow point\'s streams closed' } })
 
     const group = await peers(3, [slow, good], 2)
-    expect(await eventually(() => group.every(p => connectedFor(p, NS) >= 2), 20_000), 'quotas met through the good point').to.be.true()
-    expect(await eventually(() => group.every(p => (pointState(p, slow)?.failures ?? 0) > 0), 10_000), 'every peer saw the slow point time out').to.be.true()
+    await pWaitFor(() => group.every(p => connectedFor(p, NS) >= 2), { interval: 50, timeout: { milliseconds: 20_000, message: 'timed out waiting until quotas met through the good point' } })
+    await pWaitFor(() => group.every(p => (pointState(p, slow)?.failures ?? 0) > 0), { interval: 50, timeout: { milliseconds: 10_000, message: 'timed out waiting until every peer saw the slow point time out' } })
     expect(group.every(p => connectedFor(p, NS) >= 2), 'quotas still met').to.be.true()
   })
 
@@ -241,7 +242,7 @@ describe('stress: faults', function () {
 
       await postgres.start()
       const startedAt = Date.now()
-      expect(await eventually(async () => (await ask('after')).every(s => s === OK), 30_000), 'service resumed').to.be.true()
+      await pWaitFor(async () => (await ask('after')).every(s => s === OK), { interval: 50, timeout: { milliseconds: 30_000, message: 'timed out waiting until service resumed' } })
       const resumedIn = Date.now() - startedAt
 
       // what was acknowledged before the crash is still there
@@ -258,10 +259,10 @@ describe('stress: faults', function () {
         }
       })()
       await postgres.shutdown()
-      expect(await eventually(() => during.some(s => s !== OK), 10_000), 'the traffic met the shutdown').to.be.true()
+      await pWaitFor(() => during.some(s => s !== OK), { interval: 50, timeout: { milliseconds: 10_000, message: 'timed out waiting until the traffic met the shutdown' } })
       await postgres.start()
       const restartedAt = Date.now()
-      expect(await eventually(async () => (await ask('after-restart')).every(s => s === OK), 30_000), 'service resumed after the restart').to.be.true()
+      await pWaitFor(async () => (await ask('after-restart')).every(s => s === OK), { interval: 50, timeout: { milliseconds: 30_000, message: 'timed out waiting until service resumed after the restart' } })
       const resumedAfterRestartIn = Date.now() - restartedAt
       restarting.on = false
       await traffic

@@ -10,11 +10,12 @@
  */
 import { expect } from 'aegir/chai'
 import fc from 'fast-check'
+import pWaitFor from 'p-wait-for'
 import { PROTOCOL } from '../../src/constants.ts'
 import { Message } from '../../src/pb/rendezvous.ts'
 import { sealPeerRecord } from '../../src/protocol/peer-record.ts'
 import { BODY_MUTATIONS, FRAMINGS, Random, decodeReply, expectationOf, frame } from './fixtures/frames.ts'
-import { NodeSet, eventually, openRendezvousStreams, yieldToEventLoop } from './fixtures/nodes.ts'
+import { NodeSet, openRendezvousStreams, yieldToEventLoop } from './fixtures/nodes.ts'
 import { CrashWatch, PeakMemory, Stalls, mb, readMemory, report, residentByKind } from './fixtures/process.ts'
 import type { Expectation } from './fixtures/frames.ts'
 import type { ClientNode, ServerNode } from './fixtures/nodes.ts'
@@ -311,8 +312,8 @@ describe('stress: fuzzing the server through real streams', function () {
     const late = judged.filter(stream => stream.ms > stream.bound + QUEUE_MS + stream.stalled)
     const mostBeyond = judged.reduce((most, stream) => Math.max(most, stream.ms - stream.bound - stream.stalled), 0)
 
-    // every stream the fuzzers opened has been ended on the server too
-    const drained = await eventually(() => openRendezvousStreams(server).length === 0, SERVER_TIMEOUT + SERVER_IDLE + QUEUE_MS)
+    // every stream the fuzzers opened has been ended on the server too (a boolean: the figures are reported before the assertion)
+    const drained = await pWaitFor(() => openRendezvousStreams(server).length === 0 && pWaitFor.resolveWith(true), { interval: 50, timeout: { milliseconds: SERVER_TIMEOUT + SERVER_IDLE + QUEUE_MS, fallback: () => false } })
     const memoryAfter = readMemory()
     const residentAfter = residentByKind()
 

@@ -5,17 +5,14 @@
 
 import { circuitRelayServer, circuitRelayTransport } from '@libp2p/circuit-relay-v2'
 import { gossipsub } from '@libp2p/gossipsub'
-import { identify } from '@libp2p/identify'
-import { noise } from '@libp2p/noise'
 import { ping } from '@libp2p/ping'
 import { webSockets } from '@libp2p/websockets'
-import { yamux } from '@libp2p/yamux'
 import { WebSockets } from '@multiformats/multiaddr-matcher'
-import { createLibp2p } from 'libp2p'
+import { createTestNode } from '../../fixtures/memory-node.ts'
 import type { GossipSub } from '@libp2p/gossipsub'
 import type { Libp2p } from '@libp2p/interface'
 import type { Ping } from '@libp2p/ping'
-import type { Libp2pOptions, ServiceFactoryMap } from 'libp2p'
+import type { ServiceFactoryMap } from 'libp2p'
 
 export interface NodePeerOptions {
   /** Run a circuit relay server. Default: false */
@@ -33,7 +30,6 @@ export type NodePeer = Libp2p<{ identify: unknown, ping: Ping, pubsub: GossipSub
 /** A Node.js libp2p node over WebSockets, with identify, ping and gossipsub (usable on relayed connections) */
 export async function startNodePeer (options: NodePeerOptions = {}): Promise<NodePeer> {
   const services: ServiceFactoryMap = {
-    identify: identify(),
     ping: ping(),
     ...(options.pubsub === false ? {} : { pubsub: gossipsub({ runOnLimitedConnection: true, allowPublishToZeroTopicPeers: true }) }),
     ...options.services
@@ -47,16 +43,13 @@ export async function startNodePeer (options: NodePeerOptions = {}): Promise<Nod
       }
     })
   }
-  const init: Libp2pOptions<any> = {
+  const node = await createTestNode({
     addresses: { listen: options.listen === false ? [] : ['/ip4/127.0.0.1/tcp/0/ws'] },
     transports: [webSockets(), circuitRelayTransport()],
-    connectionEncrypters: [noise()],
-    streamMuxers: [yamux()],
     // many loopback connections arrive at once from the pages (P7)
     connectionManager: { inboundConnectionThreshold: 1000 },
     services
-  }
-  const node = await createLibp2p(init)
+  })
   return node as unknown as NodePeer
 }
 

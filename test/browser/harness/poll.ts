@@ -1,7 +1,9 @@
 /**
  * Bounded waiting: every wait in the browser suite goes through `pollUntil`, so that a step that never happens
  * fails with a message naming what was awaited and the last thing seen, instead of hanging until mocha's timeout.
+ * The polling is p-wait-for's; this adds the message, and takes a check that throws as "not yet".
  */
+import pWaitFor from 'p-wait-for'
 
 export interface PollOptions {
   /** Give up after this long, in ms. Default: 10000 */
@@ -18,31 +20,32 @@ export interface PollOptions {
  */
 export async function pollUntil <T> (what: string, check: () => Promise<T | undefined | null | false> | T | undefined | null | false, options: PollOptions = {}): Promise<T> {
   const timeout = options.timeout ?? 10_000
-  const interval = options.interval ?? 100
   const describe = options.describe ?? ((last: unknown) => safeJson(last))
-  const deadline = Date.now() + timeout
   let last: unknown
   let lastError: unknown
 
-  while (true) {
+  return pWaitFor(async () => {
     try {
       const value = await check()
       if (value !== undefined && value !== null && value !== false) {
-        return value
+        return pWaitFor.resolveWith(value)
       }
       last = value
       lastError = undefined
     } catch (err) {
       lastError = err
     }
-
-    if (Date.now() >= deadline) {
-      const seen = lastError != null ? `last error: ${String((lastError as Error).message ?? lastError)}` : `last seen: ${describe(last)}`
-      throw new Error(`Timed out after ${timeout} ms waiting for ${what} (${seen})`)
+    return false
+  }, {
+    interval: options.interval ?? 100,
+    timeout: {
+      milliseconds: timeout,
+      fallback: () => {
+        const seen = lastError != null ? `last error: ${String((lastError as Error).message ?? lastError)}` : `last seen: ${describe(last)}`
+        throw new Error(`Timed out after ${timeout} ms waiting for ${what} (${seen})`)
+      }
     }
-
-    await new Promise(resolve => setTimeout(resolve, Math.min(interval, Math.max(0, deadline - Date.now()))))
-  }
+  })
 }
 
 /** Rejects with a clear message when `promise` takes longer than `timeout` ms */

@@ -7,6 +7,7 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { expect } from 'aegir/chai'
+import pWaitFor from 'p-wait-for'
 import { killAll, startCli } from '../../cli/fixtures/cli-process.ts'
 import { createTcpClient } from '../../cli/fixtures/tcp-client.ts'
 import { dropSchema, POSTGRES_URL, skipWithoutPostgres, uniqueSchema } from '../../server/store/postgres-test-database.ts'
@@ -76,9 +77,7 @@ describe('rendezvous-server on PostgreSQL, killed with SIGKILL', function () {
       }
     })
     // kill once the stream is well under way (at least three more acknowledgements per client), never later than 10 s
-    for (let waited = 0; acknowledged.size < 24 && waited < 10_000; waited += 50) {
-      await new Promise(resolve => setTimeout(resolve, 50))
-    }
+    await pWaitFor(() => acknowledged.size >= 24, { interval: 50, timeout: { milliseconds: 10_000, fallback: () => {} } })
     const beforeKill = acknowledged.size
     const exit = await first.stop('SIGKILL')
     killed.abort()

@@ -13,6 +13,7 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { expect } from 'aegir/chai'
+import pWaitFor from 'p-wait-for'
 import { createBenchNode } from '../../../benchmarks/lib/nodes.ts'
 import { median } from '../../../benchmarks/lib/stats.ts'
 import { rendezvousDiscovery } from '../../../src/discovery/index.ts'
@@ -69,28 +70,19 @@ async function startJsNode (point: string): Promise<JsNode> {
 
 /** Polls every JS node until it has QUOTA connected topic peers, noting when each got there */
 async function jsQuotas (nodes: JsNode[], timeout: number): Promise<void> {
-  const deadline = Date.now() + timeout
-  while (nodes.some(js => js.quotaAt == null) && Date.now() < deadline) {
+  const allThere = (): boolean => {
     for (const js of nodes) {
       if (js.quotaAt == null && jsTopicPeers(js).length >= QUOTA) {
         js.quotaAt = Date.now()
       }
     }
-    await new Promise(resolve => setTimeout(resolve, 50))
+    return nodes.every(js => js.quotaAt != null)
   }
+  // at the timeout the nodes still short are named below
+  await pWaitFor(allThere, { interval: 50, timeout: { milliseconds: timeout, fallback: () => {} } })
   const short = nodes.filter(js => js.quotaAt == null)
   if (short.length > 0) {
     throw new Error(`JS nodes below ${QUOTA} connected topic peers after ${timeout} ms: ${short.map(js => `${js.peerId}: ${jsTopicPeers(js).length}`).join(', ')}`)
-  }
-}
-
-async function waitUntil (what: string, check: () => boolean, timeout: number): Promise<void> {
-  const deadline = Date.now() + timeout
-  while (!check()) {
-    if (Date.now() >= deadline) {
-      throw new Error(`Timed out after ${timeout} ms waiting for ${what}`)
-    }
-    await new Promise(resolve => setTimeout(resolve, 50))
   }
 }
 
@@ -106,7 +98,7 @@ async function goReceives (node: GoPubsubNode, text: string, from: string): Prom
 /** Resolves once every one of the JS nodes has received `text` on the topic from `from` */
 async function jsReceive (nodes: JsNode[], text: string, from: string): Promise<void> {
   const arrived = (js: JsNode): boolean => js.messages.some(m => m.text === text && m.from === from)
-  await waitUntil(`the message "${text}" at every JS node`, () => nodes.every(arrived), MESSAGE_TIMEOUT)
+  await pWaitFor(() => nodes.every(arrived), { interval: 50, timeout: { milliseconds: MESSAGE_TIMEOUT, message: `Timed out after ${MESSAGE_TIMEOUT} ms waiting for the message "${text}" at every JS node` } })
 }
 
 /** ms from `since` until the node received `text` */

@@ -13,6 +13,7 @@ import { networkInterfaces, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { expect } from 'aegir/chai'
+import pWaitFor from 'p-wait-for'
 import { parseNamespace, subnetCidr } from '../../fixtures/hosts/address-plan.ts'
 import { isAlive, sweepLeftovers } from '../../fixtures/hosts/cleanup.ts'
 import { HostNetwork, hostsUnavailable, startDelayProxy, startPoint } from '../../fixtures/hosts/index.ts'
@@ -51,16 +52,6 @@ async function startHolder (): Promise<{ pid: number, namespaces: string[], pids
     child.once('exit', () => { clearTimeout(timer); reject(new Error('the network holder exited before its line')) })
   })
   return { pid: child.pid!, ...JSON.parse(line), exited }
-}
-
-async function waitUntil (what: string, check: () => Promise<boolean>, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (!await check()) {
-    if (Date.now() > deadline) {
-      throw new Error(`not within ${timeoutMs} ms: ${what}`)
-    }
-    await new Promise(resolve => setTimeout(resolve, 100))
-  }
 }
 
 describe('the hosts harness (network namespaces on a bridge)', function () {
@@ -162,7 +153,7 @@ describe('the hosts harness (network namespaces on a bridge)', function () {
     process.kill(holder.pid, 'SIGTERM')
     await holder.exited
     expect(await listNamespaces()).to.not.include.any.members(holder.namespaces)
-    await waitUntil('the holder\'s processes are gone', async () => holder.pids.every(pid => !isAlive(pid)), 5000)
+    await pWaitFor(() => holder.pids.every(pid => !isAlive(pid)), { interval: 100, timeout: { milliseconds: 5000, message: 'not within 5000 ms: the holder\'s processes are gone' } })
   })
 
   it('leaves nothing running when the test process is killed outright, and the next sweep removes its namespaces', async () => {
@@ -170,7 +161,7 @@ describe('the hosts harness (network namespaces on a bridge)', function () {
     process.kill(holder.pid, 'SIGKILL')
     await holder.exited
     // the kernel ends the children (their parent-death signal); no handler could remove the namespaces
-    await waitUntil('the holder\'s processes are gone', async () => holder.pids.every(pid => !isAlive(pid)), 5000)
+    await pWaitFor(() => holder.pids.every(pid => !isAlive(pid)), { interval: 100, timeout: { milliseconds: 5000, message: 'not within 5000 ms: the holder\'s processes are gone' } })
     expect(await listNamespaces()).to.include.members(holder.namespaces)
 
     // a namespace of a live run (this process's) is left alone

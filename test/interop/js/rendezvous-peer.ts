@@ -13,17 +13,14 @@
  */
 import { createInterface } from 'node:readline'
 import { parseArgs } from 'node:util'
-import { identify } from '@libp2p/identify'
-import { noise } from '@libp2p/noise'
 import { tcp } from '@libp2p/tcp'
-import { yamux } from '@libp2p/yamux'
 import { multiaddr } from '@multiformats/multiaddr'
-import { createLibp2p } from 'libp2p'
 import { fromString as uint8ArrayFromString } from 'uint8arrays/from-string'
 import { toString as uint8ArrayToString } from 'uint8arrays/to-string'
 import { rendezvousClient } from '../../../src/client/index.ts'
 import { RendezvousError } from '../../../src/errors.ts'
 import { rendezvousServer } from '../../../src/server/index.ts'
+import { createTestNode } from '../../fixtures/memory-node.ts'
 import type { RendezvousClient, RendezvousClientInit } from '../../../src/client/index.ts'
 import type { Libp2p } from '@libp2p/interface'
 
@@ -58,15 +55,13 @@ function emit (line: Record<string, unknown>): void {
 }
 
 async function createNode (services: Record<string, any>): Promise<Libp2p<any>> {
-  return createLibp2p({
+  return createTestNode({
     addresses: { listen: [values.listen] },
     transports: [tcp()],
-    connectionEncrypters: [noise()],
-    streamMuxers: [yamux()],
     // every peer of the matrix dials from 127.0.0.1: libp2p's 5 inbound connections per second per host would
     // refuse some of them
     connectionManager: { inboundConnectionThreshold: 1000 },
-    services: { identify: identify(), ...services }
+    services
   })
 }
 

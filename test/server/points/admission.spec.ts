@@ -3,16 +3,11 @@
  * (its peer points and `admitPoints`, or anyone with `'any'`), and only when identify says they serve the
  * rendezvous protocol. Everyone else gets E_NOT_AUTHORIZED with a status text that says why, on the wire.
  */
-import { identify } from '@libp2p/identify'
-import { memory } from '@libp2p/memory'
-import { noise } from '@libp2p/noise'
-import { yamux } from '@libp2p/yamux'
 import { expect } from 'aegir/chai'
-import { createLibp2p } from 'libp2p'
 import { rendezvousClient } from '../../../src/client/index.ts'
 import { POINTS_NAMESPACE } from '../../../src/constants.ts'
 import { rendezvousServer } from '../../../src/server/index.ts'
-import { memoryAddress } from '../../fixtures/memory-node.ts'
+import { createTestNode } from '../../fixtures/memory-node.ts'
 import { PointNodes, listedAt, planPoint } from './fixtures.ts'
 import type { RendezvousClient } from '../../../src/client/types.ts'
 import type { Libp2p } from '@libp2p/interface'
@@ -32,13 +27,10 @@ describe('admission under /libp2p/rendezvous', function () {
 
   /** A node with the client that registers, serving the rendezvous protocol (as a point does) or not, with identify or not */
   async function registrant (serves: boolean, withIdentify = true): Promise<Registrant> {
-    const node = await createLibp2p({
-      addresses: { listen: [memoryAddress('registrant')] },
-      transports: [memory()],
-      connectionEncrypters: [noise()],
-      streamMuxers: [yamux()],
+    const node = await createTestNode({
+      label: 'registrant',
+      identify: withIdentify,
       services: {
-        ...(withIdentify ? { identify: identify() } : {}),
         rendezvous: rendezvousClient(),
         ...(serves ? { point: rendezvousServer() } : {})
       }

@@ -7,6 +7,7 @@
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
+import pWaitFor from 'p-wait-for'
 import { rendezvousClient } from '../../../src/client/index.ts'
 import { POINTS_NAMESPACE } from '../../../src/constants.ts'
 import { rendezvousServer } from '../../../src/server/index.ts'
@@ -89,18 +90,10 @@ export async function listedIn (point: PointNode): Promise<string[]> {
   return registrations.map(registration => registration.peerId).sort()
 }
 
-/** Polls `condition` every 20 ms; resolves with the ms it took, rejects naming `what` after `ms` */
+/** Polls `condition` every 20 ms (p-wait-for); resolves with the ms it took, which tests report, and rejects naming `what` after `ms` */
 export async function within (what: string, ms: number, condition: () => boolean | Promise<boolean>): Promise<number> {
   const started = performance.now()
-
-  while (!await condition()) {
-    if (performance.now() - started > ms) {
-      throw new Error(`${what} did not happen within ${ms} ms`)
-    }
-
-    await new Promise(resolve => setTimeout(resolve, 20))
-  }
-
+  await pWaitFor(condition, { interval: 20, timeout: { milliseconds: ms, message: `${what} did not happen within ${ms} ms` } })
   return performance.now() - started
 }
 

@@ -3,6 +3,7 @@
  * that commits later at a lower position, and the total limit holds exactly.
  */
 import { expect } from 'aegir/chai'
+import pWaitFor from 'p-wait-for'
 import { nextRange } from '../../../src/server/handle-discover.ts'
 import { holdTransaction, skipWithoutPostgres, TestStores, uniqueSchema, withDatabase } from './postgres-test-database.ts'
 import type { CookieRange } from '../../../src/protocol/cookie.ts'
@@ -167,11 +168,10 @@ describe('PostgresRegistrationStore with concurrent writers', function () {
     // and once no older transaction runs (other users of a shared test database may hold one for a moment), the
     // cookie moves past both
     let cursor = 0n
-    for (let tries = 0; cursor === 0n || cursor < after.registrations[1].seq; tries++) {
-      expect(tries, 'the cookie never moved past a committed registration').to.be.below(200)
+    await pWaitFor(async () => {
       cursor = cursorAfter(await store.discover({ namespace: 'ns', afterSeq: 0n, limit: 10, now }), 0n)
-      await new Promise(resolve => setTimeout(resolve, 50))
-    }
+      return cursor !== 0n && cursor >= after.registrations[1].seq
+    }, { interval: 50, timeout: { milliseconds: 10_000, message: 'the cookie never moved past a committed registration' } })
     expect(cursor).to.equal(after.registrations[1].seq)
   })
 

@@ -4,6 +4,7 @@
  * for one, and a DISCOVER must still answer at once, with what is stored.
  */
 import { expect } from 'aegir/chai'
+import pWaitFor from 'p-wait-for'
 import { holdTransaction, skipWithoutPostgres, TestStores, within, withDatabase } from './postgres-test-database.ts'
 import type { PostgresRegistrationStore } from '../../../src/server/store/postgres-store.ts'
 import type { RegisterLimits } from '../../../src/server/store/registration-store.ts'
@@ -62,10 +63,8 @@ describe('PostgresRegistrationStore read pool', function () {
       // the write pool is full: both its connections are blocked by the lock
       const blocked = async (): Promise<number> => withDatabase(async sql => Number((await sql`
         SELECT count(*) AS n FROM pg_stat_activity WHERE ${holderPid}::integer = ANY(pg_blocking_pids(pid))`)[0].n))
-      const deadline = Date.now() + 10_000
-      while (await blocked() < maxConnections && Date.now() < deadline) {
-        await new Promise(resolve => setTimeout(resolve, 50))
-      }
+      // the assertion below says how many were blocked at the timeout
+      await pWaitFor(async () => await blocked() >= maxConnections, { interval: 50, timeout: { milliseconds: 10_000, fallback: () => {} } })
       expect(await blocked(), 'write connections blocked by the lock').to.equal(maxConnections)
 
       const started = Date.now()
