@@ -107,6 +107,10 @@ export interface ScenarioResult {
   engine: { timersFired: number, wallMs: number, cpuMs: number, peakRssMiB: number, sharedCpuMs: number }
   /** With a process model: the simulated CPU time of each process (the point, `group 1`, ...), ms */
   processCpuMs?: Record<string, number>
+  /** With a process model: the simulated CPU time of the node groups and of the point by kind of work, ms */
+  cpuByKind?: { groups: Record<string, number>, point: Record<string, number> }
+  /** With a process model: each node's DISCOVERs sent and connections held (the point's not counted) at the end */
+  nodes?: { discovers: number[], connections: number[] }
 }
 
 function rates (from: PointCounters, to: PointCounters, seconds: number): RequestRates {
@@ -295,6 +299,19 @@ export class Simulation {
 
     if (this.processRun != null) {
       result.processCpuMs = Object.fromEntries(this.processRun.machine.processes.map(p => [p.name, p.used]))
+      const groups: Record<string, number> = {}
+
+      for (const group of this.groups) {
+        for (const [kind, ms] of Object.entries(group.process.usedBy)) {
+          groups[kind] = (groups[kind] ?? 0) + ms
+        }
+      }
+
+      result.cpuByKind = { groups, point: { ...this.processRun.point.usedBy } }
+      result.nodes = {
+        discovers: this.everyone.map(n => n.sent.discover),
+        connections: this.everyone.map(n => n.connectionManager.getConnections().length)
+      }
     }
     await this.shutdown(online)
     return result
@@ -568,7 +585,7 @@ export class Simulation {
     }
 
     if (group.started == null) {
-      group.started = group.process.run(group.size * run.costs.nodeStartMs)
+      group.started = group.process.run(group.size * run.costs.nodeStartMs, 'start')
       void group.started.then(() => { this.pollQuotas(group) })
     }
 
@@ -577,7 +594,7 @@ export class Simulation {
 
   private pollQuotas (group: Group): void {
     this.clock.setTimeout(() => {
-      void group.process.run(0).then(() => {
+      void group.process.run(0, 'poll').then(() => {
         if (this.stopped) {
           return
         }
@@ -606,7 +623,7 @@ export class Simulation {
         return
       }
 
-      void proc.run(perNodeMs + perConnectionMs * node.connectionCount)
+      void proc.run(perNodeMs + perConnectionMs * node.connectionCount, 'idle')
       this.idleWork(node)
     }, periodMs)
   }

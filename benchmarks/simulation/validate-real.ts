@@ -20,7 +20,7 @@
  * node --experimental-transform-types benchmarks/simulation/validate-real.ts [--quick] [--sizes 50,200]
  * [--processes 4,8] [--rounds 3] [--layout loopback|hosts|both] [--point-delay 10] [--out name] [--no-docs]
  */
-import { mkdir, writeFile } from 'node:fs/promises'
+import { mkdir, readdir, rm, writeFile } from 'node:fs/promises'
 import { cpus, loadavg } from 'node:os'
 import { fileURLToPath } from 'node:url'
 import { hostsUnavailable } from '../../test/fixtures/hosts/index.ts'
@@ -31,6 +31,7 @@ import { writeSection } from './doc-sections.ts'
 import { calibrate } from './real/calibrate.ts'
 import { probeCapacity } from './real/capacity.ts'
 import { realRound, share } from './real/multi-process-run.ts'
+import { profileParts } from './real/profile-parts.ts'
 import { validationDocs, validationTables } from './validation-report.ts'
 import type { ProcessModel } from './model/scenario.ts'
 import type { Calibration } from './real/calibrate.ts'
@@ -60,11 +61,24 @@ export interface ValidationRound {
   simulated: Figures
   /** The real round's other figures: each process's CPU, the machine's, how late the point's counters were read */
   realDetail: Omit<RealRound, 'timings' | 'samples' | 'plan'> & { samples?: RealRound['samples'] }
+  /** The simulated round's other figures: where its CPU went, each node's DISCOVERs and connections, the dials */
+  simulatedDetail: Pick<ScenarioResult, 'cpuByKind' | 'nodes' | 'dials'>
   /** Wall time of the simulated round, ms */
   simulatedWallMs: number
 }
 
+/**
+ * Where the CPU of a profiled real round went, per kind of process (the node groups summed), ms: the main threads'
+ * samples from the common start to the last node's quota
+ */
+export interface ProfiledRound {
+  untilAllMs: number
+  byKind: Record<string, { totalMs: number, parts: Record<string, number> }>
+}
+
 export interface ValidationCase {
+  /** A real round run with every process profiled (`--profile`): not among the rounds compared */
+  profiled?: ProfiledRound
   nodes: number
   groups: number[]
   layout: Layout
@@ -101,6 +115,8 @@ const layouts: Layout[] = layoutArg === 'both' ? ['loopback', 'hosts'] : [layout
 const pointDelayMs = Number(args.get('point-delay') ?? 10)
 const outName = args.get('out') ?? (quick ? 'quick/simulation-validation' : 'simulation-validation')
 const writeDocs = !quick && !args.has('no-docs') && !args.has('out')
+/** A directory for CPU profiles: one more real round per case, every process profiled (a diagnosis, not compared) */
+const profileDir = args.get('profile')
 const resultsDir = new URL('../results/', import.meta.url)
 
 /** Bound on one real round's wait for every node's quota, ms */
@@ -164,6 +180,11 @@ async function validateCase (nodes: number, groupCount: number, layout: Layout):
   progress(`validate-real: ${nodes} nodes in ${groupCount} processes (${groups.join(', ')}), ${layout}: calibrating`)
   const calibration = await calibrate(layout, pointDelayMs)
   const list: ValidationRound[] = []
+  let profiled: ProfiledRound | undefined
+
+  if (profileDir != null) {
+    profiled = await profiledRound(nodes, groupCount, layout, `${profileDir}/${nodes}-${layout}`)
+  }
 
   for (let round = 1; round <= rounds; round++) {
     const cores = await probeCapacity()
@@ -185,12 +206,14 @@ async function validateCase (nodes: number, groupCount: number, layout: Layout):
       real: realFigures(real),
       simulated: simulatedFigures(simulated.result),
       realDetail: { ...detail, samples: args.has('samples') ? samples : undefined },
+      simulatedDetail: { cpuByKind: simulated.result.cpuByKind, nodes: simulated.result.nodes, dials: simulated.result.dials },
       simulatedWallMs: simulated.result.engine.wallMs
     })
   }
 
   calibration.cores = median(calibration.coreProbes)
   return {
+    profiled,
     nodes,
     groups,
     layout,
@@ -201,6 +224,36 @@ async function validateCase (nodes: number, groupCount: number, layout: Layout):
     simulated: medianFigures(list.map(r => r.simulated)),
     wallMs: performance.now() - began
   }
+}
+
+/** One real round with every process profiled: where each kind of process spent its CPU, by part of the code */
+async function profiledRound (nodes: number, groupCount: number, layout: Layout, dir: string): Promise<ProfiledRound> {
+  progress(`validate-real: ${nodes} nodes, ${layout}: a profiled real round (profiles in ${dir})`)
+  await rm(dir, { recursive: true, force: true })
+  await mkdir(dir, { recursive: true })
+  const round = await realRound({ nodes, processes: groupCount, layout, pointDelayMs, topic: TOPIC, quota: QUOTA, boundMs: roundBoundMs(nodes), sampleMs: 250, profileDir: dir })
+  const files = await readdir(dir)
+  const byKind: ProfiledRound['byKind'] = {}
+
+  for (const proc of round.processes) {
+    const file = files.find(f => f.includes(`.${proc.pid}.`))
+
+    if (file == null) {
+      continue
+    }
+
+    const parts = await profileParts(`${dir}/${file}`, round.windowUs)
+    const entry = byKind[proc.kind] ?? { totalMs: 0, parts: {} }
+    entry.totalMs += parts.totalMs
+
+    for (const { part, ms } of parts.parts) {
+      entry.parts[part] = (entry.parts[part] ?? 0) + ms
+    }
+
+    byKind[proc.kind] = entry
+  }
+
+  return { untilAllMs: round.untilAllMs, byKind }
 }
 
 const unavailable = await hostsUnavailable()
