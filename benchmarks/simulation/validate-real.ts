@@ -6,13 +6,13 @@
  * start, connection and request CPU at each end, idle cost, delays;
  * 2. runs `--rounds` real rounds (real/multi-process-run.ts: a `rendezvous-server` process and the node groups,
  * started together, each node in one topic with the quota of 6, defaults) and as many simulated ones (run-one.ts,
- * the same node groups, the calibration's figures, the cores probed just before the real round, seed = round);
+ * the same node groups, the calibration's figures, the cores that other work left the real round, seed = round);
  * 3. prints, per size, real against simulated (the medians of the rounds, each round's figure beside them) for the
  * p50 and p95 time to quota and the REGISTERs and DISCOVERs the point answered until every node was at quota,
  * with the ratio and the goal (within 25%) beside each, and the calibration with how each figure was measured.
  *
  * It writes benchmarks/results/simulation-validation.json (quick/… with --quick) and, unless --quick or --no-docs,
- * the generated sections of benchmarks/simulation/README.md, benchmarks/README.md and docs/sizing.md.
+ * the generated sections of benchmarks/simulation/README.md and docs/sizing.md.
  *
  * Needs root (network namespaces, test/fixtures/hosts/); without, it prints a `skipped:` line and exits 0. Run it
  * under the machine's benchmark lock: `flock /tmp/rdv-heavy.lock npm run bench -- --only validate-real`.
@@ -55,8 +55,13 @@ export interface Figures {
 
 export interface ValidationRound {
   round: number
-  /** Cores the probe found just before the real round (what the simulated round is given) */
+  /**
+   * Cores the simulated round is given: the machine's, less what other work (none of the round's processes) took
+   * while the real round ran, from /proc/stat less the round's processes' CPU (`coresLeft`)
+   */
   cores: number
+  /** Cores the probe found just before the real round (real/capacity.ts), for comparison */
+  probe: number
   real: Figures
   simulated: Figures
   /** The real round's other figures: each process's CPU, the machine's, how late the point's counters were read */
@@ -143,6 +148,20 @@ function medianFigures (list: Figures[]): Figures {
   }
 }
 
+/**
+ * The cores other work left a real round: the machine's, less the CPU that processes not of the round took over it
+ * (the whole machine's from /proc/stat less the round's processes'), per ms of its wall time. The machine is shared:
+ * a 1 s probe before the round is no measure of it (rounds whose probe found 0.3-0.4 cores ran with 1.0 for their
+ * own processes, the other work taking the other core), and the simulated round must share what the real one could
+ * have. Below 2 cores this is close to what the round's processes used (they keep the cores busy): on a loaded
+ * machine the comparison of times is then one of CPU costs and schedule at the round's own capacity
+ */
+function coresLeft (round: RealRound): number {
+  const own = round.processes.reduce((sum, p) => sum + p.cpuMs, 0)
+  const other = Math.max(0, round.machine.busyMs - own) / Math.max(1, round.machine.wallMs)
+  return Math.max(0.1, cpus().length - other)
+}
+
 function realFigures (round: RealRound): Figures {
   const times = [...round.timings, ...Array.from({ length: round.never }, () => Infinity)]
   return {
@@ -187,11 +206,12 @@ async function validateCase (nodes: number, groupCount: number, layout: Layout):
   }
 
   for (let round = 1; round <= rounds; round++) {
-    const cores = await probeCapacity()
-    calibration.coreProbes.push(cores)
-    progress(`validate-real: ${nodes} nodes, ${layout}, round ${round} of ${rounds}: real (cores ${cores.toFixed(2)})`)
+    const probe = await probeCapacity()
+    calibration.coreProbes.push(probe)
+    progress(`validate-real: ${nodes} nodes, ${layout}, round ${round} of ${rounds}: real (probe: ${probe.toFixed(2)} cores)`)
     const real = await realRound({ nodes, processes: groupCount, layout, pointDelayMs, topic: TOPIC, quota: QUOTA, boundMs: roundBoundMs(nodes), sampleMs: 250 })
-    progress(`validate-real: ${nodes} nodes, ${layout}, round ${round}: simulated`)
+    const cores = coresLeft(real)
+    progress(`validate-real: ${nodes} nodes, ${layout}, round ${round}: simulated (${cores.toFixed(2)} cores left by other work)`)
     const model: ProcessModel = { cores, groups, costs: calibration.costs }
     const simulated = await runChild<ScenarioResult>(`${here}run-one.ts`, ['--scenario', `validate-${nodes}`, '--seed', String(round), '--processes', JSON.stringify(model)], 300_000, SIMULATION_FLAGS)
 
@@ -203,6 +223,7 @@ async function validateCase (nodes: number, groupCount: number, layout: Layout):
     list.push({
       round,
       cores,
+      probe,
       real: realFigures(real),
       simulated: simulatedFigures(simulated.result),
       realDetail: { ...detail, samples: args.has('samples') ? samples : undefined },
@@ -211,7 +232,7 @@ async function validateCase (nodes: number, groupCount: number, layout: Layout):
     })
   }
 
-  calibration.cores = median(calibration.coreProbes)
+  calibration.cores = median(list.map(r => r.cores))
   return {
     profiled,
     nodes,

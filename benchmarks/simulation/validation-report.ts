@@ -97,8 +97,8 @@ export function calibrationTable (cases: ValidationCase[]): string {
   const rows: string[][] = []
   const pair = (a: number, b: number, digits: number): string => `${fixed(a, digits)} / ${fixed(b, digits)}`
   const how: Array<[string, (c: ValidationCase) => string, (c: ValidationCase) => string, string]> = [
-    ['cores', c => `${fixed(c.calibration.cores, 2)} (${c.calibration.coreProbes.map(p => fixed(p, 2)).join(', ')})`, () => '-',
-      'as many busy loops as cores, 1 s, before the calibration and before each real round; each simulated round gets its real round\'s probe, the median is shown'],
+    ['cores', c => `${fixed(c.calibration.cores, 2)} (${c.rounds.map(r => fixed(r.cores, 2)).join(', ')})`, c => c.calibration.coreProbes.map(p => fixed(p, 2)).join(', '),
+      'the machine\'s cores less the CPU other work took during each real round (/proc/stat less the round\'s processes), the simulated round\'s; median (each round). Beside: as many busy loops as cores, 1 s, before the calibration and before each round (no measure of what a round gets: other work comes and goes)'],
     ['node start, per node', c => fixed(c.calibration.costs.nodeStartMs, 1), () => '-',
       'CPU of two node groups of 12 from their configuration to their ready line (no point given: no discovery work), per node'],
     ['connection, dialer / dialed', c => pair(c.calibration.costs.connection.dialerMs, c.calibration.costs.connection.listenerMs, 1), c => pair(c.calibration.connectionAlone.dialerMs, c.calibration.connectionAlone.listenerMs, 1),
@@ -225,7 +225,6 @@ export function validationDocs (results: ValidationResults): Array<[URL, string]
   const body = [when, '', comparisonTable(results.cases), '', 'What the simulator was given, measured by the calibration step of the same run:', '', calibrationTable(results.cases), '', runTimeTable(results.cases)].join('\n')
   return [
     new URL('./README.md', import.meta.url),
-    new URL('../README.md', import.meta.url),
     new URL('../../docs/sizing.md', import.meta.url)
   ].map(file => [file, body])
 }

@@ -61,7 +61,7 @@ const TOPIC = 'calibration/topic'
 export interface Calibration {
   layout: Layout
   pointDelayMs: number
-  /** Cores the run's processes can share: the median of the probes */
+  /** Cores the rounds' processes could share: the median of the probes here, the cores other work left each round once validate-real.ts has run them */
   cores: number
   /** Each probe's result (before the calibration, and the ones the caller adds between rounds) */
   coreProbes: number[]
