@@ -67,7 +67,7 @@ export interface ValidationRound {
   /** The real round's other figures: each process's CPU, the machine's, how late the point's counters were read */
   realDetail: Omit<RealRound, 'timings' | 'samples' | 'plan'> & { samples?: RealRound['samples'] }
   /** The simulated round's other figures: where its CPU went, each node's DISCOVERs and connections, the dials */
-  simulatedDetail: Pick<ScenarioResult, 'cpuByKind' | 'nodes' | 'dials'>
+  simulatedDetail: Pick<ScenarioResult, 'cpuByKind' | 'waitByKind' | 'nodes' | 'dials' | 'untilAllAtQuota'>
   /** Wall time of the simulated round, ms */
   simulatedWallMs: number
 }
@@ -227,7 +227,13 @@ async function validateCase (nodes: number, groupCount: number, layout: Layout):
       real: realFigures(real),
       simulated: simulatedFigures(simulated.result),
       realDetail: { ...detail, samples: args.has('samples') ? samples : undefined },
-      simulatedDetail: { cpuByKind: simulated.result.cpuByKind, nodes: simulated.result.nodes, dials: simulated.result.dials },
+      simulatedDetail: {
+        cpuByKind: simulated.result.cpuByKind,
+        waitByKind: simulated.result.waitByKind,
+        nodes: simulated.result.nodes,
+        dials: simulated.result.dials,
+        untilAllAtQuota: simulated.result.untilAllAtQuota
+      },
       simulatedWallMs: simulated.result.engine.wallMs
     })
   }

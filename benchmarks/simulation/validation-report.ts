@@ -149,8 +149,11 @@ function spread (values: number[] | undefined): string {
 }
 
 /**
- * Where the two sides differ beyond the compared figures, round by round: each node's DISCOVERs and connections at
- * the end (mean, range), the errors the real nodes' modules last saw, and where the simulated CPU went
+ * Where the two sides differ beyond the compared figures, round by round: the DISCOVERs sent and answered when the
+ * last node reached its quota (real: the modules' own count beside the point's; simulated: sent beside answered,
+ * the difference in flight), how long the simulated processes' pieces of work waited, each node's DISCOVERs and
+ * connections at the end (mean, range), the errors the real nodes' modules last saw, and where the simulated CPU
+ * went
  */
 export function diagnosticsTable (cases: ValidationCase[]): string {
   const rows: string[][] = []
@@ -161,8 +164,15 @@ export function diagnosticsTable (cases: ValidationCase[]): string {
       const sim = r.simulatedDetail
       const cpu = sim.cpuByKind
       const kinds = cpu == null ? '-' : Object.entries(cpu.groups).sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k} ${seconds(v)}`).join(', ')
+      const wait = sim.waitByKind
+      const waits = wait == null
+        ? '-'
+        : ['discover', 'register', 'records', 'connection', 'point connection'].map(kind => `${kind} ${ms(wait.groups[kind]?.meanMs)} / ${ms(wait.point[kind]?.meanMs)}`).join(', ')
+      const realSent = real?.discovers.reduce((a, b) => a + b, 0)
       rows.push([
         `${c.nodes}, ${c.layout}, ${r.round}`,
+        `${realSent ?? '-'} / ${r.real.discover}; ${sim.untilAllAtQuota?.discover ?? '-'} / ${sim.untilAllAtQuota?.answered.discover ?? '-'}`,
+        waits,
         `${spread(real?.discovers)} / ${spread(sim.nodes?.discovers)}`,
         `${spread(real?.connections)} / ${spread(sim.nodes?.connections)}`,
         `${sim.dials.refusedPending} refused at a peer's or the point's pending limit, ${sim.dials.opened} connections`,
@@ -172,7 +182,7 @@ export function diagnosticsTable (cases: ValidationCase[]): string {
     }
   }
 
-  return formatTable(['case, round', 'DISCOVERs per node, real / simulated', 'connections per node, real / simulated', 'simulated dials', 'real: last errors of the modules', 'simulated CPU of the groups by kind (s)'], rows)
+  return formatTable(['case, round', 'DISCOVERs the nodes counted / the point answered, real; sent / answered, simulated', 'simulated mean ms from queued to done, in the groups / at the point', 'DISCOVERs per node, real / simulated', 'connections per node, real / simulated', 'simulated dials', 'real: last errors of the modules', 'simulated CPU of the groups by kind (s)'], rows)
 }
 
 /**

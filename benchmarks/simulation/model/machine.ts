@@ -17,6 +17,8 @@ interface Work {
   left: number
   /** What it is, for the account of where the CPU went */
   kind: string
+  /** When it was queued, ms on the simulated clock */
+  queuedAt: number
   done(): void
 }
 
@@ -33,6 +35,8 @@ export class SimProcess {
   used = 0
   /** The same by kind of work (`connection`, `discover`, ...), ms */
   readonly usedBy: Record<string, number> = {}
+  /** Pieces of work done by kind, and their time from queued to done (waiting behind earlier work, and running), ms */
+  readonly waitedBy: Record<string, { pieces: number, ms: number }> = {}
   /** Work queued, the running piece first */
   readonly queue: Work[] = []
   private readonly machine: Machine
@@ -84,7 +88,7 @@ export class Machine {
   async enqueue (proc: SimProcess, ms: number, kind: string): Promise<void> {
     this.advance()
     const done = new Promise<void>(resolve => {
-      proc.queue.push({ left: Math.max(0, ms), kind, done: resolve })
+      proc.queue.push({ left: Math.max(0, ms), kind, queuedAt: this.clock.now(), done: resolve })
     })
     this.schedule()
     return done
@@ -119,6 +123,10 @@ export class Machine {
       if (head.left <= EPSILON) {
         proc.used += head.left
         proc.usedBy[head.kind] += head.left
+        const waited = proc.waitedBy[head.kind] ?? { pieces: 0, ms: 0 }
+        waited.pieces++
+        waited.ms += now - head.queuedAt
+        proc.waitedBy[head.kind] = waited
         proc.queue.shift()
         head.done()
       }
