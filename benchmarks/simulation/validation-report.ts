@@ -231,7 +231,7 @@ export function validationTables (results: ValidationResults): string {
 /** The generated sections, per file */
 export function validationDocs (results: ValidationResults): Array<[URL, string]> {
   const meta = results.meta
-  const when = `Run of ${String(meta.startedAt).slice(0, 16).replace('T', ' ')} UTC (${meta.cpus as number} cores, load average ${(meta.loadavgBefore as number[])[0].toFixed(1)} before), \`npm run bench -- --only validate-real\`; raw results: benchmarks/results/simulation-validation.json.`
+  const when = `Run of ${String(meta.startedAt).slice(0, 16).replace('T', ' ')} UTC (${meta.cpus as number} cores, load average ${(meta.loadavgBefore as number[])[0].toFixed(1)} before, ${(meta.loadavgAfter as number[])[0].toFixed(1)} after), \`npm run bench -- --only validate-real\`; raw results: benchmarks/results/simulation-validation.json.`
   const body = [when, '', comparisonTable(results.cases), '', 'What the simulator was given, measured by the calibration step of the same run:', '', calibrationTable(results.cases), '', runTimeTable(results.cases)].join('\n')
   return [
     new URL('./README.md', import.meta.url),
