@@ -6,13 +6,13 @@
  * start, connection and request CPU at each end, idle cost, delays;
  * 2. runs `--rounds` real rounds (real/multi-process-run.ts: a `rendezvous-server` process and the node groups,
  * started together, each node in one topic with the quota of 6, defaults) and as many simulated ones (run-one.ts,
- * the same node groups, the calibration's figures, the cores probed just before the real round, seed = round);
+ * the same node groups, the calibration's figures, the cores that other work left the real round, seed = round);
  * 3. prints, per size, real against simulated (the medians of the rounds, each round's figure beside them) for the
  * p50 and p95 time to quota and the REGISTERs and DISCOVERs the point answered until every node was at quota,
  * with the ratio and the goal (within 25%) beside each, and the calibration with how each figure was measured.
  *
  * It writes benchmarks/results/simulation-validation.json (quick/… with --quick) and, unless --quick or --no-docs,
- * the generated sections of benchmarks/simulation/README.md, benchmarks/README.md and docs/sizing.md.
+ * the generated sections of benchmarks/simulation/README.md and docs/sizing.md.
  *
  * Needs root (network namespaces, test/fixtures/hosts/); without, it prints a `skipped:` line and exits 0. Run it
  * under the machine's benchmark lock: `flock /tmp/rdv-heavy.lock npm run bench -- --only validate-real`.
@@ -20,7 +20,7 @@
  * node --experimental-transform-types benchmarks/simulation/validate-real.ts [--quick] [--sizes 50,200]
  * [--processes 4,8] [--rounds 3] [--layout loopback|hosts|both] [--point-delay 10] [--out name] [--no-docs]
  */
-import { mkdir, writeFile } from 'node:fs/promises'
+import { mkdir, readdir, rm, writeFile } from 'node:fs/promises'
 import { cpus, loadavg } from 'node:os'
 import { fileURLToPath } from 'node:url'
 import { hostsUnavailable } from '../../test/fixtures/hosts/index.ts'
@@ -31,6 +31,7 @@ import { writeSection } from './doc-sections.ts'
 import { calibrate } from './real/calibrate.ts'
 import { probeCapacity } from './real/capacity.ts'
 import { realRound, share } from './real/multi-process-run.ts'
+import { profileParts } from './real/profile-parts.ts'
 import { validationDocs, validationTables } from './validation-report.ts'
 import type { ProcessModel } from './model/scenario.ts'
 import type { Calibration } from './real/calibrate.ts'
@@ -54,17 +55,35 @@ export interface Figures {
 
 export interface ValidationRound {
   round: number
-  /** Cores the probe found just before the real round (what the simulated round is given) */
+  /**
+   * Cores the simulated round is given: the machine's, less what other work (none of the round's processes) took
+   * while the real round ran, from /proc/stat less the round's processes' CPU (`coresLeft`)
+   */
   cores: number
+  /** Cores the probe found just before the real round (real/capacity.ts), for comparison */
+  probe: number
   real: Figures
   simulated: Figures
   /** The real round's other figures: each process's CPU, the machine's, how late the point's counters were read */
   realDetail: Omit<RealRound, 'timings' | 'samples' | 'plan'> & { samples?: RealRound['samples'] }
+  /** The simulated round's other figures: where its CPU went, each node's DISCOVERs and connections, the dials */
+  simulatedDetail: Pick<ScenarioResult, 'cpuByKind' | 'waitByKind' | 'nodes' | 'dials' | 'untilAllAtQuota'>
   /** Wall time of the simulated round, ms */
   simulatedWallMs: number
 }
 
+/**
+ * Where the CPU of a profiled real round went, per kind of process (the node groups summed), ms: the main threads'
+ * samples from the common start to the last node's quota
+ */
+export interface ProfiledRound {
+  untilAllMs: number
+  byKind: Record<string, { totalMs: number, parts: Record<string, number> }>
+}
+
 export interface ValidationCase {
+  /** A real round run with every process profiled (`--profile`): not among the rounds compared */
+  profiled?: ProfiledRound
   nodes: number
   groups: number[]
   layout: Layout
@@ -101,6 +120,8 @@ const layouts: Layout[] = layoutArg === 'both' ? ['loopback', 'hosts'] : [layout
 const pointDelayMs = Number(args.get('point-delay') ?? 10)
 const outName = args.get('out') ?? (quick ? 'quick/simulation-validation' : 'simulation-validation')
 const writeDocs = !quick && !args.has('no-docs') && !args.has('out')
+/** A directory for CPU profiles: one more real round per case, every process profiled (a diagnosis, not compared) */
+const profileDir = args.get('profile')
 const resultsDir = new URL('../results/', import.meta.url)
 
 /** Bound on one real round's wait for every node's quota, ms */
@@ -125,6 +146,20 @@ function medianFigures (list: Figures[]): Figures {
     groupsCpuMs: pick('groupsCpuMs'),
     pointCpuMs: pick('pointCpuMs')
   }
+}
+
+/**
+ * The cores other work left a real round: the machine's, less the CPU that processes not of the round took over it
+ * (the whole machine's from /proc/stat less the round's processes'), per ms of its wall time. The machine is shared:
+ * a 1 s probe before the round is no measure of it (rounds whose probe found 0.3-0.4 cores ran with 1.0 for their
+ * own processes, the other work taking the other core), and the simulated round must share what the real one could
+ * have. Below 2 cores this is close to what the round's processes used (they keep the cores busy): on a loaded
+ * machine the comparison of times is then one of CPU costs and schedule at the round's own capacity
+ */
+function coresLeft (round: RealRound): number {
+  const own = round.processes.reduce((sum, p) => sum + p.cpuMs, 0)
+  const other = Math.max(0, round.machine.busyMs - own) / Math.max(1, round.machine.wallMs)
+  return Math.max(0.1, cpus().length - other)
 }
 
 function realFigures (round: RealRound): Figures {
@@ -164,13 +199,19 @@ async function validateCase (nodes: number, groupCount: number, layout: Layout):
   progress(`validate-real: ${nodes} nodes in ${groupCount} processes (${groups.join(', ')}), ${layout}: calibrating`)
   const calibration = await calibrate(layout, pointDelayMs)
   const list: ValidationRound[] = []
+  let profiled: ProfiledRound | undefined
+
+  if (profileDir != null) {
+    profiled = await profiledRound(nodes, groupCount, layout, `${profileDir}/${nodes}-${layout}`)
+  }
 
   for (let round = 1; round <= rounds; round++) {
-    const cores = await probeCapacity()
-    calibration.coreProbes.push(cores)
-    progress(`validate-real: ${nodes} nodes, ${layout}, round ${round} of ${rounds}: real (cores ${cores.toFixed(2)})`)
+    const probe = await probeCapacity()
+    calibration.coreProbes.push(probe)
+    progress(`validate-real: ${nodes} nodes, ${layout}, round ${round} of ${rounds}: real (probe: ${probe.toFixed(2)} cores)`)
     const real = await realRound({ nodes, processes: groupCount, layout, pointDelayMs, topic: TOPIC, quota: QUOTA, boundMs: roundBoundMs(nodes), sampleMs: 250 })
-    progress(`validate-real: ${nodes} nodes, ${layout}, round ${round}: simulated`)
+    const cores = coresLeft(real)
+    progress(`validate-real: ${nodes} nodes, ${layout}, round ${round}: simulated (${cores.toFixed(2)} cores left by other work)`)
     const model: ProcessModel = { cores, groups, costs: calibration.costs }
     const simulated = await runChild<ScenarioResult>(`${here}run-one.ts`, ['--scenario', `validate-${nodes}`, '--seed', String(round), '--processes', JSON.stringify(model)], 300_000, SIMULATION_FLAGS)
 
@@ -182,15 +223,24 @@ async function validateCase (nodes: number, groupCount: number, layout: Layout):
     list.push({
       round,
       cores,
+      probe,
       real: realFigures(real),
       simulated: simulatedFigures(simulated.result),
       realDetail: { ...detail, samples: args.has('samples') ? samples : undefined },
+      simulatedDetail: {
+        cpuByKind: simulated.result.cpuByKind,
+        waitByKind: simulated.result.waitByKind,
+        nodes: simulated.result.nodes,
+        dials: simulated.result.dials,
+        untilAllAtQuota: simulated.result.untilAllAtQuota
+      },
       simulatedWallMs: simulated.result.engine.wallMs
     })
   }
 
-  calibration.cores = median(calibration.coreProbes)
+  calibration.cores = median(list.map(r => r.cores))
   return {
+    profiled,
     nodes,
     groups,
     layout,
@@ -201,6 +251,36 @@ async function validateCase (nodes: number, groupCount: number, layout: Layout):
     simulated: medianFigures(list.map(r => r.simulated)),
     wallMs: performance.now() - began
   }
+}
+
+/** One real round with every process profiled: where each kind of process spent its CPU, by part of the code */
+async function profiledRound (nodes: number, groupCount: number, layout: Layout, dir: string): Promise<ProfiledRound> {
+  progress(`validate-real: ${nodes} nodes, ${layout}: a profiled real round (profiles in ${dir})`)
+  await rm(dir, { recursive: true, force: true })
+  await mkdir(dir, { recursive: true })
+  const round = await realRound({ nodes, processes: groupCount, layout, pointDelayMs, topic: TOPIC, quota: QUOTA, boundMs: roundBoundMs(nodes), sampleMs: 250, profileDir: dir })
+  const files = await readdir(dir)
+  const byKind: ProfiledRound['byKind'] = {}
+
+  for (const proc of round.processes) {
+    const file = files.find(f => f.includes(`.${proc.pid}.`))
+
+    if (file == null) {
+      continue
+    }
+
+    const parts = await profileParts(`${dir}/${file}`, round.windowUs)
+    const entry = byKind[proc.kind] ?? { totalMs: 0, parts: {} }
+    entry.totalMs += parts.totalMs
+
+    for (const { part, ms } of parts.parts) {
+      entry.parts[part] = (entry.parts[part] ?? 0) + ms
+    }
+
+    byKind[proc.kind] = entry
+  }
+
+  return { untilAllMs: round.untilAllMs, byKind }
 }
 
 const unavailable = await hostsUnavailable()

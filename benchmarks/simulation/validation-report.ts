@@ -97,12 +97,12 @@ export function calibrationTable (cases: ValidationCase[]): string {
   const rows: string[][] = []
   const pair = (a: number, b: number, digits: number): string => `${fixed(a, digits)} / ${fixed(b, digits)}`
   const how: Array<[string, (c: ValidationCase) => string, (c: ValidationCase) => string, string]> = [
-    ['cores', c => `${fixed(c.calibration.cores, 2)} (${c.calibration.coreProbes.map(p => fixed(p, 2)).join(', ')})`, () => '-',
-      'as many busy loops as cores, 1 s, before the calibration and before each real round; each simulated round gets its real round\'s probe, the median is shown'],
+    ['cores', c => `${fixed(c.calibration.cores, 2)} (${c.rounds.map(r => fixed(r.cores, 2)).join(', ')})`, c => c.calibration.coreProbes.map(p => fixed(p, 2)).join(', '),
+      'the machine\'s cores less the CPU other work took during each real round (/proc/stat less the round\'s processes), the simulated round\'s; median (each round). Beside: as many busy loops as cores, 1 s, before the calibration and before each round (no measure of what a round gets: other work comes and goes)'],
     ['node start, per node', c => fixed(c.calibration.costs.nodeStartMs, 1), () => '-',
       'CPU of two node groups of 12 from their configuration to their ready line (no point given: no discovery work), per node'],
     ['connection, dialer / dialed', c => pair(c.calibration.costs.connection.dialerMs, c.calibration.costs.connection.listenerMs, 1), c => pair(c.calibration.connectionAlone.dialerMs, c.calibration.connectionAlone.listenerMs, 1),
-      'CPU of each group while 8 pairs connect at once (the group\'s ping command dials; until both ends list the other as subscribed), less idle, per connection; alone: median of 4 one at a time'],
+      'CPU of each group while 8 pairs connect at once (the group\'s ping command dials; until both ends list the other as subscribed), less idle, per connection: median of 6 batches (48 connections); alone: median of 4 one at a time'],
     ['connection to the point, node / point', c => pair(c.calibration.costs.pointConnection.dialerMs, c.calibration.costs.pointConnection.pointMs, 1), c => pair(c.calibration.requestsAlone.pointConnection.dialerMs, c.calibration.requestsAlone.pointConnection.pointMs, 1),
       '30 client nodes (request-peers.ts) connect 8 at a time, each with an empty DISCOVER, less an empty DISCOVER on an open connection; the point\'s CPU from /proc; alone: 30 one after the other'],
     ['REGISTER, client / point', c => pair(c.calibration.costs.register.clientMs, c.calibration.costs.register.pointMs, 2), c => pair(c.calibration.requestsAlone.register.clientMs, c.calibration.requestsAlone.register.pointMs, 2),
@@ -112,7 +112,7 @@ export function calibrationTable (cases: ValidationCase[]): string {
     ['DISCOVER per record returned, client / point', c => pair(c.calibration.costs.discover.clientPerRecordMs, c.calibration.costs.discover.pointPerRecordMs, 3), c => pair(c.calibration.requestsAlone.discover.clientPerRecordMs, c.calibration.requestsAlone.discover.pointPerRecordMs, 3),
       'DISCOVERs returning the 60 records registered less the empty ones, per record (the client checks each record\'s signature; the point\'s share is under /proc\'s 10 ms resolution)'],
     ['idle, per node / per connection, per s', c => pair(c.calibration.costs.idle.perNodeMs, c.calibration.costs.idle.perConnectionMs, 2), () => '-',
-      'CPU of the two groups left alone 3 s, before and after each node holds one connection (gossipsub\'s heartbeat, pings, the group\'s quota poll)'],
+      'CPU of the two groups left alone 4 s, before and after each node holds 4 connections (gossipsub\'s heartbeat, pings, the group\'s quota poll)'],
     ['round trip node to node', c => fixed(c.calibration.costs.latency.nodeRttMs, 2), () => '-', 'libp2p ping, mean of 20'],
     ['delay of a connection to the point / of a request', c => pair(c.calibration.costs.latency.pointConnectMs, c.calibration.costs.latency.pointRequestMs, 1), () => '-',
       'wall time less the CPU of both ends, one at a time (the point has no ping service)']
@@ -138,6 +138,79 @@ export function runTimeTable (cases: ValidationCase[]): string {
   ]))
 }
 
+function spread (values: number[] | undefined): string {
+  if (values == null || values.length === 0) {
+    return '-'
+  }
+
+  const sorted = [...values].sort((a, b) => a - b)
+  const mean = values.reduce((a, b) => a + b, 0) / values.length
+  return `${fixed(mean, 1)} (${sorted[0]}-${sorted[sorted.length - 1]})`
+}
+
+/**
+ * Where the two sides differ beyond the compared figures, round by round: the DISCOVERs sent and answered when the
+ * last node reached its quota (real: the modules' own count beside the point's; simulated: sent beside answered,
+ * the difference in flight), how long the simulated processes' pieces of work waited, each node's DISCOVERs and
+ * connections at the end (mean, range), the errors the real nodes' modules last saw, and where the simulated CPU
+ * went
+ */
+export function diagnosticsTable (cases: ValidationCase[]): string {
+  const rows: string[][] = []
+
+  for (const c of cases) {
+    for (const r of c.rounds) {
+      const real = r.realDetail.nodes
+      const sim = r.simulatedDetail
+      const cpu = sim.cpuByKind
+      const kinds = cpu == null ? '-' : Object.entries(cpu.groups).sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k} ${seconds(v)}`).join(', ')
+      const wait = sim.waitByKind
+      const waits = wait == null
+        ? '-'
+        : ['discover', 'register', 'records', 'connection', 'point connection'].map(kind => `${kind} ${ms(wait.groups[kind]?.meanMs)} / ${ms(wait.point[kind]?.meanMs)}`).join(', ')
+      const realSent = real?.discovers.reduce((a, b) => a + b, 0)
+      rows.push([
+        `${c.nodes}, ${c.layout}, ${r.round}`,
+        `${realSent ?? '-'} / ${r.real.discover}; ${sim.untilAllAtQuota?.discover ?? '-'} / ${sim.untilAllAtQuota?.answered.discover ?? '-'}`,
+        waits,
+        `${spread(real?.discovers)} / ${spread(sim.nodes?.discovers)}`,
+        `${spread(real?.connections)} / ${spread(sim.nodes?.connections)}`,
+        `${sim.dials.refusedPending} refused at a peer's or the point's pending limit, ${sim.dials.opened} connections`,
+        real == null ? '-' : Object.entries(real.errors).map(([e, n]) => `${n}x ${e}`).join('; ') || 'none',
+        kinds
+      ])
+    }
+  }
+
+  return formatTable(['case, round', 'DISCOVERs the nodes counted / the point answered, real; sent / answered, simulated', 'simulated mean ms from queued to done, in the groups / at the point', 'DISCOVERs per node, real / simulated', 'connections per node, real / simulated', 'simulated dials', 'real: last errors of the modules', 'simulated CPU of the groups by kind (s)'], rows)
+}
+
+/**
+ * Where a profiled real round's CPU went (profiles cover each process's whole life, start-up and stop included)
+ * beside where the simulated rounds put theirs
+ */
+export function profileTable (cases: ValidationCase[]): string {
+  const rows: string[][] = []
+
+  for (const c of cases) {
+    const profiled = c.profiled
+
+    if (profiled == null) {
+      continue
+    }
+
+    for (const [kind, { totalMs, parts }] of Object.entries(profiled.byKind)) {
+      for (const [part, ms] of Object.entries(parts).sort((a, b) => b[1] - a[1])) {
+        if (ms / totalMs >= 0.01) {
+          rows.push([`${c.nodes}, ${c.layout}`, kind, part, seconds(ms), `${fixed(100 * ms / totalMs, 0)}%`])
+        }
+      }
+    }
+  }
+
+  return formatTable(['case', 'process', 'part of the code', 'CPU s', 'share'], rows)
+}
+
 export function validationTables (results: ValidationResults): string {
   const { cases } = results
   return [
@@ -147,6 +220,9 @@ export function validationTables (results: ValidationResults): string {
     comparisonTable(cases),
     '\n### What the simulator was given (the calibration of the same run)\n',
     calibrationTable(cases),
+    '\n### Diagnostics\n',
+    diagnosticsTable(cases),
+    ...(cases.some(c => c.profiled != null) ? ['\n### A profiled real round (not compared: profiling slows every process)\n', profileTable(cases)] : []),
     '\n### Run times\n',
     runTimeTable(cases)
   ].join('\n')
@@ -155,11 +231,10 @@ export function validationTables (results: ValidationResults): string {
 /** The generated sections, per file */
 export function validationDocs (results: ValidationResults): Array<[URL, string]> {
   const meta = results.meta
-  const when = `Run of ${String(meta.startedAt).slice(0, 16).replace('T', ' ')} UTC (${meta.cpus as number} cores, load average ${(meta.loadavgBefore as number[])[0].toFixed(1)} before), \`npm run bench -- --only validate-real\`; raw results: benchmarks/results/simulation-validation.json.`
+  const when = `Run of ${String(meta.startedAt).slice(0, 16).replace('T', ' ')} UTC (${meta.cpus as number} cores, load average ${(meta.loadavgBefore as number[])[0].toFixed(1)} before, ${(meta.loadavgAfter as number[])[0].toFixed(1)} after), \`npm run bench -- --only validate-real\`; raw results: benchmarks/results/simulation-validation.json.`
   const body = [when, '', comparisonTable(results.cases), '', 'What the simulator was given, measured by the calibration step of the same run:', '', calibrationTable(results.cases), '', runTimeTable(results.cases)].join('\n')
   return [
     new URL('./README.md', import.meta.url),
-    new URL('../README.md', import.meta.url),
     new URL('../../docs/sizing.md', import.meta.url)
   ].map(file => [file, body])
 }

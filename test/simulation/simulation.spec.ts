@@ -6,8 +6,10 @@
 import { expect } from 'aegir/chai'
 import { Random, Zipf } from '../../benchmarks/simulation/engine/random.ts'
 import { VirtualClock } from '../../benchmarks/simulation/engine/virtual-clock.ts'
-import { CI } from '../../benchmarks/simulation/scenarios.ts'
+import { Machine } from '../../benchmarks/simulation/model/machine.ts'
+import { CI, validationScenario } from '../../benchmarks/simulation/scenarios.ts'
 import { Simulation } from '../../benchmarks/simulation/simulation.ts'
+import type { ProcessCosts } from '../../benchmarks/simulation/model/scenario.ts'
 import type { ScenarioResult } from '../../benchmarks/simulation/simulation.ts'
 
 /** What a run decided: everything but the engine's own wall time, CPU and memory */
@@ -245,6 +247,50 @@ describe('simulation', function () {
       expect(handled?.discover).to.be.greaterThan(0).and.lessThan(reported?.discover ?? 0)
       expect(handled?.register).to.be.greaterThan(0)
       expect(result.population.averageRealOnline).to.be.greaterThan(0).and.lessThan(result.population.averageOnline)
+    })
+  })
+
+  describe('the process model of the validation against real runs', () => {
+    /** Costs as a calibration on the 2-core machine measured them (2026-12-08, 50 nodes), ms */
+    const COSTS: ProcessCosts = {
+      nodeStartMs: 8.3,
+      connection: { dialerMs: 19.8, listenerMs: 19.0 },
+      pointConnection: { dialerMs: 11.4, pointMs: 10.7 },
+      register: { clientMs: 2.7, pointMs: 1.7 },
+      discover: { clientMs: 0.63, clientPerRecordMs: 0.32, pointMs: 1.7, pointPerRecordMs: 0.006 },
+      idle: { periodMs: 1000, perNodeMs: 0.62, perConnectionMs: 1.07 },
+      latency: { nodeRttMs: 0.75, pointConnectMs: 0, pointRequestMs: 0 }
+    }
+
+    it('shares the cores equally among the processes with work', async () => {
+      const finished = async (cores: number): Promise<number[]> => {
+        const clock = new VirtualClock(0)
+        const machine = new Machine(clock, cores)
+        const [a, b, c] = ['a', 'b', 'c'].map(name => machine.process(name))
+        const ends: number[] = []
+        const done = Promise.all([a.run(100, 'work'), b.run(100, 'work'), c.run(50, 'work')].map(async (p, i) => p.then(() => { ends[i] = clock.now() })))
+        await clock.runUntil(10_000)
+        await done
+        return ends
+      }
+
+      // one core: three at a third each until c is done at 150 ms, then two at half each for the 50 ms left
+      expect((await finished(1)).map(Math.round)).to.deep.equal([250, 250, 150])
+      // two cores: two thirds each until c is done at 75 ms, then a whole core each for the 50 ms left
+      expect((await finished(2)).map(Math.round)).to.deep.equal([125, 125, 75])
+    })
+
+    it('runs a node\'s idle work once per period after the last ran, never a backlog, when it outgrows the cores', async () => {
+      // idle work of 12 nodes x 150 ms per s: nearly twice the one core; a timer re-armed when it runs comes late
+      // instead (queued every period, the groups' queues grew by most of a second per second, without end)
+      const costs = { ...COSTS, idle: { periodMs: 1000, perNodeMs: 150, perConnectionMs: 0 } }
+      const result = await new Simulation(validationScenario(12, { cores: 1, groups: [6, 6], costs }, 1)).run()
+      const idle = result.waitByKind?.groups.idle
+
+      expect(result.timeToQuota.start.topic.never).to.equal(0)
+      expect(idle?.pieces).to.be.greaterThan(12)
+      // a group's round of idle work (6 x 150 ms at a share of a core) takes under 3 s: no piece waits much longer
+      expect(idle?.meanMs).to.be.lessThan(3000)
     })
   })
 })

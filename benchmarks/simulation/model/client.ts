@@ -148,7 +148,7 @@ export class SimClient implements RendezvousClient {
       await this.network.delay(this.network.rtt(this.node, point) * (this.network.requestRtts - 0.5), options)
     } else {
       // an UNREGISTER costs about what a DISCOVER of nothing does (no record either way)
-      await this.node.process?.run(type === 'register' ? run.costs.register.clientMs : run.costs.discover.clientMs)
+      await this.node.process?.run(type === 'register' ? run.costs.register.clientMs : run.costs.discover.clientMs, type)
       await this.network.delay(run.costs.latency.pointRequestMs / 2, options)
     }
 
@@ -186,9 +186,9 @@ export class SimClient implements RendezvousClient {
     } else {
       const returned = reply == null ? 0 : records(reply)
       const costs = run.costs
-      await run.point.run(type === 'register' ? costs.register.pointMs : costs.discover.pointMs + costs.discover.pointPerRecordMs * returned)
+      await run.point.run(type === 'register' ? costs.register.pointMs : costs.discover.pointMs + costs.discover.pointPerRecordMs * returned, type)
       await this.network.delay(costs.latency.pointRequestMs / 2, options)
-      await this.node.process?.run(costs.discover.clientPerRecordMs * returned)
+      await this.node.process?.run(costs.discover.clientPerRecordMs * returned, 'records')
     }
 
     if (error != null) {

@@ -15,6 +15,10 @@ import type { VirtualClock } from '../engine/virtual-clock.ts'
 interface Work {
   /** CPU time still to do, ms */
   left: number
+  /** What it is, for the account of where the CPU went */
+  kind: string
+  /** When it was queued, ms on the simulated clock */
+  queuedAt: number
   done(): void
 }
 
@@ -29,6 +33,10 @@ export class SimProcess {
   readonly name: string
   /** CPU time done so far, ms */
   used = 0
+  /** The same by kind of work (`connection`, `discover`, ...), ms */
+  readonly usedBy: Record<string, number> = {}
+  /** Pieces of work done by kind, and their time from queued to done (waiting behind earlier work, and running), ms */
+  readonly waitedBy: Record<string, { pieces: number, ms: number }> = {}
   /** Work queued, the running piece first */
   readonly queue: Work[] = []
   private readonly machine: Machine
@@ -38,9 +46,9 @@ export class SimProcess {
     this.name = name
   }
 
-  /** Resolves once `ms` of this process's CPU time, queued behind its earlier work, is done */
-  async run (ms: number): Promise<void> {
-    return this.machine.enqueue(this, ms)
+  /** Resolves once `ms` of this process's CPU time, queued behind its earlier work, is done; `kind` says what it is */
+  async run (ms: number, kind: string): Promise<void> {
+    return this.machine.enqueue(this, ms, kind)
   }
 
   /** CPU time queued and not done yet, ms */
@@ -77,10 +85,10 @@ export class Machine {
     return this.processes.reduce((sum, p) => sum + p.used, 0)
   }
 
-  async enqueue (proc: SimProcess, ms: number): Promise<void> {
+  async enqueue (proc: SimProcess, ms: number, kind: string): Promise<void> {
     this.advance()
     const done = new Promise<void>(resolve => {
-      proc.queue.push({ left: Math.max(0, ms), done: resolve })
+      proc.queue.push({ left: Math.max(0, ms), kind, queuedAt: this.clock.now(), done: resolve })
     })
     this.schedule()
     return done
@@ -110,9 +118,15 @@ export class Machine {
       const step = Math.min(elapsed * rate, head.left)
       head.left -= step
       proc.used += step
+      proc.usedBy[head.kind] = (proc.usedBy[head.kind] ?? 0) + step
 
       if (head.left <= EPSILON) {
         proc.used += head.left
+        proc.usedBy[head.kind] += head.left
+        const waited = proc.waitedBy[head.kind] ?? { pieces: 0, ms: 0 }
+        waited.pieces++
+        waited.ms += now - head.queuedAt
+        proc.waitedBy[head.kind] = waited
         proc.queue.shift()
         head.done()
       }

@@ -200,29 +200,29 @@ export class Network implements NodeNetwork, ClientNetwork {
    * handshake, it closes the new one (the dialer sees it on its next turn, and the dial fails); a connection counts
    * as pending from then until the dialed end's last turn.
    */
-  private async handshake (dialer: SimProcess | undefined, dialed: { process?: SimProcess, key: object }, costs: { dialerMs: number, dialedMs: number }, gap: number, options: AbortOptions): Promise<void> {
-    await dialer?.run(costs.dialerMs)
+  private async handshake (kind: string, dialer: SimProcess | undefined, dialed: { process?: SimProcess, key: object }, costs: { dialerMs: number, dialedMs: number }, gap: number, options: AbortOptions): Promise<void> {
+    await dialer?.run(costs.dialerMs, kind)
     await this.delay(gap, options)
-    await dialed.process?.run(0)
+    await dialed.process?.run(0, kind)
     const pending = this.pendingInbound.get(dialed.key) ?? 0
 
     if (pending >= MAX_INCOMING_PENDING_CONNECTIONS) {
       this.dials.refusedPending++
       await this.delay(gap, options)
-      await dialer?.run(0)
+      await dialer?.run(0, kind)
       throw new PendingLimitError()
     }
 
     this.pendingInbound.set(dialed.key, pending + 1)
 
     try {
-      await dialed.process?.run(costs.dialedMs)
+      await dialed.process?.run(costs.dialedMs, kind)
       options.signal?.throwIfAborted()
       await this.delay(gap, options)
-      await dialer?.run(costs.dialerMs)
+      await dialer?.run(costs.dialerMs, kind)
       options.signal?.throwIfAborted()
       await this.delay(gap, options)
-      await dialed.process?.run(costs.dialedMs)
+      await dialed.process?.run(costs.dialedMs, kind)
     } finally {
       this.pendingInbound.set(dialed.key, (this.pendingInbound.get(dialed.key) ?? 1) - 1)
     }
@@ -286,7 +286,7 @@ export class Network implements NodeNetwork, ClientNetwork {
           // the handshake's four turns, the point's two on the point's process, the measured delay between them
           const { dialerMs, pointMs } = run.costs.pointConnection
           // shared by every request waiting for it: no one request's signal ends it
-          await this.handshake(node.process, { process: run.point, key: point }, { dialerMs: dialerMs / 2, dialedMs: pointMs / 2 }, run.costs.latency.pointConnectMs / 3, {})
+          await this.handshake('point connection', node.process, { process: run.point, key: point }, { dialerMs: dialerMs / 2, dialedMs: pointMs / 2 }, run.costs.latency.pointConnectMs / 3, {})
         }
 
         if (!node.online) {
@@ -444,7 +444,7 @@ export class Network implements NodeNetwork, ClientNetwork {
       } else {
         const { dialerMs, listenerMs } = this.processes.costs.connection
         const costs = { dialerMs: dialerMs / DIALER_TURNS, dialedMs: listenerMs / DIALED_TURNS }
-        await this.handshake(from.process, { process: to.process, key: to }, costs, this.processes.costs.latency.nodeRttMs / 2, options)
+        await this.handshake('connection', from.process, { process: to.process, key: to }, costs, this.processes.costs.latency.nodeRttMs / 2, options)
       }
     } catch (err) {
       if (!(err instanceof PendingLimitError)) {
@@ -544,7 +544,7 @@ export class Network implements NodeNetwork, ClientNetwork {
     for (const [i, end] of SUBSCRIPTION_TURNS.entries()) {
       await this.delay(oneWay)
       const node = end === 'dialer' ? a : b
-      await node.process?.run(end === 'dialer' ? dialerMs / DIALER_TURNS : listenerMs / DIALED_TURNS)
+      await node.process?.run(end === 'dialer' ? dialerMs / DIALER_TURNS : listenerMs / DIALED_TURNS, 'connection')
 
       if (connection.status !== 'open') {
         return

@@ -7,11 +7,13 @@
  * 2. node start: two node-group processes (no point: no discovery work) create and start their nodes; their CPU
  * over it, per node;
  * 3. idle cost: the same processes left alone for a while, per node and second; then again once every node holds
- * one connection, the difference per connection;
- * 4. a connection between two nodes: group A's node i dials group B's node i (the group's `ping` command), until
- * each end's gossipsub lists the other as subscribed; the CPU of each process over it, less its idle cost. Once
- * one connection at a time, and once `CONCURRENT` at once (what a handshake costs when many run together); the
- * model takes the concurrent figure, the table shows both;
+ * `LINKS` connections, the difference per connection;
+ * 4. a connection between two nodes: a node of group A dials a node of group B (the group's `ping` command), and
+ * a second later each end's gossipsub lists the other as subscribed (checked after); the CPU of each process over
+ * it, less its idle cost and less what the ping costs (measured on an open connection). Once
+ * one connection at a time (`SEQUENTIAL` of them), and in batches of `CONCURRENT` at once, until every node holds
+ * `LINKS` (what a handshake costs when many run together): the model takes the median of the batches, the table
+ * shows both;
  * 5. round trips: libp2p pings between two nodes; to the point (which runs no ping service), the wall time of a
  * connection and of a request less the CPU of both ends (the point is behind the delaying proxy in `hosts`);
  * 6. requests: a child with plain libp2p nodes and the package's client (request-peers.ts) opens connections to
@@ -40,7 +42,12 @@ const REQUEST_PEERS = fileURLToPath(new URL('./request-peers.ts', import.meta.ur
 const SEQUENTIAL = 4
 const CONCURRENT = 8
 const PER_GROUP = SEQUENTIAL + CONCURRENT
-const IDLE_MS = 3000
+/** Connections every calibration node holds in the end (for the idle cost of a connection) */
+const LINKS = 4
+const IDLE_MS = 4000
+/** How long a batch of connections is given to exchange identify and gossipsub's subscriptions, ms */
+const CONNECTION_SETTLE_MS = 1000
+const SETTLE_MS = 2000
 /** Let a connection's last messages land before its CPU is read */
 const QUIET_MS = 300
 const PINGS = 20
@@ -54,7 +61,7 @@ const TOPIC = 'calibration/topic'
 export interface Calibration {
   layout: Layout
   pointDelayMs: number
-  /** Cores the run's processes can share: the median of the probes */
+  /** Cores the rounds' processes could share: the median of the probes here, the cores other work left each round once validate-real.ts has run them */
   cores: number
   /** Each probe's result (before the calibration, and the ones the caller adds between rounds) */
   coreProbes: number[]
@@ -63,7 +70,11 @@ export interface Calibration {
   connectionAlone: { dialerMs: number, listenerMs: number }
   /** The request figures one at a time, beside the ones `BATCH` at a time the model takes */
   requestsAlone: RequestCosts
-  /** Wall time of one connection (dial to both ends knowing the other's topics), one at a time, ms */
+  /** Idle CPU per connection per s in the first `SETTLE_MS` after the connections opened, before the steady state, ms */
+  idleSettlingPerConnectionMs: number
+  /** CPU of one libp2p ping on an open connection, each end, ms (taken off the connections, which a ping dialed) */
+  pingMs: number[]
+  /** Wall time of one dial with its first ping, one at a time, ms */
   connectionWallMs: number
   /** Wall time of one connection to the point, and of one DISCOVER of an empty namespace on it, ms */
   pointWallMs: { connection: number, request: number }
@@ -142,22 +153,37 @@ async function idleRates (procs: HostProcess[], ms: number): Promise<number[]> {
 }
 
 /**
- * Dials pair i (A's node i to B's node i) for each i of `pairs`, all at once, and waits until every pair knows each
- * other's topics: each process's CPU over it less its idle rate, per connection, and the wall time
+ * Dials each pair (A's node a to B's node b) of `pairs`, all at once, and lets `CONNECTION_SETTLE_MS` pass (identify
+ * and gossipsub's exchange, both ways): each process's CPU over it less its idle rate, per connection, and the wall
+ * time of the dial (with one ping: the group's `ping` command is what dials). Then, once the CPU is read (asking
+ * costs the groups CPU too), checks that every pair lists each other as subscribed
  */
-async function connectPairs (groupA: NodeGroup, groupB: NodeGroup, pairs: number[], idle: number[]): Promise<{ dialerMs: number, listenerMs: number, wallMs: number }> {
+async function connectPairs (groupA: NodeGroup, groupB: NodeGroup, pairs: Array<[number, number]>, idle: number[]): Promise<{ dialerMs: number, listenerMs: number, wallMs: number }> {
   const procs = [groupA.process, groupB.process]
   const before = procs.map(cpuOf)
   const start = performance.now()
-  await Promise.all(pairs.map(async i => {
-    await groupA.ping(i, groupB.nodes[i].multiaddrs[0])
-    await bothKnow(groupA, i, groupB, i)
-  }))
+  await Promise.all(pairs.map(async ([a, b]) => groupA.ping(a, groupB.nodes[b].multiaddrs[0])))
   const wallMs = performance.now() - start
-  await sleep(QUIET_MS)
+  await sleep(CONNECTION_SETTLE_MS)
   const elapsed = performance.now() - start
   const used = procs.map((proc, i) => (cpuOf(proc) - before[i] - idle[i] * elapsed) / pairs.length)
+
+  for (const [a, b] of pairs) {
+    await bothKnow(groupA, a, groupB, b, 5000)
+  }
+
   return { dialerMs: used[0], listenerMs: used[1], wallMs }
+}
+
+/** CPU of each of the two groups per libp2p ping on an open connection, less idle, ms */
+async function pingCost (groupA: NodeGroup, groupB: NodeGroup, idle: number[]): Promise<{ cpuMs: number[], rtts: number[] }> {
+  const procs = [groupA.process, groupB.process]
+  const before = procs.map(cpuOf)
+  const start = performance.now()
+  const rtts = await groupA.ping(0, groupB.nodes[0].multiaddrs[0], PINGS)
+  await sleep(QUIET_MS)
+  const elapsed = performance.now() - start
+  return { cpuMs: procs.map((proc, i) => (cpuOf(proc) - before[i] - idle[i] * elapsed) / PINGS), rtts }
 }
 
 interface Phase { cpuMs: number, wallMs: number, requests: number, records?: number, pointCpuMs: number }
@@ -201,16 +227,31 @@ export async function calibrate (layout: Layout, pointDelayMs: number): Promise<
     const alone: Array<{ dialerMs: number, listenerMs: number, wallMs: number }> = []
 
     for (let i = 0; i < SEQUENTIAL; i++) {
-      alone.push(await connectPairs(groupA, groupB, [i], idleBare))
+      alone.push(await connectPairs(groupA, groupB, [[i, i]], idleBare))
     }
 
-    const together = await connectPairs(groupA, groupB, Array.from({ length: CONCURRENT }, (_, i) => SEQUENTIAL + i), idleBare)
+    // A's node i to B's node i, then to B's nodes i + 1, i + 2, i + 3: every node ends with `LINKS` connections
+    const together: Array<{ dialerMs: number, listenerMs: number, wallMs: number }> = [
+      await connectPairs(groupA, groupB, Array.from({ length: CONCURRENT }, (_, i) => [SEQUENTIAL + i, SEQUENTIAL + i]), idleBare)
+    ]
 
-    // 3 again: every node holds one connection now
+    for (let shift = 1; shift < LINKS; shift++) {
+      for (let from = 0; from < PER_GROUP; from += CONCURRENT) {
+        const batch = Array.from({ length: Math.min(CONCURRENT, PER_GROUP - from) }, (_, i): [number, number] => [from + i, (from + i + shift) % PER_GROUP])
+        together.push(await connectPairs(groupA, groupB, batch, idleBare))
+      }
+    }
+
+    // 3 again: every node holds `LINKS` connections now; the first seconds after connecting (gossipsub grafts its
+    // mesh at its next heartbeats) apart from the steady state after them
+    const idleSettling = await idleRates(procs, SETTLE_MS)
     const idleConnected = await idleRates(procs, IDLE_MS)
 
-    // 5. round trips
-    const nodeRtts = await groupA.ping(0, groupB.nodes[0].multiaddrs[0], PINGS)
+    // 5. round trips, and what a ping costs (each connection above was dialed by one)
+    const pings = await pingCost(groupA, groupB, idleConnected)
+    const nodeRtts = pings.rtts
+    const withoutPing = (list: Array<{ dialerMs: number, listenerMs: number }>, end: 'dialerMs' | 'listenerMs'): number =>
+      Math.max(0, (median(list.map(c => c[end])) ?? 0) - pings.cpuMs[end === 'dialerMs' ? 0 : 1])
 
     await Promise.all(groups.map(async group => group.stop()))
 
@@ -251,10 +292,10 @@ export async function calibrate (layout: Layout, pointDelayMs: number): Promise<
       }
     }
     const idlePerNode = mean(idleBare) / PER_GROUP
-    const idlePerConnection = (mean(idleConnected) - mean(idleBare)) / PER_GROUP
+    const idlePerConnection = (mean(idleConnected) - mean(idleBare)) / (PER_GROUP * LINKS)
     const costs: ProcessCosts = {
       nodeStartMs: mean(startCpu) / PER_GROUP,
-      connection: { dialerMs: together.dialerMs, listenerMs: together.listenerMs },
+      connection: { dialerMs: withoutPing(together, 'dialerMs'), listenerMs: withoutPing(together, 'listenerMs') },
       ...requestCosts('together'),
       // per second of each: rates are per ms
       idle: { periodMs: 1000, perNodeMs: idlePerNode * 1000, perConnectionMs: Math.max(0, idlePerConnection) * 1000 },
@@ -272,8 +313,10 @@ export async function calibrate (layout: Layout, pointDelayMs: number): Promise<
       cores: median(coreProbes) ?? 2,
       coreProbes,
       costs,
-      connectionAlone: { dialerMs: median(alone.map(a => a.dialerMs)) ?? 0, listenerMs: median(alone.map(a => a.listenerMs)) ?? 0 },
+      connectionAlone: { dialerMs: withoutPing(alone, 'dialerMs'), listenerMs: withoutPing(alone, 'listenerMs') },
+      pingMs: pings.cpuMs,
       requestsAlone: requestCosts('alone'),
+      idleSettlingPerConnectionMs: Math.max(0, (mean(idleSettling) - mean(idleBare)) / (PER_GROUP * LINKS)) * 1000,
       connectionWallMs: median(alone.map(a => a.wallMs)) ?? 0,
       pointWallMs: { connection: connect.alone.wallMs / connect.alone.requests - empty.alone.wallMs / empty.alone.requests, request: empty.alone.wallMs / empty.alone.requests },
       wallMs: performance.now() - began

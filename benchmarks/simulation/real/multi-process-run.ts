@@ -40,10 +40,13 @@ export interface RealPlan {
   boundMs: number
   /** How often the processes' CPU is sampled, ms */
   sampleMs: number
+  /** Run every process with `--cpu-prof`, writing its profile here as it ends (a diagnosis: profiling slows them) */
+  profileDir?: string
 }
 
 export interface ProcessFigures {
   name: string
+  pid: number
   kind: 'point' | 'group' | 'proxy'
   /** Nodes it runs (groups) */
   nodes: number
@@ -67,11 +70,18 @@ export interface RealRound {
   requests: { register: number, discover: number }
   /** How long after the last node's quota the point's counters were read, ms */
   requestsReadAfterMs: number
+  /** From the common start to the last node's quota, µs on the machine's monotonic clock (to cut profiles to it) */
+  windowUs: [number, number]
   processes: ProcessFigures[]
   /** CPU time of the whole machine (every process, ours or not) over the same span, ms, and the span's wall time */
   machine: { busyMs: number, wallMs: number }
   /** CPU time of each process (in `processes` order) at each sample, ms since the common start */
   samples: Array<{ atMs: number, cpuMs: number[] }>
+  /**
+   * What the nodes' own status said once every node was at quota (the groups' `status`): DISCOVERs each node's
+   * module had sent, its connections, and the last errors its registrations and queries had seen, counted
+   */
+  nodes: { discovers: number[], connections: number[], errors: Record<string, number> }
 }
 
 /** Counter of REGISTER or DISCOVER answers in the point's Prometheus text, summed over their statuses */
@@ -100,12 +110,28 @@ function cpuOf (proc: HostProcess): number {
   return procSample(pidOf(proc))?.cpuMs ?? 0
 }
 
+/** Puts NODE_OPTIONS back as it was (an absent one must be deleted: assigning undefined would set "undefined") */
+function restoreNodeOptions (value: string | undefined): void {
+  if (value == null) {
+    delete process.env.NODE_OPTIONS
+  } else {
+    process.env.NODE_OPTIONS = value
+  }
+}
+
 export async function realRound (plan: RealPlan): Promise<RealRound> {
   const groupHosts = Array.from({ length: plan.processes }, (_, i) => `G${i + 1}`)
   const network = await HostNetwork.create(plan.layout === 'loopback' ? ['A'] : ['P', ...groupHosts])
   const identityDir = await mkdtemp(join(tmpdir(), 'rdv-validate-'))
   const pointHost = network.host(plan.layout === 'loopback' ? 'A' : 'P')
   const hostOf = (i: number): Host => plan.layout === 'loopback' ? pointHost : network.host(groupHosts[i])
+
+  // a profiling run: every process started below inherits the flags (they are allowed in NODE_OPTIONS)
+  const nodeOptions = process.env.NODE_OPTIONS
+
+  if (plan.profileDir != null) {
+    process.env.NODE_OPTIONS = `${nodeOptions ?? ''} --cpu-prof --cpu-prof-dir=${plan.profileDir}`.trim()
+  }
 
   try {
     const point: RunningPoint = await startPoint(pointHost, {
@@ -123,12 +149,15 @@ export async function realRound (plan: RealPlan): Promise<RealRound> {
     }))
     // spawned without a configuration: each loads its modules, then waits for its first line
     const procs = configs.map((config, i) => hostOf(i).spawnNode(`node group ${config.name}`, NODE_GROUP, ['--max-lifetime', String(config.maxLifetimeMs)]))
+
+    restoreNodeOptions(nodeOptions)
+
     await waitIdle(procs.map(pidOf))
 
     const measured: Array<{ proc: HostProcess, figures: ProcessFigures }> = [
-      { proc: point.process, figures: { name: 'point', kind: 'point', nodes: 0, loadCpuMs: 0, cpuMs: 0 } },
-      ...(point.proxy == null ? [] : [{ proc: point.proxy.process, figures: { name: 'proxy', kind: 'proxy' as const, nodes: 0, loadCpuMs: 0, cpuMs: 0 } }]),
-      ...procs.map((proc, i) => ({ proc, figures: { name: configs[i].name, kind: 'group' as const, nodes: configs[i].nodes, loadCpuMs: 0, cpuMs: 0 } }))
+      { proc: point.process, figures: { name: 'point', pid: pidOf(point.process), kind: 'point', nodes: 0, loadCpuMs: 0, cpuMs: 0 } },
+      ...(point.proxy == null ? [] : [{ proc: point.proxy.process, figures: { name: 'proxy', pid: pidOf(point.proxy.process), kind: 'proxy' as const, nodes: 0, loadCpuMs: 0, cpuMs: 0 } }]),
+      ...procs.map((proc, i) => ({ proc, figures: { name: configs[i].name, pid: pidOf(proc), kind: 'group' as const, nodes: configs[i].nodes, loadCpuMs: 0, cpuMs: 0 } }))
     ]
 
     for (const m of measured) {
@@ -137,6 +166,7 @@ export async function realRound (plan: RealPlan): Promise<RealRound> {
 
     const machineStart = machineCpu()
     const start = Date.now()
+    const startUs = Number(process.hrtime.bigint() / 1000n)
 
     for (let i = 0; i < procs.length; i++) {
       procs[i].write(JSON.stringify(configs[i]))
@@ -148,6 +178,8 @@ export async function realRound (plan: RealPlan): Promise<RealRound> {
     }, plan.sampleMs)
 
     let quotaEvents: HostEvent[][] = []
+    let groupsSeen: NodeGroup[] = []
+    let endUs = startUs
     let lastAt = start
 
     try {
@@ -155,9 +187,11 @@ export async function realRound (plan: RealPlan): Promise<RealRound> {
         const ready = await proc.waitFor('ready line', e => e.event === 'ready', plan.boundMs)
         return new NodeGroup(hostOf(i), proc, { ...configs[i] }, ready)
       }))
+      groupsSeen = groups
       const deadline = start + plan.boundMs
       quotaEvents = await Promise.all(groups.map(async group => group.waitForQuota(plan.topic, Math.max(1, deadline - Date.now())).catch(() => group.quotaEvents().filter(e => e.again !== true))))
       lastAt = Math.max(start, ...quotaEvents.flat().map(e => Number(e.receivedAt)))
+      endUs = Number(process.hrtime.bigint() / 1000n) - (Date.now() - lastAt) * 1000
 
       for (const [i, group] of groups.entries()) {
         measured[i + measured.length - groups.length].figures.startMs = group.ready.startMs
@@ -174,6 +208,17 @@ export async function realRound (plan: RealPlan): Promise<RealRound> {
     }
 
     const metrics = await point.metrics()
+    const statuses = (await Promise.all(groupsSeen.map(async group => group.status().catch(() => [])))).flat()
+    const errors: Record<string, number> = {}
+
+    for (const status of statuses) {
+      for (const error of status.rendezvous?.errors ?? []) {
+        // one line per kind of error: peer ids and addresses vary
+        const kind = String(error).replace(/12D3\w+|\/ip4\/\S+/g, '…').slice(0, 160)
+        errors[kind] = (errors[kind] ?? 0) + 1
+      }
+    }
+
     const firstQuota = quotaEvents.map(events => {
       const seen = new Map<number, number>()
 
@@ -193,11 +238,18 @@ export async function realRound (plan: RealPlan): Promise<RealRound> {
       untilAllMs: lastAt - start,
       requests: { register: requestCount(metrics, 'register'), discover: requestCount(metrics, 'discover') },
       requestsReadAfterMs: Date.now() - lastAt,
+      windowUs: [startUs, endUs],
       processes: measured.map(m => m.figures),
       machine: { busyMs: machineEnd.busyMs - machineStart.busyMs, wallMs: now - start },
-      samples
+      samples,
+      nodes: {
+        discovers: statuses.map(s => s.rendezvous?.discovers ?? 0),
+        connections: statuses.map(s => s.connections),
+        errors
+      }
     }
   } finally {
+    restoreNodeOptions(nodeOptions)
     await network.teardown()
     await rm(identityDir, { recursive: true, force: true })
   }
