@@ -107,6 +107,7 @@ export type {
   RegistrationStore, StoredRegistration, RegisterInput, RegisterLimits, RegisterOutcome, DiscoverQuery, DiscoverPage,
   StoreStats
 } from './server/store/registration-store.ts'
+export type { PeerRecordFormat } from './protocol/peer-record.ts'
 export type { RendezvousClientComponents } from './client/index.ts'
 export type {
   RendezvousClient, RendezvousClientInit, RendezvousPoint, RegisterOptions, DiscoverOptions, DiscoverResult,

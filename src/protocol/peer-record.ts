@@ -19,7 +19,11 @@ import { InvalidPeerRecordError } from '../errors.ts'
 import type { PeerId, PrivateKey } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
 
-/** The two ways a peer record is sealed: see the top of this file */
+/**
+ * The two ways a signed peer record is sealed: `standard` (domain `libp2p-peer-record`, payload type 0x0301: Go, JS,
+ * Nim) and `legacy` (domain `libp2p-routing-state`, payload type `/libp2p/routing-state-record`: rust-libp2p's
+ * rendezvous). A store keeps each registration's format, so that a requester that reads only one gets only those.
+ */
 export type PeerRecordFormat = 'standard' | 'legacy'
 
 const LEGACY_DOMAIN = 'libp2p-routing-state'
