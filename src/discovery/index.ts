@@ -3,11 +3,12 @@
  *
  * - `state/`: node state (topics, relay role and need, addresses) -> the namespaces to register and discover;
  * - `points/`: the rendezvous points, their health, the node's registrations and its discovery queries;
- * - `peers/`: what is found -> stored records and `peer` events, candidates, quotas, dials, tags, relay
+ * - `peers/`: what is found -> `peer` events and candidates (peer-intake.ts), quotas, dials, tags, relay
  * listeners.
  *
- * Data flows one way: state -> namespaces -> registrations and queries -> pages of registrations -> records and
- * candidates -> dials and tags.
+ * Data flows one way, by typed events or plain calls downstream: state ('state') -> namespaces -> registrations
+ * and queries -> pages (`PeerIntake.take`) -> `peer` events and candidates -> quotas -> dials and tags. The quotas'
+ * feedback to the query schedule goes through `Demand` (demand.ts), which both use and neither owns.
  *
  * ```ts
  * const node = await createLibp2p({
@@ -29,10 +30,10 @@ import { validateNamespace } from '../protocol/namespace.ts'
 import { systemRuntime } from './clock.ts'
 import { resolveOptions } from './config.ts'
 import { TAG_NAMES } from './constants.ts'
+import { Demand } from './demand.ts'
 import { DiscoveryMetrics } from './metrics.ts'
-import { relaysOf } from './peers/candidates.ts'
+import { PeerIntake, isNewerRecord } from './peers/peer-intake.ts'
 import { Quotas } from './peers/quotas.ts'
-import { Records } from './peers/records.ts'
 import { RelayListeners } from './peers/relay-listeners.ts'
 import { Points, parsePoints } from './points/points.ts'
 import { Queries } from './points/queries.ts'
@@ -44,14 +45,10 @@ import { Warnings } from './warnings.ts'
 import type { Runtime } from './clock.ts'
 import type { ResolvedOptions } from './config.ts'
 import type { NamespaceSpec, NodeState, RendezvousDiscoveryInit } from './options.ts'
-import type { DialerStatus } from './peers/quotas.ts'
 import type { RendezvousPointState } from './points/points.ts'
-import type { DiscoveredPage, DiscoveryStatus } from './points/queries.ts'
-import type { RegistrationStatus } from './points/registrations.ts'
-import type { DiscoveryWarning } from './warnings.ts'
+import type { PointRegistrationResult, RendezvousDiscoveryComponents, RendezvousDiscoveryDiscoverOptions, RendezvousDiscoveryService, RendezvousDiscoveryStatus } from './types.ts'
 import type { DiscoveredRegistration, RendezvousClient } from '../client/types.ts'
-import type { AbortOptions, ComponentLogger, Libp2pEvents, Logger, Metrics, PeerDiscovery, PeerDiscoveryEvents, PeerId, PeerInfo, PeerStore, PrivateKey, Startable, TypedEventTarget } from '@libp2p/interface'
-import type { AddressManager, ConnectionManager, Registrar, TransportManager } from '@libp2p/interface-internal'
+import type { AbortOptions, Logger, PeerDiscovery, PeerDiscoveryEvents, PeerId, Startable } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
 
 export type { NamespaceKind, NamespaceSpec, NodeState, QuotaInit, RelayMode, RendezvousDiscoveryInit, Selection, TagInit, UserNamespace } from './options.ts'
@@ -62,85 +59,7 @@ export type { DialerStatus, QuotaStatus } from './peers/quotas.ts'
 export type { RegistrationStatus } from './points/registrations.ts'
 export type { DiscoveryStatus } from './points/queries.ts'
 export type { DiscoveryWarning, DiscoveryWarningCode } from './warnings.ts'
-
-export interface RendezvousDiscoveryComponents {
-  peerId: PeerId
-  privateKey: PrivateKey
-  peerStore: PeerStore
-  registrar: Registrar
-  connectionManager: ConnectionManager
-  addressManager: AddressManager
-  transportManager: TransportManager
-  events: TypedEventTarget<Libp2pEvents>
-  logger: ComponentLogger
-  metrics?: Metrics
-}
-
-/** Points, registrations and discovery queries */
-export interface SchedulerStatus {
-  points: Array<Omit<RendezvousPointState, 'peerId' | 'multiaddr'> & { multiaddr: string }>
-  registrations: RegistrationStatus[]
-  discoveries: DiscoveryStatus[]
-}
-
-/** A read-only view of what the module is doing */
-export interface RendezvousDiscoveryStatus {
-  started: boolean
-  /** The node state the namespaces were last derived from */
-  state?: Omit<NodeState, 'addresses'> & { addresses: string[] }
-  /** The namespaces in use */
-  namespaces: NamespaceSpec[]
-  /** Quotas, dial queue and connection budget */
-  dialer: DialerStatus
-  /** Points, registrations and discovery queries */
-  scheduler: SchedulerStatus
-  /** `/p2p-circuit` listeners this module added and that are open */
-  relayListenersAdded: number
-  /** The warnings said so far */
-  warnings: DiscoveryWarning[]
-}
-
-/** What `register()` got from each point */
-export interface PointRegistrationResult {
-  /** The point's peer id */
-  point: string
-  /** The TTL granted, in seconds, when the point accepted */
-  ttl?: number
-  /** Why it did not, otherwise */
-  error?: string
-}
-
-export interface RendezvousDiscoveryDiscoverOptions extends AbortOptions {
-  /**
-   * Most registrations asked of each point.
-   *
-   * @default the `discoverLimit` option (100)
-   */
-  limit?: number
-}
-
-/**
- * The module's API when registered under `services`, beside the `peer` events every libp2p `PeerDiscovery` emits
- * (the factory gives a `PeerDiscovery & RendezvousDiscoveryService`)
- */
-export interface RendezvousDiscoveryService {
-  /**
-   * Registers the node under `ns` at every point now and keeps the registration refreshed until
-   * `unregister(ns)` or stop. Resolves to each point's answer; rejects (while still retrying in the background)
-   * when no point accepted.
-   */
-  register(ns: string, options?: AbortOptions): Promise<PointRegistrationResult[]>
-  /** Stops registering `ns` (unless the node's state still wants it) and sends UNREGISTER to every point */
-  unregister(ns: string): Promise<void>
-  /**
-   * Asks every point not in backoff for all registrations under `ns`, from the start (with cookies of its own,
-   * which the module's queries never see). The peers found are verified, stored with certified addresses,
-   * announced as `peer` events and become dial candidates of a namespace the module discovers.
-   */
-  discover(ns: string, options?: RendezvousDiscoveryDiscoverOptions): Promise<DiscoveredRegistration[]>
-  /** What the module is doing: namespaces, quotas, points, registrations, queries */
-  readonly status: RendezvousDiscoveryStatus
-}
+export type { PointRegistrationResult, RendezvousDiscoveryComponents, RendezvousDiscoveryDiscoverOptions, RendezvousDiscoveryService, RendezvousDiscoveryStatus, SchedulerStatus } from './types.ts'
 
 export class RendezvousDiscovery extends TypedEventEmitter<PeerDiscoveryEvents> implements PeerDiscovery, RendezvousDiscoveryService, Startable {
   readonly [peerDiscoverySymbol] = this
@@ -159,7 +78,8 @@ export class RendezvousDiscovery extends TypedEventEmitter<PeerDiscoveryEvents> 
   private readonly registrations: Registrations
   private readonly queries: Queries
   private readonly quotas: Quotas
-  private readonly records: Records
+  private readonly demand = new Demand()
+  private readonly intake: PeerIntake
   private readonly relayListeners: RelayListeners
   private readonly watcher: StateWatcher
   private readonly warnings: Warnings
@@ -201,10 +121,10 @@ export class RendezvousDiscovery extends TypedEventEmitter<PeerDiscoveryEvents> 
     }
 
     const options = this.options
-    this.points = new Points(parsePoints(options.points, components.peerId), options, runtime, this.log, {
-      onPointUp: (point) => { this.pointUp(point) },
-      onPointFailed: (point) => { this.setupChecks.pointFailed(point) }
-    })
+    this.metrics = new DiscoveryMetrics(components.metrics,
+      () => this.registrations.status().filter(r => r.registered).length,
+      () => this.quotas.status().quotas)
+    this.points = new Points(parsePoints(options.points, components.peerId), options, runtime, this.log)
     this.setupChecks = new SetupChecks(components, options, runtime, this.warnings, this.points, this.log, {
       state: () => this.state,
       registered: () => this.specs.filter(s => s.register).map(s => s.ns)
@@ -214,32 +134,29 @@ export class RendezvousDiscovery extends TypedEventEmitter<PeerDiscoveryEvents> 
       client: this.client,
       addresses: () => components.addressManager.getAddresses(),
       logger: components.logger
-    }, this.points, options, runtime, {
-      onRequest: (kind, outcome) => { this.metrics.request(kind, outcome) },
-      onNoAddresses: () => { this.setupChecks.noAddresses() }
+    }, this.points, options, runtime, { metrics: this.metrics })
+    this.watcher = new StateWatcher(components, options, runtime, () => (components as unknown as Record<string, unknown>)[options.pubsubService])
+    this.quotas = new Quotas(components, options, runtime, { demand: this.demand, subscriptions: this.watcher, points: this.points, metrics: this.metrics })
+    this.intake = new PeerIntake(components.peerId, this.quotas)
+    this.queries = new Queries({ client: this.client, logger: components.logger }, this.points, options, runtime, { demand: this.demand, intake: this.intake, metrics: this.metrics })
+    this.relayListeners = new RelayListeners(components)
+
+    // the wiring: each unit's events to the units downstream of it
+    this.points.addEventListener('up', (evt) => { this.pointUp(evt.detail) })
+    this.points.addEventListener('failed', (evt) => { this.setupChecks.pointFailed(evt.detail) })
+    this.registrations.addEventListener('no-addresses', () => { this.setupChecks.noAddresses() })
+    this.relayListeners.addEventListener('unsupported', () => { this.setupChecks.noRelayTransport() })
+    this.watcher.addEventListener('state', (evt) => { this.apply(evt.detail) })
+    this.watcher.addEventListener('subscription-change', () => { this.quotas.scheduleReconcile() })
+    this.intake.addEventListener('peer', (evt) => {
+      this.metrics.peer()
+      this.safeDispatchEvent('peer', { detail: evt.detail })
     })
-    this.quotas = new Quotas(components, options, runtime, {
-      subscribers: (topic) => this.watcher.pubsub?.getSubscribers(topic) ?? [],
-      onQuotaUnmet: (ns) => { this.queries.quotaUnmet(ns) },
-      onDial: (kind, outcome) => { this.metrics.dial(kind, outcome) },
-      pointDown: (peer) => this.points.failing(peer)
+    this.intake.addEventListener('taken', (evt) => {
+      if (evt.detail.ns === RELAY_NAMESPACE) {
+        this.refreshRelayListeners()
+      }
     })
-    this.queries = new Queries({ client: this.client, logger: components.logger }, this.points, options, runtime, {
-      deficit: (ns) => this.quotas.deficit(ns),
-      onPage: async (page) => this.onPage(page),
-      onRequest: (kind, outcome) => { this.metrics.request(kind, outcome) }
-    })
-    this.records = new Records(components.peerId)
-    this.relayListeners = new RelayListeners(components, {
-      onUnsupported: () => { this.setupChecks.noRelayTransport() }
-    })
-    this.watcher = new StateWatcher(components, options, runtime, () => (components as unknown as Record<string, unknown>)[options.pubsubService], {
-      onState: (state) => { this.apply(state) },
-      onSubscriptionChange: () => { this.quotas.scheduleReconcile() }
-    })
-    this.metrics = new DiscoveryMetrics(components.metrics,
-      () => this.registrations.status().filter(r => r.registered).length,
-      () => this.quotas.status().quotas)
   }
 
   isStarted (): boolean {
@@ -263,7 +180,7 @@ export class RendezvousDiscovery extends TypedEventEmitter<PeerDiscoveryEvents> 
     this.started = true
     this.points.reset()
     this.setupChecks.start()
-    this.records.clear()
+    this.intake.start()
     this.relayListeners.start()
     this.quotas.start()
     this.registrations.start()
@@ -326,6 +243,7 @@ export class RendezvousDiscovery extends TypedEventEmitter<PeerDiscoveryEvents> 
     this.watcher.stop()
     this.queries.stop()
     this.setupChecks.stop()
+    this.intake.stop()
     this.components.events.removeEventListener('peer:connect', this.onPeerConnect)
     this.components.events.removeEventListener('peer:disconnect', this.onPeerDisconnect)
     await Promise.allSettled([this.registrations.stop(), this.quotas.stop(), this.relayListeners.stop()])
@@ -409,7 +327,7 @@ export class RendezvousDiscovery extends TypedEventEmitter<PeerDiscoveryEvents> 
         for await (const registration of this.client.discoverAll(point.multiaddr, ns, { limit: options.limit ?? this.options.discoverLimit, cookie: null, signal: options.signal })) {
           const known = byPeer.get(registration.peerId)
 
-          if (known == null || known.seqNumber < registration.seqNumber) {
+          if (isNewerRecord(registration.seqNumber, known?.seqNumber)) {
             byPeer.set(registration.peerId, registration)
           }
         }
@@ -423,7 +341,7 @@ export class RendezvousDiscovery extends TypedEventEmitter<PeerDiscoveryEvents> 
     }
 
     const registrations = [...byPeer.values()]
-    await this.accept(ns, registrations)
+    this.intake.accept(ns, registrations)
     return registrations.filter(r => !r.peerId.equals(this.components.peerId))
   }
 
@@ -494,51 +412,6 @@ export class RendezvousDiscovery extends TypedEventEmitter<PeerDiscoveryEvents> 
     }
 
     return Math.min(this.options.quotas.relay, this.quotas.connectedCount(RELAY_NAMESPACE))
-  }
-
-  /**
-   * Handles one page of a query: stores and announces its records, and offers the peers to the quotas. While
-   * more pages follow, or the young namespace still fills, dials for the namespace wait; once the list is complete
-   * they go, among all the candidates. Resolves to how many peers were new to the namespace.
-   */
-  private async onPage (page: DiscoveredPage): Promise<number> {
-    // the hold goes on before any of the page's peers is a candidate, and comes off once all of them are
-    if (page.more || page.growing) {
-      this.quotas.hold(page.ns, page.point.id, page.more ? 'paging' : 'growing')
-    }
-
-    const fresh = await this.accept(page.ns, page.registrations)
-
-    if (page.ns === RELAY_NAMESPACE) {
-      this.refreshRelayListeners()
-    }
-
-    if (!page.more && !page.growing) {
-      this.quotas.release(page.ns, page.point.id)
-    }
-
-    return fresh
-  }
-
-  /** Stores and announces registrations found under `ns` and makes them candidates; resolves to how many are new */
-  private async accept (ns: string, registrations: DiscoveredRegistration[]): Promise<number> {
-    if (!this.started) {
-      return 0
-    }
-
-    const accepted = this.records.accept(registrations, (peer: PeerInfo) => {
-      this.metrics.peer()
-      this.safeDispatchEvent('peer', { detail: peer })
-    })
-    let fresh = 0
-
-    for (const registration of accepted) {
-      if (this.quotas.addCandidate(ns, registration.peerId, registration.ttl, registration.signedPeerRecord, relaysOf(registration.multiaddrs))) {
-        fresh++
-      }
-    }
-
-    return fresh
   }
 
   private pointUp (point: RendezvousPointState): void {

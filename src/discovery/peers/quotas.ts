@@ -27,6 +27,7 @@ import type { SelectionMode } from './selection.ts'
 import type { TaggerComponents } from './tags.ts'
 import type { Runtime } from '../clock.ts'
 import type { ResolvedOptions } from '../config.ts'
+import type { Demand } from '../demand.ts'
 import type { NamespaceKind, NamespaceSpec } from '../options.ts'
 import type { ComponentLogger, Libp2pEvents, Logger, PeerId, TypedEventTarget } from '@libp2p/interface'
 
@@ -38,18 +39,19 @@ export interface QuotasComponents extends DialQueueComponents, TaggerComponents 
 
 export type QuotasOptions = Pick<ResolvedOptions, 'tags' | 'peerBackoff' | 'maxParallelDials' | 'maxQueuedDials' | 'dialTimeout' | 'connectionHeadroom' | 'countGrace'>
 
-export interface QuotasHooks {
-  /** Peers pubsub lists as subscribed to `topic` (none without pubsub) */
-  subscribers?(topic: string): PeerId[]
-  /** A namespace's quota went from met (or new) to unmet: discovery should look again soon */
-  onQuotaUnmet?(ns: string): void
-  /** Each finished dial, for metrics */
-  onDial?(kind: NamespaceKind, outcome: DialOutcome): void
+/** The units the quotas read from and write to (none of them feeds the quotas back) */
+export interface QuotasUnits {
+  /** Where each namespace's deficit goes, for the queries to read */
+  demand: Demand
+  /** Peers pubsub lists as subscribed to a topic (none without pubsub) */
+  subscriptions?: { subscribers(topic: string): PeerId[] }
   /**
-   * Whether `peer` is a rendezvous point that failed and has not answered since: its own backoff schedule tries it,
-   * and says when it is back (then `scheduleReconcile()`)
+   * The points' health: whether a peer is a rendezvous point that failed and has not answered since (its own
+   * backoff schedule tries it, and says when it is back: then `scheduleReconcile()`)
    */
-  pointDown?(peer: PeerId): boolean
+  points?: { failing(peer: PeerId): boolean }
+  /** Counts each finished dial */
+  metrics?: { dial(kind: NamespaceKind, outcome: DialOutcome): void }
 }
 
 /** The status of one namespace's quota */
@@ -124,7 +126,8 @@ export class Quotas {
   private readonly components: QuotasComponents
   private readonly options: QuotasOptions
   private readonly runtime: Runtime
-  private readonly hooks: QuotasHooks
+  private readonly units: QuotasUnits
+  private readonly demand: Demand
   private readonly log: Logger
   private readonly timers: Timers
   private readonly dials: DialQueue
@@ -134,8 +137,6 @@ export class Quotas {
   private readonly pending = new Map<string, PeerMap<number>>()
   /** ns -> peers kept (tagged) for it at the last reconcile */
   private readonly kept = new Map<string, PeerId[]>()
-  /** ns -> whether its quota was met at the last reconcile */
-  private readonly met = new Map<string, boolean>()
   /** ns -> point -> until when dialing waits for the rest of its paged answer (ms since epoch) */
   private readonly paging = new Map<string, Map<string, number>>()
   /** ns -> when a wait for its list to be complete last ended (ms since epoch) */
@@ -144,11 +145,12 @@ export class Quotas {
   private readonly rings = new Map<string, { version: number, quota: number, rings: Rings }>()
   private running = false
 
-  constructor (components: QuotasComponents, options: QuotasOptions, runtime: Runtime, hooks: QuotasHooks = {}) {
+  constructor (components: QuotasComponents, options: QuotasOptions, runtime: Runtime, units: QuotasUnits) {
     this.components = components
     this.options = options
     this.runtime = runtime
-    this.hooks = hooks
+    this.units = units
+    this.demand = units.demand
     this.log = components.logger.forComponent('libp2p:rendezvous:discovery:quotas')
     this.timers = new Timers(runtime.clock, (key, err) => { this.log.error('%s failed - %e', key, err) })
     this.dials = new DialQueue(components, options, runtime, {
@@ -185,7 +187,7 @@ export class Quotas {
     this.specs = []
     this.pending.clear()
     this.kept.clear()
-    this.met.clear()
+    this.demand.clear()
     this.paging.clear()
     this.settledAt.clear()
     this.rings.clear()
@@ -201,7 +203,9 @@ export class Quotas {
     const wanted = new Set(this.specs.map(spec => spec.ns))
     this.candidates.retain(wanted)
 
-    for (const map of [this.pending, this.kept, this.met, this.paging, this.settledAt, this.rings]) {
+    this.demand.retain(wanted)
+
+    for (const map of [this.pending, this.kept, this.paging, this.settledAt, this.rings]) {
       for (const ns of [...map.keys()]) {
         if (!wanted.has(ns)) {
           map.delete(ns)
@@ -209,15 +213,21 @@ export class Quotas {
       }
     }
 
+    // readable before the first reconcile counts them
+    for (const spec of this.specs) {
+      this.demand.update(spec.ns, this.deficit(spec.ns))
+    }
+
     this.scheduleReconcile()
   }
 
   /**
-   * A peer registered under `ns` whose registration lives `ttl` seconds more. Returns true when the peer is new
-   * to the namespace (not a refresh of one already known).
+   * Another peer (the node itself is dropped before, in peer-intake.ts) registered under `ns` whose registration
+   * lives `ttl` seconds more. Returns true when the peer is new to the namespace (not a refresh of one already
+   * known).
    */
   addCandidate (ns: string, peerId: PeerId, ttl: number, record?: Uint8Array, relays?: PeerId[]): boolean {
-    if (peerId.equals(this.components.peerId) || !this.specs.some(spec => spec.ns === ns)) {
+    if (!this.specs.some(spec => spec.ns === ns)) {
       return false
     }
 
@@ -241,7 +251,7 @@ export class Quotas {
    * still filling (`growing`, up to `SETTLE_HOLD` in all), so that the choice is made among all the registrants,
    * not among those that came first, which every node would get alike
    */
-  hold (ns: string, point: string, reason: 'paging' | 'growing'): void {
+  holdDials (ns: string, point: string, reason: 'paging' | 'growing'): void {
     let points = this.paging.get(ns)
 
     if (points == null) {
@@ -260,7 +270,7 @@ export class Quotas {
   }
 
   /** The list `point` gives for `ns` is complete as far as it knows: dials may go */
-  release (ns: string, point: string): void {
+  releaseDials (ns: string, point: string): void {
     if (this.paging.get(ns)?.delete(point) === true) {
       this.settledAt.set(ns, this.runtime.clock.now())
       this.scheduleReconcile()
@@ -342,30 +352,33 @@ export class Quotas {
     const pending = this.livePending(spec.ns, connected, new PeerSet(counted), now)
     const have = new PeerSet([...counted, ...arriving, ...pending])
     const deficit = spec.quota - have.size
-    const wasMet = this.met.get(spec.ns)
-    this.met.set(spec.ns, deficit <= 0)
+    this.demand.count(spec.ns, deficit)
     round.wake = Math.min(round.wake, arrivingUntil ?? Infinity, this.pendingUntil(spec.ns))
-
-    if (deficit > 0 && wasMet !== false) {
-      this.hooks.onQuotaUnmet?.(spec.ns)
-    }
 
     // a ring namespace may owe dials to its links even at quota, and a closest one dials nearer peers to replace
     // farther ones (see selection.ts)
     if (spec.discover && (deficit > 0 || selectionMode(spec) !== 'random')) {
-      this.dialFor(spec, round, deficit, have)
+      const dialed = this.dialFor(spec, round, deficit, have)
+
+      if (dialed > 0) {
+        // the dials queued count as pending
+        this.demand.update(spec.ns, deficit - dialed)
+      }
     }
   }
 
-  /** Dials what `spec` wants now, unless its list of registrants is still being completed */
-  private dialFor (spec: NamespaceSpec, round: Round, deficit: number, have: PeerSet): void {
+  /**
+   * Dials what `spec` wants now, unless its list of registrants is still being completed; returns how many dials
+   * it queued
+   */
+  private dialFor (spec: NamespaceSpec, round: Round, deficit: number, have: PeerSet): number {
     const { now, connected } = round
     const mode = selectionMode(spec)
     const held = this.heldUntil(spec.ns, now)
 
     if (held > now) {
       round.wake = Math.min(round.wake, held)
-      return
+      return 0
     }
 
     const members = this.candidates.live(spec.ns, now)
@@ -417,6 +430,8 @@ export class Quotas {
         round.wake = Math.min(round.wake, now + wait)
       }
     }
+
+    return dialed
   }
 
   /**
@@ -428,7 +443,7 @@ export class Quotas {
    */
   private routeWaits (members: Candidate[], connected: PeerMap<number>, now: number): PeerMap<number> {
     const waits = new PeerMap<number>()
-    const pointDown = (peer: PeerId): number => !connected.has(peer) && this.hooks.pointDown?.(peer) === true ? Infinity : 0
+    const pointDown = (peer: PeerId): number => !connected.has(peer) && this.units.points?.failing(peer) === true ? Infinity : 0
     const unavailable = (peer: PeerId): number => connected.has(peer)
       ? 0
       : Math.max(pointDown(peer), this.dials.backoff.retryAt(peer, now) - now)
@@ -496,7 +511,7 @@ export class Quotas {
 
     if (spec.kind === 'topic' && spec.topic != null) {
       try {
-        subscribers = this.hooks.subscribers?.(spec.topic) ?? []
+        subscribers = this.units.subscriptions?.subscribers(spec.topic) ?? []
       } catch {
         // pubsub not started or stopped
       }
@@ -624,7 +639,7 @@ export class Quotas {
       this.pending.get(job.ns)?.delete(job.peerId)
     }
 
-    this.hooks.onDial?.(job.kind, outcome)
+    this.units.metrics?.dial(job.kind, outcome)
     this.scheduleReconcile()
   }
 

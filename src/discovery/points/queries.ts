@@ -17,18 +17,21 @@
  * The cookies belong to these queries: they start empty with the namespace and go with it, and with a stop, so
  * no query ever continues from where another discovery (a `discover()` call, a previous start) left off.
  *
- * Each answer goes to `onPage` in one call together with whether more pages follow at once, so that whoever
+ * Each answer goes to the intake (`PageSink`) in one call together with whether more pages follow at once, so that whoever
  * dials from it knows before dialing that it holds only part of the list.
  */
 import { PeerMap, PeerSet } from '@libp2p/peer-collections'
 import { RendezvousError } from '../../errors.ts'
 import { Message } from '../../pb/rendezvous.ts'
 import { jitter } from '../backoff.ts'
+import { isNewerRecord } from '../peers/peer-intake.ts'
 import { PointWork, workKey } from './point-work.ts'
 import type { Points, RendezvousPointState, WorkState } from './points.ts'
 import type { DiscoverResult, DiscoveredRegistration, RendezvousClient } from '../../client/types.ts'
 import type { Runtime } from '../clock.ts'
 import type { ResolvedOptions } from '../config.ts'
+import type { Demand } from '../demand.ts'
+import type { PageSink } from '../peers/peer-intake.ts'
 import type { ComponentLogger } from '@libp2p/interface'
 
 export interface QueriesComponents {
@@ -38,29 +41,14 @@ export interface QueriesComponents {
 
 export type QueriesOptions = Pick<ResolvedOptions, 'discoverLimit' | 'fastDiscoverInterval' | 'fastDiscoverWindow' | 'discoverInterval' | 'maxDiscoverInterval' | 'satisfiedDiscoverInterval'>
 
-/** One DISCOVER answer, with what is known of how complete the list is */
-export interface DiscoveredPage {
-  ns: string
-  point: RendezvousPointState
-  /** Verified registrations (the node's own among them, if it registered) */
-  registrations: DiscoveredRegistration[]
-  /** More pages follow at once: the registrations so far are not the whole list */
-  more: boolean
-  /**
-   * The namespace is young and its registrants are still arriving (a query brought one the queries had not seen
-   * within the last `SETTLE_QUIET`): peers started with this one are still registering, and the next query (on
-   * the fast schedule) will likely bring more
-   */
-  growing: boolean
-}
-
-export interface QueriesHooks {
-  /** How many more peers a namespace wants (<= 0: its quota is met) */
-  deficit(ns: string): number
-  /** A page of registrations; resolves to how many peers were new to the namespace */
-  onPage(page: DiscoveredPage): Promise<number>
-  /** Each finished request, for metrics */
-  onRequest?(kind: 'discover', outcome: 'ok' | 'error'): void
+/** The units the queries read from and hand to */
+export interface QueriesUnits {
+  /** How many more peers each namespace wants, and when a quota turns unmet (written by the quotas) */
+  demand: Demand
+  /** Where each page goes */
+  intake: PageSink
+  /** Counts each finished request */
+  metrics?: { request(kind: 'discover', outcome: 'ok' | 'error'): void }
 }
 
 export interface DiscoveryStatus {
@@ -157,21 +145,34 @@ export function nextQueryDelay (q: Pick<Query, 'fast' | 'interval' | 'satisfied'
 export class Queries extends PointWork {
   private readonly components: QueriesComponents
   private readonly options: QueriesOptions
-  private readonly hooks: QueriesHooks
+  private readonly units: QueriesUnits
   private readonly entries = new Map<string, Query>()
 
-  constructor (components: QueriesComponents, points: Points, options: QueriesOptions, runtime: Runtime, hooks: QueriesHooks) {
+  constructor (components: QueriesComponents, points: Points, options: QueriesOptions, runtime: Runtime, units: QueriesUnits) {
     super(points, runtime, components.logger.forComponent('libp2p:rendezvous:discovery:queries'))
     this.components = components
     this.options = options
-    this.hooks = hooks
+    this.units = units
+  }
+
+  start (): void {
+    if (!this.running) {
+      this.units.demand.addEventListener('unmet', this.onUnmet)
+    }
+
+    super.start()
   }
 
   /** Stops every timer and query; the cookies go with them */
   stop (): void {
     if (this.halt()) {
+      this.units.demand.removeEventListener('unmet', this.onUnmet)
       this.entries.clear()
     }
+  }
+
+  private readonly onUnmet = (evt: CustomEvent<string>): void => {
+    this.quotaUnmet(evt.detail)
   }
 
   /** The namespaces now discovered: queries what is new at once, forgets what was dropped (and its cookies) */
@@ -219,7 +220,7 @@ export class Queries extends PointWork {
 
   /**
    * A namespace's quota went from met to unmet (a kept peer or relay left): query it again at every point right
-   * away, then on the short schedule. The caller reports only the transition, so this cannot turn into a loop; the
+   * away, then on the short schedule. Demand reports only the transition, so this cannot turn into a loop; the
    * jitter spreads the queries of the many nodes that lose the same relay at the same moment.
    */
   quotaUnmet (ns: string): void {
@@ -296,7 +297,7 @@ export class Queries extends PointWork {
         return
       }
 
-      this.hooks.onRequest?.('discover', 'ok')
+      this.units.metrics?.request('discover', 'ok')
       this.points.succeeded(q.point)
 
       if (this.isActive(q)) {
@@ -330,14 +331,14 @@ export class Queries extends PointWork {
 
     q.paging = more
     const growing = this.grew(q, result.registrations)
-    const fresh = await this.hooks.onPage({ ns: q.ns, point: q.point, registrations: result.registrations, more, growing })
+    const fresh = await this.units.intake.take({ ns: q.ns, point: q.point, registrations: result.registrations, more, growing })
 
     if (!this.isActive(q)) {
       return
     }
 
     const now = this.runtime.clock.now()
-    let delay = more ? 0 : nextQueryDelay(q, { fresh, deficit: this.hooks.deficit(q.ns), age: now - q.since }, this.options, this.runtime.random)
+    let delay = more ? 0 : nextQueryDelay(q, { fresh, deficit: this.units.demand.deficit(q.ns), age: now - q.since }, this.options, this.runtime.random)
 
     if (growing && q.grewAt != null) {
       // whoever waits for the list to settle learns that it has from the first query after the quiet time
@@ -348,7 +349,7 @@ export class Queries extends PointWork {
   }
 
   private async failed (q: Query, err: unknown): Promise<void> {
-    this.hooks.onRequest?.('discover', 'error')
+    this.units.metrics?.request('discover', 'error')
 
     if (err instanceof RendezvousError && err.status === Message.ResponseStatus.E_INVALID_COOKIE) {
       q.cookie = undefined
@@ -358,7 +359,7 @@ export class Queries extends PointWork {
     if (q.paging) {
       // a walk of pages ends here: whoever waits for its last page must not wait longer
       q.paging = false
-      await this.hooks.onPage({ ns: q.ns, point: q.point, registrations: [], more: false, growing: false })
+      await this.units.intake.take({ ns: q.ns, point: q.point, registrations: [], more: false, growing: false })
     }
 
     const delay = this.points.failed(q.point, q, err)
@@ -398,9 +399,7 @@ export class Queries extends PointWork {
     let news = false
 
     for (const r of registrations) {
-      const seen = walk.get(r.peerId)
-
-      if (seen == null || seen < r.seqNumber) {
+      if (isNewerRecord(r.seqNumber, walk.get(r.peerId))) {
         walk.set(r.peerId, r.seqNumber)
         news = true
       }

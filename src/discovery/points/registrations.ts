@@ -43,11 +43,14 @@ export interface RegistrationsComponents {
 
 export type RegistrationsOptions = Pick<ResolvedOptions, 'ttl' | 'refreshMargin' | 'stopTimeout' | 'discoverLimit'>
 
-export interface RegistrationsHooks {
-  /** Each finished request, for metrics */
-  onRequest?(kind: 'register' | 'unregister', outcome: 'ok' | 'error'): void
+export interface RegistrationsEvents {
   /** A REGISTER was due but the node has no address to put in its record */
-  onNoAddresses?(): void
+  'no-addresses': CustomEvent
+}
+
+export interface RegistrationsUnits {
+  /** Counts each finished request */
+  metrics?: { request(kind: 'register' | 'unregister', outcome: 'ok' | 'error'): void }
 }
 
 export interface RegistrationStatus {
@@ -111,10 +114,10 @@ export function addressKey (addresses: Multiaddr[]): string {
   return addresses.map(ma => ma.decapsulateCode(CODE_P2P).toString()).sort().join(' ')
 }
 
-export class Registrations extends PointWork {
+export class Registrations extends PointWork<RegistrationsEvents> {
   private readonly components: RegistrationsComponents
   private readonly options: RegistrationsOptions
-  private readonly hooks: RegistrationsHooks
+  private readonly units: RegistrationsUnits
   private readonly entries = new Map<string, Registration>()
   /** UNREGISTERs under way, by registration key: a new REGISTER of the same key waits for its own */
   private readonly unregistering = new Map<string, Promise<void>>()
@@ -123,11 +126,11 @@ export class Registrations extends PointWork {
   /** Point -> REGISTERs it refused in a row (since it last accepted a namespace it did not hold) */
   private readonly refusals = new Map<RendezvousPointState, number>()
 
-  constructor (components: RegistrationsComponents, points: Points, options: RegistrationsOptions, runtime: Runtime, hooks: RegistrationsHooks = {}) {
+  constructor (components: RegistrationsComponents, points: Points, options: RegistrationsOptions, runtime: Runtime, units: RegistrationsUnits = {}) {
     super(points, runtime, components.logger.forComponent('libp2p:rendezvous:discovery:registrations'))
     this.components = components
     this.options = options
-    this.hooks = hooks
+    this.units = units
   }
 
   /**
@@ -352,7 +355,7 @@ export class Registrations extends PointWork {
     if (addresses.length === 0) {
       reg.waitingForAddresses = true
       reg.lastError = 'this node has no addresses to register'
-      this.hooks.onNoAddresses?.()
+      this.safeDispatchEvent('no-addresses')
       return
     }
 
@@ -362,7 +365,7 @@ export class Registrations extends PointWork {
 
     try {
       const ttl = await this.components.client.register(reg.point.multiaddr, reg.ns, { ttl: this.options.ttl, multiaddrs: addresses, signal: controller.signal })
-      this.hooks.onRequest?.('register', 'ok')
+      this.units.metrics?.request('register', 'ok')
 
       if (!this.isActive(reg)) {
         // dropped while in flight: the drop waits for this REGISTER, then sends the UNREGISTER
@@ -391,7 +394,7 @@ export class Registrations extends PointWork {
         return
       }
 
-      this.hooks.onRequest?.('register', 'error')
+      this.units.metrics?.request('register', 'error')
 
       if (!this.isActive(reg)) {
         return
@@ -459,14 +462,14 @@ export class Registrations extends PointWork {
 
       try {
         await this.components.client.unregister(reg.point.multiaddr, reg.ns, { signal: timeout.signal })
-        this.hooks.onRequest?.('unregister', 'ok')
+        this.units.metrics?.request('unregister', 'ok')
 
         if (this.running && this.refusals.has(reg.point)) {
           // a slot the point's cap counted is free
           this.retryRefused(reg.point)
         }
       } catch (err: any) {
-        this.hooks.onRequest?.('unregister', 'error')
+        this.units.metrics?.request('unregister', 'error')
         this.log('could not unregister "%s" at %s - %s', reg.ns, reg.point.id, err?.message ?? err)
       } finally {
         timeout.clear()

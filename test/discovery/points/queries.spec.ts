@@ -3,14 +3,24 @@ import { PeerSet } from '@libp2p/peer-collections'
 import { expect } from 'aegir/chai'
 import all from 'it-all'
 import { resolveOptions } from '../../../src/discovery/config.ts'
+import { Demand } from '../../../src/discovery/demand.ts'
 import { Points, parsePoints } from '../../../src/discovery/points/points.ts'
 import { Queries, SETTLE_QUIET, nextQueryDelay } from '../../../src/discovery/points/queries.ts'
 import { FakeClient, FakePoint } from '../stubs/fake-client.ts'
 import { fakeRuntime } from '../stubs/fake-clock.ts'
 import { peerIds } from '../stubs/peers.ts'
 import type { RendezvousDiscoveryInit } from '../../../src/discovery/options.ts'
-import type { DiscoveredPage } from '../../../src/discovery/points/queries.ts'
+import type { DiscoveredPage } from '../../../src/discovery/peers/peer-intake.ts'
 import type { PeerId } from '@libp2p/interface'
+
+/** The deficit every namespace reports, set by the test as the quotas would */
+class FixedDemand extends Demand {
+  value = 6
+
+  override deficit (): number {
+    return this.value
+  }
+}
 
 describe('discovery queries', () => {
   let self: PeerId
@@ -29,7 +39,7 @@ describe('discovery queries', () => {
     runtime: ReturnType<typeof fakeRuntime>
     pages: DiscoveredPage[]
     /** The deficit the quotas report */
-    deficit: { value: number }
+    deficit: FixedDemand
   }
 
   function setup (init: RendezvousDiscoveryInit = {}): Setup {
@@ -39,22 +49,24 @@ describe('discovery queries', () => {
     const client = new FakeClient(self, [point], runtime.clock)
     const points = new Points(parsePoints(options.points), options, runtime, defaultLogger().forComponent('test'))
     const pages: DiscoveredPage[] = []
-    const deficit = { value: 6 }
+    const deficit = new FixedDemand()
     const known = new PeerSet()
     const queries = new Queries({ client, logger: defaultLogger() }, points, options, runtime, {
-      deficit: () => deficit.value,
-      onPage: async (page) => {
-        pages.push(page)
-        let fresh = 0
+      demand: deficit,
+      intake: {
+        take: async (page) => {
+          pages.push(page)
+          let fresh = 0
 
-        for (const r of page.registrations) {
-          if (!known.has(r.peerId)) {
-            known.add(r.peerId)
-            fresh++
+          for (const r of page.registrations) {
+            if (!known.has(r.peerId)) {
+              known.add(r.peerId)
+              fresh++
+            }
           }
-        }
 
-        return fresh
+          return fresh
+        }
       }
     })
     queries.start()

@@ -30,9 +30,8 @@ describe('registrations', () => {
     const client = new FakeClient(self, fakePoints, runtime.clock)
     const log = defaultLogger().forComponent('test')
     const addresses: Multiaddr[] = [ADDRESS]
-    const points = new Points(parsePoints(options.points), options, runtime, log, {
-      onPointUp: (point) => { void registrations.pointBack(point) }
-    })
+    const points = new Points(parsePoints(options.points), options, runtime, log)
+    points.addEventListener('up', (evt) => { void registrations.pointBack(evt.detail) })
     const registrations = new Registrations({ peerId: self, client, addresses: () => addresses, logger: defaultLogger() }, points, options, runtime)
     registrations.start()
     return { registrations, client, fakePoints, points, runtime, addresses }
