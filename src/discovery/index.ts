@@ -21,24 +21,23 @@
  * discovery module, and `node.services.rendezvous` also offers `register`, `unregister`, `discover` and `status`.
  */
 import { NotStartedError, TypedEventEmitter, peerDiscoverySymbol, serviceCapabilities, serviceDependencies } from '@libp2p/interface'
-import { PeerMap } from '@libp2p/peer-collections'
-import { CODE_P2P } from '@multiformats/multiaddr'
 import { DefaultRendezvousClient } from '../client/rendezvous-client.ts'
 import { RELAY_NAMESPACE } from '../constants.ts'
 import { NoRendezvousPointsError } from '../errors.ts'
 import { validateNamespace } from '../protocol/namespace.ts'
 import { systemRuntime } from './clock.ts'
 import { resolveOptions } from './config.ts'
-import { TAG_NAMES } from './constants.ts'
 import { Demand } from './demand.ts'
 import { DiscoveryMetrics } from './metrics.ts'
-import { PeerIntake, isNewerRecord } from './peers/peer-intake.ts'
+import { PeerIntake } from './peers/peer-intake.ts'
 import { Quotas } from './peers/quotas.ts'
 import { RelayListeners } from './peers/relay-listeners.ts'
+import { discoverOnce } from './points/discover-once.ts'
+import { PointTags } from './points/point-tags.ts'
 import { Points, parsePoints } from './points/points.ts'
 import { Queries } from './points/queries.ts'
 import { Registrations, addressKey } from './points/registrations.ts'
-import { deriveNamespaces, sameNamespaces } from './state/namespaces.ts'
+import { NamespacePlan } from './state/namespace-plan.ts'
 import { SetupChecks } from './state/setup-checks.ts'
 import { StateWatcher } from './state/watcher.ts'
 import { Warnings } from './warnings.ts'
@@ -69,26 +68,23 @@ export class RendezvousDiscovery extends TypedEventEmitter<PeerDiscoveryEvents> 
 
   private readonly components: RendezvousDiscoveryComponents
   private readonly options: ResolvedOptions
-  private readonly runtime: Runtime
   private readonly log: Logger
   private readonly client: RendezvousClient
   /** The client this discovery made for itself, whose kept streams it closes on stop */
   private readonly ownClient?: DefaultRendezvousClient
+  private readonly watcher: StateWatcher
+  private readonly plan: NamespacePlan
   private readonly points: Points
+  private readonly pointTags: PointTags
   private readonly registrations: Registrations
   private readonly queries: Queries
-  private readonly quotas: Quotas
   private readonly demand = new Demand()
   private readonly intake: PeerIntake
+  private readonly quotas: Quotas
   private readonly relayListeners: RelayListeners
-  private readonly watcher: StateWatcher
   private readonly warnings: Warnings
   private readonly setupChecks: SetupChecks
   private readonly metrics: DiscoveryMetrics
-  /** Namespaces registered through `register()` */
-  private readonly manual = new Set<string>()
-  private readonly invalidReported = new Set<string>()
-  private specs: NamespaceSpec[] = []
   private state?: NodeState
   private lastAddressKey?: string
   private started = false
@@ -104,50 +100,43 @@ export class RendezvousDiscovery extends TypedEventEmitter<PeerDiscoveryEvents> 
    */
   constructor (components: RendezvousDiscoveryComponents, init: RendezvousDiscoveryInit = {}, runtime: Runtime = systemRuntime) {
     super()
+    const options = this.options = resolveOptions(init)
     this.components = components
-    this.options = resolveOptions(init)
-    this.runtime = runtime
     this.log = components.logger.forComponent('libp2p:rendezvous:discovery')
-    this.warnings = new Warnings(this.log, this.options.onWarning)
-    const client = this.options.client
+    this.warnings = new Warnings(this.log, options.onWarning)
 
-    if (typeof client === 'function') {
-      this.client = client(components)
-    } else if (client != null) {
-      this.client = client
+    if (typeof options.client === 'function') {
+      this.client = options.client(components)
+    } else if (options.client != null) {
+      this.client = options.client
     } else {
-      this.ownClient = new DefaultRendezvousClient(components, this.options.clientInit)
-      this.client = this.ownClient
+      this.client = this.ownClient = new DefaultRendezvousClient(components, options.clientInit)
     }
 
-    const options = this.options
-    this.metrics = new DiscoveryMetrics(components.metrics,
-      () => this.registrations.status().filter(r => r.registered).length,
-      () => this.quotas.status().quotas)
-    this.points = new Points(parsePoints(options.points, components.peerId), options, runtime, this.log)
-    this.setupChecks = new SetupChecks(components, options, runtime, this.warnings, this.points, this.log, {
-      state: () => this.state,
-      registered: () => this.specs.filter(s => s.register).map(s => s.ns)
-    })
-    this.registrations = new Registrations({
-      peerId: components.peerId,
-      client: this.client,
-      addresses: () => components.addressManager.getAddresses(),
-      logger: components.logger
-    }, this.points, options, runtime, { metrics: this.metrics })
+    this.metrics = new DiscoveryMetrics(components.metrics, () => this.registrations.status().filter(r => r.registered).length, () => this.quotas.status().quotas)
     this.watcher = new StateWatcher(components, options, runtime, () => (components as unknown as Record<string, unknown>)[options.pubsubService])
+    this.plan = new NamespacePlan(options, this.log)
+    this.points = new Points(parsePoints(options.points, components.peerId), options, runtime, this.log)
+    this.pointTags = new PointTags(components.peerStore, options, this.log)
+    this.setupChecks = new SetupChecks(components, options, runtime, this.warnings, this.points, this.log, { state: () => this.state, registered: () => this.plan.registered() })
+    const addresses = (): Multiaddr[] => components.addressManager.getAddresses()
+    this.registrations = new Registrations({ peerId: components.peerId, client: this.client, addresses, logger: components.logger }, this.points, options, runtime, { metrics: this.metrics })
     this.quotas = new Quotas(components, options, runtime, { demand: this.demand, subscriptions: this.watcher, points: this.points, metrics: this.metrics })
     this.intake = new PeerIntake(components.peerId, this.quotas)
     this.queries = new Queries({ client: this.client, logger: components.logger }, this.points, options, runtime, { demand: this.demand, intake: this.intake, metrics: this.metrics })
     this.relayListeners = new RelayListeners(components)
 
     // the wiring: each unit's events to the units downstream of it
+    this.watcher.addEventListener('state', (evt) => { this.apply(evt.detail) })
+    this.watcher.addEventListener('subscription-change', () => { this.quotas.scheduleReconcile() })
+    this.plan.addEventListener('namespaces', ({ detail: specs }) => {
+      this.quotas.setNamespaces(specs)
+      this.registrations.setNamespaces(specs.filter(s => s.register).map(s => s.ns))
+      this.queries.setNamespaces(specs.filter(s => s.discover).map(s => s.ns))
+    })
     this.points.addEventListener('up', (evt) => { this.pointUp(evt.detail) })
     this.points.addEventListener('failed', (evt) => { this.setupChecks.pointFailed(evt.detail) })
     this.registrations.addEventListener('no-addresses', () => { this.setupChecks.noAddresses() })
-    this.relayListeners.addEventListener('unsupported', () => { this.setupChecks.noRelayTransport() })
-    this.watcher.addEventListener('state', (evt) => { this.apply(evt.detail) })
-    this.watcher.addEventListener('subscription-change', () => { this.quotas.scheduleReconcile() })
     this.intake.addEventListener('peer', (evt) => {
       this.metrics.peer()
       this.safeDispatchEvent('peer', { detail: evt.detail })
@@ -157,6 +146,7 @@ export class RendezvousDiscovery extends TypedEventEmitter<PeerDiscoveryEvents> 
         this.refreshRelayListeners()
       }
     })
+    this.relayListeners.addEventListener('unsupported', () => { this.setupChecks.noRelayTransport() })
   }
 
   isStarted (): boolean {
@@ -189,7 +179,7 @@ export class RendezvousDiscovery extends TypedEventEmitter<PeerDiscoveryEvents> 
     this.components.events.addEventListener('peer:disconnect', this.onPeerDisconnect)
 
     for (const point of this.points.list) {
-      void this.tagPoint(point, true)
+      void this.pointTags.tag(point, true)
     }
   }
 
@@ -249,8 +239,8 @@ export class RendezvousDiscovery extends TypedEventEmitter<PeerDiscoveryEvents> 
     await Promise.allSettled([this.registrations.stop(), this.quotas.stop(), this.relayListeners.stop()])
     // after the UNREGISTERs that stop() sends
     await this.ownClient?.stop()
-    await Promise.allSettled(this.points.list.map(async point => this.tagPoint(point, false)))
-    this.specs = []
+    await Promise.allSettled(this.points.list.map(async point => this.pointTags.tag(point, false)))
+    this.plan.clear()
     this.state = undefined
     this.lastAddressKey = undefined
   }
@@ -273,7 +263,7 @@ export class RendezvousDiscovery extends TypedEventEmitter<PeerDiscoveryEvents> 
 
   /** The namespaces in use now */
   get namespaces (): NamespaceSpec[] {
-    return this.specs.map(spec => ({ ...spec }))
+    return this.plan.specs.map(spec => ({ ...spec }))
   }
 
   async register (ns: string, options: AbortOptions = {}): Promise<PointRegistrationResult[]> {
@@ -287,7 +277,7 @@ export class RendezvousDiscovery extends TypedEventEmitter<PeerDiscoveryEvents> 
       throw new NoRendezvousPointsError('no rendezvous points are configured')
     }
 
-    this.manual.add(ns)
+    this.plan.addManual(ns)
     this.update()
     options.signal?.throwIfAborted()
     const results = await this.registrations.registerNow(ns)
@@ -301,7 +291,7 @@ export class RendezvousDiscovery extends TypedEventEmitter<PeerDiscoveryEvents> 
 
   async unregister (ns: string): Promise<void> {
     validateNamespace(ns)
-    this.manual.delete(ns)
+    this.plan.removeManual(ns)
     this.update()
   }
 
@@ -318,31 +308,8 @@ export class RendezvousDiscovery extends TypedEventEmitter<PeerDiscoveryEvents> 
       throw new NoRendezvousPointsError(this.points.list.length === 0 ? 'no rendezvous points are configured' : 'every rendezvous point is backing off after failures')
     }
 
-    const byPeer = new PeerMap<DiscoveredRegistration>()
-    const errors: string[] = []
-
-    await Promise.all(points.map(async point => {
-      try {
-        // cookie null: from the start, and the walk's cookies stay with this call
-        for await (const registration of this.client.discoverAll(point.multiaddr, ns, { limit: options.limit ?? this.options.discoverLimit, cookie: null, signal: options.signal })) {
-          const known = byPeer.get(registration.peerId)
-
-          if (isNewerRecord(registration.seqNumber, known?.seqNumber)) {
-            byPeer.set(registration.peerId, registration)
-          }
-        }
-      } catch (err: any) {
-        errors.push(`${point.id}: ${err?.message ?? err}`)
-      }
-    }))
-
-    if (errors.length === points.length) {
-      throw new NoRendezvousPointsError(`no rendezvous point answered: ${errors.join('; ')}`)
-    }
-
-    const registrations = [...byPeer.values()]
-    this.intake.accept(ns, registrations)
-    return registrations.filter(r => !r.peerId.equals(this.components.peerId))
+    const registrations = await discoverOnce(this.client, points, ns, { limit: options.limit ?? this.options.discoverLimit, signal: options.signal })
+    return this.intake.accept(ns, registrations).others
   }
 
   /** Reads the node state now and applies it */
@@ -360,21 +327,7 @@ export class RendezvousDiscovery extends TypedEventEmitter<PeerDiscoveryEvents> 
 
     try {
       this.state = state
-      const specs = deriveNamespaces(state, this.options, this.manual, (ns, problem) => {
-        if (!this.invalidReported.has(ns)) {
-          this.invalidReported.add(ns)
-          this.log.error('ignoring namespace "%s": %s', ns, problem)
-        }
-      })
-
-      if (!sameNamespaces(specs, this.specs)) {
-        this.log('namespaces now %s', specs.map(s => `${s.ns}${s.register ? ' +reg' : ''}${s.discover ? ` +disc(${s.quota})` : ''}`).join(', '))
-        this.specs = specs
-        this.quotas.setNamespaces(specs)
-        this.registrations.setNamespaces(specs.filter(s => s.register).map(s => s.ns))
-        this.queries.setNamespaces(specs.filter(s => s.discover).map(s => s.ns))
-      }
-
+      this.plan.apply(state)
       const key = addressKey(state.addresses)
 
       if (key !== this.lastAddressKey) {
@@ -391,27 +344,16 @@ export class RendezvousDiscovery extends TypedEventEmitter<PeerDiscoveryEvents> 
   }
 
   /**
-   * One `/p2p-circuit` listener per relay counted. The count changes when a relay connects or a page of relays
-   * arrives (a rendezvous point that is also a relay is connected before it is known as one), which no state
-   * event reports: those call this too, instead of leaving the listener to the next poll (`pollInterval`, 5 s).
+   * One `/p2p-circuit` listener per relay counted, up to the relay quota, while a relay is needed. The count
+   * changes when a relay connects or a page of relays arrives (a rendezvous point that is also a relay is connected
+   * before it is known as one), which no state event reports: those call this too, instead of leaving the listener
+   * to the next poll (`pollInterval`, 5 s).
    */
   private refreshRelayListeners (): void {
     if (this.started && this.state != null) {
-      this.relayListeners.update(this.needsRelayListeners(this.state), this.relaysToListenOn(this.state))
+      const needed = this.options.relayListen && this.state.needsRelay && this.options.quotas.relay > 0
+      this.relayListeners.update(needed, needed ? Math.min(this.options.quotas.relay, this.quotas.connectedCount(RELAY_NAMESPACE)) : 0)
     }
-  }
-
-  private needsRelayListeners (state: NodeState): boolean {
-    return this.options.relayListen && state.needsRelay && this.options.quotas.relay > 0
-  }
-
-  /** One `/p2p-circuit` listener per relay kept, up to the relay quota, while a relay is needed */
-  private relaysToListenOn (state: NodeState): number {
-    if (!this.needsRelayListeners(state)) {
-      return 0
-    }
-
-    return Math.min(this.options.quotas.relay, this.quotas.connectedCount(RELAY_NAMESPACE))
   }
 
   private pointUp (point: RendezvousPointState): void {
@@ -419,7 +361,7 @@ export class RendezvousDiscovery extends TypedEventEmitter<PeerDiscoveryEvents> 
       return
     }
 
-    void this.tagPoint(point, true)
+    void this.pointTags.tag(point, true)
     void this.registrations.pointBack(point)
     this.queries.pointBack(point)
     // candidates reached through it may be dialed again
@@ -434,23 +376,6 @@ export class RendezvousDiscovery extends TypedEventEmitter<PeerDiscoveryEvents> 
   private readonly onPeerDisconnect = (evt: CustomEvent<PeerId>): void => {
     this.points.disconnected(evt.detail)
   }
-
-  /** Stores the point's address and (un)tags it `keep-alive-rendezvous`; never rejects */
-  private async tagPoint (point: RendezvousPointState, keep: boolean): Promise<void> {
-    const addr = stripPeerId(point.multiaddr)
-    const tags = this.options.keepAlivePoints ? { [TAG_NAMES.point]: keep ? { value: this.options.tags.point } : undefined } : {}
-
-    try {
-      await this.components.peerStore.merge(point.peerId, keep ? { multiaddrs: addr == null ? [] : [addr], tags } : { tags })
-    } catch (err: any) {
-      this.log('could not tag rendezvous point %s - %e', point.id, err)
-    }
-  }
-}
-
-function stripPeerId (ma: Multiaddr): Multiaddr | undefined {
-  const stripped = ma.decapsulateCode(CODE_P2P)
-  return stripped.toString() === '/' ? undefined : stripped
 }
 
 /**

@@ -94,7 +94,7 @@ export class PeerIntake extends TypedEventEmitter<PeerIntakeEvents> implements P
       this.quotas.holdDials(page.ns, page.point.id, page.more ? 'paging' : 'growing')
     }
 
-    const added = this.accept(page.ns, page.registrations)
+    const { added } = this.accept(page.ns, page.registrations)
 
     if (!page.more && !page.growing) {
       this.quotas.releaseDials(page.ns, page.point.id)
@@ -104,23 +104,17 @@ export class PeerIntake extends TypedEventEmitter<PeerIntakeEvents> implements P
   }
 
   /**
-   * Announces what is new among `registrations` and makes the other peers candidates of `ns`; returns how many
-   * were new to the namespace
+   * Announces what is new among `registrations` and makes the other peers candidates of `ns`; returns the other
+   * peers' registrations, in order, and how many of them were new to the namespace
    */
-  accept (ns: string, registrations: DiscoveredRegistration[]): number {
+  accept (ns: string, registrations: DiscoveredRegistration[]): { others: DiscoveredRegistration[], added: number } {
+    const others = registrations.filter(r => !r.peerId.equals(this.self))
+
     if (!this.running) {
-      return 0
+      return { others, added: 0 }
     }
 
-    const others: DiscoveredRegistration[] = []
-
-    for (const registration of registrations) {
-      if (registration.peerId.equals(this.self)) {
-        continue
-      }
-
-      others.push(registration)
-
+    for (const registration of others) {
       if (!isNewerRecord(registration.seqNumber, this.announced.get(registration.peerId))) {
         continue
       }
@@ -142,6 +136,6 @@ export class PeerIntake extends TypedEventEmitter<PeerIntakeEvents> implements P
     }
 
     this.safeDispatchEvent('taken', { detail: { ns, registrations: others } })
-    return added
+    return { others, added }
   }
 }

@@ -45,7 +45,7 @@ describe('peer intake', () => {
   it('takes nothing once stopped', () => {
     const { intake, announced, candidates } = setup()
     intake.stop()
-    expect(intake.accept('ns', [registration(others[0], 1n)])).to.equal(0)
+    expect(intake.accept('ns', [registration(others[0], 1n)])).to.deep.equal({ others: [registration(others[0], 1n)], added: 0 })
     expect(announced).to.be.empty()
     expect(candidates).to.be.empty()
   })

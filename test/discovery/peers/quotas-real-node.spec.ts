@@ -85,7 +85,7 @@ describe('quotas on a real node', () => {
 
     const intake = new PeerIntake(host.peerId, dialer as Quotas)
     intake.start()
-    expect(intake.accept(spec.ns, [{ peerId: host.peerId, multiaddrs: [], namespace: spec.ns, ttl: 60, seqNumber: 1n, signedPeerRecord: new Uint8Array(0) }])).to.equal(0)
+    expect(intake.accept(spec.ns, [{ peerId: host.peerId, multiaddrs: [], namespace: spec.ns, ttl: 60, seqNumber: 1n, signedPeerRecord: new Uint8Array(0) }]).added).to.equal(0)
     dialer?.addCandidate(spec.ns, ghost, 60)
 
     expect(await waitFor(() => outcomes.includes('user:failure'), 3000)).to.be.true()

@@ -73,7 +73,7 @@ describe('quotas', () => {
     quotas.setNamespaces([dapp])
     const intake = new PeerIntake(self, quotas)
     intake.start()
-    expect(intake.accept(dapp.ns, [{ peerId: self, multiaddrs: [], namespace: dapp.ns, ttl: 60, seqNumber: 1n, signedPeerRecord: new Uint8Array(0) }])).to.equal(0)
+    expect(intake.accept(dapp.ns, [{ peerId: self, multiaddrs: [], namespace: dapp.ns, ttl: 60, seqNumber: 1n, signedPeerRecord: new Uint8Array(0) }]).added).to.equal(0)
     await runtime.clock.tick(5000)
     expect(node.dialed).to.have.lengthOf(0)
     expect(unmet).to.deep.equal([dapp.ns])

@@ -231,9 +231,10 @@ describe('discovery queries', () => {
     queries.stop()
   })
 
-  it('pulls the next query forward when a met quota turns unmet', async () => {
+  it('pulls the next query forward when the quotas count a met quota unmet', async () => {
     const { queries, client, runtime, deficit } = setup({ satisfiedDiscoverInterval: 30_000 })
     deficit.value = 0
+    deficit.count('ns', 0)
     queries.setNamespaces(['ns'])
     await runtime.clock.tick(0)
     await runtime.clock.tick(1000)
@@ -241,7 +242,7 @@ describe('discovery queries', () => {
 
     deficit.value = 1
     const unmetAt = runtime.clock.now()
-    queries.quotaUnmet('ns')
+    deficit.count('ns', 1)
     await runtime.clock.tick(300)
     expect(client.count('discover')).to.be.at.least(2)
     expect(client.calls[1].at - unmetAt).to.be.within(100, 300)
