@@ -54,7 +54,7 @@ export type { NamespaceKind, NamespaceSpec, NodeState, QuotaInit, RelayMode, Ren
 export { RELAY_NAMESPACE } from '../constants.ts'
 export { TAG_NAMES } from './constants.ts'
 export { dappNamespace, topicNamespace } from './namespace-names.ts'
-export type { DialerStatus, QuotaStatus } from './peers/quotas.ts'
+export type { DialerStatus, QuotaStatus } from './peers/dialer-status.ts'
 export type { RegistrationStatus } from './points/registrations.ts'
 export type { DiscoveryStatus } from './points/queries.ts'
 export type { DiscoveryWarning, DiscoveryWarningCode } from './warnings.ts'

@@ -3,7 +3,7 @@
  * (re-exported by `src/index.ts` and `src/discovery/index.ts`, where typedoc finds them).
  */
 import type { NamespaceSpec, NodeState } from './options.ts'
-import type { DialerStatus } from './peers/quotas.ts'
+import type { DialerStatus } from './peers/dialer-status.ts'
 import type { RendezvousPointState } from './points/points.ts'
 import type { DiscoveryStatus } from './points/queries.ts'
 import type { RegistrationStatus } from './points/registrations.ts'

@@ -91,7 +91,7 @@ export class PeerIntake extends TypedEventEmitter<PeerIntakeEvents> implements P
   async take (page: DiscoveredPage): Promise<number> {
     // the hold goes on before any of the page's peers is a candidate, and comes off once all of them are
     if (page.more || page.growing) {
-      this.quotas.holdDials(page.ns, page.point.id, page.more ? 'paging' : 'growing')
+      this.quotas.holdDials(page.ns, page.point.id, page.more ? 'paging' : 'filling')
     }
 
     const { added } = this.accept(page.ns, page.registrations)

@@ -2,8 +2,9 @@ import { expect } from 'aegir/chai'
 import { resolveOptions } from '../../../src/discovery/config.ts'
 import { TAG_NAMES } from '../../../src/discovery/constants.ts'
 import { Demand } from '../../../src/discovery/demand.ts'
+import { PAGING_HOLD, SETTLE_HOLD } from '../../../src/discovery/peers/dial-holds.ts'
 import { PeerIntake } from '../../../src/discovery/peers/peer-intake.ts'
-import { INBOUND_GRACE, PAGING_HOLD, Quotas, RECONCILE_DELAY, SETTLE_HOLD } from '../../../src/discovery/peers/quotas.ts'
+import { INBOUND_GRACE, Quotas, RECONCILE_DELAY } from '../../../src/discovery/peers/quotas.ts'
 import { Rings, closestFirst } from '../../../src/discovery/peers/selection.ts'
 import { fakeRuntime } from '../stubs/fake-clock.ts'
 import { StubNode } from '../stubs/node.ts'
@@ -109,7 +110,7 @@ describe('quotas', () => {
   it('waits while a young namespace still fills, and then dials among all its registrants', async () => {
     const { quotas, node, runtime } = setup()
     quotas.setNamespaces([dapp])
-    quotas.holdDials(dapp.ns, 'point', 'growing')
+    quotas.holdDials(dapp.ns, 'point', 'filling')
     others.slice(0, 3).forEach(p => quotas.addCandidate(dapp.ns, p, 60))
     await runtime.clock.tick(1000)
     expect(node.dialed).to.have.lengthOf(0)
@@ -122,10 +123,10 @@ describe('quotas', () => {
     // a namespace that never stops growing is waited for SETTLE_HOLD at most
     const other = setup()
     other.quotas.setNamespaces([dapp])
-    other.quotas.holdDials(dapp.ns, 'point', 'growing')
+    other.quotas.holdDials(dapp.ns, 'point', 'filling')
     others.slice(0, 6).forEach(p => other.quotas.addCandidate(dapp.ns, p, 60))
     await other.runtime.clock.tick(SETTLE_HOLD - 10)
-    other.quotas.holdDials(dapp.ns, 'point', 'growing')
+    other.quotas.holdDials(dapp.ns, 'point', 'filling')
     expect(other.node.dialed).to.have.lengthOf(0)
     await other.runtime.clock.tick(INBOUND_GRACE + 100)
     expect(other.node.dialed.length).to.be.greaterThan(0)
