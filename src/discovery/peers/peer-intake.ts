@@ -44,7 +44,7 @@ export interface DiscoveredPage {
    * within the last `SETTLE_QUIET`): peers started with this one are still registering, and the next query (on
    * the fast schedule) will likely bring more
    */
-  growing: boolean
+  filling: boolean
 }
 
 /** Where the pages go: the next unit downstream (peers/peer-intake.ts) */
@@ -90,13 +90,13 @@ export class PeerIntake extends TypedEventEmitter<PeerIntakeEvents> implements P
    */
   async take (page: DiscoveredPage): Promise<number> {
     // the hold goes on before any of the page's peers is a candidate, and comes off once all of them are
-    if (page.more || page.growing) {
+    if (page.more || page.filling) {
       this.quotas.holdDials(page.ns, page.point.id, page.more ? 'paging' : 'filling')
     }
 
     const { added } = this.accept(page.ns, page.registrations)
 
-    if (!page.more && !page.growing) {
+    if (!page.more && !page.filling) {
       this.quotas.releaseDials(page.ns, page.point.id)
     }
 

@@ -1,32 +1,22 @@
 /**
  * The node's discovery queries: for each (point, namespace) a DISCOVER at once, then with the cookie of the
- * previous answer (only what is new), on a schedule that follows the quota:
- *
- * - a full page that brought records not seen earlier in the same walk is followed by the next page at once; a
- * point that repeats itself does not get a tight loop of queries;
- * - while the quota is unmet and the namespace is young (`fastDiscoverWindow`), queries follow each other fast
- * (`fastDiscoverInterval`, doubling while nothing new comes, past `discoverInterval` too): peers started at the
- * same moment register over a few hundred ms, and waiting a whole interval for the second query would double the
- * time to quota; once nothing new has come for a while, polling every second until the window ends would not
- * (2 nodes with 40 topics each cost 13-14 DISCOVERs per namespace per node in the first 10 s that way, 8-9 now);
- * - later, while the quota is unmet, every `discoverInterval`, doubling up to `maxDiscoverInterval` while
- * nothing new comes; a quota that turns unmet pulls the next query forward;
- * - once the quota is met, every `satisfiedDiscoverInterval` (the first one at a random point of the interval,
- * so that nodes started together do not query together).
+ * previous answer (only what is new), on the schedule of query-schedule.ts, which follows the quota (read from
+ * `Demand`, which the quotas write; `unmet` pulls the next query forward).
  *
  * The cookies belong to these queries: they start empty with the namespace and go with it, and with a stop, so
  * no query ever continues from where another discovery (a `discover()` call, a previous start) left off.
  *
- * Each answer goes to the intake (`PageSink`) in one call together with whether more pages follow at once, so that whoever
- * dials from it knows before dialing that it holds only part of the list.
+ * Each answer goes to the intake (`PageSink`) in one call together with whether more pages follow at once, so
+ * that whoever dials from it knows before dialing that it holds only part of the list.
  */
 import { PeerMap, PeerSet } from '@libp2p/peer-collections'
 import { RendezvousError } from '../../errors.ts'
 import { Message } from '../../pb/rendezvous.ts'
-import { jitter } from '../backoff.ts'
 import { isNewerRecord } from '../peers/peer-intake.ts'
 import { PointWork, workKey } from './point-work.ts'
+import { SETTLE_QUIET, initialDelays, isFullPage, nextQueryDelay, quotaUnmetDelay, settleCheckDelay } from './query-schedule.ts'
 import type { Points, RendezvousPointState, WorkState } from './points.ts'
+import type { QueryDelays, QueryScheduleOptions } from './query-schedule.ts'
 import type { DiscoverResult, DiscoveredRegistration, RendezvousClient } from '../../client/types.ts'
 import type { Runtime } from '../clock.ts'
 import type { ResolvedOptions } from '../config.ts'
@@ -39,7 +29,7 @@ export interface QueriesComponents {
   logger: ComponentLogger
 }
 
-export type QueriesOptions = Pick<ResolvedOptions, 'discoverLimit' | 'fastDiscoverInterval' | 'fastDiscoverWindow' | 'discoverInterval' | 'maxDiscoverInterval' | 'satisfiedDiscoverInterval'>
+export type QueriesOptions = Pick<ResolvedOptions, 'discoverLimit'> & QueryScheduleOptions
 
 /** The units the queries read from and hand to */
 export interface QueriesUnits {
@@ -62,7 +52,7 @@ export interface DiscoveryStatus {
   lastError?: string
 }
 
-interface Query extends WorkState {
+interface Query extends WorkState, QueryDelays {
   key: string
   ns: string
   point: RendezvousPointState
@@ -70,12 +60,6 @@ interface Query extends WorkState {
   cookie?: Uint8Array
   /** When the namespace appeared (ms since epoch) */
   since: number
-  /** The delay of the fast schedule now */
-  fast: number
-  /** The delay of the slow schedule now */
-  interval: number
-  /** The last delay set was the satisfied one */
-  satisfied: boolean
   queries: number
   /** Registrations received in all */
   received: number
@@ -92,55 +76,6 @@ interface Query extends WorkState {
 
 /** Most records remembered per walk of pages */
 const MAX_WALK = 100_000
-
-/**
- * How long no new registrant must have come before a young namespace's list counts as settled, in ms: more than
- * the gaps between the registrations of nodes started together on a loaded machine. The query that confirms it
- * goes out as this quiet time ends
- */
-export const SETTLE_QUIET = 100
-
-/** Delay of the query that follows a quota turning unmet, in ms (±50%) */
-const QUOTA_UNMET_QUERY_DELAY = 200
-
-export interface QueryTiming {
-  /** How many peers the last answer brought that were new to the namespace */
-  fresh: number
-  /** How many more peers the namespace wants */
-  deficit: number
-  /** How long the namespace has been wanted, in ms */
-  age: number
-}
-
-/**
- * The delay before the next query of `q` (not within a walk of pages). The fast and slow delays start over when
- * something new came, and double for the next time when nothing did.
- */
-export function nextQueryDelay (q: Pick<Query, 'fast' | 'interval' | 'satisfied'>, timing: QueryTiming, options: QueriesOptions, random: () => number): number {
-  if (timing.fresh > 0) {
-    q.fast = options.fastDiscoverInterval
-    q.interval = options.discoverInterval
-  }
-
-  let delay: number
-
-  if (timing.deficit > 0) {
-    delay = jitter(timing.age < options.fastDiscoverWindow ? q.fast : q.interval, 0.1, random)
-    q.satisfied = false
-  } else {
-    // at quota: a fixed period, so that a newcomer is seen within it and the point hears at most one query per
-    // period; the first one lands at a random point of the period
-    delay = q.satisfied ? options.satisfiedDiscoverInterval : options.satisfiedDiscoverInterval * (0.5 + 0.5 * random())
-    q.satisfied = true
-  }
-
-  if (timing.fresh === 0) {
-    q.fast = Math.min(q.fast * 2, options.maxDiscoverInterval)
-    q.interval = Math.min(q.interval * 2, options.maxDiscoverInterval)
-  }
-
-  return delay
-}
 
 export class Queries extends PointWork {
   private readonly components: QueriesComponents
@@ -202,9 +137,7 @@ export class Queries extends PointWork {
             ns,
             point,
             since: now,
-            fast: this.options.fastDiscoverInterval,
-            interval: this.options.discoverInterval,
-            satisfied: false,
+            ...initialDelays(this.options),
             queries: 0,
             received: 0,
             failures: 0,
@@ -228,7 +161,7 @@ export class Queries extends PointWork {
       if (q.ns === ns && !q.running) {
         q.interval = this.options.discoverInterval
         q.fast = this.options.fastDiscoverInterval
-        this.timers.setEarlier(q.key, jitter(QUOTA_UNMET_QUERY_DELAY, 0.5, this.runtime.random), async () => this.run(q))
+        this.timers.setEarlier(q.key, quotaUnmetDelay(this.runtime.random), async () => this.run(q))
       }
     }
   }
@@ -320,7 +253,7 @@ export class Queries extends PointWork {
       q.cookie = result.cookie
     }
 
-    const full = result.cookie != null && result.registrations.length + result.dropped >= this.options.discoverLimit
+    const full = isFullPage(result, this.options.discoverLimit)
     const more = full && this.newToWalk(q, result.registrations)
 
     // a walk ends with a short page; one that ended on a full page of nothing new is remembered, so that a
@@ -330,19 +263,24 @@ export class Queries extends PointWork {
     }
 
     q.paging = more
-    const growing = this.grew(q, result.registrations)
-    const fresh = await this.units.intake.take({ ns: q.ns, point: q.point, registrations: result.registrations, more, growing })
+    const filling = this.stillFilling(q, result.registrations)
+    const added = await this.units.intake.take({ ns: q.ns, point: q.point, registrations: result.registrations, more, filling })
 
     if (!this.isActive(q)) {
       return
     }
 
     const now = this.runtime.clock.now()
-    let delay = more ? 0 : nextQueryDelay(q, { fresh, deficit: this.units.demand.deficit(q.ns), age: now - q.since }, this.options, this.runtime.random)
+    let delay = 0
 
-    if (growing && q.grewAt != null) {
-      // whoever waits for the list to settle learns that it has from the first query after the quiet time
-      delay = Math.min(delay, Math.max(0, q.grewAt + SETTLE_QUIET - now) + 1)
+    if (!more) {
+      const next = nextQueryDelay(q, { added, deficit: this.units.demand.deficit(q.ns), age: now - q.since }, this.options, this.runtime.random)
+      Object.assign(q, next.next)
+      delay = next.delay
+    }
+
+    if (filling && q.grewAt != null) {
+      delay = settleCheckDelay(delay, q.grewAt, now)
     }
 
     this.schedule(q, delay)
@@ -359,7 +297,7 @@ export class Queries extends PointWork {
     if (q.paging) {
       // a walk of pages ends here: whoever waits for its last page must not wait longer
       q.paging = false
-      await this.units.intake.take({ ns: q.ns, point: q.point, registrations: [], more: false, growing: false })
+      await this.units.intake.take({ ns: q.ns, point: q.point, registrations: [], more: false, filling: false })
     }
 
     const delay = this.points.failed(q.point, q, err)
@@ -371,7 +309,7 @@ export class Queries extends PointWork {
    * Whether a young namespace's registrants are still arriving: this answer or one within `SETTLE_QUIET` brought
    * one not seen before. The registrants seen are remembered while the namespace is young
    */
-  private grew (q: Query, registrations: DiscoveredRegistration[]): boolean {
+  private stillFilling (q: Query, registrations: DiscoveredRegistration[]): boolean {
     const now = this.runtime.clock.now()
 
     if (now - q.since >= this.options.fastDiscoverWindow) {

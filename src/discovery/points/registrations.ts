@@ -25,6 +25,7 @@ import { RendezvousError } from '../../errors.ts'
 import { jitter } from '../backoff.ts'
 import { clockTimeout, settleWithin } from '../clock.ts'
 import { PointWork, workKey } from './point-work.ts'
+import { isFullPage } from './query-schedule.ts'
 import type { Points, RendezvousPointState, WorkState } from './points.ts'
 import type { RendezvousClient } from '../../client/types.ts'
 import type { Runtime } from '../clock.ts'
@@ -494,11 +495,11 @@ export class Registrations extends PointWork<RegistrationsEvents> {
         return true
       }
 
-      if (result.cookie == null || result.registrations.length + result.dropped < this.options.discoverLimit) {
+      if (!isFullPage(result, this.options.discoverLimit)) {
         return false
       }
 
-      cookie = result.cookie
+      cookie = result.cookie ?? null
     }
 
     return false
