@@ -5,6 +5,7 @@
  * (points/queries.ts). The import graph shows the loop: quotas -> demand <- queries.
  */
 import { TypedEventEmitter } from '@libp2p/interface'
+import { retainNamespaces } from './namespace-maps.ts'
 
 export interface DemandEvents {
   /** A namespace's quota went from met (or new) to unmet: discovery should look again soon */
@@ -46,13 +47,7 @@ export class Demand extends TypedEventEmitter<DemandEvents> {
 
   /** Forgets every namespace not in `keep` */
   retain (keep: Set<string>): void {
-    for (const map of [this.deficits, this.met]) {
-      for (const ns of [...map.keys()]) {
-        if (!keep.has(ns)) {
-          map.delete(ns)
-        }
-      }
-    }
+    retainNamespaces(keep, this.deficits, this.met)
   }
 
   clear (): void {

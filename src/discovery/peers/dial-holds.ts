@@ -5,6 +5,7 @@
  * registrants, not among those that came first, which every node would get alike. When the last hold of a
  * namespace comes off, the moment is kept: the ring selection counts its inbound grace from it.
  */
+import { retainNamespaces } from '../namespace-maps.ts'
 
 /** Longest wait for the last page of a discovery before dialing from what came, in ms */
 export const PAGING_HOLD = 5000
@@ -73,13 +74,7 @@ export class DialHolds {
 
   /** Forgets every namespace not in `keep` */
   retain (keep: Set<string>): void {
-    for (const map of [this.holds, this.settled]) {
-      for (const ns of [...map.keys()]) {
-        if (!keep.has(ns)) {
-          map.delete(ns)
-        }
-      }
-    }
+    retainNamespaces(keep, this.holds, this.settled)
   }
 
   clear (): void {

@@ -13,6 +13,7 @@
 import { PeerMap, PeerSet } from '@libp2p/peer-collections'
 import { equals as uint8ArrayEquals } from 'uint8arrays/equals'
 import { DIAL_PRIORITY, TAG_NAMES } from '../constants.ts'
+import { retainNamespaces } from '../namespace-maps.ts'
 import { Timers } from '../timers.ts'
 import { Candidates } from './candidates.ts'
 import { connectedPeers, countPeers } from './counting.ts'
@@ -163,13 +164,7 @@ export class Quotas {
     this.dials.retain(wanted)
     this.holds.retain(wanted)
 
-    for (const map of [this.kept, this.rings]) {
-      for (const ns of [...map.keys()]) {
-        if (!wanted.has(ns)) {
-          map.delete(ns)
-        }
-      }
-    }
+    retainNamespaces(wanted, this.kept, this.rings)
 
     // readable before the first reconcile counts them
     for (const spec of this.specs) {
