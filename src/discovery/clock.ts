@@ -38,14 +38,20 @@ export const systemRuntime: Runtime = {
   random: Math.random
 }
 
-/** An AbortSignal that aborts after `ms` on `clock`; `clear()` when done with it so that no timer is left */
+/**
+ * An AbortSignal that aborts after `ms` on `clock`; `clear()` when done with it so that no timer is left.
+ * Hand-written, not `AbortSignal.timeout`: the timer runs on the injected clock (a simulator's virtual time)
+ */
 export function clockTimeout (clock: Clock, ms: number): { signal: AbortSignal, clear(): void } {
   const controller = new AbortController()
   const handle = clock.setTimeout(() => { controller.abort(new Error(`timed out after ${ms} ms`)) }, ms)
   return { signal: controller.signal, clear: () => { clock.clearTimeout(handle) } }
 }
 
-/** Waits for `promise` to settle, at most `ms` on `clock`; resolves to whether it settled in time. Never rejects */
+/**
+ * Waits for `promise` to settle, at most `ms` on `clock`; resolves to whether it settled in time. Never rejects.
+ * Hand-written, not race-signal: the deadline is a timer on the injected clock, not a signal
+ */
 export async function settleWithin (clock: Clock, promise: Promise<unknown>, ms: number): Promise<boolean> {
   let handle: TimerHandle | undefined
   const timedOut = new Promise<boolean>(resolve => { handle = clock.setTimeout(() => { resolve(false) }, ms) })

@@ -3,11 +3,12 @@
  *
  * - `state/`: node state (topics, relay role and need, addresses) -> the namespaces to register and discover;
  * - `points/`: the rendezvous points, their health, the node's registrations and its discovery queries;
- * - `peers/`: what is found -> stored records and `peer` events, candidates, quotas, dials, tags, relay
+ * - `peers/`: what is found -> `peer` events and candidates (peer-intake.ts), quotas, dials, tags, relay
  * listeners.
  *
- * Data flows one way: state -> namespaces -> registrations and queries -> pages of registrations -> records and
- * candidates -> dials and tags.
+ * Data flows one way, by typed events or plain calls downstream: state ('state') -> namespaces -> registrations
+ * and queries -> pages (`PeerIntake.take`) -> `peer` events and candidates -> quotas -> dials and tags. The quotas'
+ * feedback to the query schedule goes through `Demand` (demand.ts), which both use and neither owns.
  *
  * ```ts
  * const node = await createLibp2p({
@@ -20,127 +21,44 @@
  * discovery module, and `node.services.rendezvous` also offers `register`, `unregister`, `discover` and `status`.
  */
 import { NotStartedError, TypedEventEmitter, peerDiscoverySymbol, serviceCapabilities, serviceDependencies } from '@libp2p/interface'
-import { PeerMap } from '@libp2p/peer-collections'
-import { CODE_P2P } from '@multiformats/multiaddr'
 import { DefaultRendezvousClient } from '../client/rendezvous-client.ts'
 import { RELAY_NAMESPACE } from '../constants.ts'
 import { NoRendezvousPointsError } from '../errors.ts'
 import { validateNamespace } from '../protocol/namespace.ts'
 import { systemRuntime } from './clock.ts'
 import { resolveOptions } from './config.ts'
-import { TAG_NAMES } from './constants.ts'
+import { Demand } from './demand.ts'
 import { DiscoveryMetrics } from './metrics.ts'
-import { relaysOf } from './peers/candidates.ts'
+import { PeerIntake } from './peers/peer-intake.ts'
 import { Quotas } from './peers/quotas.ts'
-import { Records } from './peers/records.ts'
 import { RelayListeners } from './peers/relay-listeners.ts'
+import { discoverOnce } from './points/discover-once.ts'
+import { PointTags } from './points/point-tags.ts'
 import { Points, parsePoints } from './points/points.ts'
 import { Queries } from './points/queries.ts'
 import { Registrations, addressKey } from './points/registrations.ts'
-import { deriveNamespaces, sameNamespaces } from './state/namespaces.ts'
+import { NamespacePlan } from './state/namespace-plan.ts'
 import { SetupChecks } from './state/setup-checks.ts'
 import { StateWatcher } from './state/watcher.ts'
 import { Warnings } from './warnings.ts'
 import type { Runtime } from './clock.ts'
 import type { ResolvedOptions } from './config.ts'
 import type { NamespaceSpec, NodeState, RendezvousDiscoveryInit } from './options.ts'
-import type { DialerStatus } from './peers/quotas.ts'
 import type { RendezvousPointState } from './points/points.ts'
-import type { DiscoveredPage, DiscoveryStatus } from './points/queries.ts'
-import type { RegistrationStatus } from './points/registrations.ts'
-import type { DiscoveryWarning } from './warnings.ts'
+import type { PointRegistrationResult, RendezvousDiscoveryComponents, RendezvousDiscoveryDiscoverOptions, RendezvousDiscoveryService, RendezvousDiscoveryStatus } from './types.ts'
 import type { DiscoveredRegistration, RendezvousClient } from '../client/types.ts'
-import type { AbortOptions, ComponentLogger, Libp2pEvents, Logger, Metrics, PeerDiscovery, PeerDiscoveryEvents, PeerId, PeerInfo, PeerStore, PrivateKey, Startable, TypedEventTarget } from '@libp2p/interface'
-import type { AddressManager, ConnectionManager, Registrar, TransportManager } from '@libp2p/interface-internal'
+import type { AbortOptions, Logger, PeerDiscovery, PeerDiscoveryEvents, PeerId, Startable } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
 
 export type { NamespaceKind, NamespaceSpec, NodeState, QuotaInit, RelayMode, RendezvousDiscoveryInit, Selection, TagInit, UserNamespace } from './options.ts'
 export { RELAY_NAMESPACE } from '../constants.ts'
 export { TAG_NAMES } from './constants.ts'
 export { dappNamespace, topicNamespace } from './namespace-names.ts'
-export type { DialerStatus, QuotaStatus } from './peers/quotas.ts'
+export type { DialerStatus, QuotaStatus } from './peers/dialer-status.ts'
 export type { RegistrationStatus } from './points/registrations.ts'
 export type { DiscoveryStatus } from './points/queries.ts'
 export type { DiscoveryWarning, DiscoveryWarningCode } from './warnings.ts'
-
-export interface RendezvousDiscoveryComponents {
-  peerId: PeerId
-  privateKey: PrivateKey
-  peerStore: PeerStore
-  registrar: Registrar
-  connectionManager: ConnectionManager
-  addressManager: AddressManager
-  transportManager: TransportManager
-  events: TypedEventTarget<Libp2pEvents>
-  logger: ComponentLogger
-  metrics?: Metrics
-}
-
-/** Points, registrations and discovery queries */
-export interface SchedulerStatus {
-  points: Array<Omit<RendezvousPointState, 'peerId' | 'multiaddr'> & { multiaddr: string }>
-  registrations: RegistrationStatus[]
-  discoveries: DiscoveryStatus[]
-}
-
-/** A read-only view of what the module is doing */
-export interface RendezvousDiscoveryStatus {
-  started: boolean
-  /** The node state the namespaces were last derived from */
-  state?: Omit<NodeState, 'addresses'> & { addresses: string[] }
-  /** The namespaces in use */
-  namespaces: NamespaceSpec[]
-  /** Quotas, dial queue and connection budget */
-  dialer: DialerStatus
-  /** Points, registrations and discovery queries */
-  scheduler: SchedulerStatus
-  /** `/p2p-circuit` listeners this module added and that are open */
-  relayListenersAdded: number
-  /** The warnings said so far */
-  warnings: DiscoveryWarning[]
-}
-
-/** What `register()` got from each point */
-export interface PointRegistrationResult {
-  /** The point's peer id */
-  point: string
-  /** The TTL granted, in seconds, when the point accepted */
-  ttl?: number
-  /** Why it did not, otherwise */
-  error?: string
-}
-
-export interface RendezvousDiscoveryDiscoverOptions extends AbortOptions {
-  /**
-   * Most registrations asked of each point.
-   *
-   * @default the `discoverLimit` option (100)
-   */
-  limit?: number
-}
-
-/**
- * The module's API when registered under `services`, beside the `peer` events every libp2p `PeerDiscovery` emits
- * (the factory gives a `PeerDiscovery & RendezvousDiscoveryService`)
- */
-export interface RendezvousDiscoveryService {
-  /**
-   * Registers the node under `ns` at every point now and keeps the registration refreshed until
-   * `unregister(ns)` or stop. Resolves to each point's answer; rejects (while still retrying in the background)
-   * when no point accepted.
-   */
-  register(ns: string, options?: AbortOptions): Promise<PointRegistrationResult[]>
-  /** Stops registering `ns` (unless the node's state still wants it) and sends UNREGISTER to every point */
-  unregister(ns: string): Promise<void>
-  /**
-   * Asks every point not in backoff for all registrations under `ns`, from the start (with cookies of its own,
-   * which the module's queries never see). The peers found are verified, stored with certified addresses,
-   * announced as `peer` events and become dial candidates of a namespace the module discovers.
-   */
-  discover(ns: string, options?: RendezvousDiscoveryDiscoverOptions): Promise<DiscoveredRegistration[]>
-  /** What the module is doing: namespaces, quotas, points, registrations, queries */
-  readonly status: RendezvousDiscoveryStatus
-}
+export type { PointRegistrationResult, RendezvousDiscoveryComponents, RendezvousDiscoveryDiscoverOptions, RendezvousDiscoveryService, RendezvousDiscoveryStatus, SchedulerStatus } from './types.ts'
 
 export class RendezvousDiscovery extends TypedEventEmitter<PeerDiscoveryEvents> implements PeerDiscovery, RendezvousDiscoveryService, Startable {
   readonly [peerDiscoverySymbol] = this
@@ -150,25 +68,23 @@ export class RendezvousDiscovery extends TypedEventEmitter<PeerDiscoveryEvents> 
 
   private readonly components: RendezvousDiscoveryComponents
   private readonly options: ResolvedOptions
-  private readonly runtime: Runtime
   private readonly log: Logger
   private readonly client: RendezvousClient
   /** The client this discovery made for itself, whose kept streams it closes on stop */
   private readonly ownClient?: DefaultRendezvousClient
+  private readonly watcher: StateWatcher
+  private readonly plan: NamespacePlan
   private readonly points: Points
+  private readonly pointTags: PointTags
   private readonly registrations: Registrations
   private readonly queries: Queries
+  private readonly demand = new Demand()
+  private readonly intake: PeerIntake
   private readonly quotas: Quotas
-  private readonly records: Records
   private readonly relayListeners: RelayListeners
-  private readonly watcher: StateWatcher
   private readonly warnings: Warnings
   private readonly setupChecks: SetupChecks
   private readonly metrics: DiscoveryMetrics
-  /** Namespaces registered through `register()` */
-  private readonly manual = new Set<string>()
-  private readonly invalidReported = new Set<string>()
-  private specs: NamespaceSpec[] = []
   private state?: NodeState
   private lastAddressKey?: string
   private started = false
@@ -184,62 +100,53 @@ export class RendezvousDiscovery extends TypedEventEmitter<PeerDiscoveryEvents> 
    */
   constructor (components: RendezvousDiscoveryComponents, init: RendezvousDiscoveryInit = {}, runtime: Runtime = systemRuntime) {
     super()
+    const options = this.options = resolveOptions(init)
     this.components = components
-    this.options = resolveOptions(init)
-    this.runtime = runtime
     this.log = components.logger.forComponent('libp2p:rendezvous:discovery')
-    this.warnings = new Warnings(this.log, this.options.onWarning)
-    const client = this.options.client
+    this.warnings = new Warnings(this.log, options.onWarning)
 
-    if (typeof client === 'function') {
-      this.client = client(components)
-    } else if (client != null) {
-      this.client = client
+    if (typeof options.client === 'function') {
+      this.client = options.client(components)
+    } else if (options.client != null) {
+      this.client = options.client
     } else {
-      this.ownClient = new DefaultRendezvousClient(components, this.options.clientInit)
-      this.client = this.ownClient
+      this.client = this.ownClient = new DefaultRendezvousClient(components, options.clientInit)
     }
 
-    const options = this.options
-    this.points = new Points(parsePoints(options.points, components.peerId), options, runtime, this.log, {
-      onPointUp: (point) => { this.pointUp(point) },
-      onPointFailed: (point) => { this.setupChecks.pointFailed(point) }
+    this.metrics = new DiscoveryMetrics(components.metrics, () => this.registrations.status().filter(r => r.registered).length, () => this.quotas.status().quotas)
+    this.watcher = new StateWatcher(components, options, runtime, () => (components as unknown as Record<string, unknown>)[options.pubsubService])
+    this.plan = new NamespacePlan(options, this.log)
+    this.points = new Points(parsePoints(options.points, components.peerId), options, runtime, this.log)
+    this.pointTags = new PointTags(components.peerStore, options, this.log)
+    this.setupChecks = new SetupChecks(components, options, runtime, this.warnings, this.points, this.log, { state: () => this.state, registered: () => this.plan.registered() })
+    const addresses = (): Multiaddr[] => components.addressManager.getAddresses()
+    this.registrations = new Registrations({ peerId: components.peerId, client: this.client, addresses, logger: components.logger }, this.points, options, runtime, { metrics: this.metrics })
+    this.quotas = new Quotas(components, options, runtime, { demand: this.demand, subscriptions: this.watcher, points: this.points, metrics: this.metrics })
+    this.intake = new PeerIntake(components.peerId, this.quotas)
+    this.queries = new Queries({ client: this.client, logger: components.logger }, this.points, options, runtime, { demand: this.demand, intake: this.intake, metrics: this.metrics })
+    this.relayListeners = new RelayListeners(components)
+
+    // the wiring: each unit's events to the units downstream of it
+    this.watcher.addEventListener('state', (evt) => { this.apply(evt.detail) })
+    this.watcher.addEventListener('subscription-change', () => { this.quotas.scheduleReconcile() })
+    this.plan.addEventListener('namespaces', ({ detail: specs }) => {
+      this.quotas.setNamespaces(specs)
+      this.registrations.setNamespaces(specs.filter(s => s.register).map(s => s.ns))
+      this.queries.setNamespaces(specs.filter(s => s.discover).map(s => s.ns))
     })
-    this.setupChecks = new SetupChecks(components, options, runtime, this.warnings, this.points, this.log, {
-      state: () => this.state,
-      registered: () => this.specs.filter(s => s.register).map(s => s.ns)
+    this.points.addEventListener('up', (evt) => { this.pointUp(evt.detail) })
+    this.points.addEventListener('failed', (evt) => { this.setupChecks.pointFailed(evt.detail) })
+    this.registrations.addEventListener('no-addresses', () => { this.setupChecks.noAddresses() })
+    this.intake.addEventListener('peer', (evt) => {
+      this.metrics.peer()
+      this.safeDispatchEvent('peer', { detail: evt.detail })
     })
-    this.registrations = new Registrations({
-      peerId: components.peerId,
-      client: this.client,
-      addresses: () => components.addressManager.getAddresses(),
-      logger: components.logger
-    }, this.points, options, runtime, {
-      onRequest: (kind, outcome) => { this.metrics.request(kind, outcome) },
-      onNoAddresses: () => { this.setupChecks.noAddresses() }
+    this.intake.addEventListener('taken', (evt) => {
+      if (evt.detail.ns === RELAY_NAMESPACE) {
+        this.refreshRelayListeners()
+      }
     })
-    this.quotas = new Quotas(components, options, runtime, {
-      subscribers: (topic) => this.watcher.pubsub?.getSubscribers(topic) ?? [],
-      onQuotaUnmet: (ns) => { this.queries.quotaUnmet(ns) },
-      onDial: (kind, outcome) => { this.metrics.dial(kind, outcome) },
-      pointDown: (peer) => this.points.failing(peer)
-    })
-    this.queries = new Queries({ client: this.client, logger: components.logger }, this.points, options, runtime, {
-      deficit: (ns) => this.quotas.deficit(ns),
-      onPage: async (page) => this.onPage(page),
-      onRequest: (kind, outcome) => { this.metrics.request(kind, outcome) }
-    })
-    this.records = new Records(components.peerId)
-    this.relayListeners = new RelayListeners(components, {
-      onUnsupported: () => { this.setupChecks.noRelayTransport() }
-    })
-    this.watcher = new StateWatcher(components, options, runtime, () => (components as unknown as Record<string, unknown>)[options.pubsubService], {
-      onState: (state) => { this.apply(state) },
-      onSubscriptionChange: () => { this.quotas.scheduleReconcile() }
-    })
-    this.metrics = new DiscoveryMetrics(components.metrics,
-      () => this.registrations.status().filter(r => r.registered).length,
-      () => this.quotas.status().quotas)
+    this.relayListeners.addEventListener('unsupported', () => { this.setupChecks.noRelayTransport() })
   }
 
   isStarted (): boolean {
@@ -263,7 +170,7 @@ export class RendezvousDiscovery extends TypedEventEmitter<PeerDiscoveryEvents> 
     this.started = true
     this.points.reset()
     this.setupChecks.start()
-    this.records.clear()
+    this.intake.start()
     this.relayListeners.start()
     this.quotas.start()
     this.registrations.start()
@@ -272,7 +179,7 @@ export class RendezvousDiscovery extends TypedEventEmitter<PeerDiscoveryEvents> 
     this.components.events.addEventListener('peer:disconnect', this.onPeerDisconnect)
 
     for (const point of this.points.list) {
-      void this.tagPoint(point, true)
+      void this.pointTags.tag(point, true)
     }
   }
 
@@ -326,13 +233,14 @@ export class RendezvousDiscovery extends TypedEventEmitter<PeerDiscoveryEvents> 
     this.watcher.stop()
     this.queries.stop()
     this.setupChecks.stop()
+    this.intake.stop()
     this.components.events.removeEventListener('peer:connect', this.onPeerConnect)
     this.components.events.removeEventListener('peer:disconnect', this.onPeerDisconnect)
     await Promise.allSettled([this.registrations.stop(), this.quotas.stop(), this.relayListeners.stop()])
     // after the UNREGISTERs that stop() sends
     await this.ownClient?.stop()
-    await Promise.allSettled(this.points.list.map(async point => this.tagPoint(point, false)))
-    this.specs = []
+    await Promise.allSettled(this.points.list.map(async point => this.pointTags.tag(point, false)))
+    this.plan.clear()
     this.state = undefined
     this.lastAddressKey = undefined
   }
@@ -355,7 +263,7 @@ export class RendezvousDiscovery extends TypedEventEmitter<PeerDiscoveryEvents> 
 
   /** The namespaces in use now */
   get namespaces (): NamespaceSpec[] {
-    return this.specs.map(spec => ({ ...spec }))
+    return this.plan.specs.map(spec => ({ ...spec }))
   }
 
   async register (ns: string, options: AbortOptions = {}): Promise<PointRegistrationResult[]> {
@@ -369,7 +277,7 @@ export class RendezvousDiscovery extends TypedEventEmitter<PeerDiscoveryEvents> 
       throw new NoRendezvousPointsError('no rendezvous points are configured')
     }
 
-    this.manual.add(ns)
+    this.plan.addManual(ns)
     this.update()
     options.signal?.throwIfAborted()
     const results = await this.registrations.registerNow(ns)
@@ -383,7 +291,7 @@ export class RendezvousDiscovery extends TypedEventEmitter<PeerDiscoveryEvents> 
 
   async unregister (ns: string): Promise<void> {
     validateNamespace(ns)
-    this.manual.delete(ns)
+    this.plan.removeManual(ns)
     this.update()
   }
 
@@ -400,31 +308,8 @@ export class RendezvousDiscovery extends TypedEventEmitter<PeerDiscoveryEvents> 
       throw new NoRendezvousPointsError(this.points.list.length === 0 ? 'no rendezvous points are configured' : 'every rendezvous point is backing off after failures')
     }
 
-    const byPeer = new PeerMap<DiscoveredRegistration>()
-    const errors: string[] = []
-
-    await Promise.all(points.map(async point => {
-      try {
-        // cookie null: from the start, and the walk's cookies stay with this call
-        for await (const registration of this.client.discoverAll(point.multiaddr, ns, { limit: options.limit ?? this.options.discoverLimit, cookie: null, signal: options.signal })) {
-          const known = byPeer.get(registration.peerId)
-
-          if (known == null || known.seqNumber < registration.seqNumber) {
-            byPeer.set(registration.peerId, registration)
-          }
-        }
-      } catch (err: any) {
-        errors.push(`${point.id}: ${err?.message ?? err}`)
-      }
-    }))
-
-    if (errors.length === points.length) {
-      throw new NoRendezvousPointsError(`no rendezvous point answered: ${errors.join('; ')}`)
-    }
-
-    const registrations = [...byPeer.values()]
-    await this.accept(ns, registrations)
-    return registrations.filter(r => !r.peerId.equals(this.components.peerId))
+    const registrations = await discoverOnce(this.client, points, ns, { limit: options.limit ?? this.options.discoverLimit, signal: options.signal })
+    return this.intake.accept(ns, registrations).others
   }
 
   /** Reads the node state now and applies it */
@@ -442,21 +327,7 @@ export class RendezvousDiscovery extends TypedEventEmitter<PeerDiscoveryEvents> 
 
     try {
       this.state = state
-      const specs = deriveNamespaces(state, this.options, this.manual, (ns, problem) => {
-        if (!this.invalidReported.has(ns)) {
-          this.invalidReported.add(ns)
-          this.log.error('ignoring namespace "%s": %s', ns, problem)
-        }
-      })
-
-      if (!sameNamespaces(specs, this.specs)) {
-        this.log('namespaces now %s', specs.map(s => `${s.ns}${s.register ? ' +reg' : ''}${s.discover ? ` +disc(${s.quota})` : ''}`).join(', '))
-        this.specs = specs
-        this.quotas.setNamespaces(specs)
-        this.registrations.setNamespaces(specs.filter(s => s.register).map(s => s.ns))
-        this.queries.setNamespaces(specs.filter(s => s.discover).map(s => s.ns))
-      }
-
+      this.plan.apply(state)
       const key = addressKey(state.addresses)
 
       if (key !== this.lastAddressKey) {
@@ -473,72 +344,16 @@ export class RendezvousDiscovery extends TypedEventEmitter<PeerDiscoveryEvents> 
   }
 
   /**
-   * One `/p2p-circuit` listener per relay counted. The count changes when a relay connects or a page of relays
-   * arrives (a rendezvous point that is also a relay is connected before it is known as one), which no state
-   * event reports: those call this too, instead of leaving the listener to the next poll (`pollInterval`, 5 s).
+   * One `/p2p-circuit` listener per relay counted, up to the relay quota, while a relay is needed. The count
+   * changes when a relay connects or a page of relays arrives (a rendezvous point that is also a relay is connected
+   * before it is known as one), which no state event reports: those call this too, instead of leaving the listener
+   * to the next poll (`pollInterval`, 5 s).
    */
   private refreshRelayListeners (): void {
     if (this.started && this.state != null) {
-      this.relayListeners.update(this.needsRelayListeners(this.state), this.relaysToListenOn(this.state))
+      const needed = this.options.relayListen && this.state.needsRelay && this.options.quotas.relay > 0
+      this.relayListeners.update(needed, needed ? Math.min(this.options.quotas.relay, this.quotas.connectedCount(RELAY_NAMESPACE)) : 0)
     }
-  }
-
-  private needsRelayListeners (state: NodeState): boolean {
-    return this.options.relayListen && state.needsRelay && this.options.quotas.relay > 0
-  }
-
-  /** One `/p2p-circuit` listener per relay kept, up to the relay quota, while a relay is needed */
-  private relaysToListenOn (state: NodeState): number {
-    if (!this.needsRelayListeners(state)) {
-      return 0
-    }
-
-    return Math.min(this.options.quotas.relay, this.quotas.connectedCount(RELAY_NAMESPACE))
-  }
-
-  /**
-   * Handles one page of a query: stores and announces its records, and offers the peers to the quotas. While
-   * more pages follow, or the young namespace still fills, dials for the namespace wait; once the list is complete
-   * they go, among all the candidates. Resolves to how many peers were new to the namespace.
-   */
-  private async onPage (page: DiscoveredPage): Promise<number> {
-    // the hold goes on before any of the page's peers is a candidate, and comes off once all of them are
-    if (page.more || page.growing) {
-      this.quotas.hold(page.ns, page.point.id, page.more ? 'paging' : 'growing')
-    }
-
-    const fresh = await this.accept(page.ns, page.registrations)
-
-    if (page.ns === RELAY_NAMESPACE) {
-      this.refreshRelayListeners()
-    }
-
-    if (!page.more && !page.growing) {
-      this.quotas.release(page.ns, page.point.id)
-    }
-
-    return fresh
-  }
-
-  /** Stores and announces registrations found under `ns` and makes them candidates; resolves to how many are new */
-  private async accept (ns: string, registrations: DiscoveredRegistration[]): Promise<number> {
-    if (!this.started) {
-      return 0
-    }
-
-    const accepted = this.records.accept(registrations, (peer: PeerInfo) => {
-      this.metrics.peer()
-      this.safeDispatchEvent('peer', { detail: peer })
-    })
-    let fresh = 0
-
-    for (const registration of accepted) {
-      if (this.quotas.addCandidate(ns, registration.peerId, registration.ttl, registration.signedPeerRecord, relaysOf(registration.multiaddrs))) {
-        fresh++
-      }
-    }
-
-    return fresh
   }
 
   private pointUp (point: RendezvousPointState): void {
@@ -546,7 +361,7 @@ export class RendezvousDiscovery extends TypedEventEmitter<PeerDiscoveryEvents> 
       return
     }
 
-    void this.tagPoint(point, true)
+    void this.pointTags.tag(point, true)
     void this.registrations.pointBack(point)
     this.queries.pointBack(point)
     // candidates reached through it may be dialed again
@@ -561,23 +376,6 @@ export class RendezvousDiscovery extends TypedEventEmitter<PeerDiscoveryEvents> 
   private readonly onPeerDisconnect = (evt: CustomEvent<PeerId>): void => {
     this.points.disconnected(evt.detail)
   }
-
-  /** Stores the point's address and (un)tags it `keep-alive-rendezvous`; never rejects */
-  private async tagPoint (point: RendezvousPointState, keep: boolean): Promise<void> {
-    const addr = stripPeerId(point.multiaddr)
-    const tags = this.options.keepAlivePoints ? { [TAG_NAMES.point]: keep ? { value: this.options.tags.point } : undefined } : {}
-
-    try {
-      await this.components.peerStore.merge(point.peerId, keep ? { multiaddrs: addr == null ? [] : [addr], tags } : { tags })
-    } catch (err: any) {
-      this.log('could not tag rendezvous point %s - %e', point.id, err)
-    }
-  }
-}
-
-function stripPeerId (ma: Multiaddr): Multiaddr | undefined {
-  const stripped = ma.decapsulateCode(CODE_P2P)
-  return stripped.toString() === '/' ? undefined : stripped
 }
 
 /**

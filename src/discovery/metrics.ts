@@ -12,7 +12,7 @@
  */
 import type { NamespaceKind } from './options.ts'
 import type { DialOutcome } from './peers/dial-queue.ts'
-import type { QuotaStatus } from './peers/quotas.ts'
+import type { QuotaStatus } from './peers/dialer-status.ts'
 import type { Counter, CounterGroup, Metrics } from '@libp2p/interface'
 
 export class DiscoveryMetrics {

@@ -4,7 +4,7 @@
  */
 import { expect } from 'aegir/chai'
 import { DiscoveryMetrics } from '../../src/discovery/metrics.ts'
-import type { QuotaStatus } from '../../src/discovery/peers/quotas.ts'
+import type { QuotaStatus } from '../../src/discovery/peers/dialer-status.ts'
 
 class StubMetrics {
   readonly counts = new Map<string, number>()

@@ -10,12 +10,12 @@
  * dial backoff runs out, takes one from a peer the node holds (selection.ts dials the nearer ones);
  * - otherwise: a connected registrant (its registration alive), or a peer kept before that is still connected.
  */
-import { PeerSet } from '@libp2p/peer-collections'
+import { PeerMap, PeerSet } from '@libp2p/peer-collections'
 import { closestWanted } from './selection.ts'
 import type { Candidate } from './candidates.ts'
 import type { NamespaceSpec } from '../options.ts'
 import type { PeerId } from '@libp2p/interface'
-import type { PeerMap } from '@libp2p/peer-collections'
+import type { ConnectionManager } from '@libp2p/interface-internal'
 
 export interface CountInput {
   self: PeerId
@@ -83,4 +83,19 @@ export function countPeers (input: CountInput): Count {
   const kept = new PeerSet(input.kept)
   counted.sort((a, b) => Number(kept.has(b)) - Number(kept.has(a)))
   return { counted, arriving, arrivingUntil }
+}
+
+/** Connected peers and when their oldest open connection opened */
+export function connectedPeers (connectionManager: Pick<ConnectionManager, 'getConnections'>): PeerMap<number> {
+  const peers = new PeerMap<number>()
+
+  for (const connection of connectionManager.getConnections()) {
+    if (connection.status === 'open') {
+      const opened = connection.timeline.open
+      const known = peers.get(connection.remotePeer)
+      peers.set(connection.remotePeer, known == null ? opened : Math.min(known, opened))
+    }
+  }
+
+  return peers
 }

@@ -10,6 +10,7 @@
  * configured: in circuit-relay-v2@4 closing one circuit listener cancels every reservation of the node, the
  * configured ones' too.
  */
+import { TypedEventEmitter } from '@libp2p/interface'
 import { multiaddr } from '@multiformats/multiaddr'
 import type { ComponentLogger, Listener, Logger } from '@libp2p/interface'
 import type { AddressManager, TransportManager } from '@libp2p/interface-internal'
@@ -20,24 +21,23 @@ export interface RelayListenersComponents {
   logger: ComponentLogger
 }
 
-export interface RelayListenersHooks {
+export interface RelayListenersEvents {
   /** No transport could listen on `/p2p-circuit` (no `circuitRelayTransport()`) */
-  onUnsupported?(err: unknown): void
+  unsupported: CustomEvent<unknown>
 }
 
 const CIRCUIT = '/p2p-circuit'
 
-export class RelayListeners {
+export class RelayListeners extends TypedEventEmitter<RelayListenersEvents> {
   private readonly components: RelayListenersComponents
-  private readonly hooks: RelayListenersHooks
   private readonly log: Logger
   private ours: Listener[] = []
   private busy = false
   private unsupported = false
 
-  constructor (components: RelayListenersComponents, hooks: RelayListenersHooks = {}) {
+  constructor (components: RelayListenersComponents) {
+    super()
     this.components = components
-    this.hooks = hooks
     this.log = components.logger.forComponent('libp2p:rendezvous:discovery:relay-listeners')
   }
 
@@ -100,7 +100,7 @@ export class RelayListeners {
       }, (err: any) => {
         // no circuit relay transport: relays are still dialed, but no reservation is made
         this.unsupported = true
-        this.hooks.onUnsupported?.(err)
+        this.safeDispatchEvent('unsupported', { detail: err })
         this.log.error('could not listen on /p2p-circuit (is circuitRelayTransport() configured?) - %e', err)
       })
       .finally(() => {

@@ -21,24 +21,21 @@
  */
 import { PeerSet } from '@libp2p/peer-collections'
 import { sha256 } from '@noble/hashes/sha2.js'
+import QuickLRU from 'quick-lru'
 import type { Candidate } from './candidates.ts'
 import type { PeerId } from '@libp2p/interface'
 
 export type SelectionMode = 'ring' | 'closest' | 'random'
 
-/** Keys hashed and kept; past this the cache starts over */
+/** Keys hashed and kept, the least recently used going first (quick-lru holds up to twice its maxSize) */
 const MAX_CACHED_KEYS = 8192
 
-const keyCache = new Map<string, Uint8Array>()
+const keyCache = new QuickLRU<string, Uint8Array>({ maxSize: MAX_CACHED_KEYS / 2 })
 
 function cached (name: string, make: () => Uint8Array): Uint8Array {
   let key = keyCache.get(name)
 
   if (key == null) {
-    if (keyCache.size >= MAX_CACHED_KEYS) {
-      keyCache.clear()
-    }
-
     key = make()
     keyCache.set(name, key)
   }

@@ -4,11 +4,26 @@
  * are serialized, so that a later change never lands before an earlier one.
  */
 import { PeerMap } from '@libp2p/peer-collections'
+import { TAG_NAMES } from '../constants.ts'
+import type { ResolvedOptions } from '../config.ts'
 import type { ComponentLogger, Logger, PeerId, PeerStore } from '@libp2p/interface'
 
 export interface TaggerComponents {
   peerStore: Pick<PeerStore, 'merge' | 'consumePeerRecord'>
   logger: ComponentLogger
+}
+
+/** The value of a tag, by its name, as the `tags` option sets it */
+export function tagValue (name: string, tags: ResolvedOptions['tags']): number {
+  const kind = (Object.keys(TAG_NAMES) as Array<keyof typeof TAG_NAMES>).find(k => TAG_NAMES[k] === name)
+
+  switch (kind) {
+    case 'topic': return tags.topic
+    case 'relay': return tags.relay
+    case 'dapp': return tags.dapp
+    case 'user': return tags.namespace
+    default: return tags.point
+  }
 }
 
 export class Tagger {

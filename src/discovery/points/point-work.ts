@@ -2,12 +2,13 @@
  * What the registrations and the queries share: work per (point, namespace), each piece on its own named timer,
  * all of it started and stopped together, so that a stop leaves no timer and no request behind.
  */
+import { TypedEventEmitter } from '@libp2p/interface'
 import { Timers } from '../timers.ts'
 import type { Points, RendezvousPointState } from './points.ts'
 import type { Runtime } from '../clock.ts'
 import type { Logger } from '@libp2p/interface'
 
-export abstract class PointWork {
+export abstract class PointWork<Events extends Record<string, any> = Record<string, never>> extends TypedEventEmitter<Events> {
   protected readonly points: Points
   protected readonly runtime: Runtime
   protected readonly log: Logger
@@ -16,6 +17,7 @@ export abstract class PointWork {
   protected controller?: AbortController
 
   constructor (points: Points, runtime: Runtime, log: Logger) {
+    super()
     this.points = points
     this.runtime = runtime
     this.log = log

@@ -5,6 +5,7 @@
  * peers reached through it (it is also a relay): the point's backoff is the one schedule on which a dead point is
  * tried. Its cap (`pointBackoff.max`, 10 s by default) bounds how long a point that comes back waits to be used.
  */
+import { TypedEventEmitter } from '@libp2p/interface'
 import { describeError } from '../../client/request-errors.ts'
 import { InvalidNamespaceError, NoAddressesError, RendezvousError } from '../../errors.ts'
 import { backoffDelay } from '../backoff.ts'
@@ -39,11 +40,11 @@ export interface WorkState {
   waitsForPoint?: boolean
 }
 
-export interface PointsHooks {
+export interface PointsEvents {
   /** A point answered, or connected, after having failed or been disconnected */
-  onPointUp?(point: RendezvousPointState): void
+  up: CustomEvent<RendezvousPointState>
   /** A request to a point failed without an answer (counted once per backoff period), `lastError` says why */
-  onPointFailed?(point: RendezvousPointState): void
+  failed: CustomEvent<RendezvousPointState>
 }
 
 /** The configured points, once each; throws an InvalidParametersError naming a point without `/p2p/<id>` */
@@ -75,19 +76,18 @@ export function isRequestError (err: unknown): boolean {
     err instanceof InvalidNamespaceError
 }
 
-export class Points {
+export class Points extends TypedEventEmitter<PointsEvents> {
   readonly list: RendezvousPointState[]
   private readonly options: Pick<ResolvedOptions, 'pointBackoff'>
   private readonly runtime: Runtime
   private readonly log: Logger
-  private readonly hooks: PointsHooks
 
-  constructor (list: RendezvousPointState[], options: Pick<ResolvedOptions, 'pointBackoff'>, runtime: Runtime, log: Logger, hooks: PointsHooks = {}) {
+  constructor (list: RendezvousPointState[], options: Pick<ResolvedOptions, 'pointBackoff'>, runtime: Runtime, log: Logger) {
+    super()
     this.list = list
     this.options = options
     this.runtime = runtime
     this.log = log
-    this.hooks = hooks
   }
 
   find (peerId: PeerId): RendezvousPointState | undefined {
@@ -131,7 +131,7 @@ export class Points {
 
     if (wasDown) {
       this.log('rendezvous point %s is back', point.id)
-      this.hooks.onPointUp?.(point)
+      this.safeDispatchEvent('up', { detail: point })
     }
   }
 
@@ -189,6 +189,6 @@ export class Points {
     // each retry is a dial someone may see (in a browser, an error in the console): the delay grows for real
     point.backoffUntil = now + backoffDelay(point.failures, this.options.pointBackoff, this.runtime.random, 'equal')
     this.log('rendezvous point %s failed %d time(s), backing off for %d ms - %s', point.id, point.failures, point.backoffUntil - now, error)
-    this.hooks.onPointFailed?.(point)
+    this.safeDispatchEvent('failed', { detail: point })
   }
 }

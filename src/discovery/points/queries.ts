@@ -1,34 +1,27 @@
 /**
  * The node's discovery queries: for each (point, namespace) a DISCOVER at once, then with the cookie of the
- * previous answer (only what is new), on a schedule that follows the quota:
- *
- * - a full page that brought records not seen earlier in the same walk is followed by the next page at once; a
- * point that repeats itself does not get a tight loop of queries;
- * - while the quota is unmet and the namespace is young (`fastDiscoverWindow`), queries follow each other fast
- * (`fastDiscoverInterval`, doubling while nothing new comes, past `discoverInterval` too): peers started at the
- * same moment register over a few hundred ms, and waiting a whole interval for the second query would double the
- * time to quota; once nothing new has come for a while, polling every second until the window ends would not
- * (2 nodes with 40 topics each cost 13-14 DISCOVERs per namespace per node in the first 10 s that way, 8-9 now);
- * - later, while the quota is unmet, every `discoverInterval`, doubling up to `maxDiscoverInterval` while
- * nothing new comes; a quota that turns unmet pulls the next query forward;
- * - once the quota is met, every `satisfiedDiscoverInterval` (the first one at a random point of the interval,
- * so that nodes started together do not query together).
+ * previous answer (only what is new), on the schedule of query-schedule.ts, which follows the quota (read from
+ * `Demand`, which the quotas write; `unmet` pulls the next query forward).
  *
  * The cookies belong to these queries: they start empty with the namespace and go with it, and with a stop, so
  * no query ever continues from where another discovery (a `discover()` call, a previous start) left off.
  *
- * Each answer goes to `onPage` in one call together with whether more pages follow at once, so that whoever
- * dials from it knows before dialing that it holds only part of the list.
+ * Each answer goes to the intake (`PageSink`) in one call together with whether more pages follow at once, so
+ * that whoever dials from it knows before dialing that it holds only part of the list.
  */
 import { PeerMap, PeerSet } from '@libp2p/peer-collections'
 import { RendezvousError } from '../../errors.ts'
 import { Message } from '../../pb/rendezvous.ts'
-import { jitter } from '../backoff.ts'
+import { isNewerRecord } from '../peers/peer-intake.ts'
 import { PointWork, workKey } from './point-work.ts'
+import { SETTLE_QUIET, initialDelays, isFullPage, nextQueryDelay, quotaUnmetDelay, settleCheckDelay } from './query-schedule.ts'
 import type { Points, RendezvousPointState, WorkState } from './points.ts'
+import type { QueryDelays, QueryScheduleOptions } from './query-schedule.ts'
 import type { DiscoverResult, DiscoveredRegistration, RendezvousClient } from '../../client/types.ts'
 import type { Runtime } from '../clock.ts'
 import type { ResolvedOptions } from '../config.ts'
+import type { Demand } from '../demand.ts'
+import type { PageSink } from '../peers/peer-intake.ts'
 import type { ComponentLogger } from '@libp2p/interface'
 
 export interface QueriesComponents {
@@ -36,31 +29,16 @@ export interface QueriesComponents {
   logger: ComponentLogger
 }
 
-export type QueriesOptions = Pick<ResolvedOptions, 'discoverLimit' | 'fastDiscoverInterval' | 'fastDiscoverWindow' | 'discoverInterval' | 'maxDiscoverInterval' | 'satisfiedDiscoverInterval'>
+export type QueriesOptions = Pick<ResolvedOptions, 'discoverLimit'> & QueryScheduleOptions
 
-/** One DISCOVER answer, with what is known of how complete the list is */
-export interface DiscoveredPage {
-  ns: string
-  point: RendezvousPointState
-  /** Verified registrations (the node's own among them, if it registered) */
-  registrations: DiscoveredRegistration[]
-  /** More pages follow at once: the registrations so far are not the whole list */
-  more: boolean
-  /**
-   * The namespace is young and its registrants are still arriving (a query brought one the queries had not seen
-   * within the last `SETTLE_QUIET`): peers started with this one are still registering, and the next query (on
-   * the fast schedule) will likely bring more
-   */
-  growing: boolean
-}
-
-export interface QueriesHooks {
-  /** How many more peers a namespace wants (<= 0: its quota is met) */
-  deficit(ns: string): number
-  /** A page of registrations; resolves to how many peers were new to the namespace */
-  onPage(page: DiscoveredPage): Promise<number>
-  /** Each finished request, for metrics */
-  onRequest?(kind: 'discover', outcome: 'ok' | 'error'): void
+/** The units the queries read from and hand to */
+export interface QueriesUnits {
+  /** How many more peers each namespace wants, and when a quota turns unmet (written by the quotas) */
+  demand: Demand
+  /** Where each page goes */
+  intake: PageSink
+  /** Counts each finished request */
+  metrics?: { request(kind: 'discover', outcome: 'ok' | 'error'): void }
 }
 
 export interface DiscoveryStatus {
@@ -74,7 +52,7 @@ export interface DiscoveryStatus {
   lastError?: string
 }
 
-interface Query extends WorkState {
+interface Query extends WorkState, QueryDelays {
   key: string
   ns: string
   point: RendezvousPointState
@@ -82,12 +60,6 @@ interface Query extends WorkState {
   cookie?: Uint8Array
   /** When the namespace appeared (ms since epoch) */
   since: number
-  /** The delay of the fast schedule now */
-  fast: number
-  /** The delay of the slow schedule now */
-  interval: number
-  /** The last delay set was the satisfied one */
-  satisfied: boolean
   queries: number
   /** Registrations received in all */
   received: number
@@ -105,73 +77,37 @@ interface Query extends WorkState {
 /** Most records remembered per walk of pages */
 const MAX_WALK = 100_000
 
-/**
- * How long no new registrant must have come before a young namespace's list counts as settled, in ms: more than
- * the gaps between the registrations of nodes started together on a loaded machine. The query that confirms it
- * goes out as this quiet time ends
- */
-export const SETTLE_QUIET = 100
-
-/** Delay of the query that follows a quota turning unmet, in ms (±50%) */
-const QUOTA_UNMET_QUERY_DELAY = 200
-
-export interface QueryTiming {
-  /** How many peers the last answer brought that were new to the namespace */
-  fresh: number
-  /** How many more peers the namespace wants */
-  deficit: number
-  /** How long the namespace has been wanted, in ms */
-  age: number
-}
-
-/**
- * The delay before the next query of `q` (not within a walk of pages). The fast and slow delays start over when
- * something new came, and double for the next time when nothing did.
- */
-export function nextQueryDelay (q: Pick<Query, 'fast' | 'interval' | 'satisfied'>, timing: QueryTiming, options: QueriesOptions, random: () => number): number {
-  if (timing.fresh > 0) {
-    q.fast = options.fastDiscoverInterval
-    q.interval = options.discoverInterval
-  }
-
-  let delay: number
-
-  if (timing.deficit > 0) {
-    delay = jitter(timing.age < options.fastDiscoverWindow ? q.fast : q.interval, 0.1, random)
-    q.satisfied = false
-  } else {
-    // at quota: a fixed period, so that a newcomer is seen within it and the point hears at most one query per
-    // period; the first one lands at a random point of the period
-    delay = q.satisfied ? options.satisfiedDiscoverInterval : options.satisfiedDiscoverInterval * (0.5 + 0.5 * random())
-    q.satisfied = true
-  }
-
-  if (timing.fresh === 0) {
-    q.fast = Math.min(q.fast * 2, options.maxDiscoverInterval)
-    q.interval = Math.min(q.interval * 2, options.maxDiscoverInterval)
-  }
-
-  return delay
-}
-
 export class Queries extends PointWork {
   private readonly components: QueriesComponents
   private readonly options: QueriesOptions
-  private readonly hooks: QueriesHooks
+  private readonly units: QueriesUnits
   private readonly entries = new Map<string, Query>()
 
-  constructor (components: QueriesComponents, points: Points, options: QueriesOptions, runtime: Runtime, hooks: QueriesHooks) {
+  constructor (components: QueriesComponents, points: Points, options: QueriesOptions, runtime: Runtime, units: QueriesUnits) {
     super(points, runtime, components.logger.forComponent('libp2p:rendezvous:discovery:queries'))
     this.components = components
     this.options = options
-    this.hooks = hooks
+    this.units = units
+  }
+
+  start (): void {
+    if (!this.running) {
+      this.units.demand.addEventListener('unmet', this.onUnmet)
+    }
+
+    super.start()
   }
 
   /** Stops every timer and query; the cookies go with them */
   stop (): void {
     if (this.halt()) {
+      this.units.demand.removeEventListener('unmet', this.onUnmet)
       this.entries.clear()
     }
+  }
+
+  private readonly onUnmet = (evt: CustomEvent<string>): void => {
+    this.quotaUnmet(evt.detail)
   }
 
   /** The namespaces now discovered: queries what is new at once, forgets what was dropped (and its cookies) */
@@ -201,9 +137,7 @@ export class Queries extends PointWork {
             ns,
             point,
             since: now,
-            fast: this.options.fastDiscoverInterval,
-            interval: this.options.discoverInterval,
-            satisfied: false,
+            ...initialDelays(this.options),
             queries: 0,
             received: 0,
             failures: 0,
@@ -219,7 +153,7 @@ export class Queries extends PointWork {
 
   /**
    * A namespace's quota went from met to unmet (a kept peer or relay left): query it again at every point right
-   * away, then on the short schedule. The caller reports only the transition, so this cannot turn into a loop; the
+   * away, then on the short schedule. Demand reports only the transition, so this cannot turn into a loop; the
    * jitter spreads the queries of the many nodes that lose the same relay at the same moment.
    */
   quotaUnmet (ns: string): void {
@@ -227,7 +161,7 @@ export class Queries extends PointWork {
       if (q.ns === ns && !q.running) {
         q.interval = this.options.discoverInterval
         q.fast = this.options.fastDiscoverInterval
-        this.timers.setEarlier(q.key, jitter(QUOTA_UNMET_QUERY_DELAY, 0.5, this.runtime.random), async () => this.run(q))
+        this.timers.setEarlier(q.key, quotaUnmetDelay(this.runtime.random), async () => this.run(q))
       }
     }
   }
@@ -296,7 +230,7 @@ export class Queries extends PointWork {
         return
       }
 
-      this.hooks.onRequest?.('discover', 'ok')
+      this.units.metrics?.request('discover', 'ok')
       this.points.succeeded(q.point)
 
       if (this.isActive(q)) {
@@ -319,7 +253,7 @@ export class Queries extends PointWork {
       q.cookie = result.cookie
     }
 
-    const full = result.cookie != null && result.registrations.length + result.dropped >= this.options.discoverLimit
+    const full = isFullPage(result, this.options.discoverLimit)
     const more = full && this.newToWalk(q, result.registrations)
 
     // a walk ends with a short page; one that ended on a full page of nothing new is remembered, so that a
@@ -329,26 +263,31 @@ export class Queries extends PointWork {
     }
 
     q.paging = more
-    const growing = this.grew(q, result.registrations)
-    const fresh = await this.hooks.onPage({ ns: q.ns, point: q.point, registrations: result.registrations, more, growing })
+    const filling = this.stillFilling(q, result.registrations)
+    const added = await this.units.intake.take({ ns: q.ns, point: q.point, registrations: result.registrations, more, filling })
 
     if (!this.isActive(q)) {
       return
     }
 
     const now = this.runtime.clock.now()
-    let delay = more ? 0 : nextQueryDelay(q, { fresh, deficit: this.hooks.deficit(q.ns), age: now - q.since }, this.options, this.runtime.random)
+    let delay = 0
 
-    if (growing && q.grewAt != null) {
-      // whoever waits for the list to settle learns that it has from the first query after the quiet time
-      delay = Math.min(delay, Math.max(0, q.grewAt + SETTLE_QUIET - now) + 1)
+    if (!more) {
+      const next = nextQueryDelay(q, { added, deficit: this.units.demand.deficit(q.ns), age: now - q.since }, this.options, this.runtime.random)
+      Object.assign(q, next.next)
+      delay = next.delay
+    }
+
+    if (filling && q.grewAt != null) {
+      delay = settleCheckDelay(delay, q.grewAt, now)
     }
 
     this.schedule(q, delay)
   }
 
   private async failed (q: Query, err: unknown): Promise<void> {
-    this.hooks.onRequest?.('discover', 'error')
+    this.units.metrics?.request('discover', 'error')
 
     if (err instanceof RendezvousError && err.status === Message.ResponseStatus.E_INVALID_COOKIE) {
       q.cookie = undefined
@@ -358,7 +297,7 @@ export class Queries extends PointWork {
     if (q.paging) {
       // a walk of pages ends here: whoever waits for its last page must not wait longer
       q.paging = false
-      await this.hooks.onPage({ ns: q.ns, point: q.point, registrations: [], more: false, growing: false })
+      await this.units.intake.take({ ns: q.ns, point: q.point, registrations: [], more: false, filling: false })
     }
 
     const delay = this.points.failed(q.point, q, err)
@@ -370,7 +309,7 @@ export class Queries extends PointWork {
    * Whether a young namespace's registrants are still arriving: this answer or one within `SETTLE_QUIET` brought
    * one not seen before. The registrants seen are remembered while the namespace is young
    */
-  private grew (q: Query, registrations: DiscoveredRegistration[]): boolean {
+  private stillFilling (q: Query, registrations: DiscoveredRegistration[]): boolean {
     const now = this.runtime.clock.now()
 
     if (now - q.since >= this.options.fastDiscoverWindow) {
@@ -398,9 +337,7 @@ export class Queries extends PointWork {
     let news = false
 
     for (const r of registrations) {
-      const seen = walk.get(r.peerId)
-
-      if (seen == null || seen < r.seqNumber) {
+      if (isNewerRecord(r.seqNumber, walk.get(r.peerId))) {
         walk.set(r.peerId, r.seqNumber)
         news = true
       }

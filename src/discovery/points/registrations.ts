@@ -12,19 +12,19 @@
  * holds the node's registration, and only if it does not are the registrations at that point sent again.
  *
  * A REGISTER the point refuses (any status answer) backs off that namespace at that point alone: the point is up
- * and serves the node's other namespaces. Points cap the registrations of one peer (rust-libp2p at 32, refusing
- * the rest with E_UNAVAILABLE; ours with E_NOT_AUTHORIZED), and a cap refuses every namespace past it alike, so a
- * refused namespace waits as if refused as many times as the point has refused in a row: a node with 40 topics
- * at a point capped at 32 asks about its 8 others a few times in the first minute and then each about once in
- * 4 minutes, not 8 times per second. Whichever refused namespace is due first probes the point for them all: a
- * slot that may have freed (a namespace accepted or unregistered there) brings the others back within about a
- * second, so a point that refused for a moment (busy) has them all again soon.
+ * and serves the node's other namespaces (refusals.ts says for how long: a node with 40 topics at a point capped
+ * at 32 asks about its 8 others a few times in the first minute and then each about once in 4 minutes, not 8
+ * times per second). Whichever refused namespace is due first probes the point for them all: a slot that may have
+ * freed (a namespace accepted or unregistered there) brings the others back within about a second, so a point
+ * that refused for a moment (busy) has them all again soon.
  */
 import { CODE_P2P } from '@multiformats/multiaddr'
 import { RendezvousError } from '../../errors.ts'
 import { jitter } from '../backoff.ts'
 import { clockTimeout, settleWithin } from '../clock.ts'
 import { PointWork, workKey } from './point-work.ts'
+import { PointRefusals, REFUSAL_BACKOFF, refusalDelay } from './refusals.ts'
+import { pointListsNode } from './registration-check.ts'
 import type { Points, RendezvousPointState, WorkState } from './points.ts'
 import type { RendezvousClient } from '../../client/types.ts'
 import type { Runtime } from '../clock.ts'
@@ -43,11 +43,14 @@ export interface RegistrationsComponents {
 
 export type RegistrationsOptions = Pick<ResolvedOptions, 'ttl' | 'refreshMargin' | 'stopTimeout' | 'discoverLimit'>
 
-export interface RegistrationsHooks {
-  /** Each finished request, for metrics */
-  onRequest?(kind: 'register' | 'unregister', outcome: 'ok' | 'error'): void
+export interface RegistrationsEvents {
   /** A REGISTER was due but the node has no address to put in its record */
-  onNoAddresses?(): void
+  'no-addresses': CustomEvent
+}
+
+export interface RegistrationsUnits {
+  /** Counts each finished request */
+  metrics?: { request(kind: 'register' | 'unregister', outcome: 'ok' | 'error'): void }
 }
 
 export interface RegistrationStatus {
@@ -83,51 +86,27 @@ interface Registration extends WorkState {
   refused?: boolean
 }
 
-/** Most DISCOVER pages read to find the node's own registration at a point that came back */
-const MAX_CHECK_PAGES = 10
-
-/**
- * Delays between REGISTERs of a namespace a point refused, in ms, growing with the refusals in a row: a cap lasts
- * until one of the node's registrations there ends, which a refresh never lets happen. Its own schedule, not the
- * points' backoff: a point that does not answer is a different matter, whose retries must stay quick
- */
-export const REFUSAL_BACKOFF = { initial: 1000, max: 300_000 }
-
-/**
- * The delay after `refusals` refusals in a row: between half the ceiling and the ceiling, which doubles per
- * refusal from `REFUSAL_BACKOFF.initial` up to its max. Not the full jitter of backoff.ts (which spreads a crowd
- * that failed together down to the floor): a refusal says nothing new about the point's load, and delays drawn
- * near the floor would have a node with many refused namespaces ask several times a minute however often it was
- * refused
- */
-export function refusalDelay (refusals: number, random: () => number): number {
-  const { initial, max } = REFUSAL_BACKOFF
-  const ceiling = Math.min(max, initial * 2 ** Math.min(Math.max(0, refusals - 1), 52))
-  return Math.max(initial, ceiling * (0.5 + 0.5 * random()))
-}
-
 /** The node's addresses as one comparable string (without `/p2p/self`, as registered) */
 export function addressKey (addresses: Multiaddr[]): string {
   return addresses.map(ma => ma.decapsulateCode(CODE_P2P).toString()).sort().join(' ')
 }
 
-export class Registrations extends PointWork {
+export class Registrations extends PointWork<RegistrationsEvents> {
   private readonly components: RegistrationsComponents
   private readonly options: RegistrationsOptions
-  private readonly hooks: RegistrationsHooks
+  private readonly units: RegistrationsUnits
   private readonly entries = new Map<string, Registration>()
   /** UNREGISTERs under way, by registration key: a new REGISTER of the same key waits for its own */
   private readonly unregistering = new Map<string, Promise<void>>()
   /** Points being checked for the node's registrations after coming back */
   private readonly checking = new Set<RendezvousPointState>()
-  /** Point -> REGISTERs it refused in a row (since it last accepted a namespace it did not hold) */
-  private readonly refusals = new Map<RendezvousPointState, number>()
+  private readonly refusals = new PointRefusals()
 
-  constructor (components: RegistrationsComponents, points: Points, options: RegistrationsOptions, runtime: Runtime, hooks: RegistrationsHooks = {}) {
+  constructor (components: RegistrationsComponents, points: Points, options: RegistrationsOptions, runtime: Runtime, units: RegistrationsUnits = {}) {
     super(points, runtime, components.logger.forComponent('libp2p:rendezvous:discovery:registrations'))
     this.components = components
     this.options = options
-    this.hooks = hooks
+    this.units = units
   }
 
   /**
@@ -230,7 +209,7 @@ export class Registrations extends PointWork {
     this.checking.add(point)
 
     try {
-      if (await this.pointLists(point, held[0].ns)) {
+      if (await pointListsNode(point, held[0].ns, { client: this.components.client, self: this.components.peerId, limit: this.options.discoverLimit, signal: this.controller?.signal })) {
         this.log('%s still holds the registrations of this node', point.id)
         return
       }
@@ -352,7 +331,7 @@ export class Registrations extends PointWork {
     if (addresses.length === 0) {
       reg.waitingForAddresses = true
       reg.lastError = 'this node has no addresses to register'
-      this.hooks.onNoAddresses?.()
+      this.safeDispatchEvent('no-addresses')
       return
     }
 
@@ -362,14 +341,14 @@ export class Registrations extends PointWork {
 
     try {
       const ttl = await this.components.client.register(reg.point.multiaddr, reg.ns, { ttl: this.options.ttl, multiaddrs: addresses, signal: controller.signal })
-      this.hooks.onRequest?.('register', 'ok')
+      this.units.metrics?.request('register', 'ok')
 
       if (!this.isActive(reg)) {
         // dropped while in flight: the drop waits for this REGISTER, then sends the UNREGISTER
         return
       }
 
-      const fresh = !this.isRegistered(reg)
+      const wasNew = !this.isRegistered(reg)
       reg.ttl = Math.max(1, ttl)
       reg.registeredAt = this.runtime.clock.now()
       reg.addressKey = reg.sending
@@ -381,9 +360,8 @@ export class Registrations extends PointWork {
       this.log('registered "%s" at %s for %d s', reg.ns, reg.point.id, reg.ttl)
       this.schedule(reg, this.refreshDelay(reg.ttl))
 
-      if (fresh && this.refusals.has(reg.point)) {
-        // the point took a namespace it did not hold after refusing others: it has room again
-        this.refusals.delete(reg.point)
+      // the point took a namespace it did not hold after refusing others: it has room again
+      if (wasNew && this.refusals.accepted(reg.point)) {
         this.retryRefused(reg.point)
       }
     } catch (err: any) {
@@ -391,7 +369,7 @@ export class Registrations extends PointWork {
         return
       }
 
-      this.hooks.onRequest?.('register', 'error')
+      this.units.metrics?.request('register', 'error')
 
       if (!this.isActive(reg)) {
         return
@@ -401,9 +379,7 @@ export class Registrations extends PointWork {
       reg.refused = err instanceof RendezvousError
 
       if (reg.refused) {
-        const refusals = (this.refusals.get(reg.point) ?? 0) + 1
-        this.refusals.set(reg.point, refusals)
-        delay = refusalDelay(Math.max(reg.failures, refusals), this.runtime.random)
+        delay = refusalDelay(Math.max(reg.failures, this.refusals.refused(reg.point)), this.runtime.random)
       }
 
       this.log('registering "%s" at %s failed, again in %d ms - %s', reg.ns, reg.point.id, Math.round(delay), reg.lastError)
@@ -459,14 +435,14 @@ export class Registrations extends PointWork {
 
       try {
         await this.components.client.unregister(reg.point.multiaddr, reg.ns, { signal: timeout.signal })
-        this.hooks.onRequest?.('unregister', 'ok')
+        this.units.metrics?.request('unregister', 'ok')
 
-        if (this.running && this.refusals.has(reg.point)) {
+        if (this.running && this.refusals.refusing(reg.point)) {
           // a slot the point's cap counted is free
           this.retryRefused(reg.point)
         }
       } catch (err: any) {
-        this.hooks.onRequest?.('unregister', 'error')
+        this.units.metrics?.request('unregister', 'error')
         this.log('could not unregister "%s" at %s - %s', reg.ns, reg.point.id, err?.message ?? err)
       } finally {
         timeout.clear()
@@ -478,26 +454,5 @@ export class Registrations extends PointWork {
     })
 
     this.unregistering.set(reg.key, unregister)
-  }
-
-  /** Whether the point lists this node under `ns`, reading at most a few pages from the start */
-  private async pointLists (point: RendezvousPointState, ns: string): Promise<boolean> {
-    let cookie: Uint8Array | null = null
-
-    for (let page = 0; page < MAX_CHECK_PAGES; page++) {
-      const result = await this.components.client.discover(point.multiaddr, ns, { limit: this.options.discoverLimit, cookie, signal: this.controller?.signal })
-
-      if (result.registrations.some(r => r.peerId.equals(this.components.peerId))) {
-        return true
-      }
-
-      if (result.cookie == null || result.registrations.length + result.dropped < this.options.discoverLimit) {
-        return false
-      }
-
-      cookie = result.cookie
-    }
-
-    return false
   }
 }

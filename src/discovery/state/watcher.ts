@@ -12,24 +12,25 @@
  * Remote subscription changes do not change the state but change who counts towards a topic's quota: they are
  * passed on as they come.
  */
+import { TypedEventEmitter } from '@libp2p/interface'
 import { Timers } from '../timers.ts'
 import { isPubSubLike, readNodeState } from './node-state.ts'
 import type { NodeStateComponents, PubSubLike } from './node-state.ts'
 import type { Runtime } from '../clock.ts'
 import type { ResolvedOptions } from '../config.ts'
 import type { NodeState } from '../options.ts'
-import type { ComponentLogger, Libp2pEvents, Logger, TypedEventTarget } from '@libp2p/interface'
+import type { ComponentLogger, Libp2pEvents, Logger, PeerId, TypedEventTarget } from '@libp2p/interface'
 
 export interface StateWatcherComponents extends NodeStateComponents {
   events: TypedEventTarget<Libp2pEvents>
   logger: ComponentLogger
 }
 
-export interface StateWatcherHooks {
+export interface StateWatcherEvents {
   /** The state read after a possible change (it may be the same as before) */
-  onState(state: NodeState): void
+  state: CustomEvent<NodeState>
   /** Pubsub learned that a remote peer joined or left a topic */
-  onSubscriptionChange?(): void
+  'subscription-change': CustomEvent
 }
 
 export type StateWatcherOptions = Pick<ResolvedOptions, 'relay' | 'points' | 'pollInterval'>
@@ -46,10 +47,9 @@ interface Wrapped {
 
 const LIBP2P_EVENTS = ['self:peer:update', 'transport:listening', 'transport:close'] as const
 
-export class StateWatcher {
+export class StateWatcher extends TypedEventEmitter<StateWatcherEvents> {
   private readonly components: StateWatcherComponents
   private readonly options: StateWatcherOptions
-  private readonly hooks: StateWatcherHooks
   private readonly runtime: Runtime
   private readonly log: Logger
   private readonly timers: Timers
@@ -63,18 +63,23 @@ export class StateWatcher {
    * `findPubSub` returns the pubsub service, if the node has one (services exist only once the node has started,
    * so it is asked in `start()`)
    */
-  constructor (components: StateWatcherComponents, options: StateWatcherOptions, runtime: Runtime, findPubSub: () => unknown, hooks: StateWatcherHooks) {
+  constructor (components: StateWatcherComponents, options: StateWatcherOptions, runtime: Runtime, findPubSub: () => unknown) {
+    super()
     this.components = components
     this.options = options
     this.runtime = runtime
     this.findPubSub = findPubSub
-    this.hooks = hooks
     this.log = components.logger.forComponent('libp2p:rendezvous:discovery:state')
     this.timers = new Timers(runtime.clock, (key, err) => { this.log.error('%s failed - %e', key, err) })
   }
 
   get pubsub (): PubSubLike | undefined {
     return this.pubsubService
+  }
+
+  /** Peers pubsub lists as subscribed to `topic`: none without pubsub, or while it is not started */
+  subscribers (topic: string): PeerId[] {
+    return this.pubsubService?.getSubscribers(topic) ?? []
   }
 
   /** Starts watching and reads the state once, at once */
@@ -136,7 +141,7 @@ export class StateWatcher {
 
   private emit (): void {
     try {
-      this.hooks.onState(this.read())
+      this.safeDispatchEvent('state', { detail: this.read() })
     } catch (err) {
       this.log.error('could not read the node state - %e', err)
     }
@@ -149,7 +154,7 @@ export class StateWatcher {
 
   private readonly subscriptionChanged = (): void => {
     if (this.running) {
-      this.hooks.onSubscriptionChange?.()
+      this.safeDispatchEvent('subscription-change')
     }
   }
 

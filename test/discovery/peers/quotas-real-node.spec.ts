@@ -6,6 +6,8 @@ import delay from 'delay'
 import { systemRuntime } from '../../../src/discovery/clock.ts'
 import { resolveOptions } from '../../../src/discovery/config.ts'
 import { TAG_NAMES } from '../../../src/discovery/constants.ts'
+import { Demand } from '../../../src/discovery/demand.ts'
+import { PeerIntake } from '../../../src/discovery/peers/peer-intake.ts'
 import { Quotas } from '../../../src/discovery/peers/quotas.ts'
 import { createMemoryNode } from '../../fixtures/memory-node.ts'
 import { stopAll, waitFor } from '../fixtures.ts'
@@ -39,7 +41,8 @@ describe('quotas on a real node', () => {
 
     const outcomes: string[] = []
     dialer = new Quotas((host as any).components, resolveOptions({ peerBackoff: { initial: 60_000, max: 60_000 }, ...init }), systemRuntime, {
-      onDial: (kind, outcome) => outcomes.push(`${kind}:${outcome}`)
+      demand: new Demand(),
+      metrics: { dial: (kind, outcome) => outcomes.push(`${kind}:${outcome}`) }
     })
     dialer.start()
     dialer.setNamespaces([spec])
@@ -64,13 +67,13 @@ describe('quotas on a real node', () => {
 
   it('holds dials while a discovery is still paging, then picks among all candidates', async () => {
     const { host, others } = await setup(2)
-    dialer?.hold(spec.ns, 'point', 'paging')
+    dialer?.holdDials(spec.ns, 'point', 'paging')
     others.forEach(o => dialer?.addCandidate(spec.ns, o.peerId, 60))
     dialer?.reconcile()
     await delay(300)
     expect(host.getPeers()).to.have.lengthOf(0)
 
-    dialer?.release(spec.ns, 'point')
+    dialer?.releaseDials(spec.ns, 'point')
     expect(await waitFor(() => host.getPeers().length === 1, 3000)).to.be.true()
   })
 
@@ -80,7 +83,9 @@ describe('quotas on a real node', () => {
     const ghost = peerIdFromPrivateKey(ghostKey)
     await host.peerStore.merge(ghost, { multiaddrs: [multiaddr('/memory/nobody-listens-here')] })
 
-    expect(dialer?.addCandidate(spec.ns, host.peerId, 60)).to.be.false()
+    const intake = new PeerIntake(host.peerId, dialer as Quotas)
+    intake.start()
+    expect(intake.accept(spec.ns, [{ peerId: host.peerId, multiaddrs: [], namespace: spec.ns, ttl: 60, seqNumber: 1n, signedPeerRecord: new Uint8Array(0) }]).added).to.equal(0)
     dialer?.addCandidate(spec.ns, ghost, 60)
 
     expect(await waitFor(() => outcomes.includes('user:failure'), 3000)).to.be.true()

@@ -1,7 +1,10 @@
 import { expect } from 'aegir/chai'
 import { resolveOptions } from '../../../src/discovery/config.ts'
 import { TAG_NAMES } from '../../../src/discovery/constants.ts'
-import { INBOUND_GRACE, PAGING_HOLD, Quotas, RECONCILE_DELAY, SETTLE_HOLD } from '../../../src/discovery/peers/quotas.ts'
+import { Demand } from '../../../src/discovery/demand.ts'
+import { PAGING_HOLD, SETTLE_HOLD } from '../../../src/discovery/peers/dial-holds.ts'
+import { PeerIntake } from '../../../src/discovery/peers/peer-intake.ts'
+import { INBOUND_GRACE, Quotas, RECONCILE_DELAY } from '../../../src/discovery/peers/quotas.ts'
 import { Rings, closestFirst } from '../../../src/discovery/peers/selection.ts'
 import { fakeRuntime } from '../stubs/fake-clock.ts'
 import { StubNode } from '../stubs/node.ts'
@@ -27,10 +30,12 @@ describe('quotas', () => {
     const subscribers: PeerId[] = []
     const outcomes: string[] = []
     const unmet: string[] = []
+    const demand = new Demand()
+    demand.addEventListener('unmet', (evt) => unmet.push(evt.detail))
     const quotas = new Quotas(node, resolveOptions({ countGrace: 5000, ...init }), runtime, {
-      subscribers: () => subscribers,
-      onDial: (kind, outcome) => outcomes.push(`${kind}:${outcome}`),
-      onQuotaUnmet: (ns) => unmet.push(ns)
+      demand,
+      subscriptions: { subscribers: () => subscribers },
+      metrics: { dial: (kind, outcome) => outcomes.push(`${kind}:${outcome}`) }
     })
     quotas.start()
     return { quotas, node, runtime, subscribers, outcomes, unmet }
@@ -67,7 +72,9 @@ describe('quotas', () => {
   it('never dials itself, and announces an unmet quota once per transition', async () => {
     const { quotas, node, runtime, unmet } = setup()
     quotas.setNamespaces([dapp])
-    expect(quotas.addCandidate(dapp.ns, self, 60)).to.be.false()
+    const intake = new PeerIntake(self, quotas)
+    intake.start()
+    expect(intake.accept(dapp.ns, [{ peerId: self, multiaddrs: [], namespace: dapp.ns, ttl: 60, seqNumber: 1n, signedPeerRecord: new Uint8Array(0) }]).added).to.equal(0)
     await runtime.clock.tick(5000)
     expect(node.dialed).to.have.lengthOf(0)
     expect(unmet).to.deep.equal([dapp.ns])
@@ -81,13 +88,13 @@ describe('quotas', () => {
     const lastPage = others.slice(3, 10)
 
     // a page and "more follow" in one call: the hold is set before the page's peers are candidates
-    quotas.hold(dapp.ns, 'point', 'paging')
+    quotas.holdDials(dapp.ns, 'point', 'paging')
     firstPage.forEach(p => quotas.addCandidate(dapp.ns, p, 60))
     await runtime.clock.tick(100)
     expect(node.dialed).to.have.lengthOf(0, 'nothing dialed from the first page')
 
     lastPage.forEach(p => quotas.addCandidate(dapp.ns, p, 60))
-    quotas.release(dapp.ns, 'point')
+    quotas.releaseDials(dapp.ns, 'point')
     await runtime.clock.tick(INBOUND_GRACE + 100)
 
     // the same choice as a node that got the whole list in one page
@@ -103,23 +110,23 @@ describe('quotas', () => {
   it('waits while a young namespace still fills, and then dials among all its registrants', async () => {
     const { quotas, node, runtime } = setup()
     quotas.setNamespaces([dapp])
-    quotas.hold(dapp.ns, 'point', 'growing')
+    quotas.holdDials(dapp.ns, 'point', 'filling')
     others.slice(0, 3).forEach(p => quotas.addCandidate(dapp.ns, p, 60))
     await runtime.clock.tick(1000)
     expect(node.dialed).to.have.lengthOf(0)
 
     others.slice(3, 10).forEach(p => quotas.addCandidate(dapp.ns, p, 60))
-    quotas.release(dapp.ns, 'point')
+    quotas.releaseDials(dapp.ns, 'point')
     await runtime.clock.tick(INBOUND_GRACE + 100)
     expect(node.dialed.length).to.be.within(1, 2)
 
     // a namespace that never stops growing is waited for SETTLE_HOLD at most
     const other = setup()
     other.quotas.setNamespaces([dapp])
-    other.quotas.hold(dapp.ns, 'point', 'growing')
+    other.quotas.holdDials(dapp.ns, 'point', 'filling')
     others.slice(0, 6).forEach(p => other.quotas.addCandidate(dapp.ns, p, 60))
     await other.runtime.clock.tick(SETTLE_HOLD - 10)
-    other.quotas.hold(dapp.ns, 'point', 'growing')
+    other.quotas.holdDials(dapp.ns, 'point', 'filling')
     expect(other.node.dialed).to.have.lengthOf(0)
     await other.runtime.clock.tick(INBOUND_GRACE + 100)
     expect(other.node.dialed.length).to.be.greaterThan(0)
@@ -153,7 +160,7 @@ describe('quotas', () => {
   it('stops holding dials when the last page never comes', async () => {
     const { quotas, node, runtime } = setup()
     quotas.setNamespaces([dapp])
-    quotas.hold(dapp.ns, 'point', 'paging')
+    quotas.holdDials(dapp.ns, 'point', 'paging')
     others.slice(0, 3).forEach(p => quotas.addCandidate(dapp.ns, p, 60))
     await runtime.clock.tick(PAGING_HOLD - 1)
     expect(node.dialed).to.have.lengthOf(0)

@@ -20,7 +20,8 @@ describe('relay listeners (issue 12, item 4)', () => {
     const node = new StubNode(self, fakeRuntime().clock)
     node.transports = [circuitTransport]
     const unsupported: unknown[] = []
-    const listeners = new RelayListeners(node, { onUnsupported: (err) => unsupported.push(err) })
+    const listeners = new RelayListeners(node)
+    listeners.addEventListener('unsupported', (evt) => unsupported.push(evt.detail))
     listeners.start()
     return { listeners, node, unsupported }
   }

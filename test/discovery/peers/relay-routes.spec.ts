@@ -7,6 +7,7 @@
 import { multiaddr } from '@multiformats/multiaddr'
 import { expect } from 'aegir/chai'
 import { resolveOptions } from '../../../src/discovery/config.ts'
+import { Demand } from '../../../src/discovery/demand.ts'
 import { relaysOf } from '../../../src/discovery/peers/candidates.ts'
 import { INBOUND_GRACE, Quotas, RECONCILE_DELAY } from '../../../src/discovery/peers/quotas.ts'
 import { fakeRuntime } from '../stubs/fake-clock.ts'
@@ -33,7 +34,8 @@ describe('dials through relays that are down', () => {
     const node = new StubNode(self, runtime.clock)
     const down = new Set<string>()
     const quotas = new Quotas(node, resolveOptions({ peerBackoff: { initial: 60_000, max: 60_000 } }), runtime, {
-      pointDown: (peer) => down.has(peer.toString())
+      demand: new Demand(),
+      points: { failing: (peer) => down.has(peer.toString()) }
     })
     quotas.start()
     return { quotas, node, runtime, down }

@@ -27,9 +27,8 @@ describe('rendezvous points', () => {
   function setup (count = 2): { points: Points, runtime: ReturnType<typeof fakeRuntime>, back: string[] } {
     const runtime = fakeRuntime()
     const back: string[] = []
-    const points = new Points(parsePoints(ids.slice(0, count).map(id => pointAddress(id))), { pointBackoff: BACKOFF }, runtime, defaultLogger().forComponent('test'), {
-      onPointUp: (point) => back.push(point.id)
-    })
+    const points = new Points(parsePoints(ids.slice(0, count).map(id => pointAddress(id))), { pointBackoff: BACKOFF }, runtime, defaultLogger().forComponent('test'))
+    points.addEventListener('up', (evt) => back.push(evt.detail.id))
     return { points, runtime, back }
   }
 

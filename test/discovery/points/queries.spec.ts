@@ -3,14 +3,25 @@ import { PeerSet } from '@libp2p/peer-collections'
 import { expect } from 'aegir/chai'
 import all from 'it-all'
 import { resolveOptions } from '../../../src/discovery/config.ts'
+import { Demand } from '../../../src/discovery/demand.ts'
 import { Points, parsePoints } from '../../../src/discovery/points/points.ts'
-import { Queries, SETTLE_QUIET, nextQueryDelay } from '../../../src/discovery/points/queries.ts'
+import { Queries } from '../../../src/discovery/points/queries.ts'
+import { SETTLE_QUIET } from '../../../src/discovery/points/query-schedule.ts'
 import { FakeClient, FakePoint } from '../stubs/fake-client.ts'
 import { fakeRuntime } from '../stubs/fake-clock.ts'
 import { peerIds } from '../stubs/peers.ts'
 import type { RendezvousDiscoveryInit } from '../../../src/discovery/options.ts'
-import type { DiscoveredPage } from '../../../src/discovery/points/queries.ts'
+import type { DiscoveredPage } from '../../../src/discovery/peers/peer-intake.ts'
 import type { PeerId } from '@libp2p/interface'
+
+/** The deficit every namespace reports, set by the test as the quotas would */
+class FixedDemand extends Demand {
+  value = 6
+
+  override deficit (): number {
+    return this.value
+  }
+}
 
 describe('discovery queries', () => {
   let self: PeerId
@@ -29,7 +40,7 @@ describe('discovery queries', () => {
     runtime: ReturnType<typeof fakeRuntime>
     pages: DiscoveredPage[]
     /** The deficit the quotas report */
-    deficit: { value: number }
+    deficit: FixedDemand
   }
 
   function setup (init: RendezvousDiscoveryInit = {}): Setup {
@@ -39,22 +50,24 @@ describe('discovery queries', () => {
     const client = new FakeClient(self, [point], runtime.clock)
     const points = new Points(parsePoints(options.points), options, runtime, defaultLogger().forComponent('test'))
     const pages: DiscoveredPage[] = []
-    const deficit = { value: 6 }
+    const deficit = new FixedDemand()
     const known = new PeerSet()
     const queries = new Queries({ client, logger: defaultLogger() }, points, options, runtime, {
-      deficit: () => deficit.value,
-      onPage: async (page) => {
-        pages.push(page)
-        let fresh = 0
+      demand: deficit,
+      intake: {
+        take: async (page) => {
+          pages.push(page)
+          let fresh = 0
 
-        for (const r of page.registrations) {
-          if (!known.has(r.peerId)) {
-            known.add(r.peerId)
-            fresh++
+          for (const r of page.registrations) {
+            if (!known.has(r.peerId)) {
+              known.add(r.peerId)
+              fresh++
+            }
           }
-        }
 
-        return fresh
+          return fresh
+        }
       }
     })
     queries.start()
@@ -138,12 +151,12 @@ describe('discovery queries', () => {
     queries.stop()
   })
 
-  it('says a young namespace is growing while registrants keep arriving, and confirms it settled after a quiet time', async () => {
+  it('says a young namespace is still filling while registrants keep arriving, and confirms it settled after a quiet time', async () => {
     const { queries, client, point, runtime, pages } = setup({ fastDiscoverInterval: 100 })
     point.register(others[0], 'ns', 7200)
     queries.setNamespaces(['ns'])
     await runtime.clock.tick(0)
-    expect(pages[0].growing).to.be.true()
+    expect(pages[0].filling).to.be.true()
 
     // peers started together keep registering
     for (const other of others.slice(1, 4)) {
@@ -151,12 +164,12 @@ describe('discovery queries', () => {
       await runtime.clock.tick(60)
     }
 
-    expect(pages.every(p => p.growing)).to.be.true()
+    expect(pages.every(p => p.filling)).to.be.true()
     await runtime.clock.tick(1000)
 
     // pages and calls match one to one: the last that brought someone, then the one that confirms the quiet
     const lastNew = pages.map(p => p.registrations.length > 0).lastIndexOf(true)
-    const settled = pages.findIndex(p => !p.growing)
+    const settled = pages.findIndex(p => !p.filling)
     expect(settled).to.be.greaterThan(lastNew)
     const quiet = client.calls[settled].at - client.calls[lastNew].at
     expect(quiet).to.be.within(SETTLE_QUIET, SETTLE_QUIET + 20, 'the confirming query goes as the quiet time ends')
@@ -219,9 +232,10 @@ describe('discovery queries', () => {
     queries.stop()
   })
 
-  it('pulls the next query forward when a met quota turns unmet', async () => {
+  it('pulls the next query forward when the quotas count a met quota unmet', async () => {
     const { queries, client, runtime, deficit } = setup({ satisfiedDiscoverInterval: 30_000 })
     deficit.value = 0
+    deficit.count('ns', 0)
     queries.setNamespaces(['ns'])
     await runtime.clock.tick(0)
     await runtime.clock.tick(1000)
@@ -229,7 +243,7 @@ describe('discovery queries', () => {
 
     deficit.value = 1
     const unmetAt = runtime.clock.now()
-    queries.quotaUnmet('ns')
+    deficit.count('ns', 1)
     await runtime.clock.tick(300)
     expect(client.count('discover')).to.be.at.least(2)
     expect(client.calls[1].at - unmetAt).to.be.within(100, 300)
@@ -287,39 +301,5 @@ describe('discovery queries', () => {
     await runtime.clock.tick(10)
     expect(client.calls.slice(failed).map(c => c.ns)).to.deep.equal(['a'], 'the query that waited for the point, alone')
     queries.stop()
-  })
-
-  describe('the schedule', () => {
-    const options = resolveOptions({ fastDiscoverInterval: 100, fastDiscoverWindow: 10_000, discoverInterval: 1000, maxDiscoverInterval: 8000, satisfiedDiscoverInterval: 30_000 })
-    const middle = (): number => 0.5
-
-    it('starts over when something new came and doubles when nothing did', () => {
-      const q = { fast: 400, interval: 4000, satisfied: false }
-      expect(nextQueryDelay(q, { fresh: 3, deficit: 2, age: 500 }, options, middle)).to.equal(100)
-      expect(q.interval).to.equal(1000)
-      expect(nextQueryDelay(q, { fresh: 0, deficit: 2, age: 500 }, options, middle)).to.equal(100)
-      expect(nextQueryDelay(q, { fresh: 0, deficit: 2, age: 500 }, options, middle)).to.equal(200)
-      expect(nextQueryDelay(q, { fresh: 0, deficit: 2, age: 20_000 }, options, middle)).to.equal(4000)
-    })
-
-    it('doubles the fast delay past discoverInterval while nothing new comes, and neither delay past maxDiscoverInterval', () => {
-      const q = { fast: 100, interval: 1000, satisfied: false }
-      const delays: number[] = []
-
-      for (let i = 0; i < 20; i++) {
-        delays.push(nextQueryDelay(q, { fresh: 0, deficit: 1, age: 0 }, options, middle))
-      }
-
-      expect(delays.slice(0, 8)).to.deep.equal([100, 200, 400, 800, 1600, 3200, 6400, 8000])
-      expect(q.fast).to.equal(8000)
-      expect(q.interval).to.equal(8000)
-    })
-
-    it('queries a met namespace once per satisfiedDiscoverInterval, the first time at a random point of it', () => {
-      const q = { fast: 100, interval: 1000, satisfied: false }
-      expect(nextQueryDelay(q, { fresh: 0, deficit: 0, age: 0 }, options, () => 0)).to.equal(15_000)
-      expect(nextQueryDelay(q, { fresh: 1, deficit: 0, age: 0 }, options, () => 0)).to.equal(30_000)
-      expect(nextQueryDelay(q, { fresh: 0, deficit: -2, age: 0 }, options, () => 0.99)).to.equal(30_000)
-    })
   })
 })

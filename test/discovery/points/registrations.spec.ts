@@ -3,7 +3,8 @@ import { multiaddr } from '@multiformats/multiaddr'
 import { expect } from 'aegir/chai'
 import { resolveOptions } from '../../../src/discovery/config.ts'
 import { Points, parsePoints } from '../../../src/discovery/points/points.ts'
-import { REFUSAL_BACKOFF, Registrations, refusalDelay } from '../../../src/discovery/points/registrations.ts'
+import { REFUSAL_BACKOFF, refusalDelay } from '../../../src/discovery/points/refusals.ts'
+import { Registrations } from '../../../src/discovery/points/registrations.ts'
 import { RendezvousError } from '../../../src/errors.ts'
 import { Message } from '../../../src/pb/rendezvous.ts'
 import { FakeClient, FakePoint, deferred } from '../stubs/fake-client.ts'
@@ -30,9 +31,8 @@ describe('registrations', () => {
     const client = new FakeClient(self, fakePoints, runtime.clock)
     const log = defaultLogger().forComponent('test')
     const addresses: Multiaddr[] = [ADDRESS]
-    const points = new Points(parsePoints(options.points), options, runtime, log, {
-      onPointUp: (point) => { void registrations.pointBack(point) }
-    })
+    const points = new Points(parsePoints(options.points), options, runtime, log)
+    points.addEventListener('up', (evt) => { void registrations.pointBack(evt.detail) })
     const registrations = new Registrations({ peerId: self, client, addresses: () => addresses, logger: defaultLogger() }, points, options, runtime)
     registrations.start()
     return { registrations, client, fakePoints, points, runtime, addresses }

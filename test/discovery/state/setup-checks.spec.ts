@@ -37,9 +37,8 @@ describe('setup checks', () => {
     const log = defaultLogger().forComponent('test')
     const said: DiscoveryWarning[] = []
     const warnings = new Warnings(log, (warning) => said.push(warning))
-    const points = new Points(parsePoints(ids.slice(0, 2).map(id => pointAddress(id))), { pointBackoff: BACKOFF }, runtime, log, {
-      onPointFailed: (point) => { checks.pointFailed(point) }
-    })
+    const points = new Points(parsePoints(ids.slice(0, 2).map(id => pointAddress(id))), { pointBackoff: BACKOFF }, runtime, log)
+    points.addEventListener('failed', (evt) => { checks.pointFailed(evt.detail) })
     const node: { addresses: Multiaddr[], state?: NodeState } = { addresses: [] }
     const checks: SetupChecks = new SetupChecks({
       addressManager: { getAddresses: () => node.addresses },

@@ -44,10 +44,9 @@ describe('state watcher', () => {
     const pubsub = new StubPubSub()
     const states: NodeState[] = []
     const remote: number[] = []
-    const watcher = new StateWatcher(node, resolveOptions({ relay: 'never', pollInterval: 5000 }), runtime, () => pubsub, {
-      onState: (state) => states.push(state),
-      onSubscriptionChange: () => remote.push(runtime.clock.now())
-    })
+    const watcher = new StateWatcher(node, resolveOptions({ relay: 'never', pollInterval: 5000 }), runtime, () => pubsub)
+    watcher.addEventListener('state', (evt) => states.push(evt.detail))
+    watcher.addEventListener('subscription-change', () => remote.push(runtime.clock.now()))
     return { watcher, node, pubsub, states, remote, runtime }
   }
 
