@@ -1,7 +1,8 @@
 /**
- * Regressions of the discovery defects found by the review of issue 12, on real nodes: a real rendezvous
- * server (or a scripted one where the defect needs a point that misbehaves), real libp2p nodes on
- * `@libp2p/memory`, relays on TCP 127.0.0.1.
+ * The discovery module across stops and restarts, relay needs that come and go, and points that behave oddly
+ * (repeat a full page, drop idle connections), plus its setup warnings, on real nodes: a real rendezvous server (or
+ * a scripted one where a point must misbehave), real libp2p nodes on `@libp2p/memory`, relays on TCP 127.0.0.1.
+ * Each test began as a defect found by the review of issue 12 (its item number is in a comment beside it).
  */
 import { start, stop } from '@libp2p/interface'
 import { tcp } from '@libp2p/tcp'
@@ -32,7 +33,7 @@ class GatedStore extends MemoryRegistrationStore {
   }
 }
 
-describe('discovery defects of issue 12', function () {
+describe('discovery across restarts, relays and odd points', function () {
   this.timeout(40_000)
 
   let nodes: Array<PeerNode | PointNode | Libp2p>
@@ -55,7 +56,8 @@ describe('discovery defects of issue 12', function () {
     return (await observer.services.rendezvous.discover(ns)).some(r => r.peerId.equals(target))
   }
 
-  it('item 2: a stop while a REGISTER is in flight leaves the node unregistered', async () => {
+  // issue 12 item 2
+  it('a stop while a REGISTER is in flight leaves the node unregistered', async () => {
     const store = new GatedStore()
     const point = await createPoint({ store })
     nodes.push(point)
@@ -77,7 +79,8 @@ describe('discovery defects of issue 12', function () {
     expect(await lists(b, 'in-flight', a.peerId)).to.be.false('still registered for the whole TTL')
   })
 
-  it('item 3: after a stop and a start the module finds the peers it knew again', async () => {
+  // issue 12 item 3
+  it('after a stop and a start the module finds the peers it knew again', async () => {
     const point = await createPoint()
     nodes.push(point)
     const b = await peer({ points: [point], pubsub: false, discovery: { dapp: 'again', quotas: { dapp: 0 }, ttl: 30 } })
@@ -94,7 +97,8 @@ describe('discovery defects of issue 12', function () {
     expect(await waitFor(() => module.status.dialer.quotas.find(q => q.ns === '/dapp/again')?.connected === 1, 5000)).to.be.true('b counts again')
   })
 
-  it('item 3: a one-off discover() does not hide the peers registered before it from the module\'s own queries', async () => {
+  // issue 12 item 3
+  it('a one-off discover() does not hide the peers registered before it from the module\'s own queries', async () => {
     const point = await createPoint()
     nodes.push(point)
     const b = await peer({ points: [point], discovery: { quotas: { topic: 0 }, ttl: 30 } })
@@ -109,7 +113,8 @@ describe('discovery defects of issue 12', function () {
     expect(await waitFor(() => a.getPeers().some(p => p.equals(b.peerId)), 8000)).to.be.true('a found b through its own queries')
   })
 
-  it('item 4: a node that restarts reserves a relay slot again', async () => {
+  // issue 12 item 4
+  it('a node that restarts reserves a relay slot again', async () => {
     const point = await createPoint()
     nodes.push(point)
     const relay = await peer({ points: [point], relayServer: true, pubsub: false, tcp: true, listen: ['/ip4/127.0.0.1/tcp/0'] })
@@ -124,7 +129,8 @@ describe('discovery defects of issue 12', function () {
     expect(node.services.rendezvous.status.relayListenersAdded).to.equal(1)
   })
 
-  it('item 4: a node that no longer needs a relay closes the relay listener it added', async () => {
+  // issue 12 item 4
+  it('a node that no longer needs a relay closes the relay listener it added', async () => {
     const point = await createPoint()
     nodes.push(point)
     const relay = await peer({ points: [point], relayServer: true, pubsub: false, tcp: true, listen: ['/ip4/127.0.0.1/tcp/0'] })
@@ -140,7 +146,8 @@ describe('discovery defects of issue 12', function () {
     expect(node.services.rendezvous.status.namespaces.some(s => s.ns === '/libp2p/relay')).to.be.false()
   })
 
-  it('item 5: a point that repeats a full page gets no tight loop of DISCOVERs', async () => {
+  // issue 12 item 5
+  it('a point that repeats a full page gets no tight loop of DISCOVERs', async () => {
     const listed = await Promise.all([1, 2, 3].map(async () => fakePeer()))
     const registrations = listed.map(p => ({ ns: '/dapp/loop', signedPeerRecord: p.record, ttl: 7200n }))
     const host = await createMemoryNode({}, 'repeating-point')
@@ -162,7 +169,8 @@ describe('discovery defects of issue 12', function () {
     expect(a.services.rendezvous.status.scheduler.discoveries[0].queries).to.be.greaterThan(0)
   })
 
-  it('item 14: a point that drops idle connections gets no REGISTER storm on each reconnect', async () => {
+  // issue 12 item 14
+  it('a point that drops idle connections gets no REGISTER storm on each reconnect', async () => {
     const store = new GatedStore()
     const point = await createPoint({ store })
     nodes.push(point)
@@ -182,7 +190,8 @@ describe('discovery defects of issue 12', function () {
     expect(await lists(b, '/dapp/idle', a.peerId)).to.be.true()
   })
 
-  it('item 20: one visible warning on real nodes for each setup that cannot work, and none for a local one', async () => {
+  // issue 12 item 20
+  it('one visible warning on real nodes for each setup that cannot work, and none for a local one', async () => {
     const point = await createPoint()
     nodes.push(point)
     const said = new Map<string, DiscoveryWarning[]>()
