@@ -8,6 +8,7 @@ import { resolveServerConfig } from './config.ts'
 import { handleDiscover } from './handle-discover.ts'
 import { handleRegister } from './handle-register.ts'
 import { handleUnregister } from './handle-unregister.ts'
+import { nextEvent } from './next-event.ts'
 import { PointNetwork } from './points/point-network.ts'
 import { ReplyBudget } from './reply-budget.ts'
 import { encodeReply } from './reply-encoding.ts'
@@ -66,29 +67,7 @@ function unavailable (request: Message, statusText: string): Outcome {
  */
 async function untilTaken (stream: Stream, signal: AbortSignal): Promise<void> {
   while ((stream.writeBufferLength > 0 || stream.writableNeedsDrain) && stream.status === 'open') {
-    signal.throwIfAborted()
-
-    await new Promise<void>((resolve, reject) => {
-      const stop = (): void => {
-        stream.removeEventListener('idle', done)
-        stream.removeEventListener('drain', done)
-        stream.removeEventListener('close', done)
-        signal.removeEventListener('abort', aborted)
-      }
-      const done = (): void => {
-        stop()
-        resolve()
-      }
-      const aborted = (): void => {
-        stop()
-        reject(signal.reason)
-      }
-
-      stream.addEventListener('idle', done)
-      stream.addEventListener('drain', done)
-      stream.addEventListener('close', done)
-      signal.addEventListener('abort', aborted)
-    })
+    await nextEvent(stream, ['idle', 'drain', 'close'], signal)
   }
 }
 

@@ -8,6 +8,7 @@
  * one (which `lpStream` keeps in a buffer of its own) is never taken for the end.
  */
 import { lpStream } from '@libp2p/utils'
+import { nextEvent } from './next-event.ts'
 import type { Stream, StreamMessageEvent } from '@libp2p/interface'
 import type { LengthPrefixedStream } from '@libp2p/utils'
 import type { Uint8ArrayList } from 'uint8arraylist'
@@ -69,28 +70,6 @@ export class RequestReader {
       return
     }
 
-    signal.throwIfAborted()
-
-    await new Promise<void>((resolve, reject) => {
-      const stop = (): void => {
-        this.stream.removeEventListener('message', done)
-        this.stream.removeEventListener('remoteCloseWrite', done)
-        this.stream.removeEventListener('close', done)
-        signal.removeEventListener('abort', aborted)
-      }
-      const done = (): void => {
-        stop()
-        resolve()
-      }
-      const aborted = (): void => {
-        stop()
-        reject(signal.reason)
-      }
-
-      this.stream.addEventListener('message', done)
-      this.stream.addEventListener('remoteCloseWrite', done)
-      this.stream.addEventListener('close', done)
-      signal.addEventListener('abort', aborted)
-    })
+    await nextEvent(this.stream, ['message', 'remoteCloseWrite', 'close'], signal)
   }
 }
