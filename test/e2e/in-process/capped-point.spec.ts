@@ -9,15 +9,12 @@
 import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { gossipsub } from '@libp2p/gossipsub'
-import { identify } from '@libp2p/identify'
-import { noise } from '@libp2p/noise'
 import { tcp } from '@libp2p/tcp'
-import { yamux } from '@libp2p/yamux'
 import { expect } from 'aegir/chai'
 import delay from 'delay'
-import { createLibp2p } from 'libp2p'
 import { rendezvousDiscovery } from '../../../src/discovery/index.ts'
 import { stopAll } from '../../discovery/fixtures.ts'
+import { createTestNode, TCP_LOOPBACK } from '../../fixtures/memory-node.ts'
 import { INTEROP_BIN_DIR, PeerProcess, stopAllPeers } from '../../interop/fixtures/peer-process.ts'
 import type { RendezvousDiscovery } from '../../../src/discovery/index.ts'
 import type { GossipSub } from '@libp2p/gossipsub'
@@ -67,14 +64,11 @@ async function startRustPoint (): Promise<{ point: PeerProcess, served: Served[]
 
 /** A node of ours on TCP 127.0.0.1 with default discovery options and `topics` pubsub topics */
 async function createNode (point: string, topics: number): Promise<Node> {
-  const node: Node = await createLibp2p({
-    addresses: { listen: ['/ip4/127.0.0.1/tcp/0'] },
+  const node: Node = await createTestNode({
+    addresses: { listen: TCP_LOOPBACK },
     transports: [tcp()],
-    connectionEncrypters: [noise()],
-    streamMuxers: [yamux()],
     connectionManager: { inboundConnectionThreshold: 1000 },
     services: {
-      identify: identify(),
       pubsub: gossipsub(),
       // the nodes reach each other directly on 127.0.0.1
       rendezvous: rendezvousDiscovery({ points: [point], relay: 'never' })
