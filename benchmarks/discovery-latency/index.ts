@@ -15,10 +15,11 @@
  */
 import { existsSync } from 'node:fs'
 import { mkdir, writeFile } from 'node:fs/promises'
-import { cpus, loadavg } from 'node:os'
+import { loadavg } from 'node:os'
 import { fileURLToPath } from 'node:url'
 import { NODE_FLAGS, parseArgs, runChild } from '../lib/child.ts'
 import { print, progress } from '../lib/print.ts'
+import { runMeta } from '../lib/run-meta.ts'
 import { fmtMs, medianOf, summarize } from '../lib/stats.ts'
 import { formatTable } from '../lib/table.ts'
 import { renderLatencyChart } from './chart.ts'
@@ -418,13 +419,7 @@ for (const failure of failures) {
 }
 
 const meta = {
-  startedAt: startedAt.toISOString(),
-  finishedAt: new Date().toISOString(),
-  node: process.version,
-  cpus: cpus().length,
-  cpuModel: cpus()[0]?.model,
-  loadavgBefore: loadBefore,
-  loadavgAfter: loadAfter,
+  ...runMeta(startedAt, loadBefore, loadAfter),
   quick,
   plan,
   methods

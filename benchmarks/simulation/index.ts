@@ -15,10 +15,11 @@
  */
 import { spawn } from 'node:child_process'
 import { mkdir, readFile, writeFile } from 'node:fs/promises'
-import { cpus, loadavg } from 'node:os'
+import { loadavg } from 'node:os'
 import { fileURLToPath } from 'node:url'
 import { NODE_FLAGS, parseArgs, runChild } from '../lib/child.ts'
 import { print, progress } from '../lib/print.ts'
+import { runMeta } from '../lib/run-meta.ts'
 import { comparisonTable, loadTable, runTable, sizingTable, timeToQuotaTable } from './report.ts'
 import { SCENARIOS } from './scenarios.ts'
 import { readServerCpu } from './sizing.ts'
@@ -114,13 +115,7 @@ for (const failure of failures) {
 }
 
 const meta = {
-  startedAt: startedAt.toISOString(),
-  finishedAt: new Date().toISOString(),
-  node: process.version,
-  cpus: cpus().length,
-  cpuModel: cpus()[0]?.model,
-  loadavgBefore: loadBefore,
-  loadavgAfter: loadavg(),
+  ...runMeta(startedAt, loadBefore),
   scenarios: wanted
 }
 

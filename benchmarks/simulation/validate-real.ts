@@ -26,6 +26,7 @@ import { fileURLToPath } from 'node:url'
 import { hostsUnavailable } from '../../test/fixtures/hosts/index.ts'
 import { NODE_FLAGS, parseArgs, runChild } from '../lib/child.ts'
 import { print, progress } from '../lib/print.ts'
+import { runMeta } from '../lib/run-meta.ts'
 import { percentile } from '../lib/stats.ts'
 import { writeSection } from './doc-sections.ts'
 import { calibrate } from './real/calibrate.ts'
@@ -312,13 +313,7 @@ for (const layout of layouts) {
 
 const results: ValidationResults = {
   meta: {
-    startedAt: startedAt.toISOString(),
-    finishedAt: new Date().toISOString(),
-    node: process.version,
-    cpus: cpus().length,
-    cpuModel: cpus()[0]?.model,
-    loadavgBefore: loadBefore,
-    loadavgAfter: loadavg(),
+    ...runMeta(startedAt, loadBefore),
     quick,
     rounds,
     layouts,
