@@ -212,6 +212,22 @@ describe('the browser quick start in a fresh project, in Chromium', function () 
     return Math.max(...lines.map(line => line.at))
   }
 
+  /**
+   * Two tabs on `points` that meet, then `first` stops: resolves once both tabs have dropped each other and the
+   * outage has lasted OUTAGE_MS, with the time it stopped
+   */
+  async function meetThenLose (points: string[], first: Running): Promise<{ pair: [Tab, Tab], ids: string[], down: number }> {
+    const pair = await openTabs(points)
+    const ids = await peerIds(pair)
+    await meet(pair, ids, 0, 20_000)
+
+    const down = Date.now()
+    expect(await first.stop('SIGTERM', 15_000)).to.equal(0)
+    await Promise.all(pair.map(async tab => tab.line('topic peers: none', text => text === 'topic peers: none', down, 10_000)))
+    await delay(OUTAGE_MS)
+    return { pair, ids, down }
+  }
+
   function report (line: string): void {
     // eslint-disable-next-line no-console
     console.log(`      [browser quick start] ${line}`)
@@ -234,14 +250,7 @@ describe('the browser quick start in a fresh project, in Chromium', function () 
   it('item 20: while their point and relay is away the tabs say no warning and back off from it, and they meet again soon after it is back', async () => {
     const port = await freePort()
     const first = await startPoint(port, 'point.key')
-    const pair = await openTabs([first.address])
-    const ids = await peerIds(pair)
-    await meet(pair, ids, 0, 20_000)
-
-    const down = Date.now()
-    expect(await first.point.stop('SIGTERM', 15_000)).to.equal(0)
-    await Promise.all(pair.map(async tab => tab.line('topic peers: none', text => text === 'topic peers: none', down, 10_000)))
-    await delay(OUTAGE_MS)
+    const { pair, ids, down } = await meetThenLose([first.address], first.point)
 
     const errors = pair.map(tab => tab.socketErrors(down, Date.now()))
     // after the moment of the loss (when libp2p's relay transport and reconnect queue try once too)
@@ -269,14 +278,7 @@ describe('the browser quick start in a fresh project, in Chromium', function () 
     const probe = await startPoint(secondPort, 'second.key')
     await probe.point.stop('SIGTERM', 15_000)
 
-    const pair = await openTabs([first.address, probe.address])
-    const ids = await peerIds(pair)
-    await meet(pair, ids, 0, 20_000)
-
-    const down = Date.now()
-    expect(await first.point.stop('SIGTERM', 15_000)).to.equal(0)
-    await Promise.all(pair.map(async tab => tab.line('topic peers: none', text => text === 'topic peers: none', down, 10_000)))
-    await delay(OUTAGE_MS)
+    const { pair, ids } = await meetThenLose([first.address, probe.address], first.point)
 
     await startPoint(secondPort, 'second.key')
     const up = Date.now()
