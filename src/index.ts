@@ -100,7 +100,8 @@ export type {
   RelayMode, Selection, TagInit, UserNamespace, DialerStatus, QuotaStatus, SchedulerStatus, RegistrationStatus,
   DiscoveryStatus, DiscoveryWarning, DiscoveryWarningCode
 } from './discovery/index.ts'
-export type { RendezvousPointState } from './discovery/points/points.ts'
+export type { RendezvousPointState } from './discovery/points/point-health.ts'
+export type { Point } from './discovery/points/point.ts'
 export type { RendezvousServerInit, RendezvousServerComponents, RendezvousServerService, KnownPointStatus } from './server/index.ts'
 export type { MemoryRegistrationStoreInit } from './server/store/memory-store-options.ts'
 export type {

@@ -8,13 +8,11 @@
  * `fastDiscoverInterval` at most `discoverInterval`, a backoff's `max` at least its `initial`.
  */
 import { CLIENT_OPTIONS } from '../client/config.ts'
-import { peerIdOfMultiaddr } from '../client/point.ts'
 import { MAX_DISCOVER_LIMIT, MAX_TTL_SECONDS } from '../constants.ts'
 import { checkOptions, object } from '../options/check-options.ts'
-import { factoryNames, invalidOption } from '../options/invalid-option.ts'
 import { defaultsOf } from '../options/option-table.ts'
 import { boolean, decimal, func, integer, list, oneOf, text } from '../options/option-types.ts'
-import { POINT_REQUIREMENT, pointAddress } from '../options/point-address.ts'
+import { pointAddress } from '../options/point-address.ts'
 import { namespaceProblem } from '../protocol/namespace.ts'
 import { MAX_TIMER_DELAY } from './clock.ts'
 import { dappNamespace } from './namespace-names.ts'
@@ -22,7 +20,6 @@ import type { QuotaInit, RelayMode, RendezvousDiscoveryInit, TagInit, UserNamesp
 import type { RendezvousClientInit } from '../client/types.ts'
 import type { OptionTable } from '../options/option-table.ts'
 import type { CheckContext, OptionType } from '../options/option-types.ts'
-import type { PeerId } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
 
 /** A backoff: the first delay, and the ceiling it doubles up to */
@@ -65,7 +62,7 @@ export interface ResolvedOptions {
   onWarning?: RendezvousDiscoveryInit['onWarning']
 }
 
-const OWNER = 'rendezvousDiscovery'
+export const OWNER = 'rendezvousDiscovery'
 
 /** A delay that must pass, in ms; anything larger would overflow a timer */
 const MS_POSITIVE = decimal({ min: 0, above: true, max: MAX_TIMER_DELAY, unit: 'ms' })
@@ -76,20 +73,6 @@ const COUNT_POSITIVE = integer({ min: 1 })
 const TAG_VALUE = integer({ min: 0, max: 100 })
 
 const NAMESPACE = text({ requirement: 'a namespace of 1 to 255 bytes of UTF-8 without control characters', placeholder: '<namespace>', problem: namespaceProblem })
-
-/**
- * The peer id that point `points[i]` ends with; throws the option error naming `points[i]` when there is none (the
- * client checks that whoever answers is the peer named there, so a point without one cannot be used)
- */
-export function pointPeerId (ma: Multiaddr, i: number): PeerId {
-  const peerId = peerIdOfMultiaddr(ma)
-
-  if (peerId == null) {
-    throw invalidOption(factoryNames(OWNER), `points[${i}]`, POINT_REQUIREMENT, ma)
-  }
-
-  return peerId
-}
 
 /** A rendezvous point: a multiaddr, or its string, that names the point's peer id */
 const POINT = pointAddress()
@@ -163,7 +146,7 @@ function backoffOptions (initial: number, max: number): OptionTable<{ initial?: 
   }
 }
 
-// a point that comes back is used within 10 s; a dead one costs a dial per 7.5 s on average (equal jitter, points.ts)
+// a point that comes back is used within 10 s; a dead one costs a dial per 7.5 s on average (equal jitter, point-health.ts)
 const POINT_BACKOFF = backoffOptions(1000, 10_000)
 const PEER_BACKOFF = backoffOptions(5000, 600_000)
 

@@ -33,8 +33,10 @@ import { PeerIntake } from './peers/peer-intake.ts'
 import { Quotas } from './peers/quotas.ts'
 import { RelayListeners } from './peers/relay-listeners.ts'
 import { discoverOnce } from './points/discover-once.ts'
+import { PointHealth } from './points/point-health.ts'
+import { PointPlacement } from './points/point-placement.ts'
 import { PointTags } from './points/point-tags.ts'
-import { Points, parsePoints } from './points/points.ts'
+import { parsePoints } from './points/point.ts'
 import { Queries } from './points/queries.ts'
 import { Registrations, addressKey } from './points/registrations.ts'
 import { NamespacePlan } from './state/namespace-plan.ts'
@@ -44,7 +46,7 @@ import { Warnings } from './warnings.ts'
 import type { Runtime } from './clock.ts'
 import type { ResolvedOptions } from './config.ts'
 import type { NamespaceSpec, NodeState, RendezvousDiscoveryInit } from './options.ts'
-import type { RendezvousPointState } from './points/points.ts'
+import type { Point } from './points/point.ts'
 import type { PointRegistrationResult, RendezvousDiscoveryComponents, RendezvousDiscoveryDiscoverOptions, RendezvousDiscoveryService, RendezvousDiscoveryStatus } from './types.ts'
 import type { DiscoveredRegistration, RendezvousClient } from '../client/types.ts'
 import type { AbortOptions, Logger, PeerDiscovery, PeerDiscoveryEvents, PeerId, Startable } from '@libp2p/interface'
@@ -74,7 +76,8 @@ export class RendezvousDiscovery extends TypedEventEmitter<PeerDiscoveryEvents> 
   private readonly ownClient?: DefaultRendezvousClient
   private readonly watcher: StateWatcher
   private readonly plan: NamespacePlan
-  private readonly points: Points
+  private readonly points: PointHealth
+  private readonly placement: PointPlacement
   private readonly pointTags: PointTags
   private readonly registrations: Registrations
   private readonly queries: Queries
@@ -116,14 +119,16 @@ export class RendezvousDiscovery extends TypedEventEmitter<PeerDiscoveryEvents> 
     this.metrics = new DiscoveryMetrics(components.metrics, () => this.registrations.status().filter(r => r.registered).length, () => this.quotas.status().quotas)
     this.watcher = new StateWatcher(components, options, runtime, () => (components as unknown as Record<string, unknown>)[options.pubsubService])
     this.plan = new NamespacePlan(options, this.log)
-    this.points = new Points(parsePoints(options.points, components.peerId), options, runtime, this.log)
+    const configured = parsePoints(options.points, components.peerId)
+    this.points = new PointHealth(configured, options, runtime, this.log)
+    this.placement = new PointPlacement(configured)
     this.pointTags = new PointTags(components.peerStore, options, this.log)
     this.setupChecks = new SetupChecks(components, options, runtime, this.warnings, this.points, this.log, { state: () => this.state, registered: () => this.plan.registered() })
     const addresses = (): Multiaddr[] => components.addressManager.getAddresses()
-    this.registrations = new Registrations({ peerId: components.peerId, client: this.client, addresses, logger: components.logger }, this.points, options, runtime, { metrics: this.metrics })
+    this.registrations = new Registrations({ peerId: components.peerId, client: this.client, addresses, logger: components.logger }, this.points, this.placement, options, runtime, { metrics: this.metrics })
     this.quotas = new Quotas(components, options, runtime, { demand: this.demand, subscriptions: this.watcher, points: this.points, metrics: this.metrics })
     this.intake = new PeerIntake(components.peerId, this.quotas)
-    this.queries = new Queries({ client: this.client, logger: components.logger }, this.points, options, runtime, { demand: this.demand, intake: this.intake, metrics: this.metrics })
+    this.queries = new Queries({ client: this.client, logger: components.logger }, this.points, this.placement, options, runtime, { demand: this.demand, intake: this.intake, metrics: this.metrics })
     this.relayListeners = new RelayListeners(components)
 
     // the wiring: each unit's events to the units downstream of it
@@ -133,6 +138,10 @@ export class RendezvousDiscovery extends TypedEventEmitter<PeerDiscoveryEvents> 
       this.quotas.setNamespaces(specs)
       this.registrations.setNamespaces(specs.filter(s => s.register).map(s => s.ns))
       this.queries.setNamespaces(specs.filter(s => s.discover).map(s => s.ns))
+    })
+    this.placement.addEventListener('change', () => {
+      this.registrations.placementChanged()
+      this.queries.placementChanged()
     })
     this.points.addEventListener('up', (evt) => { this.pointUp(evt.detail) })
     this.points.addEventListener('failed', (evt) => { this.setupChecks.pointFailed(evt.detail) })
@@ -178,7 +187,7 @@ export class RendezvousDiscovery extends TypedEventEmitter<PeerDiscoveryEvents> 
     this.components.events.addEventListener('peer:connect', this.onPeerConnect)
     this.components.events.addEventListener('peer:disconnect', this.onPeerDisconnect)
 
-    for (const point of this.points.list) {
+    for (const point of this.placement.configured) {
       void this.pointTags.tag(point, true)
     }
   }
@@ -239,7 +248,7 @@ export class RendezvousDiscovery extends TypedEventEmitter<PeerDiscoveryEvents> 
     await Promise.allSettled([this.registrations.stop(), this.quotas.stop(), this.relayListeners.stop()])
     // after the UNREGISTERs that stop() sends
     await this.ownClient?.stop()
-    await Promise.allSettled(this.points.list.map(async point => this.pointTags.tag(point, false)))
+    await Promise.allSettled(this.placement.configured.map(async point => this.pointTags.tag(point, false)))
     this.plan.clear()
     this.state = undefined
     this.lastAddressKey = undefined
@@ -273,7 +282,7 @@ export class RendezvousDiscovery extends TypedEventEmitter<PeerDiscoveryEvents> 
       throw new NotStartedError('rendezvous discovery is not started')
     }
 
-    if (this.points.list.length === 0) {
+    if (this.placement.configured.length === 0) {
       throw new NoRendezvousPointsError('no rendezvous points are configured')
     }
 
@@ -302,10 +311,10 @@ export class RendezvousDiscovery extends TypedEventEmitter<PeerDiscoveryEvents> 
       throw new NotStartedError('rendezvous discovery is not started')
     }
 
-    const points = this.points.available()
+    const points = this.points.available([...this.placement.pointsFor(ns), ...this.placement.fallbackFor(ns)])
 
     if (points.length === 0) {
-      throw new NoRendezvousPointsError(this.points.list.length === 0 ? 'no rendezvous points are configured' : 'every rendezvous point is backing off after failures')
+      throw new NoRendezvousPointsError(this.placement.configured.length === 0 ? 'no rendezvous points are configured' : 'every rendezvous point is backing off after failures')
     }
 
     const registrations = await discoverOnce(this.client, points, ns, { limit: options.limit ?? this.options.discoverLimit, signal: options.signal })
@@ -356,7 +365,7 @@ export class RendezvousDiscovery extends TypedEventEmitter<PeerDiscoveryEvents> 
     }
   }
 
-  private pointUp (point: RendezvousPointState): void {
+  private pointUp (point: Point): void {
     if (!this.started) {
       return
     }

@@ -4,7 +4,7 @@
  */
 import type { NamespaceSpec, NodeState } from './options.ts'
 import type { DialerStatus } from './peers/dialer-status.ts'
-import type { RendezvousPointState } from './points/points.ts'
+import type { RendezvousPointState } from './points/point-health.ts'
 import type { DiscoveryStatus } from './points/queries.ts'
 import type { RegistrationStatus } from './points/registrations.ts'
 import type { DiscoveryWarning } from './warnings.ts'

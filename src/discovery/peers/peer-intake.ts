@@ -20,7 +20,7 @@ import { comparableSeq } from '../../protocol/peer-record.ts'
 import { relaysOf } from './candidates.ts'
 import type { Quotas } from './quotas.ts'
 import type { DiscoveredRegistration } from '../../client/types.ts'
-import type { RendezvousPointState } from '../points/points.ts'
+import type { Point } from '../points/point.ts'
 import type { PeerId, PeerInfo } from '@libp2p/interface'
 
 /** Bound on the per-peer record sequence cache; past it the cache starts over */
@@ -34,7 +34,7 @@ export function isNewerRecord (seq: bigint, than?: bigint): boolean {
 /** One DISCOVER answer, with what is known of how complete the list is */
 export interface DiscoveredPage {
   ns: string
-  point: RendezvousPointState
+  point: Point
   /** Verified registrations (the node's own among them, if it registered) */
   registrations: DiscoveredRegistration[]
   /** More pages follow at once: the registrations so far are not the whole list */

@@ -5,7 +5,7 @@
 import { PeerMap } from '@libp2p/peer-collections'
 import { NoRendezvousPointsError } from '../../errors.ts'
 import { isNewerRecord } from '../peers/peer-intake.ts'
-import type { RendezvousPointState } from './points.ts'
+import type { Point } from './point.ts'
 import type { DiscoveredRegistration, RendezvousClient } from '../../client/types.ts'
 import type { AbortOptions } from '@libp2p/interface'
 
@@ -15,7 +15,7 @@ export interface DiscoverOnceOptions extends AbortOptions {
 }
 
 /** The registrations under `ns` at `points`; rejects only when no point answered */
-export async function discoverOnce (client: Pick<RendezvousClient, 'discoverAll'>, points: RendezvousPointState[], ns: string, options: DiscoverOnceOptions): Promise<DiscoveredRegistration[]> {
+export async function discoverOnce (client: Pick<RendezvousClient, 'discoverAll'>, points: Point[], ns: string, options: DiscoverOnceOptions): Promise<DiscoveredRegistration[]> {
   const byPeer = new PeerMap<DiscoveredRegistration>()
   const errors: string[] = []
 

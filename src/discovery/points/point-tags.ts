@@ -5,7 +5,7 @@
  */
 import { CODE_P2P } from '@multiformats/multiaddr'
 import { TAG_NAMES } from '../constants.ts'
-import type { RendezvousPointState } from './points.ts'
+import type { Point } from './point.ts'
 import type { ResolvedOptions } from '../config.ts'
 import type { Logger, PeerStore } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
@@ -24,7 +24,7 @@ export class PointTags {
   }
 
   /** Stores the point's address and (un)tags it `keep-alive-rendezvous`; never rejects */
-  async tag (point: RendezvousPointState, keep: boolean): Promise<void> {
+  async tag (point: Point, keep: boolean): Promise<void> {
     const addr = stripPeerId(point.multiaddr)
     const tags = this.options.keepAlivePoints ? { [TAG_NAMES.point]: keep ? { value: this.options.tags.point } : undefined } : {}
 

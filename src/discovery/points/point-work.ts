@@ -1,24 +1,29 @@
 /**
- * What the registrations and the queries share: work per (point, namespace), each piece on its own named timer,
- * all of it started and stopped together, so that a stop leaves no timer and no request behind.
+ * What the registrations and the queries share: work per (point, namespace) for the pairs the placement gives,
+ * each piece on its own named timer, all of it started and stopped together, so that a stop leaves no timer and no
+ * request behind.
  */
 import { TypedEventEmitter } from '@libp2p/interface'
 import { Timers } from '../timers.ts'
-import type { Points, RendezvousPointState } from './points.ts'
+import type { PointHealth } from './point-health.ts'
+import type { PointPlacement } from './point-placement.ts'
+import type { Point } from './point.ts'
 import type { Runtime } from '../clock.ts'
 import type { Logger } from '@libp2p/interface'
 
 export abstract class PointWork<Events extends Record<string, any> = Record<string, never>> extends TypedEventEmitter<Events> {
-  protected readonly points: Points
+  protected readonly points: PointHealth
+  protected readonly placement: PointPlacement
   protected readonly runtime: Runtime
   protected readonly log: Logger
   protected readonly timers: Timers
   /** Aborts the requests in flight on stop; set while running */
   protected controller?: AbortController
 
-  constructor (points: Points, runtime: Runtime, log: Logger) {
+  constructor (points: PointHealth, placement: PointPlacement, runtime: Runtime, log: Logger) {
     super()
     this.points = points
+    this.placement = placement
     this.runtime = runtime
     this.log = log
     this.timers = new Timers(runtime.clock, (key, err) => { this.log.error('%s failed - %e', key, err) })
@@ -56,6 +61,6 @@ export abstract class PointWork<Events extends Record<string, any> = Record<stri
 }
 
 /** The key of one piece of work: a point and a namespace */
-export function workKey (point: RendezvousPointState, ns: string): string {
+export function workKey (point: Point, ns: string): string {
   return `${point.id}\u0000${ns}`
 }

@@ -15,7 +15,9 @@ import { Message } from '../../pb/rendezvous.ts'
 import { isNewerRecord } from '../peers/peer-intake.ts'
 import { PointWork, workKey } from './point-work.ts'
 import { SETTLE_QUIET, initialDelays, isFullPage, nextQueryDelay, quotaUnmetDelay, settleCheckDelay } from './query-schedule.ts'
-import type { Points, RendezvousPointState, WorkState } from './points.ts'
+import type { PointHealth, WorkState } from './point-health.ts'
+import type { PointPlacement } from './point-placement.ts'
+import type { Point } from './point.ts'
 import type { QueryDelays, QueryScheduleOptions } from './query-schedule.ts'
 import type { DiscoverResult, DiscoveredRegistration, RendezvousClient } from '../../client/types.ts'
 import type { Runtime } from '../clock.ts'
@@ -55,9 +57,11 @@ export interface DiscoveryStatus {
 interface Query extends WorkState, QueryDelays {
   key: string
   ns: string
-  point: RendezvousPointState
+  point: Point
   /** The cookie of the last answer: the next query asks only for what came after */
   cookie?: Uint8Array
+  /** At a fallback point (a configured one not placed for the namespace): queried only while the quota is unmet */
+  fallback: boolean
   /** When the namespace appeared (ms since epoch) */
   since: number
   queries: number
@@ -82,9 +86,11 @@ export class Queries extends PointWork {
   private readonly options: QueriesOptions
   private readonly units: QueriesUnits
   private readonly entries = new Map<string, Query>()
+  /** The namespaces the node discovers */
+  private wanted = new Set<string>()
 
-  constructor (components: QueriesComponents, points: Points, options: QueriesOptions, runtime: Runtime, units: QueriesUnits) {
-    super(points, runtime, components.logger.forComponent('libp2p:rendezvous:discovery:queries'))
+  constructor (components: QueriesComponents, points: PointHealth, placement: PointPlacement, options: QueriesOptions, runtime: Runtime, units: QueriesUnits) {
+    super(points, placement, runtime, components.logger.forComponent('libp2p:rendezvous:discovery:queries'))
     this.components = components
     this.options = options
     this.units = units
@@ -103,6 +109,7 @@ export class Queries extends PointWork {
     if (this.halt()) {
       this.units.demand.removeEventListener('unmet', this.onUnmet)
       this.entries.clear()
+      this.wanted = new Set()
     }
   }
 
@@ -116,10 +123,33 @@ export class Queries extends PointWork {
       return
     }
 
-    const wanted = new Set(namespaces)
+    this.wanted = new Set(namespaces)
+    this.placementChanged()
+  }
+
+  /**
+   * Keeps one query per namespace discovered at each of its points (those placed, and the fallback ones): queries
+   * a new pair at once, forgets (with its cookie) a pair no longer placed
+   */
+  placementChanged (): void {
+    if (!this.running) {
+      return
+    }
+
+    const placed = new Map<string, { point: Point, ns: string, fallback: boolean }>()
+
+    for (const ns of this.wanted) {
+      for (const point of this.placement.pointsFor(ns)) {
+        placed.set(workKey(point, ns), { point, ns, fallback: false })
+      }
+
+      for (const point of this.placement.fallbackFor(ns)) {
+        placed.set(workKey(point, ns), { point, ns, fallback: true })
+      }
+    }
 
     for (const q of [...this.entries.values()]) {
-      if (!wanted.has(q.ns)) {
+      if (placed.get(q.key)?.fallback !== q.fallback) {
         this.entries.delete(q.key)
         this.timers.cancel(q.key)
       }
@@ -127,26 +157,23 @@ export class Queries extends PointWork {
 
     const now = this.runtime.clock.now()
 
-    for (const point of this.points.list) {
-      for (const ns of wanted) {
-        const key = workKey(point, ns)
-
-        if (!this.entries.has(key)) {
-          const q: Query = {
-            key,
-            ns,
-            point,
-            since: now,
-            ...initialDelays(this.options),
-            queries: 0,
-            received: 0,
-            failures: 0,
-            running: false,
-            paging: false
-          }
-          this.entries.set(key, q)
-          this.schedule(q, 0)
+    for (const [key, { point, ns, fallback }] of placed) {
+      if (!this.entries.has(key)) {
+        const q: Query = {
+          key,
+          ns,
+          point,
+          fallback,
+          since: now,
+          ...initialDelays(this.options),
+          queries: 0,
+          received: 0,
+          failures: 0,
+          running: false,
+          paging: false
         }
+        this.entries.set(key, q)
+        this.schedule(q, 0)
       }
     }
   }
@@ -170,9 +197,9 @@ export class Queries extends PointWork {
    * A point is back: queries waiting for it run now. The others keep their schedule: a point that comes back
    * (a reconnect, an answer after a failure) must not bring every namespace's query at once
    */
-  pointBack (point: RendezvousPointState): void {
+  pointBack (point: Point): void {
     for (const q of this.entries.values()) {
-      if (q.point === point && !q.running && q.waitsForPoint === true) {
+      if (q.point.id === point.id && !q.running && q.waitsForPoint === true) {
         this.timers.setEarlier(q.key, 0, async () => this.run(q))
       }
     }

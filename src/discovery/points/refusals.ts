@@ -5,7 +5,7 @@
  * row (counted here per point, until the point accepts a namespace it did not hold).
  */
 import { backoffDelay } from '../backoff.ts'
-import type { RendezvousPointState } from './points.ts'
+import type { Point } from './point.ts'
 
 /**
  * Delays between REGISTERs of a namespace a point refused, in ms, growing with the refusals in a row: a cap lasts
@@ -27,23 +27,23 @@ export function refusalDelay (refusals: number, random: () => number): number {
 
 /** Point -> REGISTERs it refused in a row (since it last accepted a namespace it did not hold) */
 export class PointRefusals {
-  private readonly counts = new Map<RendezvousPointState, number>()
+  private readonly counts = new Map<string, number>()
 
   /** One more refusal at `point`; returns how many in a row */
-  refused (point: RendezvousPointState): number {
-    const refusals = (this.counts.get(point) ?? 0) + 1
-    this.counts.set(point, refusals)
+  refused (point: Point): number {
+    const refusals = (this.counts.get(point.id) ?? 0) + 1
+    this.counts.set(point.id, refusals)
     return refusals
   }
 
   /** Whether `point` refused since it last accepted a new namespace */
-  refusing (point: RendezvousPointState): boolean {
-    return this.counts.has(point)
+  refusing (point: Point): boolean {
+    return this.counts.has(point.id)
   }
 
   /** `point` accepted a namespace it did not hold: it has room again; true when it was refusing */
-  accepted (point: RendezvousPointState): boolean {
-    return this.counts.delete(point)
+  accepted (point: Point): boolean {
+    return this.counts.delete(point.id)
   }
 
   clear (): void {

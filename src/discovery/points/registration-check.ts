@@ -4,7 +4,7 @@
  * than sending every REGISTER again on every reconnect.
  */
 import { isFullPage } from './query-schedule.ts'
-import type { RendezvousPointState } from './points.ts'
+import type { Point } from './point.ts'
 import type { RendezvousClient } from '../../client/types.ts'
 import type { PeerId } from '@libp2p/interface'
 
@@ -21,7 +21,7 @@ export interface RegistrationCheck {
 }
 
 /** Whether `point` lists the node under `ns`, reading at most a few pages from the start */
-export async function pointListsNode (point: RendezvousPointState, ns: string, { client, self, limit, signal }: RegistrationCheck): Promise<boolean> {
+export async function pointListsNode (point: Point, ns: string, { client, self, limit, signal }: RegistrationCheck): Promise<boolean> {
   let cookie: Uint8Array | null = null
 
   for (let page = 0; page < MAX_CHECK_PAGES; page++) {

@@ -25,7 +25,9 @@ import { clockTimeout, settleWithin } from '../clock.ts'
 import { PointWork, workKey } from './point-work.ts'
 import { PointRefusals, REFUSAL_BACKOFF, refusalDelay } from './refusals.ts'
 import { pointListsNode } from './registration-check.ts'
-import type { Points, RendezvousPointState, WorkState } from './points.ts'
+import type { PointHealth, WorkState } from './point-health.ts'
+import type { PointPlacement } from './point-placement.ts'
+import type { Point } from './point.ts'
 import type { RendezvousClient } from '../../client/types.ts'
 import type { Runtime } from '../clock.ts'
 import type { ResolvedOptions } from '../config.ts'
@@ -67,7 +69,7 @@ export interface RegistrationStatus {
 interface Registration extends WorkState {
   key: string
   ns: string
-  point: RendezvousPointState
+  point: Point
   /** TTL granted by the point, in seconds, once registered */
   ttl?: number
   registeredAt?: number
@@ -99,11 +101,13 @@ export class Registrations extends PointWork<RegistrationsEvents> {
   /** UNREGISTERs under way, by registration key: a new REGISTER of the same key waits for its own */
   private readonly unregistering = new Map<string, Promise<void>>()
   /** Points being checked for the node's registrations after coming back */
-  private readonly checking = new Set<RendezvousPointState>()
+  private readonly checking = new Set<string>()
   private readonly refusals = new PointRefusals()
+  /** The namespaces the node registers */
+  private wanted = new Set<string>()
 
-  constructor (components: RegistrationsComponents, points: Points, options: RegistrationsOptions, runtime: Runtime, units: RegistrationsUnits = {}) {
-    super(points, runtime, components.logger.forComponent('libp2p:rendezvous:discovery:registrations'))
+  constructor (components: RegistrationsComponents, points: PointHealth, placement: PointPlacement, options: RegistrationsOptions, runtime: Runtime, units: RegistrationsUnits = {}) {
+    super(points, placement, runtime, components.logger.forComponent('libp2p:rendezvous:discovery:registrations'))
     this.components = components
     this.options = options
     this.units = units
@@ -120,6 +124,7 @@ export class Registrations extends PointWork<RegistrationsEvents> {
 
     const deadline = this.runtime.clock.now() + this.options.stopTimeout
     this.refusals.clear()
+    this.wanted = new Set()
 
     for (const reg of [...this.entries.values()]) {
       this.drop(reg, deadline)
@@ -134,24 +139,39 @@ export class Registrations extends PointWork<RegistrationsEvents> {
       return
     }
 
-    const wanted = new Set(namespaces)
+    this.wanted = new Set(namespaces)
+    this.placementChanged()
+  }
+
+  /**
+   * Keeps one registration per namespace wanted at each of its points (those placed, and the fallback ones):
+   * starts what is new, drops (and unregisters) a pair no longer placed, as a dropped namespace is
+   */
+  placementChanged (): void {
+    if (!this.running) {
+      return
+    }
+
+    const placed = new Map<string, { point: Point, ns: string }>()
+
+    for (const ns of this.wanted) {
+      for (const point of [...this.placement.pointsFor(ns), ...this.placement.fallbackFor(ns)]) {
+        placed.set(workKey(point, ns), { point, ns })
+      }
+    }
 
     for (const reg of [...this.entries.values()]) {
-      if (!wanted.has(reg.ns)) {
+      if (!placed.has(reg.key)) {
         this.log('no longer registering "%s" at %s', reg.ns, reg.point.id)
         this.drop(reg, this.runtime.clock.now() + this.options.stopTimeout)
       }
     }
 
-    for (const point of this.points.list) {
-      for (const ns of wanted) {
-        const key = workKey(point, ns)
-
-        if (!this.entries.has(key)) {
-          const reg: Registration = { key, ns, point, failures: 0, again: false, waitingForAddresses: false }
-          this.entries.set(key, reg)
-          this.schedule(reg, 0)
-        }
+    for (const [key, { point, ns }] of placed) {
+      if (!this.entries.has(key)) {
+        const reg: Registration = { key, ns, point, failures: 0, again: false, waitingForAddresses: false }
+        this.entries.set(key, reg)
+        this.schedule(reg, 0)
       }
     }
   }
@@ -188,12 +208,12 @@ export class Registrations extends PointWork<RegistrationsEvents> {
    * if the point no longer lists the node (a restart with an empty store), which one DISCOVER shows, rather than
    * sending every REGISTER again on every reconnect.
    */
-  async pointBack (point: RendezvousPointState): Promise<void> {
+  async pointBack (point: Point): Promise<void> {
     if (!this.running) {
       return
     }
 
-    const here = [...this.entries.values()].filter(reg => reg.point === point)
+    const here = [...this.entries.values()].filter(reg => reg.point.id === point.id)
     const held = here.filter(reg => this.isRegistered(reg))
 
     for (const reg of here) {
@@ -202,11 +222,11 @@ export class Registrations extends PointWork<RegistrationsEvents> {
       }
     }
 
-    if (held.length === 0 || this.checking.has(point)) {
+    if (held.length === 0 || this.checking.has(point.id)) {
       return
     }
 
-    this.checking.add(point)
+    this.checking.add(point.id)
 
     try {
       if (await pointListsNode(point, held[0].ns, { client: this.components.client, self: this.components.peerId, limit: this.options.discoverLimit, signal: this.controller?.signal })) {
@@ -222,7 +242,7 @@ export class Registrations extends PointWork<RegistrationsEvents> {
 
       this.log('could not check the registrations at %s, registering again - %s', point.id, err?.message ?? err)
     } finally {
-      this.checking.delete(point)
+      this.checking.delete(point.id)
     }
 
     for (const reg of held) {
@@ -391,9 +411,9 @@ export class Registrations extends PointWork<RegistrationsEvents> {
   }
 
   /** The namespaces `point` refused try again soon (about a second, spread), as it may have room now */
-  private retryRefused (point: RendezvousPointState): void {
+  private retryRefused (point: Point): void {
     for (const reg of this.entries.values()) {
-      if (reg.point === point && reg.refused === true && reg.inFlight == null) {
+      if (reg.point.id === point.id && reg.refused === true && reg.inFlight == null) {
         this.timers.setEarlier(reg.key, jitter(REFUSAL_BACKOFF.initial, 0.5, this.runtime.random), async () => this.run(reg))
       }
     }
@@ -419,7 +439,7 @@ export class Registrations extends PointWork<RegistrationsEvents> {
       return
     }
 
-    if (reg.point.down && this.points.wait(reg.point) > 0) {
+    if (this.points.isDown(reg.point) && this.points.wait(reg.point) > 0) {
       return
     }
 

@@ -19,7 +19,7 @@ import { canListenOnRelays, directAddresses } from './node-state.ts'
 import type { Runtime } from '../clock.ts'
 import type { ResolvedOptions } from '../config.ts'
 import type { NodeState } from '../options.ts'
-import type { Points, RendezvousPointState } from '../points/points.ts'
+import type { PointHealth, RendezvousPointState } from '../points/point-health.ts'
 import type { Warnings } from '../warnings.ts'
 import type { Logger } from '@libp2p/interface'
 import type { AddressManager, TransportManager } from '@libp2p/interface-internal'
@@ -52,12 +52,12 @@ export class SetupChecks {
   private readonly options: SetupChecksOptions
   private readonly runtime: Runtime
   private readonly warnings: Warnings
-  private readonly points: Points
+  private readonly points: PointHealth
   private readonly hooks: SetupChecksHooks
   private readonly timers: Timers
   private startedAt = 0
 
-  constructor (components: SetupChecksComponents, options: SetupChecksOptions, runtime: Runtime, warnings: Warnings, points: Points, log: Logger, hooks: SetupChecksHooks) {
+  constructor (components: SetupChecksComponents, options: SetupChecksOptions, runtime: Runtime, warnings: Warnings, points: PointHealth, log: Logger, hooks: SetupChecksHooks) {
     this.components = components
     this.options = options
     this.runtime = runtime

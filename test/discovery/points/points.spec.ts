@@ -6,12 +6,13 @@ import { InvalidParametersError } from '@libp2p/interface'
 import { defaultLogger } from '@libp2p/logger'
 import { multiaddr } from '@multiformats/multiaddr'
 import { expect } from 'aegir/chai'
-import { Points, isRequestError, parsePoints } from '../../../src/discovery/points/points.ts'
+import { PointHealth, isRequestError } from '../../../src/discovery/points/point-health.ts'
+import { parsePoints } from '../../../src/discovery/points/point.ts'
 import { InvalidNamespaceError, NoAddressesError, RendezvousError } from '../../../src/errors.ts'
 import { Message } from '../../../src/pb/rendezvous.ts'
 import { fakeRuntime } from '../stubs/fake-clock.ts'
 import { peerIds, pointAddress } from '../stubs/peers.ts'
-import type { RendezvousPointState, WorkState } from '../../../src/discovery/points/points.ts'
+import type { RendezvousPointState, WorkState } from '../../../src/discovery/points/point-health.ts'
 import type { PeerId } from '@libp2p/interface'
 
 const BACKOFF = { initial: 1000, max: 8000 }
@@ -24,10 +25,10 @@ describe('rendezvous points', () => {
     [self, ...ids] = await peerIds(4)
   })
 
-  function setup (count = 2): { points: Points, runtime: ReturnType<typeof fakeRuntime>, back: string[] } {
+  function setup (count = 2): { points: PointHealth, runtime: ReturnType<typeof fakeRuntime>, back: string[] } {
     const runtime = fakeRuntime()
     const back: string[] = []
-    const points = new Points(parsePoints(ids.slice(0, count).map(id => pointAddress(id))), { pointBackoff: BACKOFF }, runtime, defaultLogger().forComponent('test'))
+    const points = new PointHealth(parsePoints(ids.slice(0, count).map(id => pointAddress(id))), { pointBackoff: BACKOFF }, runtime, defaultLogger().forComponent('test'))
     points.addEventListener('up', (evt) => back.push(evt.detail.id))
     return { points, runtime, back }
   }
@@ -35,7 +36,7 @@ describe('rendezvous points', () => {
   it('parses each point once, leaves the node itself out, and refuses an address without /p2p/<id>, naming it', () => {
     const parsed = parsePoints([pointAddress(ids[0]), pointAddress(ids[0], 'again'), pointAddress(self), pointAddress(ids[1])], self)
     expect(parsed.map(p => p.id)).to.deep.equal([ids[0], ids[1]].map(String))
-    expect(parsed[0]).to.include({ failures: 0, backoffUntil: 0, down: false })
+    expect(Object.isFrozen(parsed[0])).to.be.true('a point is a value: its health lives in PointHealth')
 
     expect(() => parsePoints([pointAddress(ids[0]), multiaddr('/memory/no-id')]))
       .to.throw(InvalidParametersError).with.property('message').that.includes('points[1]').and.includes('/memory/no-id')

@@ -4,7 +4,9 @@ import { expect } from 'aegir/chai'
 import all from 'it-all'
 import { resolveOptions } from '../../../src/discovery/config.ts'
 import { Demand } from '../../../src/discovery/demand.ts'
-import { Points, parsePoints } from '../../../src/discovery/points/points.ts'
+import { PointHealth } from '../../../src/discovery/points/point-health.ts'
+import { PointPlacement } from '../../../src/discovery/points/point-placement.ts'
+import { parsePoints } from '../../../src/discovery/points/point.ts'
 import { Queries } from '../../../src/discovery/points/queries.ts'
 import { SETTLE_QUIET } from '../../../src/discovery/points/query-schedule.ts'
 import { FakeClient, FakePoint } from '../stubs/fake-client.ts'
@@ -34,7 +36,7 @@ describe('discovery queries', () => {
 
   interface Setup {
     queries: Queries
-    points: Points
+    points: PointHealth
     client: FakeClient
     point: FakePoint
     runtime: ReturnType<typeof fakeRuntime>
@@ -48,11 +50,12 @@ describe('discovery queries', () => {
     const point = new FakePoint(pointId, runtime.clock)
     const options = resolveOptions({ points: [point.multiaddr], ...init })
     const client = new FakeClient(self, [point], runtime.clock)
-    const points = new Points(parsePoints(options.points), options, runtime, defaultLogger().forComponent('test'))
+    const configured = parsePoints(options.points)
+    const points = new PointHealth(configured, options, runtime, defaultLogger().forComponent('test'))
     const pages: DiscoveredPage[] = []
     const deficit = new FixedDemand()
     const known = new PeerSet()
-    const queries = new Queries({ client, logger: defaultLogger() }, points, options, runtime, {
+    const queries = new Queries({ client, logger: defaultLogger() }, points, new PointPlacement(configured), options, runtime, {
       demand: deficit,
       intake: {
         take: async (page) => {

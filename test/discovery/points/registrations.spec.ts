@@ -2,7 +2,9 @@ import { defaultLogger } from '@libp2p/logger'
 import { multiaddr } from '@multiformats/multiaddr'
 import { expect } from 'aegir/chai'
 import { resolveOptions } from '../../../src/discovery/config.ts'
-import { Points, parsePoints } from '../../../src/discovery/points/points.ts'
+import { PointHealth } from '../../../src/discovery/points/point-health.ts'
+import { PointPlacement } from '../../../src/discovery/points/point-placement.ts'
+import { parsePoints } from '../../../src/discovery/points/point.ts'
 import { REFUSAL_BACKOFF, refusalDelay } from '../../../src/discovery/points/refusals.ts'
 import { Registrations } from '../../../src/discovery/points/registrations.ts'
 import { RendezvousError } from '../../../src/errors.ts'
@@ -24,16 +26,17 @@ describe('registrations', () => {
     [self, ...pointIds] = await peerIds(3)
   })
 
-  function setup (init: RendezvousDiscoveryInit = {}, pointCount = 1): { registrations: Registrations, client: FakeClient, fakePoints: FakePoint[], points: Points, runtime: ReturnType<typeof fakeRuntime>, addresses: Multiaddr[] } {
+  function setup (init: RendezvousDiscoveryInit = {}, pointCount = 1): { registrations: Registrations, client: FakeClient, fakePoints: FakePoint[], points: PointHealth, runtime: ReturnType<typeof fakeRuntime>, addresses: Multiaddr[] } {
     const runtime = fakeRuntime()
     const fakePoints = pointIds.slice(0, pointCount).map(id => new FakePoint(id, runtime.clock))
     const options = resolveOptions({ points: fakePoints.map(p => p.multiaddr), stopTimeout: 2000, ...init })
     const client = new FakeClient(self, fakePoints, runtime.clock)
     const log = defaultLogger().forComponent('test')
     const addresses: Multiaddr[] = [ADDRESS]
-    const points = new Points(parsePoints(options.points), options, runtime, log)
+    const configured = parsePoints(options.points)
+    const points = new PointHealth(configured, options, runtime, log)
     points.addEventListener('up', (evt) => { void registrations.pointBack(evt.detail) })
-    const registrations = new Registrations({ peerId: self, client, addresses: () => addresses, logger: defaultLogger() }, points, options, runtime)
+    const registrations = new Registrations({ peerId: self, client, addresses: () => addresses, logger: defaultLogger() }, points, new PointPlacement(configured), options, runtime)
     registrations.start()
     return { registrations, client, fakePoints, points, runtime, addresses }
   }

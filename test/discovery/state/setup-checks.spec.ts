@@ -6,7 +6,8 @@
 import { defaultLogger } from '@libp2p/logger'
 import { multiaddr } from '@multiformats/multiaddr'
 import { expect } from 'aegir/chai'
-import { Points, parsePoints } from '../../../src/discovery/points/points.ts'
+import { PointHealth } from '../../../src/discovery/points/point-health.ts'
+import { parsePoints } from '../../../src/discovery/points/point.ts'
 import { POINT_ANSWER_GRACE, STATE_GRACE, SetupChecks } from '../../../src/discovery/state/setup-checks.ts'
 import { Warnings } from '../../../src/discovery/warnings.ts'
 import { fakeRuntime } from '../stubs/fake-clock.ts'
@@ -28,7 +29,7 @@ describe('setup checks', () => {
 
   function setup (relay: RelayMode = 'auto', transports: typeof circuitTransport[] = []): {
     checks: SetupChecks
-    points: Points
+    points: PointHealth
     said: DiscoveryWarning[]
     runtime: ReturnType<typeof fakeRuntime>
     node: { addresses: Multiaddr[], state?: NodeState }
@@ -37,7 +38,7 @@ describe('setup checks', () => {
     const log = defaultLogger().forComponent('test')
     const said: DiscoveryWarning[] = []
     const warnings = new Warnings(log, (warning) => said.push(warning))
-    const points = new Points(parsePoints(ids.slice(0, 2).map(id => pointAddress(id))), { pointBackoff: BACKOFF }, runtime, log)
+    const points = new PointHealth(parsePoints(ids.slice(0, 2).map(id => pointAddress(id))), { pointBackoff: BACKOFF }, runtime, log)
     points.addEventListener('failed', (evt) => { checks.pointFailed(evt.detail) })
     const node: { addresses: Multiaddr[], state?: NodeState } = { addresses: [] }
     const checks: SetupChecks = new SetupChecks({

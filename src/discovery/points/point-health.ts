@@ -1,5 +1,5 @@
 /**
- * The rendezvous points and their health: which answer, which back off after failures (exponential with
+ * The rendezvous points' health: which answer, which back off after failures (exponential with
  * jitter, per point), and when one comes back after failing or being disconnected. Work at a point in backoff
  * waits for that point and never holds up work at the others, and so do the module's dials of the point and of
  * peers reached through it (it is also a relay): the point's backoff is the one schedule on which a dead point is
@@ -9,18 +9,13 @@ import { TypedEventEmitter } from '@libp2p/interface'
 import { describeError } from '../../client/request-errors.ts'
 import { InvalidNamespaceError, NoAddressesError, RendezvousError } from '../../errors.ts'
 import { backoffDelay } from '../backoff.ts'
-import { pointPeerId } from '../config.ts'
 import type { Runtime } from '../clock.ts'
 import type { ResolvedOptions } from '../config.ts'
+import type { Point } from './point.ts'
 import type { Logger, PeerId } from '@libp2p/interface'
-import type { Multiaddr } from '@multiformats/multiaddr'
 
-/** What the module knows of one rendezvous point */
-export interface RendezvousPointState {
-  /** The point's peer id as a string */
-  id: string
-  peerId: PeerId
-  multiaddr: Multiaddr
+/** What the module knows of one rendezvous point: the point, and its health */
+export interface RendezvousPointState extends Point {
   /** Failures since the last success */
   failures: number
   /** No request goes to the point before this time (ms since epoch; 0 = now) */
@@ -40,29 +35,11 @@ export interface WorkState {
   waitsForPoint?: boolean
 }
 
-export interface PointsEvents {
+export interface PointHealthEvents {
   /** A point answered, or connected, after having failed or been disconnected */
   up: CustomEvent<RendezvousPointState>
   /** A request to a point failed without an answer (counted once per backoff period), `lastError` says why */
   failed: CustomEvent<RendezvousPointState>
-}
-
-/** The configured points, once each; throws an InvalidParametersError naming a point without `/p2p/<id>` */
-export function parsePoints (points: Multiaddr[], self?: PeerId): RendezvousPointState[] {
-  const byId = new Map<string, RendezvousPointState>()
-
-  points.forEach((ma, i) => {
-    const peerId = pointPeerId(ma, i)
-
-    const id = peerId.toString()
-
-    // a node that is also a rendezvous point may list itself with the others: it cannot dial itself
-    if (!byId.has(id) && self?.equals(peerId) !== true) {
-      byId.set(id, { id, peerId, multiaddr: ma, failures: 0, backoffUntil: 0, down: false })
-    }
-  })
-
-  return [...byId.values()]
 }
 
 /**
@@ -76,22 +53,48 @@ export function isRequestError (err: unknown): boolean {
     err instanceof InvalidNamespaceError
 }
 
-export class Points extends TypedEventEmitter<PointsEvents> {
-  readonly list: RendezvousPointState[]
+/**
+ * The health of every point the module uses (the configured ones, and the learned ones while they are known), keyed
+ * by point id: the `Point` values stay as they were made, and every unit asks here about the same point's health.
+ */
+export class PointHealth extends TypedEventEmitter<PointHealthEvents> {
+  private readonly records = new Map<string, RendezvousPointState>()
   private readonly options: Pick<ResolvedOptions, 'pointBackoff'>
   private readonly runtime: Runtime
   private readonly log: Logger
 
-  constructor (list: RendezvousPointState[], options: Pick<ResolvedOptions, 'pointBackoff'>, runtime: Runtime, log: Logger) {
+  constructor (points: Point[], options: Pick<ResolvedOptions, 'pointBackoff'>, runtime: Runtime, log: Logger) {
     super()
-    this.list = list
     this.options = options
     this.runtime = runtime
     this.log = log
+    points.forEach(point => this.state(point))
+  }
+
+  /** Every point followed, with its health */
+  get list (): RendezvousPointState[] {
+    return [...this.records.values()]
+  }
+
+  /** The health of `point`, followed from now on if it was not */
+  state (point: Point): RendezvousPointState {
+    let record = this.records.get(point.id)
+
+    if (record == null) {
+      record = { id: point.id, peerId: point.peerId, multiaddr: point.multiaddr, failures: 0, backoffUntil: 0, down: false }
+      this.records.set(point.id, record)
+    }
+
+    return record
+  }
+
+  /** Stops following `point` (a learned point dropped) */
+  forget (point: Point): void {
+    this.records.delete(point.id)
   }
 
   find (peerId: PeerId): RendezvousPointState | undefined {
-    return this.list.find(point => point.peerId.equals(peerId))
+    return this.records.get(peerId.toString())
   }
 
   /** Forgets every point's health (a new start) */
@@ -106,8 +109,13 @@ export class Points extends TypedEventEmitter<PointsEvents> {
   }
 
   /** How long work at the point must wait before a request may go, in ms (0: now) */
-  wait (point: RendezvousPointState): number {
-    return Math.max(0, point.backoffUntil - this.runtime.clock.now())
+  wait (point: Point): number {
+    return Math.max(0, this.state(point).backoffUntil - this.runtime.clock.now())
+  }
+
+  /** Whether the last request to `point` failed (or its connection closed) and nothing succeeded since */
+  isDown (point: Point): boolean {
+    return this.records.get(point.id)?.down === true
   }
 
   /** Whether `peer` is a point that failed and has not answered (nor connected) since */
@@ -116,12 +124,13 @@ export class Points extends TypedEventEmitter<PointsEvents> {
     return point != null && point.down && point.failures > 0
   }
 
-  /** Those not in backoff now */
-  available (): RendezvousPointState[] {
-    return this.list.filter(point => this.wait(point) === 0)
+  /** Those of `points` (every point followed by default) not in backoff now */
+  available<P extends Point = RendezvousPointState> (points?: P[]): P[] {
+    return (points ?? this.list as unknown as P[]).filter(point => this.wait(point) === 0)
   }
 
-  succeeded (point: RendezvousPointState): void {
+  succeeded (p: Point): void {
+    const point = this.state(p)
     const wasDown = point.down
     point.failures = 0
     point.backoffUntil = 0
@@ -140,7 +149,8 @@ export class Points extends TypedEventEmitter<PointsEvents> {
    * (the point answered, or we had nothing to send) or the whole point when it was not, and returns how long the
    * work waits before trying again.
    */
-  failed (point: RendezvousPointState, work: WorkState, err: unknown): number {
+  failed (p: Point, work: WorkState, err: unknown): number {
+    const point = this.state(p)
     work.failures++
     work.lastError = describeError(err)
     work.waitsForPoint = !isRequestError(err)
