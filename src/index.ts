@@ -97,11 +97,12 @@ export type { ResponseStatus } from './errors.ts'
 export type {
   RendezvousDiscoveryInit, RendezvousDiscoveryComponents, RendezvousDiscoveryService, RendezvousDiscoveryStatus,
   RendezvousDiscoveryDiscoverOptions, PointRegistrationResult, NamespaceKind, NamespaceSpec, NodeState, QuotaInit,
-  RelayMode, Selection, TagInit, UserNamespace, DialerStatus, QuotaStatus, SchedulerStatus, RegistrationStatus,
+  RelayMode, Selection, TagInit, UserNamespace, DialerStatus, QuotaStatus, SchedulerStatus, PointStatus, RegistrationStatus,
   DiscoveryStatus, DiscoveryWarning, DiscoveryWarningCode
 } from './discovery/index.ts'
 export type { RendezvousPointState } from './discovery/points/point-health.ts'
 export type { Point } from './discovery/points/point.ts'
+export type { KnownPointInfo } from './discovery/points/point-learning.ts'
 export type { RendezvousServerInit, RendezvousServerComponents, RendezvousServerService, KnownPointStatus } from './server/index.ts'
 export type { MemoryRegistrationStoreInit } from './server/store/memory-store-options.ts'
 export type {

@@ -55,6 +55,11 @@ export interface ResolvedOptions {
   connectionHeadroom?: number
   countGrace: number
   keepAlivePoints: boolean
+  learnPoints: boolean
+  maxPoints: number
+  pointsPerNamespace: number
+  pointListInterval: number
+  configuredFallback: boolean
   stopTimeout: number
   pubsubService: string
   client?: RendezvousDiscoveryInit['client']
@@ -283,6 +288,31 @@ export const DISCOVERY_OPTIONS: OptionTable<RendezvousDiscoveryInit, ResolvedOpt
       type: boolean(),
       default: true,
       doc: 'tag the points `keep-alive-rendezvous` so libp2p keeps them connected'
+    },
+    learnPoints: {
+      type: boolean(),
+      default: true,
+      doc: 'learn more points from the lists (`/libp2p/rendezvous`) of the points given, and of the learned points they listed once verified; `points` are then the bootstrap list'
+    },
+    maxPoints: {
+      type: COUNT_POSITIVE,
+      default: 20,
+      doc: 'learned points kept at most (the configured ones come on top)'
+    },
+    pointsPerNamespace: {
+      type: COUNT_POSITIVE,
+      default: 3,
+      doc: 'points each namespace is registered and discovered at, chosen by highest-random-weight hashing of (namespace, point id) over the points known and verified; nodes that know the same points choose the same'
+    },
+    pointListInterval: {
+      type: MS_POSITIVE,
+      default: 300_000,
+      doc: 'the points\' lists are read again at 1 s, doubling up to this, in ms'
+    },
+    configuredFallback: {
+      type: boolean(),
+      default: true,
+      doc: 'also register every namespace at the configured points, and discover there while a quota is unmet after the placed points answered: a node given one point (a Go or Rust peer) is still found'
     },
     stopTimeout: {
       type: MS,

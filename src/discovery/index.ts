@@ -34,6 +34,7 @@ import { Quotas } from './peers/quotas.ts'
 import { RelayListeners } from './peers/relay-listeners.ts'
 import { discoverOnce } from './points/discover-once.ts'
 import { PointHealth } from './points/point-health.ts'
+import { PointLearning } from './points/point-learning.ts'
 import { PointPlacement } from './points/point-placement.ts'
 import { PointTags } from './points/point-tags.ts'
 import { parsePoints } from './points/point.ts'
@@ -47,7 +48,7 @@ import type { Runtime } from './clock.ts'
 import type { ResolvedOptions } from './config.ts'
 import type { NamespaceSpec, NodeState, RendezvousDiscoveryInit } from './options.ts'
 import type { Point } from './points/point.ts'
-import type { PointRegistrationResult, RendezvousDiscoveryComponents, RendezvousDiscoveryDiscoverOptions, RendezvousDiscoveryService, RendezvousDiscoveryStatus } from './types.ts'
+import type { PointRegistrationResult, PointStatus, RendezvousDiscoveryComponents, RendezvousDiscoveryDiscoverOptions, RendezvousDiscoveryService, RendezvousDiscoveryStatus } from './types.ts'
 import type { DiscoveredRegistration, RendezvousClient } from '../client/types.ts'
 import type { AbortOptions, Logger, PeerDiscovery, PeerDiscoveryEvents, PeerId, Startable } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
@@ -60,7 +61,7 @@ export type { DialerStatus, QuotaStatus } from './peers/dialer-status.ts'
 export type { RegistrationStatus } from './points/registrations.ts'
 export type { DiscoveryStatus } from './points/queries.ts'
 export type { DiscoveryWarning, DiscoveryWarningCode } from './warnings.ts'
-export type { PointRegistrationResult, RendezvousDiscoveryComponents, RendezvousDiscoveryDiscoverOptions, RendezvousDiscoveryService, RendezvousDiscoveryStatus, SchedulerStatus } from './types.ts'
+export type { PointRegistrationResult, PointStatus, RendezvousDiscoveryComponents, RendezvousDiscoveryDiscoverOptions, RendezvousDiscoveryService, RendezvousDiscoveryStatus, SchedulerStatus } from './types.ts'
 
 export class RendezvousDiscovery extends TypedEventEmitter<PeerDiscoveryEvents> implements PeerDiscovery, RendezvousDiscoveryService, Startable {
   readonly [peerDiscoverySymbol] = this
@@ -78,6 +79,7 @@ export class RendezvousDiscovery extends TypedEventEmitter<PeerDiscoveryEvents> 
   private readonly plan: NamespacePlan
   private readonly points: PointHealth
   private readonly placement: PointPlacement
+  private readonly learning: PointLearning
   private readonly pointTags: PointTags
   private readonly registrations: Registrations
   private readonly queries: Queries
@@ -121,9 +123,10 @@ export class RendezvousDiscovery extends TypedEventEmitter<PeerDiscoveryEvents> 
     this.plan = new NamespacePlan(options, this.log)
     const configured = parsePoints(options.points, components.peerId)
     this.points = new PointHealth(configured, options, runtime, this.log)
-    this.placement = new PointPlacement(configured)
+    this.placement = new PointPlacement(configured, this.points, options)
+    this.learning = new PointLearning({ client: this.client, peerStore: components.peerStore, peerId: components.peerId }, configured, this.points, options, runtime, components.logger.forComponent('libp2p:rendezvous:discovery:points'))
     this.pointTags = new PointTags(components.peerStore, options, this.log)
-    this.setupChecks = new SetupChecks(components, options, runtime, this.warnings, this.points, this.log, { state: () => this.state, registered: () => this.plan.registered() })
+    this.setupChecks = new SetupChecks(components, options, runtime, this.warnings, this.points, this.log, { state: () => this.state, registered: () => this.plan.registered(), configured: () => configured })
     const addresses = (): Multiaddr[] => components.addressManager.getAddresses()
     this.registrations = new Registrations({ peerId: components.peerId, client: this.client, addresses, logger: components.logger }, this.points, this.placement, options, runtime, { metrics: this.metrics })
     this.quotas = new Quotas(components, options, runtime, { demand: this.demand, subscriptions: this.watcher, points: this.points, metrics: this.metrics })
@@ -143,8 +146,15 @@ export class RendezvousDiscovery extends TypedEventEmitter<PeerDiscoveryEvents> 
       this.registrations.placementChanged()
       this.queries.placementChanged()
     })
-    this.points.addEventListener('up', (evt) => { this.pointUp(evt.detail) })
-    this.points.addEventListener('failed', (evt) => { this.setupChecks.pointFailed(evt.detail) })
+    this.learning.addEventListener('change', () => { this.placement.setKnown(this.learning.usable()) })
+    this.points.addEventListener('up', (evt) => {
+      this.placement.refresh()
+      this.pointUp(evt.detail)
+    })
+    this.points.addEventListener('failed', (evt) => {
+      this.placement.refresh()
+      this.setupChecks.pointFailed(evt.detail)
+    })
     this.registrations.addEventListener('no-addresses', () => { this.setupChecks.noAddresses() })
     this.intake.addEventListener('peer', (evt) => {
       this.metrics.peer()
@@ -184,6 +194,7 @@ export class RendezvousDiscovery extends TypedEventEmitter<PeerDiscoveryEvents> 
     this.quotas.start()
     this.registrations.start()
     this.queries.start()
+    this.learning.start()
     this.components.events.addEventListener('peer:connect', this.onPeerConnect)
     this.components.events.addEventListener('peer:disconnect', this.onPeerDisconnect)
 
@@ -240,6 +251,7 @@ export class RendezvousDiscovery extends TypedEventEmitter<PeerDiscoveryEvents> 
 
     this.started = false
     this.watcher.stop()
+    this.learning.stop()
     this.queries.stop()
     this.setupChecks.stop()
     this.intake.stop()
@@ -250,6 +262,7 @@ export class RendezvousDiscovery extends TypedEventEmitter<PeerDiscoveryEvents> 
     await this.ownClient?.stop()
     await Promise.allSettled(this.placement.configured.map(async point => this.pointTags.tag(point, false)))
     this.plan.clear()
+    this.placement.setKnown(this.learning.usable())
     this.state = undefined
     this.lastAddressKey = undefined
   }
@@ -261,13 +274,28 @@ export class RendezvousDiscovery extends TypedEventEmitter<PeerDiscoveryEvents> 
       namespaces: this.namespaces,
       dialer: this.quotas.status(),
       scheduler: {
-        points: this.points.list.map(({ peerId, multiaddr, ...rest }) => ({ ...rest, multiaddr: multiaddr.toString() })),
+        points: this.pointStatus(),
         registrations: this.registrations.status(),
         discoveries: this.queries.status()
       },
       relayListenersAdded: this.relayListeners.added,
       warnings: this.warnings.list()
     }
+  }
+
+  private pointStatus (): PointStatus[] {
+    const placed = new Map<string, number>()
+
+    for (const { ns } of this.plan.specs) {
+      for (const point of this.placement.pointsFor(ns)) {
+        placed.set(point.id, (placed.get(point.id) ?? 0) + 1)
+      }
+    }
+
+    return this.learning.status().map(({ id, ...known }) => {
+      const { peerId, multiaddr, ...health } = this.points.state(this.learning.point(id))
+      return { ...health, ...known, multiaddr: multiaddr.toString(), placed: placed.get(id) ?? 0 }
+    })
   }
 
   /** The namespaces in use now */
@@ -370,7 +398,10 @@ export class RendezvousDiscovery extends TypedEventEmitter<PeerDiscoveryEvents> 
       return
     }
 
-    void this.pointTags.tag(point, true)
+    if (this.placement.configured.some(p => p.id === point.id)) {
+      void this.pointTags.tag(point, true)
+    }
+
     void this.registrations.pointBack(point)
     this.queries.pointBack(point)
     // candidates reached through it may be dialed again

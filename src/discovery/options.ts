@@ -317,6 +317,43 @@ export interface RendezvousDiscoveryInit {
    */
   keepAlivePoints?: boolean
   /**
+   * Learn more rendezvous points from the list the points keep under `/libp2p/rendezvous` (`POINTS_NAMESPACE`):
+   * `points` are then a bootstrap list. A point is learned only from a trusted one (a configured point, or a
+   * learned point that a configured one listed and that answered), and used once it has answered itself.
+   *
+   * @default true
+   */
+  learnPoints?: boolean
+  /**
+   * Learned points kept at most; the configured ones come on top. A learned point that fails 3 times in a row is
+   * dropped.
+   *
+   * @default 20
+   */
+  maxPoints?: number
+  /**
+   * How many points each namespace is registered and discovered at: the first by highest-random-weight hashing of
+   * (namespace, point id) over the points known and verified, so that every node that knows the same points
+   * chooses the same ones. A point that fails gives its place to the next by weight until it answers again.
+   *
+   * @default 3
+   */
+  pointsPerNamespace?: number
+  /**
+   * How often the points' lists are read again, in ms: 1 s after the start, doubling up to this.
+   *
+   * @default 300000
+   */
+  pointListInterval?: number
+  /**
+   * Also register every namespace at the configured points, and discover there while a quota is unmet after the
+   * placed points answered, so that a node given only one point (a Go or Rust peer, which neither learns points
+   * nor hashes) is still found.
+   *
+   * @default true
+   */
+  configuredFallback?: boolean
+  /**
    * How long `stop()` waits for REGISTERs in flight to settle and UNREGISTERs to be sent, in ms.
    *
    * @default 2000

@@ -5,6 +5,7 @@
 import type { NamespaceSpec, NodeState } from './options.ts'
 import type { DialerStatus } from './peers/dialer-status.ts'
 import type { RendezvousPointState } from './points/point-health.ts'
+import type { KnownPointInfo } from './points/point-learning.ts'
 import type { DiscoveryStatus } from './points/queries.ts'
 import type { RegistrationStatus } from './points/registrations.ts'
 import type { DiscoveryWarning } from './warnings.ts'
@@ -25,9 +26,17 @@ export interface RendezvousDiscoveryComponents {
   metrics?: Metrics
 }
 
+/** A point the module knows: where it came from, whether it is verified, its health, and whether it is used */
+export type PointStatus = Omit<RendezvousPointState, 'peerId' | 'multiaddr'> & Omit<KnownPointInfo, 'id'> & {
+  multiaddr: string
+  /** Namespaces in use now placed at it (fallback registrations at a configured point not counted) */
+  placed: number
+}
+
 /** Points, registrations and discovery queries */
 export interface SchedulerStatus {
-  points: Array<Omit<RendezvousPointState, 'peerId' | 'multiaddr'> & { multiaddr: string }>
+  /** Every point known: configured and learned (verified or not); `down` says which failed */
+  points: PointStatus[]
   registrations: RegistrationStatus[]
   discoveries: DiscoveryStatus[]
 }

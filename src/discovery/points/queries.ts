@@ -234,6 +234,13 @@ export class Queries extends PointWork {
     }
 
     this.timers.cancel(q.key)
+
+    if (q.fallback && !this.fallbackDue(q)) {
+      // looked at again on the namespace's schedule, or at once when its quota turns unmet
+      this.schedule(q, q.interval)
+      return
+    }
+
     const wait = this.points.wait(q.point)
 
     if (wait > 0) {
@@ -311,6 +318,32 @@ export class Queries extends PointWork {
     }
 
     this.schedule(q, delay)
+
+    if (!q.fallback && !more) {
+      this.wakeFallback(q.ns)
+    }
+  }
+
+  /**
+   * A query at a fallback point goes only while the namespace's quota is unmet after every placed point answered
+   * (or failed) at least once: the placed points serve it, the configured ones are where a peer that knows only them
+   * (a Go or Rust node) registered
+   */
+  private fallbackDue (q: Query): boolean {
+    if (this.units.demand.deficit(q.ns) <= 0) {
+      return false
+    }
+
+    return [...this.entries.values()].every(other => other.fallback || other.ns !== q.ns || other.queries > 0 || other.failures > 0)
+  }
+
+  /** The first answers of the placed points left the quota unmet: the fallback points are asked now, once */
+  private wakeFallback (ns: string): void {
+    for (const q of this.entries.values()) {
+      if (q.fallback && q.ns === ns && q.queries === 0 && !q.running && this.fallbackDue(q)) {
+        this.timers.setEarlier(q.key, 0, async () => this.run(q))
+      }
+    }
   }
 
   private async failed (q: Query, err: unknown): Promise<void> {

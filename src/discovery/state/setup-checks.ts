@@ -20,6 +20,7 @@ import type { Runtime } from '../clock.ts'
 import type { ResolvedOptions } from '../config.ts'
 import type { NodeState } from '../options.ts'
 import type { PointHealth, RendezvousPointState } from '../points/point-health.ts'
+import type { Point } from '../points/point.ts'
 import type { Warnings } from '../warnings.ts'
 import type { Logger } from '@libp2p/interface'
 import type { AddressManager, TransportManager } from '@libp2p/interface-internal'
@@ -45,6 +46,8 @@ export interface SetupChecksHooks {
   state(): NodeState | undefined
   /** The namespaces the node registers now */
   registered(): string[]
+  /** The points given in the options (learned points are not the user's to check) */
+  configured(): Point[]
 }
 
 export class SetupChecks {
@@ -71,7 +74,7 @@ export class SetupChecks {
     this.startedAt = this.runtime.clock.now()
     this.timers.open()
 
-    if (this.points.list.length === 0) {
+    if (this.hooks.configured().length === 0) {
       this.warnings.warn('no-points', 'no rendezvous points are configured (option points): nothing is registered or discovered')
     }
 
@@ -84,7 +87,7 @@ export class SetupChecks {
       }
     })
     this.timers.set('points', POINT_ANSWER_GRACE, () => {
-      this.points.list.forEach(point => { this.checkPoint(point) })
+      this.hooks.configured().forEach(point => { this.checkPoint(this.points.state(point)) })
     })
   }
 
@@ -141,6 +144,10 @@ export class SetupChecks {
 
   /** A request to `point` failed without an answer */
   pointFailed (point: RendezvousPointState): void {
+    if (!this.hooks.configured().some(p => p.id === point.id)) {
+      return
+    }
+
     if (this.runtime.clock.now() - this.startedAt >= POINT_ANSWER_GRACE) {
       this.checkPoint(point)
     }

@@ -55,7 +55,7 @@ describe('discovery queries', () => {
     const pages: DiscoveredPage[] = []
     const deficit = new FixedDemand()
     const known = new PeerSet()
-    const queries = new Queries({ client, logger: defaultLogger() }, points, new PointPlacement(configured), options, runtime, {
+    const queries = new Queries({ client, logger: defaultLogger() }, points, new PointPlacement(configured, points, options), options, runtime, {
       demand: deficit,
       intake: {
         take: async (page) => {

@@ -36,7 +36,7 @@ describe('registrations', () => {
     const configured = parsePoints(options.points)
     const points = new PointHealth(configured, options, runtime, log)
     points.addEventListener('up', (evt) => { void registrations.pointBack(evt.detail) })
-    const registrations = new Registrations({ peerId: self, client, addresses: () => addresses, logger: defaultLogger() }, points, new PointPlacement(configured), options, runtime)
+    const registrations = new Registrations({ peerId: self, client, addresses: () => addresses, logger: defaultLogger() }, points, new PointPlacement(configured, points, options), options, runtime)
     registrations.start()
     return { registrations, client, fakePoints, points, runtime, addresses }
   }

@@ -38,7 +38,8 @@ describe('setup checks', () => {
     const log = defaultLogger().forComponent('test')
     const said: DiscoveryWarning[] = []
     const warnings = new Warnings(log, (warning) => said.push(warning))
-    const points = new PointHealth(parsePoints(ids.slice(0, 2).map(id => pointAddress(id))), { pointBackoff: BACKOFF }, runtime, log)
+    const configured = parsePoints(ids.slice(0, 2).map(id => pointAddress(id)))
+    const points = new PointHealth(configured, { pointBackoff: BACKOFF }, runtime, log)
     points.addEventListener('failed', (evt) => { checks.pointFailed(evt.detail) })
     const node: { addresses: Multiaddr[], state?: NodeState } = { addresses: [] }
     const checks: SetupChecks = new SetupChecks({
@@ -46,7 +47,8 @@ describe('setup checks', () => {
       transportManager: { getTransports: () => transports as any }
     }, { relay, relayListen: true, quotas: { topic: 6, relay: 2, dapp: 4, namespace: 4 }, pointBackoff: BACKOFF }, runtime, warnings, points, log, {
       state: () => node.state,
-      registered: () => ['floodsub:news']
+      registered: () => ['floodsub:news'],
+      configured: () => configured
     })
     return { checks, points, said, runtime, node }
   }
