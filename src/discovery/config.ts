@@ -162,7 +162,7 @@ export const DISCOVERY_OPTIONS: OptionTable<RendezvousDiscoveryInit, ResolvedOpt
       type: list(POINT, { requirement: 'an array of multiaddrs (or their strings) that end with /p2p/<peer id>' }),
       default: [],
       note: 'the module then only reports its state, and warns once',
-      doc: 'rendezvous points: multiaddrs ending in `/p2p/<id>`. The node registers at every one and queries every one'
+      doc: 'rendezvous points: multiaddrs ending in `/p2p/<id>`, the bootstrap list: the node learns the others from them and places each namespace on `pointsPerNamespace` of the points it knows'
     },
     dapp: {
       type: text({

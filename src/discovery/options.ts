@@ -154,8 +154,9 @@ export interface TagInit {
 
 export interface RendezvousDiscoveryInit {
   /**
-   * The rendezvous points: multiaddrs (string or Multiaddr) that end in `/p2p/<peer id>`. The node registers at
-   * every one of them and discovers from every one.
+   * The rendezvous points: multiaddrs (string or Multiaddr) that end in `/p2p/<peer id>`, the bootstrap list. The
+   * node learns the network's other points from them (`learnPoints`), registers and discovers each namespace at
+   * `pointsPerNamespace` of the points it knows, and (`configuredFallback`) keeps its registrations at these too.
    *
    * @default [] (the module then only reports its state, and warns once)
    */

@@ -18,6 +18,12 @@ export function pointWeight (ns: string, id: string): bigint {
 export function rankPoints<P extends { id: string }> (ns: string, points: readonly P[]): P[] {
   return points
     .map(point => ({ point, weight: pointWeight(ns, point.id) }))
-    .sort((a, b) => a.weight === b.weight ? (a.point.id < b.point.id ? -1 : 1) : (a.weight > b.weight ? -1 : 1))
+    .sort((a, b) => {
+      if (a.weight !== b.weight) {
+        return a.weight > b.weight ? -1 : 1
+      }
+
+      return a.point.id < b.point.id ? -1 : 1
+    })
     .map(({ point }) => point)
 }
