@@ -415,6 +415,7 @@ export class RendezvousDiscovery extends TypedEventEmitter<PeerDiscoveryEvents> 
 
   private readonly onPeerDisconnect = (evt: CustomEvent<PeerId>): void => {
     this.points.disconnected(evt.detail)
+    this.learning.disconnected(evt.detail)
   }
 }
 

@@ -11,7 +11,9 @@
  *
  * The lists are read 1 s after the start, then at a delay that doubles up to `pointListInterval`. A point that
  * failed is asked again on its backoff (point-health.ts) even when it has no other work, so that it takes its
- * namespaces back within `pointBackoff.max` of answering again.
+ * namespaces back within `pointBackoff.max` of answering again. A point whose connection closed is asked at once
+ * (at most once per `pointBackoff.max`): a point that was killed then fails within a dial, and its namespaces move
+ * to the next by weight in seconds rather than at the next query or refresh (30 s and more once settled).
  */
 import { TypedEventEmitter } from '@libp2p/interface'
 import { POINTS_NAMESPACE } from '../../constants.ts'
@@ -31,7 +33,7 @@ export interface PointLearningComponents {
   peerId: PeerId
 }
 
-export type PointLearningOptions = Pick<ResolvedOptions, 'learnPoints' | 'maxPoints' | 'pointListInterval' | 'discoverLimit'>
+export type PointLearningOptions = Pick<ResolvedOptions, 'learnPoints' | 'maxPoints' | 'pointListInterval' | 'discoverLimit' | 'pointBackoff'>
 
 export interface PointLearningEvents {
   /** The points the node may use changed (one was verified or dropped) */
@@ -76,6 +78,8 @@ export class PointLearning extends TypedEventEmitter<PointLearningEvents> {
   private readonly configured: Point[]
   private interval = FIRST_INTERVAL
   private controller?: AbortController
+  /** Point id -> when its closed connection was last probed (ms since epoch) */
+  private readonly disconnectProbes = new Map<string, number>()
   /** Requests sent to learn or verify points since the start (the cost of learning) */
   requests = 0
 
@@ -111,7 +115,22 @@ export class PointLearning extends TypedEventEmitter<PointLearningEvents> {
     this.controller = undefined
     this.timers.clear()
     this.health.removeEventListener('failed', this.onFailed)
+    this.disconnectProbes.clear()
     this.reset()
+  }
+
+  /** The connection to `peer` closed: if it is a point, ask it now whether it is still there */
+  disconnected (peer: PeerId): void {
+    const k = this.known.get(peer.toString())
+    const now = this.runtime.clock.now()
+    const last = this.disconnectProbes.get(peer.toString())
+
+    if (k == null || this.controller == null || (last != null && now - last < this.options.pointBackoff.max)) {
+      return
+    }
+
+    this.disconnectProbes.set(k.point.id, now)
+    this.timers.setEarlier(`probe:${k.point.id}`, this.health.wait(k.point), async () => this.ask(k))
   }
 
   /** The points the node may place namespaces on: the configured ones, then the verified learned ones */

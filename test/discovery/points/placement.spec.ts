@@ -191,7 +191,7 @@ describe('points a node learns', () => {
     const configured = parsePoints([pointAddress(ids[1])])
     const health = new PointHealth(configured, OPTIONS, runtime, log)
     const client = new ListingClient()
-    const learning = new PointLearning({ client: client as any, peerStore: { merge: async () => ({}) as any }, peerId: ids[0] }, configured, health, { learnPoints: true, maxPoints, pointListInterval: 60_000, discoverLimit: 100 }, runtime, log)
+    const learning = new PointLearning({ client: client as any, peerStore: { merge: async () => ({}) as any }, peerId: ids[0] }, configured, health, { learnPoints: true, maxPoints, pointListInterval: 60_000, discoverLimit: 100, pointBackoff: OPTIONS.pointBackoff }, runtime, log)
     return { learning, client, health, runtime, configured }
   }
 
@@ -232,12 +232,12 @@ describe('points a node learns', () => {
     learning.stop()
   })
 
-  it('reads nothing with learnPoints off, and still probes a failing point on its backoff', async () => {
+  it('reads nothing with learnPoints off, and still probes a failing point on its backoff and a point whose connection closed', async () => {
     const runtime = fakeRuntime()
     const configured = parsePoints([pointAddress(ids[1])])
     const health = new PointHealth(configured, OPTIONS, runtime, log)
     const client = new ListingClient()
-    const learning = new PointLearning({ client: client as any, peerStore: { merge: async () => ({}) as any }, peerId: ids[0] }, configured, health, { learnPoints: false, maxPoints: 20, pointListInterval: 60_000, discoverLimit: 100 }, runtime, log)
+    const learning = new PointLearning({ client: client as any, peerStore: { merge: async () => ({}) as any }, peerId: ids[0] }, configured, health, { learnPoints: false, maxPoints: 20, pointListInterval: 60_000, discoverLimit: 100, pointBackoff: OPTIONS.pointBackoff }, runtime, log)
     learning.start()
     await runtime.clock.tick(10_000)
     expect(client.asked).to.be.empty()
@@ -246,6 +246,19 @@ describe('points a node learns', () => {
     await runtime.clock.tick(1000)
     expect(client.asked).to.deep.equal([configured[0].id])
     expect(health.isDown(configured[0])).to.be.false('the probe answered: back')
+
+    // a closed connection is probed at once, and at most once per pointBackoff.max
+    learning.disconnected(configured[0].peerId)
+    learning.disconnected(configured[0].peerId)
+    await runtime.clock.tick(0)
+    expect(client.asked).to.have.lengthOf(2)
+    await runtime.clock.tick(OPTIONS.pointBackoff.max)
+    learning.disconnected(configured[0].peerId)
+    await runtime.clock.tick(0)
+    expect(client.asked).to.have.lengthOf(3)
+    learning.disconnected(ids[5])
+    await runtime.clock.tick(0)
+    expect(client.asked).to.have.lengthOf(3, 'not a point')
     learning.stop()
   })
 
