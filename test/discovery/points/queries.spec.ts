@@ -77,6 +77,34 @@ describe('discovery queries', () => {
     return { queries, points, client, point, runtime, pages, deficit }
   }
 
+  it('queries a fallback point (a configured one not placed) only while the quota is unmet after the placed point answered', async () => {
+    const runtime = fakeRuntime()
+    const placed = new FakePoint(pointId, runtime.clock)
+    const fallback = new FakePoint(others[0], runtime.clock)
+    const options = resolveOptions({ points: [fallback.multiaddr], pointsPerNamespace: 1 })
+    const client = new FakeClient(self, [placed, fallback], runtime.clock)
+    const [configured] = parsePoints([fallback.multiaddr])
+    const points = new PointHealth([configured], options, runtime, defaultLogger().forComponent('test'))
+    const placement = new PointPlacement([configured], points, options)
+    placement.setKnown(parsePoints([placed.multiaddr]))
+    const deficit = new FixedDemand()
+    deficit.value = 0
+    const queries = new Queries({ client, logger: defaultLogger() }, points, placement, options, runtime, { demand: deficit, intake: { take: async () => 0 } })
+    queries.start()
+    queries.setNamespaces(['a'])
+    const at = (point: FakePoint): number => client.calls.filter(c => c.type === 'discover' && c.point === point.peerId.toString()).length
+
+    await runtime.clock.tick(60_000)
+    expect(at(placed)).to.be.greaterThan(0)
+    expect(at(fallback)).to.equal(0, 'the quota is met: the fallback point is not asked')
+
+    deficit.value = 6
+    deficit.count('a', 6)
+    await runtime.clock.tick(1000)
+    expect(at(fallback)).to.be.greaterThan(0, 'the quota is unmet: the fallback point is asked too')
+    queries.stop()
+  })
+
   it('queries at once, then only for what is new, with the cookie of the previous answer', async () => {
     const { queries, client, point, runtime, pages } = setup()
     point.register(others[0], 'ns', 7200)
