@@ -36,6 +36,7 @@ import { discoverOnce } from './points/discover-once.ts'
 import { PointHealth } from './points/point-health.ts'
 import { PointLearning } from './points/point-learning.ts'
 import { PointPlacement } from './points/point-placement.ts'
+import { pointStatus } from './points/point-status.ts'
 import { PointTags } from './points/point-tags.ts'
 import { parsePoints } from './points/point.ts'
 import { Queries } from './points/queries.ts'
@@ -48,7 +49,7 @@ import type { Runtime } from './clock.ts'
 import type { ResolvedOptions } from './config.ts'
 import type { NamespaceSpec, NodeState, RendezvousDiscoveryInit } from './options.ts'
 import type { Point } from './points/point.ts'
-import type { PointRegistrationResult, PointStatus, RendezvousDiscoveryComponents, RendezvousDiscoveryDiscoverOptions, RendezvousDiscoveryService, RendezvousDiscoveryStatus } from './types.ts'
+import type { PointRegistrationResult, RendezvousDiscoveryComponents, RendezvousDiscoveryDiscoverOptions, RendezvousDiscoveryService, RendezvousDiscoveryStatus } from './types.ts'
 import type { DiscoveredRegistration, RendezvousClient } from '../client/types.ts'
 import type { AbortOptions, Logger, PeerDiscovery, PeerDiscoveryEvents, PeerId, Startable } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
@@ -274,28 +275,13 @@ export class RendezvousDiscovery extends TypedEventEmitter<PeerDiscoveryEvents> 
       namespaces: this.namespaces,
       dialer: this.quotas.status(),
       scheduler: {
-        points: this.pointStatus(),
+        points: pointStatus(this.learning, this.points, this.placement, this.plan.specs.map(spec => spec.ns)),
         registrations: this.registrations.status(),
         discoveries: this.queries.status()
       },
       relayListenersAdded: this.relayListeners.added,
       warnings: this.warnings.list()
     }
-  }
-
-  private pointStatus (): PointStatus[] {
-    const placed = new Map<string, number>()
-
-    for (const { ns } of this.plan.specs) {
-      for (const point of this.placement.pointsFor(ns)) {
-        placed.set(point.id, (placed.get(point.id) ?? 0) + 1)
-      }
-    }
-
-    return this.learning.status().map(({ id, ...known }) => {
-      const { peerId, multiaddr, ...health } = this.points.state(this.learning.point(id))
-      return { ...health, ...known, multiaddr: multiaddr.toString(), placed: placed.get(id) ?? 0 }
-    })
   }
 
   /** The namespaces in use now */
