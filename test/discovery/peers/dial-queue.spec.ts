@@ -1,6 +1,6 @@
 import { expect } from 'aegir/chai'
 import { resolveOptions } from '../../../src/discovery/config.ts'
-import { DialQueue } from '../../../src/discovery/peers/dial-queue.ts'
+import { DIAL_QUEUE_METRIC, DialQueue } from '../../../src/discovery/peers/dial-queue.ts'
 import { deferred } from '../stubs/fake-client.ts'
 import { fakeRuntime } from '../stubs/fake-clock.ts'
 import { StubNode } from '../stubs/node.ts'
@@ -87,6 +87,22 @@ describe('dial queue', () => {
     expect(done.map(([, outcome]) => outcome)).to.deep.equal(['skipped', 'skipped'])
     expect(node.dialed).to.have.lengthOf(0)
     queue.stop()
+  })
+
+  it('reports its dials queued and running on components.metrics', async () => {
+    const runtime = fakeRuntime()
+    const node = new StubNode(self, runtime.clock)
+    const groups = new Map<string, () => unknown>()
+    const metrics = { registerMetricGroup: (name: string, options: { calculate(): unknown }) => { groups.set(name, options.calculate) } }
+    const queue = new DialQueue({ connectionManager: node.connectionManager, logger: node.logger, metrics: metrics as any }, resolveOptions({ maxParallelDials: 1 }), runtime)
+    queue.start()
+    node.dial = async () => deferred().promise
+    queue.add(job(others[0]))
+    queue.add(job(others[1]))
+    expect(groups.get(DIAL_QUEUE_METRIC)?.()).to.deep.equal({ size: 2, running: 1, queued: 1 })
+    queue.stop()
+    await runtime.clock.tick(0)
+    expect(groups.get(DIAL_QUEUE_METRIC)?.()).to.deep.equal({ size: 0, running: 0, queued: 0 })
   })
 
   it('drops what waits on stop and reports nothing after', async () => {
