@@ -41,6 +41,32 @@ describe('candidates', () => {
     expect(candidates.live('ns', NOW + 20).map(c => c.peerId.toString())).to.deep.equal([peers[2], peers[0], peers[3]].map(String))
   })
 
+  it('never holds more than its bound per namespace, and counts the peers it forgets as leaving', async () => {
+    const many = await peerIds(25)
+    const candidates = new Candidates(10)
+    let version = candidates.version('ns')
+    let forgotten = 0
+
+    many.forEach((peer, i) => {
+      candidates.add('ns', peer, 60, NOW + i)
+      const size = candidates.live('ns', NOW + i).length
+      expect(size).to.be.at.most(10)
+
+      if (size < i + 1 - forgotten) {
+        forgotten = i + 1 - size
+        expect(candidates.version('ns')).to.not.equal(version, 'forgetting peers changes the version')
+      }
+
+      version = candidates.version('ns')
+    })
+
+    expect(forgotten).to.be.greaterThan(0)
+    const kept = candidates.live('ns', NOW + 100).map(c => c.peerId.toString())
+    expect(kept).to.include(many[24].toString(), 'the peer seen last stays')
+    expect(kept).to.not.include(many[0].toString(), 'the peer seen first went')
+    expect(candidates.live('other', NOW + 100)).to.deep.equal([], 'pools are per namespace')
+  })
+
   it('changes a namespace\'s version when a peer joins or leaves its pool, not on a refresh', () => {
     const candidates = new Candidates()
     const v0 = candidates.version('ns')
