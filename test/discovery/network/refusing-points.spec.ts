@@ -3,7 +3,7 @@
  * and the real server: a refusal backs off that namespace at that point alone (the point is up and serves the
  * others), and DISCOVERs keep their own schedule whatever REGISTER gets and however often the point reconnects.
  * The requests are counted at the point's store. (The same with the real rust-libp2p point, whose cap answers
- * E_UNAVAILABLE: capped-point.spec.ts.)
+ * E_UNAVAILABLE: capped-rust-point.spec.ts.)
  */
 import { expect } from 'aegir/chai'
 import delay from 'delay'

@@ -1,7 +1,9 @@
 /**
  * A clock that moves only when a test says so: timers fire in order as `tick` passes their due time, and the
  * promises they start settle before the next one fires. With a seeded `random`, a unit runs the same way every
- * time, in microseconds of real time.
+ * time, in microseconds of real time. Kept beside sinon's fake timers on purpose: this one is the injected `Clock`
+ * the discovery units (and the simulator's virtual clock) run on, and fakes no global; sinon's replace the globals
+ * (setTimeout, Date) for code that has no injected clock (the server's self-registration, the client).
  */
 import type { Clock, Runtime, TimerHandle } from '../../../../src/discovery/clock.ts'
 
