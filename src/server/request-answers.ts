@@ -67,24 +67,12 @@ export interface RequestAnswersInit {
 }
 
 export class RequestAnswers {
-  private readonly config: ServerConfig
-  private readonly store: RegistrationStore
-  private readonly records: VerifiedRecords<VerifiedPeerRecord>
-  private readonly requesters: RequesterFormats
-  private readonly points: PointNetwork
-  private readonly metrics: ServerMetrics
+  private readonly init: RequestAnswersInit
   private readonly log: Logger
-  private readonly cookieSecret: () => Uint8Array | undefined
 
   constructor (init: RequestAnswersInit) {
-    this.config = init.config
-    this.store = init.store
-    this.records = init.records
-    this.requesters = init.requesters
-    this.points = init.points
-    this.metrics = init.metrics
+    this.init = init
     this.log = init.log
-    this.cookieSecret = init.cookieSecret
   }
 
   /** `slot` is the request's place among `maxConcurrentRequests`, `undefined` when there was none free */
@@ -127,12 +115,12 @@ export class RequestAnswers {
       }
 
       if (err?.name === StoreUnavailableError.name) {
-        this.metrics.storeError()
+        this.init.metrics.storeError()
         this.log('the store cannot answer a request from %p now - %e', remotePeer, err)
         return { status: ResponseStatus.E_UNAVAILABLE, statusText: BUSY } as unknown as R
       }
 
-      this.metrics.storeError()
+      this.init.metrics.storeError()
       this.log.error('request from %p failed - %e', remotePeer, err)
       return { status: ResponseStatus.E_INTERNAL_ERROR, statusText: 'internal error' } as unknown as R
     }
@@ -143,23 +131,23 @@ export class RequestAnswers {
       throw busy()
     }
 
-    const cookieSecret = this.cookieSecret()
+    const cookieSecret = this.init.cookieSecret()
 
     if (cookieSecret == null) {
       throw new RendezvousError(ResponseStatus.E_UNAVAILABLE, 'rendezvous point is not started')
     }
 
     return handler({
-      config: this.config,
-      store: this.store,
+      config: this.init.config,
+      store: this.init.store,
       cookieSecret,
-      records: this.records,
+      records: this.init.records,
       remotePeer,
-      requesters: this.requesters,
-      readsOnlyLegacyKnown: () => this.requesters.known(remotePeer),
+      requesters: this.init.requesters,
+      readsOnlyLegacyKnown: () => this.init.requesters.known(remotePeer),
       // a wait for identify gives the slot back meanwhile
-      readsOnlyLegacy: async () => this.requesters.readsOnlyLegacy(remotePeer, async wait => slot.without(wait)),
-      points: this.points,
+      readsOnlyLegacy: async () => this.init.requesters.readsOnlyLegacy(remotePeer, async wait => slot.without(wait)),
+      points: this.init.points,
       now: Date.now(),
       log: this.log
     })
