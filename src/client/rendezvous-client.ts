@@ -18,7 +18,7 @@ import { InvalidResponseError, NoAddressesError, RendezvousError } from '../erro
 import { checkValue } from '../options/check-options.ts'
 import { integer } from '../options/option-types.ts'
 import { Message } from '../pb/rendezvous.ts'
-import { validateNamespace } from '../protocol/namespace.ts'
+import { parseNamespace } from '../protocol/namespace.ts'
 import { sealPeerRecord } from '../protocol/peer-record.ts'
 import { resolveClientConfig } from './config.ts'
 import { CookieJar } from './cookie-jar.ts'
@@ -37,6 +37,7 @@ import type { ResolvedPoint } from './point.ts'
 import type { RegisterAttempt } from './register-attempts.ts'
 import type { RequestType } from './request-errors.ts'
 import type { DiscoveredRegistration, DiscoverOptions, DiscoverResult, RegisterOptions, RendezvousClient, RendezvousClientInit, RendezvousPoint } from './types.ts'
+import type { Namespace } from '../protocol/namespace.ts'
 import type { AbortOptions, ComponentLogger, Logger, Metrics, PeerId, PeerStore, PrivateKey } from '@libp2p/interface'
 import type { AddressManager, ConnectionManager } from '@libp2p/interface-internal'
 
@@ -116,10 +117,10 @@ export class DefaultRendezvousClient implements RendezvousClient {
   }
 
   async register (point: RendezvousPoint, namespace: string, options: RegisterOptions = {}): Promise<number> {
-    validateNamespace(namespace)
+    const ns = parseNamespace(namespace)
     const ttl = checkPositiveInteger('ttl', options.ttl)
     const resolved = resolvePoint(point)
-    const context = this.describe('REGISTER', namespace, resolved)
+    const context = this.describe('REGISTER', ns, resolved)
     const multiaddrs = options.multiaddrs ?? this.components.addressManager.getAddresses()
 
     if (multiaddrs.length === 0) {
@@ -132,7 +133,7 @@ export class DefaultRendezvousClient implements RendezvousClient {
     while (true) {
       try {
         const signedPeerRecord = await sealPeerRecord(this.components.privateKey, this.components.peerId, attempt.multiaddrs, undefined, attempt.format)
-        const granted = await this.registerOnce(resolved, namespace, signedPeerRecord, attempt.ttl, options, context)
+        const granted = await this.registerOnce(resolved, ns, signedPeerRecord, attempt.ttl, options, context)
         this.formats.worked(resolved, attempt.format)
         return granted
       } catch (err) {
@@ -147,7 +148,7 @@ export class DefaultRendezvousClient implements RendezvousClient {
     }
   }
 
-  private async registerOnce (point: ResolvedPoint, namespace: string, signedPeerRecord: Uint8Array, ttl: number | undefined, options: AbortOptions, context: string): Promise<number> {
+  private async registerOnce (point: ResolvedPoint, namespace: Namespace, signedPeerRecord: Uint8Array, ttl: number | undefined, options: AbortOptions, context: string): Promise<number> {
     const request: Message = {
       type: MessageType.REGISTER,
       register: {
@@ -175,16 +176,16 @@ export class DefaultRendezvousClient implements RendezvousClient {
   }
 
   async unregister (point: RendezvousPoint, namespace: string, options: AbortOptions = {}): Promise<void> {
-    validateNamespace(namespace)
+    const ns = parseNamespace(namespace)
     const resolved = resolvePoint(point)
-    const context = this.describe('UNREGISTER', namespace, resolved)
+    const context = this.describe('UNREGISTER', ns, resolved)
 
     // `id` is deprecated by the spec, which servers ignore, but legacy JS and Python servers ignore an
     // UNREGISTER without it
     const request: Message = {
       type: MessageType.UNREGISTER,
       unregister: {
-        ns: namespace,
+        ns,
         id: this.components.peerId.toMultihash().bytes
       }
     }
@@ -199,14 +200,12 @@ export class DefaultRendezvousClient implements RendezvousClient {
   }
 
   async discover (point: RendezvousPoint, namespace?: string, options: DiscoverOptions = {}): Promise<DiscoverResult> {
-    if (namespace != null) {
-      validateNamespace(namespace)
-    }
+    const ns = namespace == null ? undefined : parseNamespace(namespace)
 
     const limit = checkPositiveInteger('limit', options.limit === 0 ? undefined : options.limit) ?? this.discoverLimit
     const resolved = resolvePoint(point)
-    const context = this.describe('DISCOVER', namespace, resolved)
-    let cookie = options.cookie === undefined ? this.cookies.get(resolved.id, namespace) : options.cookie ?? undefined
+    const context = this.describe('DISCOVER', ns, resolved)
+    let cookie = options.cookie === undefined ? this.cookies.get(resolved.id, ns) : options.cookie ?? undefined
 
     if (cookie?.byteLength === 0) {
       cookie = undefined
@@ -215,32 +214,32 @@ export class DefaultRendezvousClient implements RendezvousClient {
     let response: Message.DiscoverResponse
 
     try {
-      response = await this.discoverOnce(resolved, namespace, limit, cookie, options, context)
+      response = await this.discoverOnce(resolved, ns, limit, cookie, options, context)
     } catch (err) {
       // the cookie expired, belongs to another namespace or to a server that forgot it: start over
       if (cookie != null && hasStatus(err, ResponseStatus.E_INVALID_COOKIE)) {
-        this.log('%s refused the cookie for %s, discovering from the start', resolved.id, namespace ?? 'all namespaces')
-        this.cookies.delete(resolved.id, namespace)
-        response = await this.discoverOnce(resolved, namespace, limit, undefined, options, context)
+        this.log('%s refused the cookie for %s, discovering from the start', resolved.id, ns ?? 'all namespaces')
+        this.cookies.delete(resolved.id, ns)
+        response = await this.discoverOnce(resolved, ns, limit, undefined, options, context)
       } else {
         throw inContext(err, context)
       }
     }
 
-    const { registrations, dropped } = await verifyRegistrations(response.registrations ?? [], namespace, this.log, resolved.id)
+    const { registrations, dropped } = await verifyRegistrations(response.registrations ?? [], ns, this.log, resolved.id)
     const result: DiscoverResult = { registrations, dropped }
 
     if (response.cookie != null && response.cookie.byteLength > 0) {
-      this.cookies.set(resolved.id, namespace, response.cookie)
+      this.cookies.set(resolved.id, ns, response.cookie)
       result.cookie = response.cookie
     }
 
-    this.log.trace('discovered %d registrations (%d dropped) in %s at %s', registrations.length, dropped, namespace ?? 'all namespaces', resolved.id)
+    this.log.trace('discovered %d registrations (%d dropped) in %s at %s', registrations.length, dropped, ns ?? 'all namespaces', resolved.id)
 
     return result
   }
 
-  private async discoverOnce (point: ResolvedPoint, namespace: string | undefined, limit: number, cookie: Uint8Array | undefined, options: AbortOptions, context: string): Promise<Message.DiscoverResponse> {
+  private async discoverOnce (point: ResolvedPoint, namespace: Namespace | undefined, limit: number, cookie: Uint8Array | undefined, options: AbortOptions, context: string): Promise<Message.DiscoverResponse> {
     const request: Message = {
       type: MessageType.DISCOVER,
       discover: {

@@ -8,6 +8,7 @@ import { DEFAULT_TTL_SECONDS, MAX_DISCOVERED_TTL_SECONDS } from '../constants.ts
 import { openPeerRecord } from '../protocol/peer-record.ts'
 import type { DiscoveredRegistration } from './types.ts'
 import type { Message } from '../pb/rendezvous.ts'
+import type { Namespace } from '../protocol/namespace.ts'
 import type { Logger } from '@libp2p/interface'
 
 export interface VerifiedRegistrations {
@@ -27,7 +28,7 @@ export function discoveredTtl (ttl: bigint | undefined): number {
   return ttl > BigInt(MAX_DISCOVERED_TTL_SECONDS) ? MAX_DISCOVERED_TTL_SECONDS : Number(ttl)
 }
 
-async function verifyOne (entry: Message.Register, namespace: string | undefined): Promise<DiscoveredRegistration> {
+async function verifyOne (entry: Message.Register, namespace: Namespace | undefined): Promise<DiscoveredRegistration> {
   // Go sets `ns` only when answering a query for all namespaces, so an empty one is fine
   if (namespace != null && entry.ns != null && entry.ns !== '' && entry.ns !== namespace) {
     throw new Error(`registration is for namespace "${entry.ns}" but "${namespace}" was asked for`)
@@ -54,7 +55,7 @@ async function verifyOne (entry: Message.Register, namespace: string | undefined
  * Verifies every entry; drops and logs the bad ones. When a peer appears more than once for the same namespace,
  * only the record with the highest sequence number is kept.
  */
-export async function verifyRegistrations (entries: Message.Register[], namespace: string | undefined, log: Logger, pointId: string): Promise<VerifiedRegistrations> {
+export async function verifyRegistrations (entries: Message.Register[], namespace: Namespace | undefined, log: Logger, pointId: string): Promise<VerifiedRegistrations> {
   const outcomes = await Promise.all(entries.map(async entry => verifyOne(entry, namespace).then(
     registration => ({ registration }),
     (error: Error) => ({ error })

@@ -36,11 +36,24 @@ export function namespaceProblem (ns: string, maxLength: number = MAX_NAMESPACE_
   return undefined
 }
 
-/** Throws an {@link InvalidNamespaceError} when the namespace is not acceptable */
-export function validateNamespace (ns: string, maxLength: number = MAX_NAMESPACE_LENGTH): void {
+/**
+ * A namespace checked by {@link parseNamespace}, the one place that makes one: what takes a `Namespace` does not
+ * check it again (rust-libp2p's `Namespace::new` is the model). Still a string, for the public API and the wire.
+ */
+export type Namespace = string & { readonly __brand: 'Namespace' }
+
+/** The namespace, checked once; throws an {@link InvalidNamespaceError} naming what is wrong with it */
+export function parseNamespace (ns: string, maxLength: number = MAX_NAMESPACE_LENGTH): Namespace {
   const problem = namespaceProblem(ns, maxLength)
 
   if (problem != null) {
     throw new InvalidNamespaceError(problem)
   }
+
+  return ns as Namespace
+}
+
+/** Throws an {@link InvalidNamespaceError} when the namespace is not acceptable (parseNamespace, for a caller that keeps its string) */
+export function validateNamespace (ns: string, maxLength: number = MAX_NAMESPACE_LENGTH): void {
+  parseNamespace(ns, maxLength)
 }

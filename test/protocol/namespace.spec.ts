@@ -1,7 +1,8 @@
 import { expect } from 'aegir/chai'
 import fc from 'fast-check'
 import { InvalidNamespaceError } from '../../src/errors.ts'
-import { namespaceByteLength, namespaceProblem, validateNamespace } from '../../src/protocol/namespace.ts'
+import { namespaceByteLength, namespaceProblem, parseNamespace, validateNamespace } from '../../src/protocol/namespace.ts'
+import type { Namespace } from '../../src/protocol/namespace.ts'
 
 describe('namespace rules', () => {
   it('accepts a plain namespace', () => {
@@ -10,6 +11,13 @@ describe('namespace rules', () => {
 
   it('refuses an empty namespace', () => {
     expect(() => { validateNamespace('') }).to.throw(InvalidNamespaceError, /empty/)
+  })
+
+  it('parses a namespace once into a Namespace, the same string, and refuses a bad one with the reason', () => {
+    const ns: Namespace = parseNamespace('floodsub:chat')
+    expect(ns).to.equal('floodsub:chat')
+    expect(() => parseNamespace('a\u0000b')).to.throw(InvalidNamespaceError, /control/)
+    expect(() => parseNamespace('a'.repeat(11), 10)).to.throw(InvalidNamespaceError, /11 bytes, more than the 10 allowed/)
   })
 
   it('counts length in UTF-8 bytes, so 255 bytes pass and 256 fail', () => {

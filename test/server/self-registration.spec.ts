@@ -84,6 +84,7 @@ describe('a point\'s own listing (self-registration)', () => {
     const config = resolveServerConfig({})
     // timers and the clock the registration reads, not setImmediate: each delay is measured exactly, not as a
     // loaded machine's timers happen to fire
+    // sinon's fake timers, not test/discovery's FakeClock: SelfRegistration has no injected clock, it reads the globals
     const fakeClock = sinon.useFakeTimers({ now: Date.now(), toFake: ['setTimeout', 'clearTimeout', 'Date'] })
     clock = fakeClock
     const registration = new SelfRegistration(node, {

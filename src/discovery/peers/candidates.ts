@@ -1,9 +1,10 @@
 /**
  * The peers discovered under each namespace and how long their registrations live: the pool the quotas are
- * filled from. Bounded per namespace (the least recently seen go first).
+ * filled from. Bounded per namespace on quick-lru (the least recently seen go first); expiry stays here, on the
+ * injected clock's time the callers pass (quick-lru's maxAge reads Date.now()).
  */
-import { PeerMap } from '@libp2p/peer-collections'
 import { peerIdFromString } from '@libp2p/peer-id'
+import QuickLRU from 'quick-lru'
 import type { PeerId } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
 
@@ -49,13 +50,18 @@ export function relaysOf (multiaddrs: Multiaddr[]): PeerId[] | undefined {
 export const MAX_CANDIDATES_PER_NAMESPACE = 1000
 
 export class Candidates {
-  private readonly pools = new Map<string, PeerMap<Candidate>>()
+  /**
+   * ns -> its pool, keyed by peer id string. quick-lru keeps two generations of `maxSize` and holds up to twice
+   * its maxSize less one: half the bound keeps a pool within it. Full, a pool forgets its older generation (the
+   * peers seen least recently, about half of it) at once rather than one peer at a time.
+   */
+  private readonly pools = new Map<string, QuickLRU<string, Candidate>>()
   /** ns -> a number that changes whenever a peer joins or leaves its pool */
   private readonly versions = new Map<string, number>()
-  private readonly max: number
+  private readonly generation: number
 
   constructor (max: number = MAX_CANDIDATES_PER_NAMESPACE) {
-    this.max = max
+    this.generation = Math.max(1, Math.floor((max + 1) / 2))
   }
 
   /**
@@ -66,20 +72,22 @@ export class Candidates {
     let pool = this.pools.get(ns)
 
     if (pool == null) {
-      pool = new PeerMap()
+      pool = new QuickLRU({ maxSize: this.generation, onEviction: () => { this.changed(ns) } })
       this.pools.set(ns, pool)
     }
 
-    const known = pool.get(peerId)
+    const key = peerId.toString()
+    const known = pool.peek(key)
     const alive = known != null && known.expiresAt > now
 
     if (known == null) {
       this.changed(ns)
     }
 
-    // delete first so that the map's order is the order of last sighting
-    pool.delete(peerId)
-    pool.set(peerId, {
+    // delete first so that the pool's order is the order of last sighting, and no stale copy stays in the
+    // older generation (its eviction would count as a peer leaving)
+    pool.delete(key)
+    pool.set(key, {
       peerId,
       expiresAt: now + Math.max(0, ttl) * 1000,
       since: alive ? known.since : now,
@@ -87,25 +95,16 @@ export class Candidates {
       relays: record == null ? known?.relays : relays
     })
 
-    if (pool.size > this.max) {
-      const oldest = pool.keys().next().value
-
-      if (oldest != null) {
-        pool.delete(oldest)
-        this.changed(ns)
-      }
-    }
-
     return !alive
   }
 
   /** The candidate, if known under `ns` and alive */
   get (ns: string, peerId: PeerId, now: number): Candidate | undefined {
-    const candidate = this.pools.get(ns)?.get(peerId)
+    const candidate = this.pools.get(ns)?.peek(peerId.toString())
     return candidate != null && candidate.expiresAt > now ? candidate : undefined
   }
 
-  /** The live candidates of `ns`; those whose registration ran out are forgotten */
+  /** The live candidates of `ns`, the least recently seen first; those whose registration ran out are forgotten */
   live (ns: string, now: number): Candidate[] {
     const pool = this.pools.get(ns)
 
@@ -114,14 +113,19 @@ export class Candidates {
     }
 
     const out: Candidate[] = []
+    const expired: string[] = []
 
-    for (const [peerId, candidate] of pool) {
+    for (const [key, candidate] of pool.entriesAscending()) {
       if (candidate.expiresAt <= now) {
-        pool.delete(peerId)
-        this.changed(ns)
+        expired.push(key)
       } else {
         out.push(candidate)
       }
+    }
+
+    for (const key of expired) {
+      pool.delete(key)
+      this.changed(ns)
     }
 
     return out

@@ -20,18 +20,19 @@
  * again within a second, which is how a point that stops or dies is noticed. On stop, the point UNREGISTERs at
  * every point it is announced at.
  *
- * Talks to the other points through this package's client; it never imports the discovery module (the design's
- * one-way rule).
+ * This file holds the visits and their timing; the set of points known (learning, admission, room, drops) is
+ * point-set.ts, and the reading of this point's own store is own-list-reader.ts. Talks to the other points through
+ * this package's client; it never imports the discovery module (the design's one-way rule).
  */
-import { InvalidParametersError } from '@libp2p/interface'
 import { debounce } from '@libp2p/utils'
-import QuickLRU from 'quick-lru'
-import { peerIdOfMultiaddr } from '../../client/point.ts'
 import { DefaultRendezvousClient } from '../../client/rendezvous-client.ts'
 import { MAX_DISCOVER_LIMIT, POINTS_NAMESPACE } from '../../constants.ts'
 import { NoAddressesError, RendezvousError } from '../../errors.ts'
-import { KnownPoint, MAX_UNREACHABLE, FIRST_QUERY_INTERVAL, PROBE_AFTER_DISCONNECT } from './known-point.ts'
+import { MAX_UNREACHABLE, FIRST_QUERY_INTERVAL, PROBE_AFTER_DISCONNECT } from './known-point.ts'
+import { OwnListReader } from './own-list-reader.ts'
+import { PointSet } from './point-set.ts'
 import type { PointAdmission } from './admission.ts'
+import type { KnownPoint } from './known-point.ts'
 import type { PointMetrics } from './point-metrics.ts'
 import type { DiscoveredRegistration } from '../../client/types.ts'
 import type { VerifiedPeerRecord } from '../../protocol/peer-record.ts'
@@ -62,32 +63,11 @@ export interface PeerPointsInit {
   metrics: PointMetrics
 }
 
-/** Registrations read from this point's own store per look */
-const OWN_LIST_PAGE = MAX_DISCOVER_LIMIT
-
 /** How long stop() gives the UNREGISTERs at the other points, at most, in ms */
 const MAX_UNREGISTER_TIME = 5000
 
 /** Address updates come in bursts at start and on network changes: the announcements follow once they settle */
 const ADDRESS_SETTLE_MS = 1000
-
-/** Dropped points remembered, so that a list that still holds one does not bring it back until it registers again */
-const MAX_DROPPED_REMEMBERED = 1000
-
-/** The peer points of the configuration, by peer id, without this point itself */
-function configuredPoints (peerPoints: Multiaddr[], self: string): Map<string, Multiaddr[]> {
-  const byId = new Map<string, Multiaddr[]>()
-
-  for (const ma of peerPoints) {
-    const id = peerIdOfMultiaddr(ma)?.toString()
-
-    if (id != null && id !== self) {
-      byId.set(id, [...(byId.get(id) ?? []), ma])
-    }
-  }
-
-  return byId
-}
 
 export class PeerPoints {
   private readonly components: PeerPointsComponents
@@ -95,18 +75,11 @@ export class PeerPoints {
   private readonly log: Logger
   private readonly client: DefaultRendezvousClient
   private readonly self: string
-  private readonly points = new Map<string, KnownPoint>()
-  /** The record seq a dropped point was last listed with: a list brings it back only with a newer record */
-  private readonly dropped = new QuickLRU<string, bigint>({ maxSize: MAX_DROPPED_REMEMBERED })
+  private readonly points: PointSet
+  private readonly ownList: OwnListReader
   private readonly announceAll: DebouncedFunction
   private running = false
   private stopping = new AbortController()
-  /** The position read up to in this point's own store */
-  private ownListAfter = 0n
-  private ownListTimer?: ReturnType<typeof setTimeout>
-  private ownListing?: Promise<void>
-  /** Whether "the learned set is full" was logged since it last had room */
-  private fullLogged = false
 
   constructor (components: PeerPointsComponents, init: PeerPointsInit) {
     this.components = components
@@ -125,16 +98,15 @@ export class PeerPoints {
     this.announceAll = debounce(() => { this.onAddressesSettled() }, ADDRESS_SETTLE_MS)
     this.onAddressesChanged = this.onAddressesChanged.bind(this)
     this.onDisconnect = this.onDisconnect.bind(this)
-
-    for (const [id, multiaddrs] of configuredPoints(init.config.peerPoints, this.self)) {
-      const peerId = peerIdOfMultiaddr(multiaddrs[0])
-
-      if (peerId == null) {
-        throw new InvalidParametersError(`peer point ${multiaddrs[0].toString()} names no peer id`)
-      }
-
-      this.points.set(id, new KnownPoint(peerId, multiaddrs, 'peer'))
-    }
+    this.points = new PointSet({ self: this.self, peerPoints: init.config.peerPoints, maxLearnedPoints: init.config.maxLearnedPoints, store: init.store, admission: init.admission, log: this.log })
+    this.ownList = new OwnListReader({
+      self: this.self,
+      store: init.store,
+      interval: init.config.pointDiscoverInterval,
+      openRecord: init.openRecord,
+      learn: (record, listedUntil) => { this.learn(record.peerId, record.multiaddrs, listedUntil, record.seqNumber) },
+      log: this.log
+    })
   }
 
   /** Announces at every peer point and starts learning; returns at once (the network is asked in the background) */
@@ -152,7 +124,7 @@ export class PeerPoints {
       this.schedule(point, 0)
     }
 
-    this.scheduleOwnList(0)
+    this.ownList.start()
     this.log('joining a network of points through %d peer points', this.points.size)
   }
 
@@ -166,7 +138,6 @@ export class PeerPoints {
     this.components.events.removeEventListener('self:peer:update', this.onAddressesChanged)
     this.components.events.removeEventListener('peer:disconnect', this.onDisconnect)
     this.announceAll.stop()
-    clearTimeout(this.ownListTimer)
     this.stopping.abort(new Error('the rendezvous server is stopping'))
     const points = [...this.points.values()]
 
@@ -174,7 +145,7 @@ export class PeerPoints {
       clearTimeout(point.timer)
     }
 
-    await Promise.allSettled([...points.map(async point => point.visiting), this.ownListing])
+    await Promise.allSettled([...points.map(async point => point.visiting), this.ownList.stop()])
 
     const now = Date.now()
     const signal = AbortSignal.timeout(Math.min(this.init.config.timeout, MAX_UNREGISTER_TIME))
@@ -191,22 +162,12 @@ export class PeerPoints {
 
   /** Every point known, peer points first */
   known (): KnownPointStatus[] {
-    const now = Date.now()
-    const all = [...this.points.values()]
-    return [...all.filter(point => point.source === 'peer'), ...all.filter(point => point.source === 'learned')].map(point => point.status(now))
+    return this.points.known()
   }
 
   /** How many points are known, of each source */
   counts (): { peer: number, learned: number } {
-    let peer = 0
-
-    for (const point of this.points.values()) {
-      if (point.source === 'peer') {
-        peer++
-      }
-    }
-
-    return { peer, learned: this.points.size - peer }
+    return this.points.counts()
   }
 
   /**
@@ -230,76 +191,23 @@ export class PeerPoints {
     }
   }
 
-  /**
-   * A point seen in a list: learned when it is new, admitted and there is room. `alive`: it has just registered
-   * here, so a drop for not answering is forgotten. Returns the known point, or undefined when it is not kept.
-   */
+  /** A point seen in a list (see PointSet.learn); a point new to the set is visited at once */
   private learn (peerId: PeerId, multiaddrs: Multiaddr[], listedUntil: number, seq: bigint, alive = false): KnownPoint | undefined {
-    const id = peerId.toString()
+    const isNew = this.points.get(peerId.toString()) == null
+    const point = this.points.learn(peerId, multiaddrs, listedUntil, seq, alive)
 
-    if (id === this.self || multiaddrs.length === 0) {
-      return undefined
+    if (point != null && isNew) {
+      this.schedule(point, 0)
     }
 
-    const known = this.points.get(id)
-
-    if (known != null) {
-      known.listedUntil = Math.max(known.listedUntil, listedUntil)
-
-      if (known.source === 'learned' && seq > known.recordSeq) {
-        known.recordSeq = seq
-        known.multiaddrs = new KnownPoint(peerId, multiaddrs, 'learned').multiaddrs
-      }
-
-      return known
-    }
-
-    if (!this.init.admission.admits(id)) {
-      this.log.trace('not learning %s: not admitted here', id)
-      return undefined
-    }
-
-    const droppedSeq = this.dropped.get(id)
-
-    if (!alive && droppedSeq != null && seq <= droppedSeq) {
-      return undefined
-    }
-
-    if (this.counts().learned >= this.init.config.maxLearnedPoints) {
-      if (!this.fullLogged) {
-        this.fullLogged = true
-        this.log('the set of learned points is full (%d); %s and others are not learned until one is dropped', this.init.config.maxLearnedPoints, id)
-      }
-
-      return undefined
-    }
-
-    const point = new KnownPoint(peerId, multiaddrs, 'learned')
-    point.recordSeq = seq
-    point.listedUntil = listedUntil
-    this.points.set(id, point)
-    this.dropped.delete(id)
-    this.log('learned point %s', id)
-    this.schedule(point, 0)
     return point
   }
 
-  /** A learned point that stopped answering, or whose listings ran out: forgotten, and its listing here removed */
+  /** A learned point that stopped answering, or whose listings ran out: its visits end, its cookies go */
   private drop (point: KnownPoint, why: string): void {
     clearTimeout(point.timer)
-    this.points.delete(point.id)
-    this.dropped.set(point.id, point.recordSeq)
-    this.fullLogged = false
+    this.points.drop(point, why)
     this.client.resetCookies(point.peerId)
-    this.log('dropped point %s: %s', point.id, why)
-    this.unlist(point)
-  }
-
-  /** Removes the point's registration under `/libp2p/rendezvous` from this point's store: nodes would be sent to it */
-  private unlist (point: KnownPoint): void {
-    this.init.store.unregister(point.id, POINTS_NAMESPACE).catch(err => {
-      this.log.error('could not remove the listing of %s - %e', point.id, err)
-    })
   }
 
   /** The next visit of `point` in `delay` ms, unless one is already due sooner */
@@ -379,7 +287,7 @@ export class PeerPoints {
 
         if (point.unreachable === MAX_UNREACHABLE) {
           // a peer point is kept and retried, but nodes are not sent to it meanwhile
-          this.unlist(point)
+          this.points.unlist(point)
         }
       }
 
@@ -459,51 +367,6 @@ export class PeerPoints {
     } else {
       point.queryInterval = learned > 0 ? FIRST_QUERY_INTERVAL : Math.min(point.queryInterval * 2, this.init.config.pointDiscoverInterval)
       point.queryAt = now + point.queryInterval
-    }
-  }
-
-  /** Reads what is new under `/libp2p/rendezvous` in this point's own store (a fleet's other servers write there too) */
-  private scheduleOwnList (delay: number): void {
-    this.ownListTimer = setTimeout(() => {
-      this.ownListing = this.readOwnList().catch(err => {
-        this.log.error('could not read the points listed here - %e', err)
-      }).finally(() => {
-        this.ownListing = undefined
-
-        if (this.running) {
-          this.scheduleOwnList(this.init.config.pointDiscoverInterval)
-        }
-      })
-    }, delay)
-    this.ownListTimer.unref?.()
-  }
-
-  private async readOwnList (): Promise<void> {
-    while (this.running) {
-      const now = Date.now()
-      const page = await this.init.store.discover({ namespace: POINTS_NAMESPACE, afterSeq: this.ownListAfter, limit: OWN_LIST_PAGE, now })
-
-      for (const registration of page.registrations) {
-        if (registration.peerId === this.self) {
-          continue
-        }
-
-        try {
-          const record = await this.init.openRecord(registration.signedPeerRecord)
-          this.learn(record.peerId, record.multiaddrs, registration.expiresAt, record.seqNumber)
-        } catch (err) {
-          this.log('a record listed here under %s does not open - %e', POINTS_NAMESPACE, err)
-        }
-      }
-
-      // a shared database's page may hold positions not settled yet: read from the last settled one next time
-      const settled = page.registrations.filter(registration => page.settledBelow == null || registration.seq < page.settledBelow)
-      const last = settled[settled.length - 1]
-      this.ownListAfter = last?.seq ?? this.ownListAfter
-
-      if (page.registrations.length < OWN_LIST_PAGE || settled.length < page.registrations.length) {
-        return
-      }
     }
   }
 
