@@ -195,6 +195,24 @@ describe('rendezvous client: requests on streams kept open', function () {
     expect(bob.opened()).to.equal(3)
   })
 
+  it('closes an idle kept stream to give an UNREGISTER its own when maxStreamsPerPoint are kept, rather than wait for one', async () => {
+    const addrs = await point()
+    const alice = await client({ maxStreamsPerPoint: 1, timeout: 2000 })
+
+    await alice.node.services.rendezvous.register(addrs, 'ns')
+    expect(alice.open()).to.equal(1)
+
+    const started = Date.now()
+    await alice.node.services.rendezvous.unregister(addrs, 'ns')
+    // well within the client's timeout: it did not wait for the kept stream's idle timeout
+    expect(Date.now() - started).to.be.below(1000)
+    expect(alice.opened()).to.equal(2)
+    await pWaitFor(() => alice.open() === 0, { timeout: { milliseconds: 5000, message: 'the kept stream and the UNREGISTER\'s were not both closed' } })
+
+    // the registration is gone: the UNREGISTER reached the point
+    expect((await alice.node.services.rendezvous.discover(addrs, 'ns', { cookie: null })).registrations).to.be.empty()
+  })
+
   it('closes its kept streams when stopped, and opens new ones for requests after', async () => {
     const addrs = await point()
     const alice = await client()
