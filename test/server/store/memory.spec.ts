@@ -267,12 +267,17 @@ describe('MemoryRegistrationStore', () => {
     expect((await store.discover({ afterSeq: -3n, limit: 1, now: 0 })).registrations).to.have.lengthOf(1)
   })
 
-  it('returns nothing for the legacy records of a namespace nobody registered in', async () => {
+  it('returns nothing for the legacy records of a namespace nobody registered in, nor for an unregistered legacy record', async () => {
     const store = new MemoryRegistrationStore()
     await store.register({ peerId: 'peer-a', namespace: 'ns', signedPeerRecord: new Uint8Array([1]), recordSeq: 0n, expiresAt: 10, format: 'legacy' }, { maxRegistrationsPerPeer: 1, maxRegistrationsTotal: 1 }, 0)
 
     expect((await store.discover({ namespace: 'other', legacyOnly: true, afterSeq: 0n, limit: 10, now: 0 })).registrations).to.be.empty()
     expect((await store.discover({ namespace: 'ns', legacyOnly: true, afterSeq: 0n, limit: 10, now: 0 })).registrations).to.have.lengthOf(1)
+
+    // an unregistered legacy record leaves both legacy indexes
+    await store.unregister('peer-a', 'ns')
+    expect((await store.discover({ namespace: 'ns', legacyOnly: true, afterSeq: 0n, limit: 10, now: 0 })).registrations).to.be.empty()
+    expect((await store.discover({ legacyOnly: true, afterSeq: 0n, limit: 10, now: 0 })).registrations).to.be.empty()
   })
 
   it('takes a registration expired at now that no sweep has removed yet as absent: a lower record seq replaces it', async () => {
@@ -300,9 +305,26 @@ describe('MemoryRegistrationStore', () => {
     // @ts-expect-error a record seq that is not a bigint
     await expect(store.register({ ...good, recordSeq: 1 }, limits, 0)).to.eventually.be.rejectedWith(/recordSeq/)
     await expect(store.register(good, { ...limits, maxRecordSize: 0 }, 0)).to.eventually.be.rejectedWith('register limit maxRecordSize must be a positive integer, got 0')
+    await expect(store.register(good, { ...limits, maxRecordSize: 1.5 }, 0)).to.eventually.be.rejectedWith(/maxRecordSize/)
+    // @ts-expect-error a peer id that is not a string
+    await expect(store.register({ ...good, peerId: 7 }, limits, 0)).to.eventually.be.rejectedWith(/peerId/)
+    // @ts-expect-error a namespace that is not a string
+    await expect(store.register({ ...good, namespace: ['ns'] }, limits, 0)).to.eventually.be.rejectedWith(/namespace/)
+    await expect(store.register({ ...good, recordSeq: -1n }, limits, 0)).to.eventually.be.rejectedWith(/recordSeq/)
+    await expect(store.register({ ...good, recordSeq: 2n ** 64n }, limits, 0)).to.eventually.be.rejectedWith(/recordSeq/)
+    await expect(store.register({ ...good, expiresAt: 1.5 }, limits, 0)).to.eventually.be.rejectedWith('register input expiresAt must be an integer number of milliseconds, got 1.5')
     // @ts-expect-error a format of neither kind
     await expect(store.register({ ...good, format: 'signed' }, limits, 0)).to.eventually.be.rejectedWith('register input format must be \'standard\' or \'legacy\', got "signed"')
     expect(await store.stats(0)).to.deep.equal({ registrations: 0, namespaces: 0 })
+  })
+
+  it('takes the edges of what is valid: a record of maxRecordSize 1, a record seq of 2^64-1', async () => {
+    const store = new MemoryRegistrationStore()
+    const limits = { maxRegistrationsPerPeer: 10, maxRegistrationsTotal: 10, maxRecordSize: 1 }
+    const good = { peerId: 'peer-a', namespace: 'ns', signedPeerRecord: new Uint8Array([1]), recordSeq: 2n ** 64n - 1n, expiresAt: 10 }
+
+    expect((await store.register(good, limits, 0)).ok).to.be.true()
+    expect((await store.discover({ afterSeq: 0n, limit: 10, now: 0 })).registrations.map(r => r.recordSeq)).to.deep.equal([2n ** 64n - 1n])
   })
 })
 
@@ -364,6 +386,12 @@ describe('MemoryRegistrationStore: byte budgets', () => {
     const perPeer = new MemoryRegistrationStore({ maxBytesPerPeer: p + c - 1 })
     expect(await perPeer.register(input('peer-a', 'ns-1'), ROOMY, 0)).to.deep.equal({ ok: false, reason: 'peer-bytes' })
     expect((await perPeer.register(input('peer-a', 'ns-1', 999), ROOMY, 0)).ok).to.be.true()
+
+    // a peer whose last registration went is new again: its cost is counted again, once
+    await exact.unregister('peer-a', 'ns-1')
+    expect(exact.bytesUsed).to.equal(0)
+    expect((await exact.register(input('peer-a', 'ns-1'), ROOMY, 0)).ok).to.be.true()
+    expect(exact.bytesUsed).to.equal(p + c + n)
   })
 
   it('removes expired registrations to make room under either budget, however many a sweep slice leaves', async () => {
