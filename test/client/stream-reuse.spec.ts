@@ -229,6 +229,17 @@ describe('rendezvous client: requests on streams kept open', function () {
     expect((await alice.node.services.rendezvous.discover(addrs, 'ns', { cookie: null })).registrations).to.be.empty()
   })
 
+  it('counts an answered request as over: long after it, a request finding the kept stream busy waits for it, opening no other', async () => {
+    const addrs = await point()
+    const alice = await client({ maxStreamsPerPoint: 1 })
+    await alice.node.services.rendezvous.register(addrs, 'ns')
+
+    // past the time after which a request in flight counts as hung and stops holding its place
+    await delay(HUNG_AFTER_MS + 300)
+    await Promise.all([1, 2, 3].map(async () => alice.node.services.rendezvous.discover(addrs, 'ns', { cookie: null })))
+    expect(alice.opened()).to.equal(1)
+  })
+
   it('closes its kept streams when stopped, and opens new ones for requests after', async () => {
     const addrs = await point()
     const alice = await client()
