@@ -52,6 +52,10 @@ describe('client cookie jar', () => {
 
     jar.set('A', 'y', new Uint8Array(MAX_KEPT_COOKIE_LENGTH + 1))
     expect(jar.get('A', 'y')).to.be.undefined()
+
+    // the bound itself is kept
+    jar.set('A', 'z', new Uint8Array(MAX_KEPT_COOKIE_LENGTH))
+    expect(jar.get('A', 'z')).to.have.lengthOf(MAX_KEPT_COOKIE_LENGTH)
   })
 
   it('forgets every cookie of one point and only of that point', () => {
@@ -65,5 +69,17 @@ describe('client cookie jar', () => {
     expect(jar.get('A', 'x')).to.be.undefined()
     expect(jar.get('A')).to.be.undefined()
     expect(jar.get('AB', 'x')).to.equalBytes(bytes(3))
+  })
+
+  it('forgets every cookie of every point when cleared', () => {
+    const jar = new CookieJar(CLIENT_DEFAULTS.maxCookies)
+    jar.set('A', 'x', bytes(1))
+    jar.set('B', undefined, bytes(2))
+
+    jar.clear()
+
+    expect(jar.size).to.equal(0)
+    expect(jar.get('A', 'x')).to.be.undefined()
+    expect(jar.get('B')).to.be.undefined()
   })
 })

@@ -183,6 +183,17 @@ describe('client: record format and addresses per point', function () {
     expect(kept.length).to.be.below(long.length + 2)
   })
 
+  it('counts an address\'s bytes as sealed, without the peer\'s own /p2p/, and keeps one that fills the bound exactly', () => {
+    const first = multiaddr('/ip4/192.0.2.1/tcp/4001')
+    const second = multiaddr('/ip4/192.0.2.2/tcp/4001/p2p/12D3KooWBdKitL12SceozBvA8fqd9nCL6jQCLRnTh2VnHnoB11Pu')
+    const sealedBytes = first.bytes.byteLength + multiaddr('/ip4/192.0.2.2/tcp/4001').bytes.byteLength
+
+    expect(widelyUnderstoodAddresses([first, second], sealedBytes)).to.deep.equal([first, second])
+    expect(widelyUnderstoodAddresses([first, second], sealedBytes - 1)).to.deep.equal([first])
+    // one that does not fit is passed over, not the end: a shorter one after it still fits
+    expect(widelyUnderstoodAddresses([second, first], first.bytes.byteLength)).to.deep.equal([first])
+  })
+
   it('sends a cookie back byte for byte, whatever it holds (Go\'s end in a SHA-256 that is not UTF-8)', async () => {
     const cookie = new Uint8Array([0, 0, 0, 0, 0, 0, 0, 1, 0xff, 0xfe, 0x80, 0xc0, 0xaf, 0xed, 0xa0, 0x80])
     const { client, point, fake } = await setup(() => ok.discover([], cookie))

@@ -7,6 +7,7 @@
  * over the memory transport, against the real server (with a store slow for some namespaces) and scripted points
  * (test/interop/stream-reuse.spec.ts does the same against Go and Rust points).
  */
+import { multiaddr } from '@multiformats/multiaddr'
 import { expect } from 'aegir/chai'
 import pWaitFor from 'p-wait-for'
 import sinon from 'sinon'
@@ -195,6 +196,50 @@ describe('rendezvous client: requests on streams kept open', function () {
     expect(bob.opened()).to.equal(3)
   })
 
+  it('gives back the place of a stream that failed to open, so that the next request to the point tries again at once', async () => {
+    const somebody = await createNode()
+    nodes.push(somebody)
+    // a point nobody listens for: every dial fails at once
+    const nowhere = [multiaddr(`/memory/rdv-nowhere-${Date.now()}/p2p/${somebody.peerId.toString()}`)]
+    const alice = await client({ maxStreamsPerPoint: 1, timeout: 3000 })
+
+    for (let i = 0; i < 3; i++) {
+      const started = Date.now()
+      const err = await alice.node.services.rendezvous.discover(nowhere, 'ns', { cookie: null }).catch((err: Error) => err)
+      expect(err, `request ${i + 1}`).to.be.an.instanceOf(Error).with.property('name').that.does.not.equal('TimeoutError')
+      expect(Date.now() - started, `request ${i + 1}`).to.be.below(2000)
+    }
+  })
+
+  it('closes an idle kept stream to give an UNREGISTER its own when maxStreamsPerPoint are kept, rather than wait for one', async () => {
+    const addrs = await point()
+    const alice = await client({ maxStreamsPerPoint: 1, timeout: 2000 })
+
+    await alice.node.services.rendezvous.register(addrs, 'ns')
+    expect(alice.open()).to.equal(1)
+
+    const started = Date.now()
+    await alice.node.services.rendezvous.unregister(addrs, 'ns')
+    // well within the client's timeout: it did not wait for the kept stream's idle timeout
+    expect(Date.now() - started).to.be.below(1000)
+    expect(alice.opened()).to.equal(2)
+    await pWaitFor(() => alice.open() === 0, { timeout: { milliseconds: 5000, message: 'the kept stream and the UNREGISTER\'s were not both closed' } })
+
+    // the registration is gone: the UNREGISTER reached the point
+    expect((await alice.node.services.rendezvous.discover(addrs, 'ns', { cookie: null })).registrations).to.be.empty()
+  })
+
+  it('counts an answered request as over: long after it, a request finding the kept stream busy waits for it, opening no other', async () => {
+    const addrs = await point()
+    const alice = await client({ maxStreamsPerPoint: 1 })
+    await alice.node.services.rendezvous.register(addrs, 'ns')
+
+    // past the time after which a request in flight counts as hung and stops holding its place
+    await delay(HUNG_AFTER_MS + 300)
+    await Promise.all([1, 2, 3].map(async () => alice.node.services.rendezvous.discover(addrs, 'ns', { cookie: null })))
+    expect(alice.opened()).to.equal(1)
+  })
+
   it('closes its kept streams when stopped, and opens new ones for requests after', async () => {
     const addrs = await point()
     const alice = await client()
@@ -318,6 +363,20 @@ describe('rendezvous client: requests on streams kept open', function () {
       expect((await alice.node.services.rendezvous.discover(addrs, 'ns', { cookie: null })).registrations).to.deep.equal([])
       expect(fake.streamOf).to.deep.equal([0, 0, 0, 1, 2])
       await pWaitFor(() => alice.open() === 1, { timeout: { milliseconds: 5000, message: 'alice did not keep exactly 1 stream open' } })
+    })
+
+    it('does not send a request again when the point answers it on a kept stream with bytes that do not decode, and keeps the stream open', async () => {
+      const node = await createNode()
+      nodes.push(node)
+      // the second request, on the stream kept after the first: a reply that is no message, the stream left open
+      const fake = await startFakeServer(node, (request, index) => index === 1 ? { raw: new Uint8Array([0xff, 0xff, 0xff]) } : discoverReply, { requestsPerStream: 1000 })
+      const alice = await client()
+      const addrs = node.getMultiaddrs()
+
+      await alice.node.services.rendezvous.discover(addrs, 'ns', { cookie: null })
+      await expect(alice.node.services.rendezvous.discover(addrs, 'ns', { cookie: null })).to.eventually.be.rejected.with.property('name', 'InvalidResponseError')
+      // not sent again: the point had not closed the stream, it answered badly
+      expect(fake.streamOf).to.deep.equal([0, 0])
     })
 
     it('does not send a request again when the point resets the new stream it came on', async () => {

@@ -6,7 +6,7 @@
  * Written as a plain value (what `declareValuePlugin` of `@stryker-mutator/api` returns) so that it needs no import.
  */
 
-interface Node { type: string, name?: string, object?: Node, property?: Node, callee?: Node }
+interface Node { type: string, name?: string, object?: Node, property?: Node, callee?: Node, expression?: Node }
 interface Path { node: Node }
 
 /** `log`, `this.log`, `x.log`: a logger function (a libp2p `Logger` is called directly) */
@@ -37,7 +37,10 @@ export const strykerPlugins = [{
   name: 'log-calls',
   value: {
     shouldIgnore (path: Path): string | undefined {
-      return isLogCall(path.node) ? 'a log line: its words are for people reading logs, not behaviour' : undefined
+      const node = path.node
+      // the statement too: Stryker places the mutant that removes a whole call on its statement, met before the call
+      const logLine = isLogCall(node) || (node.type === 'ExpressionStatement' && node.expression != null && isLogCall(node.expression))
+      return logLine ? 'a log line: its words are for people reading logs, not behaviour' : undefined
     }
   }
 }]

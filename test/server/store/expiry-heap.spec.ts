@@ -57,8 +57,23 @@ describe('ExpiryHeap', () => {
   it('refuses an item without a finite expiry time', () => {
     const heap = new ExpiryHeap<Item>()
 
-    expect(() => { heap.push({ id: 0, expiresAt: NaN, heapSlot: -1 }) }).to.throw(RangeError)
+    expect(() => { heap.push({ id: 0, expiresAt: NaN, heapSlot: -1 }) }).to.throw(RangeError, 'expiresAt NaN is not a finite number')
     expect(() => { heap.push({ id: 1, expiresAt: Infinity, heapSlot: -1 }) }).to.throw(RangeError)
     expect(heap.size).to.equal(0)
+  })
+
+  it('refuses to remove an item it does not hold, even one whose slot is taken here by another', () => {
+    const heap = new ExpiryHeap<Item>()
+    const other = new ExpiryHeap<Item>()
+    const mine = { id: 0, expiresAt: 5, heapSlot: -1 }
+    const theirs = { id: 1, expiresAt: 7, heapSlot: -1 }
+    heap.push(mine)
+    other.push(theirs)
+
+    // both sit in slot 0 of their own heap
+    expect(heap.remove(theirs)).to.be.false()
+    expect(theirs.heapSlot).to.equal(0)
+    expect(heap.size).to.equal(1)
+    expect(heap.popExpired(10)).to.equal(mine)
   })
 })

@@ -267,6 +267,31 @@ describe('MemoryRegistrationStore', () => {
     expect((await store.discover({ afterSeq: -3n, limit: 1, now: 0 })).registrations).to.have.lengthOf(1)
   })
 
+  it('returns nothing for the legacy records of a namespace nobody registered in, nor for an unregistered legacy record', async () => {
+    const store = new MemoryRegistrationStore()
+    await store.register({ peerId: 'peer-a', namespace: 'ns', signedPeerRecord: new Uint8Array([1]), recordSeq: 0n, expiresAt: 10, format: 'legacy' }, { maxRegistrationsPerPeer: 1, maxRegistrationsTotal: 1 }, 0)
+
+    expect((await store.discover({ namespace: 'other', legacyOnly: true, afterSeq: 0n, limit: 10, now: 0 })).registrations).to.be.empty()
+    expect((await store.discover({ namespace: 'ns', legacyOnly: true, afterSeq: 0n, limit: 10, now: 0 })).registrations).to.have.lengthOf(1)
+
+    // an unregistered legacy record leaves both legacy indexes
+    await store.unregister('peer-a', 'ns')
+    expect((await store.discover({ namespace: 'ns', legacyOnly: true, afterSeq: 0n, limit: 10, now: 0 })).registrations).to.be.empty()
+    expect((await store.discover({ legacyOnly: true, afterSeq: 0n, limit: 10, now: 0 })).registrations).to.be.empty()
+  })
+
+  it('takes a registration expired at now that no sweep has removed yet as absent: a lower record seq replaces it', async () => {
+    // one removal per call up front, and peer-b's expires first: peer-a's expired one is still held when it registers again
+    const store = new MemoryRegistrationStore({ sweepSlice: 1 })
+    const limits = { maxRegistrationsPerPeer: 10, maxRegistrationsTotal: 10 }
+    const record = new Uint8Array([1])
+    await store.register({ peerId: 'peer-b', namespace: 'ns', signedPeerRecord: record, recordSeq: 0n, expiresAt: 5 }, limits, 0)
+    await store.register({ peerId: 'peer-a', namespace: 'ns', signedPeerRecord: record, recordSeq: 5n, expiresAt: 10 }, limits, 0)
+
+    expect((await store.register({ peerId: 'peer-a', namespace: 'ns', signedPeerRecord: record, recordSeq: 3n, expiresAt: 100 }, limits, 10)).ok).to.be.true()
+    expect((await store.discover({ afterSeq: 0n, limit: 10, now: 10 })).registrations.map(r => [r.peerId, r.recordSeq])).to.deep.equal([['peer-a', 3n]])
+  })
+
   it('refuses malformed registrations with a clear error and stores nothing', async () => {
     const store = new MemoryRegistrationStore()
     const limits = { maxRegistrationsPerPeer: 10, maxRegistrationsTotal: 10 }
@@ -279,7 +304,27 @@ describe('MemoryRegistrationStore', () => {
     await expect(store.register({ ...good, signedPeerRecord: 'record' }, limits, 0)).to.eventually.be.rejectedWith(/signedPeerRecord/)
     // @ts-expect-error a record seq that is not a bigint
     await expect(store.register({ ...good, recordSeq: 1 }, limits, 0)).to.eventually.be.rejectedWith(/recordSeq/)
+    await expect(store.register(good, { ...limits, maxRecordSize: 0 }, 0)).to.eventually.be.rejectedWith('register limit maxRecordSize must be a positive integer, got 0')
+    await expect(store.register(good, { ...limits, maxRecordSize: 1.5 }, 0)).to.eventually.be.rejectedWith(/maxRecordSize/)
+    // @ts-expect-error a peer id that is not a string
+    await expect(store.register({ ...good, peerId: 7 }, limits, 0)).to.eventually.be.rejectedWith(/peerId/)
+    // @ts-expect-error a namespace that is not a string
+    await expect(store.register({ ...good, namespace: ['ns'] }, limits, 0)).to.eventually.be.rejectedWith(/namespace/)
+    await expect(store.register({ ...good, recordSeq: -1n }, limits, 0)).to.eventually.be.rejectedWith(/recordSeq/)
+    await expect(store.register({ ...good, recordSeq: 2n ** 64n }, limits, 0)).to.eventually.be.rejectedWith(/recordSeq/)
+    await expect(store.register({ ...good, expiresAt: 1.5 }, limits, 0)).to.eventually.be.rejectedWith('register input expiresAt must be an integer number of milliseconds, got 1.5')
+    // @ts-expect-error a format of neither kind
+    await expect(store.register({ ...good, format: 'signed' }, limits, 0)).to.eventually.be.rejectedWith('register input format must be \'standard\' or \'legacy\', got "signed"')
     expect(await store.stats(0)).to.deep.equal({ registrations: 0, namespaces: 0 })
+  })
+
+  it('takes the edges of what is valid: a record of maxRecordSize 1, a record seq of 2^64-1', async () => {
+    const store = new MemoryRegistrationStore()
+    const limits = { maxRegistrationsPerPeer: 10, maxRegistrationsTotal: 10, maxRecordSize: 1 }
+    const good = { peerId: 'peer-a', namespace: 'ns', signedPeerRecord: new Uint8Array([1]), recordSeq: 2n ** 64n - 1n, expiresAt: 10 }
+
+    expect((await store.register(good, limits, 0)).ok).to.be.true()
+    expect((await store.discover({ afterSeq: 0n, limit: 10, now: 0 })).registrations.map(r => r.recordSeq)).to.deep.equal([2n ** 64n - 1n])
   })
 })
 
@@ -326,6 +371,27 @@ describe('MemoryRegistrationStore: byte budgets', () => {
       await store.unregister(peer, ns)
     }
     expect(store.bytesUsed).to.equal(0)
+  })
+
+  it('counts a new peer\'s and a new namespace\'s cost against maxBytes to the byte, and refuses a first record past maxBytesPerPeer', async () => {
+    const exact = new MemoryRegistrationStore({ maxBytes: p + c + n })
+    expect((await exact.register(input('peer-a', 'ns-1'), ROOMY, 0)).ok).to.be.true()
+    expect(exact.bytesUsed).to.equal(p + c + n)
+
+    const short = new MemoryRegistrationStore({ maxBytes: p + c + n - 1 })
+    expect(await short.register(input('peer-a', 'ns-1'), ROOMY, 0)).to.deep.equal({ ok: false, reason: 'total-bytes' })
+    expect(short.bytesUsed).to.equal(0)
+
+    // a peer the store does not hold yet, whose first record alone is past its budget
+    const perPeer = new MemoryRegistrationStore({ maxBytesPerPeer: p + c - 1 })
+    expect(await perPeer.register(input('peer-a', 'ns-1'), ROOMY, 0)).to.deep.equal({ ok: false, reason: 'peer-bytes' })
+    expect((await perPeer.register(input('peer-a', 'ns-1', 999), ROOMY, 0)).ok).to.be.true()
+
+    // a peer whose last registration went is new again: its cost is counted again, once
+    await exact.unregister('peer-a', 'ns-1')
+    expect(exact.bytesUsed).to.equal(0)
+    expect((await exact.register(input('peer-a', 'ns-1'), ROOMY, 0)).ok).to.be.true()
+    expect(exact.bytesUsed).to.equal(p + c + n)
   })
 
   it('removes expired registrations to make room under either budget, however many a sweep slice leaves', async () => {
@@ -388,6 +454,42 @@ describe('MemoryRegistrationStore: expiry in slices', () => {
     }
     expect(held(store)).to.equal(1)
     expect((await store.discover({ namespace: 'ns', afterSeq: 0n, limit: 1000, now: 20 })).registrations.map(r => r.peerId)).to.deep.equal(['peer-100'])
+  })
+
+  it('reads a page past at most one slice of expired registrations (expired at now included), and ends it short there', async () => {
+    const store = new MemoryRegistrationStore({ sweepSlice: 10 })
+    await fill(store, 100, 20)
+    await fill(store, 1, 1000, 100)
+
+    const page = await store.discover({ namespace: 'ns', afterSeq: 0n, limit: 1000, now: 20 })
+    // one slice swept up front, one removed while reading the page, which ends there; the background removal has
+    // not run yet (it waits for the event loop)
+    expect(page.registrations).to.deep.equal([])
+    expect(held(store)).to.equal(81)
+  })
+
+  it('fills a page up to its limit and no further after removing expired registrations on the way', async () => {
+    const store = new MemoryRegistrationStore({ sweepSlice: 2 })
+    await fill(store, 3, 10)
+    await fill(store, 4, 1000, 3)
+
+    // at 20 the slice up front removes two of the three expired; the page meets the third first
+    const page = await store.discover({ namespace: 'ns', afterSeq: 0n, limit: 2, now: 20 })
+    expect(page.registrations.map(r => r.peerId)).to.deep.equal(['peer-003', 'peer-004'])
+  })
+
+  it('removes a second mass expiry in the background too, after the first one\'s removal ended', async () => {
+    const store = new MemoryRegistrationStore({ sweepSlice: 10 })
+
+    for (const [from, expiresAt] of [[0, 10], [100, 30]]) {
+      await fill(store, 100, expiresAt, from)
+      await store.stats(expiresAt + 1)
+
+      for (let turns = 0; turns < 100 && held(store) > 0; turns++) {
+        await new Promise(resolve => setImmediate(resolve))
+      }
+      expect(held(store), `after the expiry at ${expiresAt}`).to.equal(0)
+    }
   })
 
   it('removeExpired lets the event loop run between slices, and stops between two slices when its signal aborts', async () => {
