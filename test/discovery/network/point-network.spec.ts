@@ -8,10 +8,10 @@
 import { expect } from 'aegir/chai'
 import delay from 'delay'
 import { rankPoints } from '../../../src/discovery/points/hrw.ts'
-import { connectedTopicPeers, createPeer, createPoint, stopAll } from './fixtures.ts'
 import { planPoint, within } from '../../server/points/fixtures.ts'
-import type { RendezvousServerInit } from '../../../src/server/index.ts'
+import { connectedTopicPeers, createPeer, createPoint, stopAll } from './fixtures.ts'
 import type { PeerNode, PointNode } from './fixtures.ts'
+import type { RendezvousServerInit } from '../../../src/server/index.ts'
 import type { PointPlan } from '../../server/points/fixtures.ts'
 
 /** A point of the network: the planned identity and address, the server told its peer points */
