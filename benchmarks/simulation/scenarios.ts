@@ -107,6 +107,16 @@ export function validationScenario (nodes: number, processes: ProcessModel, seed
   return { ...validation(nodes), processes, seed }
 }
 
+/** `base` on 20 points, each namespace placed on 3 of them by the module's highest-random-weight hashing */
+function pointNetwork (base: Scenario): Scenario {
+  return {
+    ...base,
+    description: base.description.replace('2 points; defaults everywhere', '20 points, each namespace on 3 by weight (configuredFallback and learnPoints off); defaults elsewhere'),
+    points: 20,
+    discovery: { ...base.discovery, pointsPerNamespace: 3, configuredFallback: false, learnPoints: false }
+  }
+}
+
 /** Small enough for the test suite (seconds), with every feature on: churn, warm start, browsers, relays, two points */
 export const CI: Scenario = {
   ...scale('ci', 40, 40, 5 * 60_000, 30_000, 10 * 60_000),
@@ -127,6 +137,11 @@ export const SCENARIOS: Record<string, Scenario> = {
   '1k': scale('1k', 1_000, REAL_NODES, 12 * 60_000, 4 * 60_000, 10 * 60_000),
   '10k': scale('10k', 10_000, REAL_NODES, 12 * 60_000, 4 * 60_000, 10 * 60_000),
   '100k': scale('100k', 100_000, REAL_NODES, 12 * 60_000, 4 * 60_000, 10 * 60_000),
+  // the networks of 1k and 100k nodes on 20 points, each namespace on its 3 points by highest random weight
+  // (configuredFallback off: every node is given all 20, so the fallback would register at all of them; learning
+  // off: the simulated points keep no list under /libp2p/rendezvous), against the 2 points of '1k' and '100k'
+  '1k-20-points': pointNetwork(scale('1k-20-points', 1_000, REAL_NODES, 12 * 60_000, 4 * 60_000, 10 * 60_000)),
+  '100k-20-points': pointNetwork(scale('100k-20-points', 100_000, REAL_NODES, 12 * 60_000, 4 * 60_000, 10 * 60_000)),
   // the 1k network with registrations of 15 minutes instead of the points' default 2 hours: what a TTL near the
   // sessions' length does to the registrations left behind, the dials of peers that are gone and the time to quota
   '1k-ttl-15min': {

@@ -97,6 +97,11 @@ export interface ScenarioResult {
   abandonedPerPointPerSecond?: number
   /** Over the steady-state window, per node online */
   perNodePerHour?: { register: number, discover: number, unregister: number }
+  /**
+   * How the load falls on each point: requests handled since the start (REGISTER, DISCOVER and UNREGISTER, light
+   * nodes' included) and registrations held at the end, and max/mean of each across the points
+   */
+  perPoint?: { handled: number[], registrations: number[], handledMaxOverMean: number, registrationsMaxOverMean: number }
   windowMs: number
   population: { averageOnline: number, averageRealOnline: number, joined: number, real: number, left: number, leftCleanly: number, ghosts: number, browsers: number, relays: number }
   store: { registrations: number, bytes: number, maxRegistrations: number, maxBytes: number }
@@ -292,6 +297,7 @@ export class Simulation {
     const nodeHours = this.measurements.nodeHours(now)
     const realNodeHours = this.measurements.realNodeHours(now)
     const result = this.result(cutShort, now, windowMs, nodeHours, realNodeHours)
+    result.perPoint = await this.loadPerPoint()
     await this.hooks.atEnd?.(this)
     const cpu = process.cpuUsage(cpuStart)
     result.engine = {
@@ -398,6 +404,17 @@ export class Simulation {
     }
 
     return result
+  }
+
+  /** Requests each point handled since the start, and the registrations it holds now */
+  private async loadPerPoint (): Promise<NonNullable<ScenarioResult['perPoint']>> {
+    const handled = this.points.map(point => point.counters.register + point.counters.discover + point.counters.unregister)
+    const registrations = await Promise.all(this.points.map(async point => (await point.store.stats(this.clock.now())).registrations))
+    const maxOverMean = (values: number[]): number => {
+      const mean = values.reduce((a, b) => a + b, 0) / values.length
+      return mean === 0 ? 0 : Math.round(Math.max(...values) / mean * 100) / 100
+    }
+    return { handled, registrations, handledMaxOverMean: maxOverMean(handled), registrationsMaxOverMean: maxOverMean(registrations) }
   }
 
   private lastRegistrations = 0
@@ -567,7 +584,9 @@ export class Simulation {
         clock: this.clock,
         random: this.random.next,
         ttl: this.scenario.discovery.ttl,
-        refreshMargin: this.scenario.discovery.refreshMargin ?? DISCOVERY_DEFAULTS.refreshMargin
+        refreshMargin: this.scenario.discovery.refreshMargin ?? DISCOVERY_DEFAULTS.refreshMargin,
+        // a real node registers at every configured point unless configuredFallback is off: then at k by weight
+        pointsPerNamespace: this.scenario.discovery.configuredFallback === false ? (this.scenario.discovery.pointsPerNamespace ?? DISCOVERY_DEFAULTS.pointsPerNamespace) : undefined
       })
       this.lights.set(node, light)
       light.start()

@@ -2,8 +2,8 @@
  * What a light node does in place of the discovery module: only what the points and the other nodes see of a
  * node whose quotas are met, at a cost that lets 100,000 of them share one process.
  *
- * - At each point, it registers under each of its namespaces (its topics, and the relay namespace if it runs a
- * relay) once online, through the same client model as a real node (a connection, then the request's round
+ * - At each point (or, with `pointsPerNamespace`, at each namespace's first points by the module's weight), it
+ * registers under each of its namespaces (its topics, and the relay namespace if it runs a relay) once online, through the same client model as a real node (a connection, then the request's round
  * trips, handled by the point's real handlers on its real store), and refreshes each registration as the module
  * does (at the TTL granted minus the refresh margin, less up to 10% of the TTL at random); a refused REGISTER is
  * tried again a minute later.
@@ -18,6 +18,7 @@
  */
 import { RELAY_NAMESPACE } from '../../../src/constants.ts'
 import { topicNamespace } from '../../../src/discovery/namespace-names.ts'
+import { rankPoints } from '../../../src/discovery/points/hrw.ts'
 import type { SimClient } from './client.ts'
 import type { SimNode } from './node.ts'
 import type { SimPoint } from './point.ts'
@@ -36,6 +37,11 @@ export interface LightScheduleInit {
   ttl?: number
   /** The module's refresh margin, ms */
   refreshMargin: number
+  /**
+   * Register each namespace at its first this many points by the module's highest-random-weight hashing (what a
+   * real node does with `configuredFallback: false`); absent: at every point, as a node given every point does
+   */
+  pointsPerNamespace?: number
 }
 
 export class LightSchedule {
@@ -63,24 +69,31 @@ export class LightSchedule {
   }
 
   start (): void {
-    this.init.points.forEach((point, index) => {
-      for (const ns of this.namespaces) {
+    for (const ns of this.namespaces) {
+      for (const { point, index } of this.placed(ns)) {
         void this.register(point, `${index}/${ns}`, ns)
       }
-    })
+    }
+  }
+
+  /** The points `ns` is registered at, with their index among all points */
+  private placed (ns: string): Array<{ point: SimPoint, index: number }> {
+    const all = this.init.points.map((point, index) => ({ point, index, id: point.identity.id }))
+    const k = this.init.pointsPerNamespace
+    return k == null ? all : rankPoints(ns, all).slice(0, k)
   }
 
   /** A clean leave: UNREGISTER every registration held, then stop */
   async unregisterAll (): Promise<void> {
     const sends: Array<Promise<void>> = []
 
-    this.init.points.forEach((point, index) => {
-      for (const ns of this.namespaces) {
+    for (const ns of this.namespaces) {
+      for (const { point, index } of this.placed(ns)) {
         if (this.held.has(`${index}/${ns}`)) {
           sends.push(this.init.client.unregister(point.multiaddr, ns).catch(() => {}))
         }
       }
-    })
+    }
 
     this.stop()
     await Promise.all(sends)
