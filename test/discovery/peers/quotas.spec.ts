@@ -157,7 +157,6 @@ describe('quotas', () => {
     await quotas.stop()
   })
 
-
   it('dials a ring neighbour that should dial it but does not (another implementation, a node gone) within a second', async () => {
     const { quotas, node, runtime } = setup()
     const ring: NamespaceSpec = { ...topic, quota: 6 }
