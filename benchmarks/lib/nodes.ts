@@ -53,6 +53,8 @@ export interface BenchNodeInit {
   privateKey?: PrivateKey
   /** The agent identify reports (default: libp2p's own, `js-libp2p/…`) */
   userAgent?: string
+  /** The node's logger (default: libp2p's); a `prefixLogger` tells the nodes of one process apart in a DEBUG trace */
+  logger?: Libp2pOptions['logger']
 }
 
 let memoryAddressCounter = 0
@@ -86,6 +88,7 @@ export async function createBenchNode (init: BenchNodeInit): Promise<BenchNode> 
   const options: Libp2pOptions<BaseServices> = {
     start: init.start ?? false,
     privateKey: init.privateKey,
+    ...(init.logger == null ? {} : { logger: init.logger }),
     ...(init.userAgent == null ? {} : { nodeInfo: { userAgent: init.userAgent } }),
     addresses: { listen },
     transports,

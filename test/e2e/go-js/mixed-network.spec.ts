@@ -12,6 +12,7 @@
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { prefixLogger } from '@libp2p/logger'
 import { expect } from 'aegir/chai'
 import pWaitFor from 'p-wait-for'
 import { createBenchNode } from '../../../benchmarks/lib/nodes.ts'
@@ -46,9 +47,11 @@ function jsTopicPeers (js: JsNode): string[] {
   return js.node.services.pubsub.getSubscribers(TOPIC).map(String).filter(peer => connected.has(peer))
 }
 
-async function startJsNode (point: string): Promise<JsNode> {
+async function startJsNode (point: string, index: number): Promise<JsNode> {
   const node = await createBenchNode({
     transport: 'tcp',
+    // `DEBUG=js3:libp2p:rendezvous:*` traces one node, `DEBUG='*:libp2p:rendezvous:*'` all of them apart
+    logger: prefixLogger(`js${index}`),
     services: {
       // `relay: 'never'`: on loopback the node has no public address, so `auto` would look for relays; these
       // nodes stand for publicly reachable ones
@@ -65,6 +68,18 @@ async function startJsNode (point: string): Promise<JsNode> {
   await node.start()
   node.services.pubsub.subscribe(TOPIC)
   js.startedAt = Date.now()
+  // the moment of the quota is taken at the event that brings it, from the node's start on: the Go nodes report
+  // theirs as it happens, and a poll that began only once every node of both kinds had started timed the JS
+  // nodes no earlier than the slowest Go process start (every JS node then "reached" its quota at the same ms)
+  const check = (): void => {
+    if (js.quotaAt == null && jsTopicPeers(js).length >= QUOTA) {
+      js.quotaAt = Date.now()
+    }
+  }
+  node.addEventListener('peer:connect', check)
+  node.addEventListener('peer:identify', check)
+  node.services.pubsub.addEventListener('subscription-change', check)
+  check()
   return js
 }
 
@@ -161,7 +176,7 @@ describe('Go and JS nodes in one pubsub network through the rendezvous-server CL
     const point = server.tcp.toString()
 
     const [js, go] = await timer.step(`start ${JS_NODES} JS and ${GO_NODES} Go nodes at once`, async () => Promise.all([
-      Promise.all(Array.from({ length: JS_NODES }, async () => startJsNode(point))),
+      Promise.all(Array.from({ length: JS_NODES }, async (_, i) => startJsNode(point, i))),
       Promise.all(Array.from({ length: GO_NODES }, async () => GoPubsubNode.start({ points: [point], topic: TOPIC })))
     ]))
     jsNodes.push(...js)
