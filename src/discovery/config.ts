@@ -307,7 +307,7 @@ export const DISCOVERY_OPTIONS: OptionTable<RendezvousDiscoveryInit, ResolvedOpt
     pointListInterval: {
       type: MS_POSITIVE,
       default: 300_000,
-      doc: 'the points\' lists are read again at 1 s, doubling up to this, in ms'
+      doc: 'the points\' lists are read again at 1 s, doubling up to this, in ms (at once this when every list answered empty: a lone point)'
     },
     configuredFallback: {
       type: boolean(),

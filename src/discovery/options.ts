@@ -341,7 +341,8 @@ export interface RendezvousDiscoveryInit {
    */
   pointsPerNamespace?: number
   /**
-   * How often the points' lists are read again, in ms: 1 s after the start, doubling up to this.
+   * How often the points' lists are read again, in ms: at 1 s, doubling up to this (and at once this
+   * while every list that answered was empty: points on their own, standalone or another implementation's).
    *
    * @default 300000
    */

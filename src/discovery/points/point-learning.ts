@@ -9,7 +9,11 @@
  * most `maxPoints` learned points are kept. An attacker's points therefore reach a node only through a point the
  * node trusts that admitted them.
  *
- * The lists are read 1 s after the start, then at a delay that doubles up to `pointListInterval`. A point that
+ * The lists are read at the start, then at a delay that doubles from 1 s up to `pointListInterval` while the
+ * network forms. A point of a network lists itself, so a list that answers empty says the point is on its own (a
+ * standalone point, or another implementation's): while every list that answered was empty, the next reading
+ * waits the whole `pointListInterval` (a node of one such point sends one request more per 5 minutes, not one per
+ * doubling delay). A point that
  * failed is asked again on its backoff (point-health.ts) even when it has no other work, so that it takes its
  * namespaces back within `pointBackoff.max` of answering again. A point whose connection closed is asked at once
  * (at most once per `pointBackoff.max`): a point that was killed then fails within a dial, and its namespaces move
@@ -77,6 +81,9 @@ export class PointLearning extends TypedEventEmitter<PointLearningEvents> {
   private readonly known = new Map<string, KnownPoint>()
   private readonly configured: Point[]
   private interval = FIRST_INTERVAL
+  /** Some answered list named a point (a network of points exists); lists that answered since the round began */
+  private listed = false
+  private answeredLists = 0
   private controller?: AbortController
   /** Point id -> when its closed connection was last probed (ms since epoch) */
   private readonly disconnectProbes = new Map<string, number>()
@@ -104,6 +111,7 @@ export class PointLearning extends TypedEventEmitter<PointLearningEvents> {
     this.timers.open()
     this.health.addEventListener('failed', this.onFailed)
     this.interval = FIRST_INTERVAL
+    this.listed = false
 
     if (this.options.learnPoints) {
       this.timers.set('round', 0, async () => this.round())
@@ -160,12 +168,14 @@ export class PointLearning extends TypedEventEmitter<PointLearningEvents> {
 
   /** Reads the list of every trusted point and verifies the learned points that are not yet */
   private async round (): Promise<void> {
+    this.answeredLists = 0
     await Promise.all([...this.known.values()]
       .filter(k => this.health.wait(k.point) === 0 && (!k.verified || k.depth <= TRUST_DEPTH))
       .map(async k => this.ask(k)))
 
     if (this.controller != null) {
-      this.timers.set('round', this.interval, async () => this.round())
+      const alone = this.answeredLists > 0 && !this.listed
+      this.timers.set('round', alone ? this.options.pointListInterval : this.interval, async () => this.round())
       this.interval = Math.min(this.interval * 2, this.options.pointListInterval)
     }
   }
@@ -206,6 +216,8 @@ export class PointLearning extends TypedEventEmitter<PointLearningEvents> {
       }
 
       if (this.options.learnPoints && k.depth <= TRUST_DEPTH) {
+        this.answeredLists++
+        this.listed ||= result.registrations.length > 0
         await this.learn(k, result.registrations)
       }
     } catch (err: any) {

@@ -213,6 +213,26 @@ describe('points a node learns', () => {
     learning.stop()
   })
 
+  it('reads the lists at a doubling delay while a network forms, and a lone point\'s (an empty list) only every pointListInterval', async () => {
+    const [, configured] = ids
+    const lone = setup()
+    lone.learning.start()
+    await lone.runtime.clock.tick(0)
+    await lone.runtime.clock.tick(59_999)
+    expect(lone.client.asked).to.have.lengthOf(1, 'an empty list: the point is on its own, read again after pointListInterval')
+    await lone.runtime.clock.tick(1)
+    expect(lone.client.asked).to.have.lengthOf(2)
+    lone.learning.stop()
+
+    const network = setup()
+    network.client.lists.set(configured.toString(), [configured])
+    network.learning.start()
+    await network.runtime.clock.tick(0)
+    await network.runtime.clock.tick(1000 + 2000 + 4000)
+    expect(network.client.asked).to.have.lengthOf(4, 'a point that lists itself: read at 0, 1, 3 and 7 s')
+    network.learning.stop()
+  })
+
   it('drops a learned point that fails 3 times in a row, and keeps at most maxPoints learned', async () => {
     const { learning, client, runtime } = setup(2)
     const [, configured, a, b, c] = ids
