@@ -63,17 +63,9 @@ export const RECONCILE_DELAY = 10
 /**
  * How long a ring neighbour that should dial this node is waited for before this node dials it, in ms, counted
  * from when this node first saw it or last finished waiting for its list to settle, whichever is later: the
- * neighbour sees its list settle about when this node does, then needs a dial. The wait is twice as long as this
- * node's own dials take now (the slowest in flight, or the last one done), at least `INBOUND_GRACE` and at most
- * `MAX_INBOUND_GRACE`: a neighbour that never dials (another implementation, a node gone with its registration
- * still listed) costs the whole wait, which at a fixed 2 s was most of a JS node's time to quota among Go nodes
- * (test/e2e/go-js: the inbound ring links of our own nodes opened within 400 ms of the receiver's settle, its own
- * dials took 160 ms), while on a machine loaded enough that dials take a second a shorter wait has both ends dial
+ * neighbour sees its list settle about when this node does, then needs a handshake on a loaded machine
  */
-export const INBOUND_GRACE = 600
-
-/** The longest wait for a ring neighbour that should dial this node, in ms (see `INBOUND_GRACE`) */
-export const MAX_INBOUND_GRACE = 2000
+export const INBOUND_GRACE = 2000
 
 function selectionMode (spec: NamespaceSpec): SelectionMode {
   if (spec.selection === 'closest') {
@@ -113,10 +105,6 @@ export class Quotas {
   private readonly holds = new DialHolds()
   /** ns -> its rings, for the candidates' version they were built from */
   private readonly rings = new Map<string, { version: number, quota: number, rings: Rings }>()
-  /** Peer -> when this node queued its dial, while the dial runs: how long dials take here now */
-  private readonly dialStarts = new PeerMap<number>()
-  /** How long the last dial that ended took, in ms */
-  private lastDialMs = 0
   private running = false
 
   constructor (components: QuotasComponents, options: QuotasOptions, runtime: Runtime, units: QuotasUnits) {
@@ -128,7 +116,7 @@ export class Quotas {
     this.log = components.logger.forComponent('libp2p:rendezvous:discovery:quotas')
     this.timers = new Timers(runtime.clock, (key, err) => { this.log.error('%s failed - %e', key, err) })
     this.dials = new Dialer(components, options, runtime, this.candidates, units.metrics)
-    this.dials.addEventListener('dialed', this.onDialed)
+    this.dials.addEventListener('dialed', this.scheduleReconcile)
     this.tagger = new Tagger(components, (tag) => tagValue(tag, options.tags))
   }
 
@@ -160,7 +148,6 @@ export class Quotas {
     this.demand.clear()
     this.holds.clear()
     this.rings.clear()
-    this.dialStarts.clear()
     this.candidates.clear()
     await this.tagger.clear()
   }
@@ -251,39 +238,6 @@ export class Quotas {
     if (this.running) {
       this.timers.setEarlier('wake', RECONCILE_DELAY, () => { this.reconcile() })
     }
-  }
-
-  private readonly onDialed = (evt: CustomEvent<{ job: { peerId: PeerId }, outcome: DialOutcome }>): void => {
-    const started = this.dialStarts.get(evt.detail.job.peerId)
-    this.dialStarts.delete(evt.detail.job.peerId)
-
-    if (started != null && evt.detail.outcome === 'success') {
-      this.lastDialMs = this.runtime.clock.now() - started
-    }
-
-    this.scheduleReconcile()
-  }
-
-  /**
-   * How long a ring neighbour that should dial this node is waited for now (see `INBOUND_GRACE`): twice the last
-   * successful dial, or before the first one succeeded, twice the oldest dial in flight. Failed dials say nothing:
-   * a dial of a node that is gone lasts until its timeout
-   */
-  inboundGrace (now: number = this.runtime.clock.now()): number {
-    let oldest = 0
-
-    for (const [peer, started] of this.dialStarts) {
-      if (now - started > this.options.dialTimeout * 2) {
-        // a dial whose end was never announced (its namespace went) says nothing about dials now
-        this.dialStarts.delete(peer)
-      } else {
-        oldest = Math.max(oldest, now - started)
-      }
-    }
-
-    const dialMs = this.lastDialMs > 0 ? this.lastDialMs : oldest
-
-    return Math.min(MAX_INBOUND_GRACE, Math.max(INBOUND_GRACE, 2 * dialMs))
   }
 
   /**
@@ -378,7 +332,7 @@ export class Quotas {
       dialable: (peer) => !connected.has(peer) && !this.dials.has(peer) && !this.dials.backoff.isBackedOff(peer, now) && !routeWaits.has(peer),
       backedOff: (peer) => !connected.has(peer) && (this.dials.backoff.isBackedOff(peer, now) || routeWaits.has(peer)),
       now,
-      inboundGrace: this.inboundGrace(now),
+      inboundGrace: INBOUND_GRACE,
       settledAt: this.holds.settledAt(spec.ns),
       rings: mode === 'ring' ? this.ringsOf(spec, members) : undefined,
       random: this.runtime.random
@@ -394,7 +348,6 @@ export class Quotas {
       }
 
       if (this.dials.dial(spec, peer)) {
-        this.dialStarts.set(peer, now)
         pass.budget--
         dialed++
       }

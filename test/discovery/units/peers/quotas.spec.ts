@@ -4,7 +4,7 @@ import { TAG_NAMES } from '../../../../src/discovery/constants.ts'
 import { Demand } from '../../../../src/discovery/demand.ts'
 import { PAGING_HOLD, SETTLE_HOLD } from '../../../../src/discovery/peers/dial-holds.ts'
 import { PeerIntake } from '../../../../src/discovery/peers/peer-intake.ts'
-import { INBOUND_GRACE, MAX_INBOUND_GRACE, Quotas, RECONCILE_DELAY } from '../../../../src/discovery/peers/quotas.ts'
+import { INBOUND_GRACE, Quotas, RECONCILE_DELAY } from '../../../../src/discovery/peers/quotas.ts'
 import { Rings, closestFirst } from '../../../../src/discovery/peers/selection.ts'
 import { fakeRuntime } from '../stubs/fake-clock.ts'
 import { StubNode } from '../stubs/node.ts'
@@ -157,47 +157,6 @@ describe('quotas', () => {
     await quotas.stop()
   })
 
-  it('dials a ring neighbour that should dial it but does not (another implementation, a node gone) within a second', async () => {
-    const { quotas, node, runtime } = setup()
-    const ring: NamespaceSpec = { ...topic, quota: 6 }
-    const members = others.slice(0, 10)
-    const rings = new Rings([self, ...members], 6)
-    const theirs = [...rings.links(self), ...rings.extras(self)].filter(p => rings.dials(p, self))
-    expect(theirs.length).to.be.greaterThan(0)
-
-    quotas.setNamespaces([ring])
-    members.forEach(p => quotas.addCandidate(ring.ns, p, 60))
-    await runtime.clock.tick(RECONCILE_DELAY * 5)
-    // they are waited for a moment: a neighbour running this module dials as soon as its list settles
-    expect(theirs.some(p => node.dialed.some(d => d.equals(p)))).to.be.false()
-
-    // Go's go-libp2p-pubsub stops discovering once its mesh has 4 peers and never dials them: in the Go+JS network
-    // (test/e2e/go-js) waiting 2 s for such neighbours was most of a JS node's time to quota
-    await runtime.clock.tick(1000)
-    expect(theirs.every(p => node.dialed.some(d => d.equals(p)))).to.be.true()
-    await quotas.stop()
-  })
-
-  it('waits longer for a ring neighbour that should dial it while its own dials are slow, up to MAX_INBOUND_GRACE', async () => {
-    const { quotas, node, runtime } = setup()
-    const ring: NamespaceSpec = { ...topic, quota: 6 }
-    const members = others.slice(0, 10)
-    const rings = new Rings([self, ...members], 6)
-    const theirs = [...rings.links(self), ...rings.extras(self)].filter(p => rings.dials(p, self))
-    const dialedTheirs = (): boolean => theirs.some(p => node.dialed.some(d => d.equals(p)))
-    // a loaded machine: every dial takes 900 ms, as the neighbour's dial to this node would
-    node.dial = async () => new Promise<void>(resolve => { runtime.clock.setTimeout(resolve, 900) })
-
-    quotas.setNamespaces([ring])
-    members.forEach(p => quotas.addCandidate(ring.ns, p, 60))
-    await runtime.clock.tick(1000)
-    expect(dialedTheirs()).to.be.false()
-    expect(quotas.inboundGrace()).to.equal(1800)
-
-    await runtime.clock.tick(MAX_INBOUND_GRACE)
-    expect(dialedTheirs()).to.be.true()
-    await quotas.stop()
-  })
   it('stops holding dials when the last page never comes', async () => {
     const { quotas, node, runtime } = setup()
     quotas.setNamespaces([dapp])
