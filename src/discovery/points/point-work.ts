@@ -58,6 +58,34 @@ export abstract class PointWork<Events extends Record<string, any> = Record<stri
     this.timers.clear()
     return true
   }
+
+  /**
+   * The (point, namespace) pairs that `namespaces` are placed on now, by key: each namespace at its placed points
+   * and at its fallback points (`fallback` true)
+   */
+  protected placedPairs (namespaces: Iterable<string>): Map<string, PlacedPair> {
+    const placed = new Map<string, PlacedPair>()
+
+    for (const ns of namespaces) {
+      for (const point of this.placement.pointsFor(ns)) {
+        placed.set(workKey(point, ns), { point, ns, fallback: false })
+      }
+
+      for (const point of this.placement.fallbackFor(ns)) {
+        placed.set(workKey(point, ns), { point, ns, fallback: true })
+      }
+    }
+
+    return placed
+  }
+}
+
+/** One namespace at one of its points */
+export interface PlacedPair {
+  point: Point
+  ns: string
+  /** A configured point not placed for the namespace */
+  fallback: boolean
 }
 
 /** The key of one piece of work: a point and a namespace */

@@ -13,7 +13,7 @@ import { PeerMap, PeerSet } from '@libp2p/peer-collections'
 import { RendezvousError } from '../../errors.ts'
 import { Message } from '../../pb/rendezvous.ts'
 import { isNewerRecord } from '../peers/peer-intake.ts'
-import { PointWork, workKey } from './point-work.ts'
+import { PointWork } from './point-work.ts'
 import { SETTLE_QUIET, initialDelays, isFullPage, nextQueryDelay, quotaUnmetDelay, settleCheckDelay } from './query-schedule.ts'
 import type { PointHealth, WorkState } from './point-health.ts'
 import type { PointPlacement } from './point-placement.ts'
@@ -136,17 +136,7 @@ export class Queries extends PointWork {
       return
     }
 
-    const placed = new Map<string, { point: Point, ns: string, fallback: boolean }>()
-
-    for (const ns of this.wanted) {
-      for (const point of this.placement.pointsFor(ns)) {
-        placed.set(workKey(point, ns), { point, ns, fallback: false })
-      }
-
-      for (const point of this.placement.fallbackFor(ns)) {
-        placed.set(workKey(point, ns), { point, ns, fallback: true })
-      }
-    }
+    const placed = this.placedPairs(this.wanted)
 
     for (const q of [...this.entries.values()]) {
       if (placed.get(q.key)?.fallback !== q.fallback) {

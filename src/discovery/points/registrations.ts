@@ -22,7 +22,7 @@ import { CODE_P2P } from '@multiformats/multiaddr'
 import { RendezvousError } from '../../errors.ts'
 import { jitter } from '../backoff.ts'
 import { clockTimeout, settleWithin } from '../clock.ts'
-import { PointWork, workKey } from './point-work.ts'
+import { PointWork } from './point-work.ts'
 import { PointRefusals, REFUSAL_BACKOFF, refusalDelay } from './refusals.ts'
 import { pointListsNode } from './registration-check.ts'
 import type { PointHealth, WorkState } from './point-health.ts'
@@ -152,13 +152,7 @@ export class Registrations extends PointWork<RegistrationsEvents> {
       return
     }
 
-    const placed = new Map<string, { point: Point, ns: string }>()
-
-    for (const ns of this.wanted) {
-      for (const point of [...this.placement.pointsFor(ns), ...this.placement.fallbackFor(ns)]) {
-        placed.set(workKey(point, ns), { point, ns })
-      }
-    }
+    const placed = this.placedPairs(this.wanted)
 
     for (const reg of [...this.entries.values()]) {
       if (!placed.has(reg.key)) {
